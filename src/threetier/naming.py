@@ -1,0 +1,33 @@
+"""Names, tags and the template skeleton every stack shares."""
+
+from __future__ import annotations
+
+from troposphere import Ref, Sub, Tags, Template
+
+from threetier import parameters as P
+
+TEMPLATE_VERSION = "2010-09-09"
+
+
+def new_template(description: str) -> Template:
+    """An empty template with the project and environment parameters every stack tags with."""
+    t = Template(Description=description)
+    t.set_version(TEMPLATE_VERSION)
+    P.use(t, *P.PROJECT)
+    return t
+
+
+def name(thing: str) -> Sub:
+    """`<project>-<environment>-<thing>`, resolved at deploy time."""
+    return Sub(f"${{{P.PROJECT_NAME.name}}}-${{{P.ENVIRONMENT_NAME.name}}}-{thing}")
+
+
+def tags(thing: str | None = None, **extra: object) -> Tags:
+    """Project and Environment tags, plus Name=<project>-<env>-<thing> when a thing is named."""
+    values: dict[str, object] = {}
+    if thing is not None:
+        values["Name"] = name(thing)
+    values["Project"] = Ref(P.PROJECT_NAME.name)
+    values["Environment"] = Ref(P.ENVIRONMENT_NAME.name)
+    values.update(extra)
+    return Tags(**values)

@@ -1,0 +1,69 @@
+"""IAM policy builders (awacs): one function per purpose, each returning Statements with a Sid.
+
+Resources are always the narrowest ARN the action supports, built with
+Ref/GetAtt/Sub so no partition, region or account is hard-coded.
+"""
+
+from __future__ import annotations
+
+from awacs import logs, sts
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import ArnLike, StringEquals
+from troposphere import Sub, iam
+
+POLICY_VERSION = "2012-10-17"
+
+
+def document(*statements: Statement) -> PolicyDocument:
+    return PolicyDocument(Version=POLICY_VERSION, Statement=list(statements))
+
+
+def inline(name: str, *statements: Statement) -> iam.Policy:
+    return iam.Policy(PolicyName=name, PolicyDocument=document(*statements))
+
+
+def trust(service: str, source_arn: Sub | None = None) -> PolicyDocument:
+    """Let one AWS service assume the role, only on behalf of this account.
+
+    With `source_arn`, also only for resources matching it (confused-deputy guard).
+    """
+    conditions = [StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))]
+    if source_arn is not None:
+        conditions.append(ArnLike("aws:SourceArn", source_arn))
+    return document(
+        Statement(
+            Sid="TrustService",
+            Effect=Allow,
+            Principal=Principal("Service", f"{service}.amazonaws.com"),
+            Action=[sts.AssumeRole],
+            Condition=Condition(conditions),
+        )
+    )
+
+
+def write_flow_logs(log_group_arn: object) -> list[Statement]:
+    """What VPC flow logs need to deliver into one existing log group.
+
+    The group is created by the stack, so logs:CreateLogGroup is not granted.
+    """
+    return [
+        Statement(
+            Sid="WriteFlowLogs",
+            Effect=Allow,
+            Action=[
+                logs.CreateLogStream,
+                logs.PutLogEvents,
+                logs.DescribeLogStreams,
+            ],
+            Resource=[log_group_arn],
+        ),
+        # DescribeLogGroups is a listing call: it takes no single-group ARN.
+        Statement(
+            Sid="ListLogGroups",
+            Effect=Allow,
+            Action=[logs.DescribeLogGroups],
+            Resource=[
+                Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
+            ],
+        ),
+    ]

@@ -1,0 +1,9 @@
+"""One troposphere module per stack; each exposes build() -> Template.
+
+STACKS maps each generated file in output/ to the module that builds it.
+"""
+
+STACKS = {
+    "main.yaml": "root",
+    "network.yaml": "network",
+}

@@ -1,0 +1,281 @@
+"""Network stack: VPC, three subnet tiers in 2 or 3 AZs, NAT, S3 endpoint, flow logs.
+
+Subnets are carved from the VPC block with Fn::Cidr in a fixed order (public,
+app, data; AZ 1 to 3), so switching between 2 and 3 AZs adds or removes the
+third AZ's subnets without renumbering the others.
+"""
+
+from __future__ import annotations
+
+from troposphere import (
+    And,
+    Cidr,
+    Condition,
+    Equals,
+    GetAtt,
+    GetAZs,
+    If,
+    Join,
+    NoValue,
+    Output,
+    Ref,
+    Select,
+    Sub,
+    Template,
+    ec2,
+    iam,
+    logs,
+)
+
+from threetier import naming, policies
+from threetier import parameters as P
+
+USE_THREE_AZS = "UseThreeAzs"
+USE_NAT_PER_AZ = "UseNatPerAz"
+CREATE_NAT_GATEWAY_3 = "CreateNatGateway3"
+
+AZ_NUMBERS = (1, 2, 3)
+TIERS = ("Public", "App", "Data")
+SUBNET_COUNT = len(TIERS) * len(AZ_NUMBERS)
+ANYWHERE = "0.0.0.0/0"
+
+
+def build() -> Template:
+    t = naming.new_template(
+        "threetier network: VPC with public, private app and private data subnets "
+        "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
+    )
+    P.use(t, *P.NETWORK)
+    t.add_condition(USE_THREE_AZS, Equals(Ref(P.NUMBER_OF_AZS.name), "3"))
+    t.add_condition(USE_NAT_PER_AZ, Equals(Ref(P.SINGLE_NAT_GATEWAY.name), "false"))
+    t.add_condition(
+        CREATE_NAT_GATEWAY_3, And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS))
+    )
+
+    vpc = t.add_resource(
+        ec2.VPC(
+            "Vpc",
+            CidrBlock=Ref(P.VPC_CIDR.name),
+            EnableDnsSupport=True,
+            EnableDnsHostnames=True,
+            Tags=naming.tags("vpc"),
+        )
+    )
+    igw = t.add_resource(ec2.InternetGateway("InternetGateway", Tags=naming.tags("igw")))
+    attachment = t.add_resource(
+        ec2.VPCGatewayAttachment(
+            "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)
+        )
+    )
+
+    public_route_table = t.add_resource(
+        ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=naming.tags("public-rt"))
+    )
+    t.add_resource(
+        ec2.Route(
+            "PublicDefaultRoute",
+            DependsOn=attachment,
+            RouteTableId=Ref(public_route_table),
+            DestinationCidrBlock=ANYWHERE,
+            GatewayId=Ref(igw),
+        )
+    )
+    # The data tier never talks to the internet: its route table has no
+    # default route, only the VPC-local route and the S3 endpoint.
+    data_route_table = t.add_resource(
+        ec2.RouteTable("DataRouteTable", VpcId=Ref(vpc), Tags=naming.tags("data-rt"))
+    )
+
+    subnets = {tier: [] for tier in TIERS}
+    app_route_tables = []
+    nat_gateways = []
+    for az in AZ_NUMBERS:
+        for tier in TIERS:
+            subnets[tier].append(_subnet(t, vpc, tier, az))
+        _associate(t, subnets["Public"][-1], public_route_table)
+        _associate(t, subnets["Data"][-1], data_route_table)
+        nat_gateways.append(_nat_gateway(t, az, subnets["Public"][-1], attachment))
+        app_route_table = _app_route_table(t, vpc, az, nat_gateways)
+        _associate(t, subnets["App"][-1], app_route_table)
+        app_route_tables.append(app_route_table)
+
+    t.add_resource(
+        ec2.VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref(vpc),
+            VpcEndpointType="Gateway",
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            RouteTableIds=[
+                Ref(app_route_tables[0]),
+                Ref(app_route_tables[1]),
+                If(USE_THREE_AZS, Ref(app_route_tables[2]), NoValue),
+                Ref(data_route_table),
+            ],
+        )
+    )
+    _flow_logs(t, vpc)
+
+    _output(t, "VpcId", "VPC id", Ref(vpc))
+    _output(t, "VpcCidr", "VPC IPv4 CIDR block", GetAtt(vpc, "CidrBlock"))
+    _output(t, "AvailabilityZones", "AZs in use, comma-separated",
+            _per_az([GetAtt(s, "AvailabilityZone") for s in subnets["Public"]]))
+    for tier in TIERS:
+        _output(t, f"{tier}SubnetIds", f"{tier} subnet ids, one per AZ, comma-separated",
+                _per_az([Ref(s) for s in subnets[tier]]))
+    _output(t, "PublicRouteTableId", "Public route table id", Ref(public_route_table))
+    _output(t, "AppRouteTableIds", "App route table ids, one per AZ, comma-separated",
+            _per_az([Ref(r) for r in app_route_tables]))
+    _output(t, "DataRouteTableId", "Data route table id", Ref(data_route_table))
+    _output(t, "NatGatewayIds", "NAT gateway ids, comma-separated",
+            If(CREATE_NAT_GATEWAY_3, Join(",", [Ref(n) for n in nat_gateways]),
+               If(USE_NAT_PER_AZ, Join(",", [Ref(n) for n in nat_gateways[:2]]),
+                  Ref(nat_gateways[0]))))
+    return t
+
+
+def az_condition(az: int) -> str | None:
+    """The Condition a resource of AZ `az` needs: the third AZ exists only with 3 AZs."""
+    return USE_THREE_AZS if az == 3 else None
+
+
+def nat_condition(az: int) -> str | None:
+    """AZ 1 always has a NAT gateway; the others only when there is one per AZ."""
+    return {1: None, 2: USE_NAT_PER_AZ, 3: CREATE_NAT_GATEWAY_3}[az]
+
+
+def _conditional(resource, condition: str | None):
+    if condition is not None:
+        resource.Condition = condition
+    return resource
+
+
+def _subnet(t: Template, vpc: ec2.VPC, tier: str, az: int) -> ec2.Subnet:
+    block = TIERS.index(tier) * len(AZ_NUMBERS) + az - 1
+    return t.add_resource(
+        _conditional(
+            ec2.Subnet(
+                f"{tier}Subnet{az}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=Select(az - 1, GetAZs("")),
+                CidrBlock=Select(
+                    block,
+                    Cidr(Ref(P.VPC_CIDR.name), SUBNET_COUNT, Ref(P.SUBNET_CIDR_BITS.name)),
+                ),
+                # Nothing launched here needs a public IP by default: the ALB and
+                # NAT gateways get theirs explicitly.
+                MapPublicIpOnLaunch=False,
+                Tags=naming.tags(f"{tier.lower()}-{az}", Tier=tier.lower()),
+            ),
+            az_condition(az),
+        )
+    )
+
+
+def _associate(t: Template, subnet: ec2.Subnet, route_table: ec2.RouteTable) -> None:
+    t.add_resource(
+        _conditional(
+            ec2.SubnetRouteTableAssociation(
+                f"{subnet.title}RouteTableAssociation",
+                SubnetId=Ref(subnet),
+                RouteTableId=Ref(route_table),
+            ),
+            getattr(subnet, "Condition", None),
+        )
+    )
+
+
+def _nat_gateway(t: Template, az: int, public_subnet, attachment) -> ec2.NatGateway:
+    condition = nat_condition(az)
+    eip = t.add_resource(
+        _conditional(
+            ec2.EIP(
+                f"NatEip{az}",
+                DependsOn=attachment,
+                Domain="vpc",
+                Tags=naming.tags(f"nat-eip-{az}"),
+            ),
+            condition,
+        )
+    )
+    return t.add_resource(
+        _conditional(
+            ec2.NatGateway(
+                f"NatGateway{az}",
+                AllocationId=GetAtt(eip, "AllocationId"),
+                SubnetId=Ref(public_subnet),
+                Tags=naming.tags(f"nat-{az}"),
+            ),
+            condition,
+        )
+    )
+
+
+def _app_route_table(t: Template, vpc, az: int, nat_gateways: list) -> ec2.RouteTable:
+    route_table = t.add_resource(
+        _conditional(
+            ec2.RouteTable(f"AppRouteTable{az}", VpcId=Ref(vpc), Tags=naming.tags(f"app-rt-{az}")),
+            az_condition(az),
+        )
+    )
+    own_nat, shared_nat = nat_gateways[az - 1], nat_gateways[0]
+    nat = Ref(shared_nat) if az == 1 else If(USE_NAT_PER_AZ, Ref(own_nat), Ref(shared_nat))
+    t.add_resource(
+        _conditional(
+            ec2.Route(
+                f"AppDefaultRoute{az}",
+                RouteTableId=Ref(route_table),
+                DestinationCidrBlock=ANYWHERE,
+                NatGatewayId=nat,
+            ),
+            az_condition(az),
+        )
+    )
+    return route_table
+
+
+def _flow_logs(t: Template, vpc: ec2.VPC) -> None:
+    log_group = t.add_resource(
+        logs.LogGroup(
+            "FlowLogGroup",
+            # Flow logs are audit evidence: keep them when the stack goes.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            RetentionInDays=Ref(P.FLOW_LOG_RETENTION_DAYS.name),
+            Tags=naming.tags("flow-logs"),
+        )
+    )
+    role = t.add_resource(
+        iam.Role(
+            "FlowLogRole",
+            AssumeRolePolicyDocument=policies.trust(
+                "vpc-flow-logs",
+                Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*"),
+            ),
+            Policies=[
+                policies.inline("deliver-flow-logs", *policies.write_flow_logs(GetAtt(log_group, "Arn")))
+            ],
+            Tags=naming.tags("flow-log-role"),
+        )
+    )
+    t.add_resource(
+        ec2.FlowLog(
+            "VpcFlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(log_group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            MaxAggregationInterval=60,
+            Tags=naming.tags("flow-log"),
+        )
+    )
+
+
+def _per_az(values: list) -> If:
+    """A comma-separated list of the per-AZ values that exist."""
+    return If(USE_THREE_AZS, Join(",", values), Join(",", values[:2]))
+
+
+def _output(t: Template, name: str, description: str, value) -> None:
+    t.add_output(Output(name, Description=description, Value=value))
