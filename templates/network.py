@@ -111,6 +111,7 @@ def build() -> Template:
                 If(USE_THREE_AZS, Ref(app_route_tables[2]), NoValue),
                 Ref(data_route_table),
             ],
+            Tags=naming.tags("s3-endpoint"),
         )
     )
     _flow_logs(t, vpc)

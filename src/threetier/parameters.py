@@ -72,11 +72,11 @@ def _group(interface: dict, name: str) -> list:
 
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-# RFC 1918 ranges only, prefix /16 to /24 (the VPC limit is /16, and the
-# nine subnets need room below it).
+# RFC 1918 ranges only, prefix /16 (the largest VPC) to /23 (the smallest
+# that still holds nine /27 subnets).
 PRIVATE_VPC_CIDR_PATTERN = (
     r"^(10\." + _OCTET + r"|172\.(1[6-9]|2[0-9]|3[01])|192\.168)"
-    r"\." + _OCTET + r"\." + _OCTET + r"/(1[6-9]|2[0-4])$"
+    r"\." + _OCTET + r"\." + _OCTET + r"/(1[6-9]|2[0-3])$"
 )
 
 # Values CloudWatch Logs accepts for RetentionInDays.
@@ -120,7 +120,7 @@ VPC_CIDR = Param(
     default="10.0.0.0/16",
     allowed_pattern=PRIVATE_VPC_CIDR_PATTERN,
     constraint="A private (RFC 1918) IPv4 CIDR block with a prefix from /16 "
-    "to /24, e.g. 10.0.0.0/16.",
+    "to /23, e.g. 10.0.0.0/16.",
 )
 
 SUBNET_CIDR_BITS = Param(

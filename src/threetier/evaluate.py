@@ -1,0 +1,134 @@
+"""Evaluate a generated template offline for one set of parameter values.
+
+Answers "which resources exist, and with what values" for an environment
+without AWS: Conditions are decided, and the intrinsics the network depends on
+(Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::GetAZs) are
+computed. Anything else (resource Refs, GetAtt, Sub) is returned unchanged, as
+it can only be known after deploy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+NO_VALUE = object()
+
+
+@dataclass
+class Evaluation:
+    template: dict
+    values: dict[str, str]
+    region: str = "us-east-1"
+    conditions: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set(self.template.get("Parameters", {}))
+        if unknown:
+            raise KeyError(f"not parameters of this template: {sorted(unknown)}")
+        defaults = {
+            name: str(spec["Default"])
+            for name, spec in self.template.get("Parameters", {}).items()
+            if "Default" in spec
+        }
+        self.values = {**defaults, **{k: str(v) for k, v in self.values.items()}}
+        for name in self.template.get("Conditions", {}):
+            self.condition(name)
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.resolve(self.template["Conditions"][name]))
+        return self.conditions[name]
+
+    def resources(self) -> dict[str, dict]:
+        """The resources that exist under these values, with their properties resolved."""
+        active = {}
+        for logical_id, resource in self.template.get("Resources", {}).items():
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
+            active[logical_id] = {
+                **resource,
+                "Properties": self.resolve(resource.get("Properties", {})),
+            }
+        return active
+
+    def resolve(self, expr):
+        if isinstance(expr, list):
+            return [v for v in (self.resolve(item) for item in expr) if v is not NO_VALUE]
+        if not isinstance(expr, dict):
+            return expr
+        if len(expr) == 1:
+            (key, arg), = expr.items()
+            handler = _INTRINSICS.get(key)
+            if handler is not None:
+                return handler(self, arg)
+        resolved = {k: self.resolve(v) for k, v in expr.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+
+def _ref(ev: Evaluation, name):
+    if name == "AWS::NoValue":
+        return NO_VALUE
+    if name == "AWS::Region":
+        return ev.region
+    if name in ev.values:
+        return ev.values[name]
+    return {"Ref": name}
+
+
+def _if(ev: Evaluation, arg):
+    name, when_true, when_false = arg
+    return ev.resolve(when_true if ev.condition(name) else when_false)
+
+
+def _select(ev: Evaluation, arg):
+    index, values = ev.resolve(arg[0]), ev.resolve(arg[1])
+    if isinstance(values, list):
+        return values[int(index)]
+    return {"Fn::Select": [index, values]}
+
+
+def _cidr(ev: Evaluation, arg):
+    block, count, host_bits = (ev.resolve(a) for a in arg)
+    network = ipaddress.ip_network(block)
+    new_prefix = network.max_prefixlen - int(host_bits)
+    subnets = []
+    for subnet in network.subnets(new_prefix=new_prefix):
+        if len(subnets) == int(count):
+            break
+        subnets.append(str(subnet))
+    if len(subnets) < int(count):
+        raise ValueError(f"Fn::Cidr: {block} cannot hold {count} subnets of {host_bits} host bits")
+    return subnets
+
+
+def _join(ev: Evaluation, arg):
+    delimiter, values = arg[0], ev.resolve(arg[1])
+    if all(isinstance(v, str) for v in values):
+        return delimiter.join(values)
+    return {"Fn::Join": [delimiter, values]}
+
+
+def _get_azs(ev: Evaluation, arg):
+    region = ev.resolve(arg) or ev.region
+    return [f"{region}{suffix}" for suffix in "abc"]
+
+
+def _equals(ev: Evaluation, arg):
+    left, right = (ev.resolve(a) for a in arg)
+    return str(left) == str(right)
+
+
+_INTRINSICS = {
+    "Ref": _ref,
+    "Condition": lambda ev, name: ev.condition(name),
+    "Fn::If": _if,
+    "Fn::Select": _select,
+    "Fn::Cidr": _cidr,
+    "Fn::Join": _join,
+    "Fn::GetAZs": _get_azs,
+    "Fn::Equals": _equals,
+    "Fn::Not": lambda ev, arg: not ev.resolve(arg[0]),
+    "Fn::And": lambda ev, arg: all(ev.resolve(a) for a in arg),
+    "Fn::Or": lambda ev, arg: any(ev.resolve(a) for a in arg),
+}

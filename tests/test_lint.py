@@ -1,0 +1,36 @@
+import pytest
+
+from threetier.cli import main
+from threetier.lint import DEFAULT_REGIONS, lint_files
+
+
+def test_lint_defaults_cover_three_regions_on_three_continents():
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(DEFAULT_REGIONS)
+
+
+def test_output_has_zero_findings_informational_included(capsys):
+    assert main(["lint"]) == 0
+    out = capsys.readouterr().out
+    assert "0 finding(s)" in out
+    assert "us-east-1, eu-west-1, ap-southeast-2" in out
+
+
+def test_broken_template_fails_with_rule_id_and_line(project, capsys):
+    broken = project / "tests" / "fixtures" / "broken.yaml"
+    assert main(["lint", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert f"{broken}:8 E3002 " in out
+    assert "EnableDnsSuport" in out
+
+
+def test_informational_findings_fail_the_gate_too(project, capsys):
+    fixture = project / "tests" / "fixtures" / "informational-only.yaml"
+    findings = lint_files([fixture], ("us-east-1",))
+    assert {f.rule for f in findings} == {"I3011", "I3013"}
+    assert main(["lint", "--regions", "us-east-1", str(fixture)]) == 1
+    assert "I3011" in capsys.readouterr().out
+
+
+def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
+    assert main(["lint", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
