@@ -1,0 +1,18 @@
+import re
+
+
+def readme_commands(project) -> list[str]:
+    readme = (project / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", setup)
+
+
+def test_readme_has_exactly_two_setup_commands(project):
+    install, test = readme_commands(project)
+    assert "generate.py" in install and "pytest" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command(project):
+    _, test = readme_commands(project)
+    ci = (project / ".ci" / "run").read_text().splitlines()
+    assert test in ci
