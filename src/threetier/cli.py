@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated regions to lint in (default: %(default)s)",
     )
     lint.set_defaults(run=_lint)
+
+    from threetier.deploy.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 
