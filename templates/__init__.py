@@ -6,4 +6,6 @@ STACKS maps each generated file in output/ to the module that builds it.
 STACKS = {
     "main.yaml": "root",
     "network.yaml": "network",
+    "security.yaml": "security",
+    "data.yaml": "data",
 }

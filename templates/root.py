@@ -7,33 +7,69 @@ URL. Outputs of one stack reach the next as parameters.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Template, cloudformation
+from troposphere import And, Equals, GetAtt, Not, Output, Ref, Template, cloudformation
 
 from threetier import naming
 from threetier import parameters as P
 from threetier.suppressions import cfn_lint
 
-# Outputs of the network stack the root republishes.
-NETWORK_OUTPUTS = ("VpcId", "PublicSubnetIds", "AppSubnetIds", "DataSubnetIds")
+# Top-level outputs: {output name: (nested stack, description)}.
+OUTPUTS = {
+    "VpcId": ("NetworkStack", "VPC id"),
+    "PublicSubnetIds": ("NetworkStack", "Public subnet ids"),
+    "AppSubnetIds": ("NetworkStack", "Private app subnet ids"),
+    "DataSubnetIds": ("NetworkStack", "Private data subnet ids"),
+    "DbEndpointAddress": ("DataStack", "Database endpoint host name"),
+    "DbEndpointPort": ("DataStack", "Database port"),
+    "DbReplicaEndpointAddress": ("DataStack", "Read replica endpoint (empty without a replica)"),
+    "DbMasterSecretArn": ("DataStack", "Secret holding the database master user and password"),
+    "AppSecretArn": ("DataStack", "Application secret (SECRET_KEY, API_KEY)"),
+    "EfsFileSystemId": ("DataStack", "EFS file system id"),
+}
 
 
 def build() -> Template:
     t = naming.new_template(
         "threetier: highly available three-tier web application (root stack)"
     )
-    P.use(t, *P.NETWORK)
+    P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES)
+    _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
+    security = _nested_stack(
+        t, "SecurityStack", "security", P.PROJECT + P.SECURITY + (P.DB_ENGINE,),
+        VpcId=_output(network, "VpcId"),
+    )
+    _nested_stack(
+        t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + (P.NUMBER_OF_AZS,),
+        AvailabilityZones=_output(network, "AvailabilityZones"),
+        DataSubnetIds=_output(network, "DataSubnetIds"),
+        AppSubnetIds=_output(network, "AppSubnetIds"),
+        DbSecurityGroupId=_output(security, "DbSecurityGroupId"),
+        EfsSecurityGroupId=_output(security, "EfsSecurityGroupId"),
+    )
 
-    for name in NETWORK_OUTPUTS:
-        t.add_output(
-            Output(
-                name,
-                Description=f"{name} from the network stack",
-                Value=GetAtt(network, f"Outputs.{name}"),
-            )
-        )
+    for name, (stack, description) in OUTPUTS.items():
+        t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
     return t
+
+
+def _rules(t: Template) -> None:
+    """Combinations no single parameter constraint can catch, refused before anything is created."""
+    bastions_on = Not(Equals(Ref(P.BASTION_COUNT.name), "0"))
+    admin_cidr = Ref(P.ADMIN_CIDR.name)
+    t.add_rule("BastionsNeedARestrictedAdminCidr", {
+        "RuleCondition": bastions_on,
+        "Assertions": [{
+            "Assert": And(Not(Equals(admin_cidr, "")), Not(Equals(admin_cidr, "0.0.0.0/0"))),
+            "AssertDescription": "BastionCount above 0 needs AdminCidr: the one IPv4 range "
+                                 "allowed to SSH in (e.g. 203.0.113.0/24), never 0.0.0.0/0.",
+        }],
+    })
+
+
+def _output(stack: cloudformation.Stack, name: str) -> GetAtt:
+    return GetAtt(stack, f"Outputs.{name}")
 
 
 def _nested_stack(

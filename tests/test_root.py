@@ -1,5 +1,10 @@
+import importlib
+
+import pytest
+
 import templates
 from threetier import parameters as P
+from threetier.evaluate import Evaluation
 
 
 def test_root_parameters_have_groups_and_labels(root_template):
@@ -47,3 +52,44 @@ def test_root_outputs_come_from_the_network_stack(root_template):
     for tier in ("Public", "App", "Data"):
         assert outputs[f"{tier}SubnetIds"]["Value"] == {
             "Fn::GetAtt": ["NetworkStack", f"Outputs.{tier}SubnetIds"]}
+
+
+def test_stacks_are_wired_outputs_to_parameters(root_template):
+    resources = root_template.to_dict()["Resources"]
+    security = resources["SecurityStack"]["Properties"]["Parameters"]
+    data = resources["DataStack"]["Properties"]["Parameters"]
+    assert security["VpcId"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.VpcId"]}
+    assert data["DataSubnetIds"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.DataSubnetIds"]}
+    assert data["AppSubnetIds"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.AppSubnetIds"]}
+    assert data["DbSecurityGroupId"] == {"Fn::GetAtt": ["SecurityStack", "Outputs.DbSecurityGroupId"]}
+    assert data["EfsSecurityGroupId"] == {"Fn::GetAtt": ["SecurityStack", "Outputs.EfsSecurityGroupId"]}
+
+
+@pytest.mark.parametrize("module", ["network", "security", "data"])
+def test_root_passes_exactly_the_parameters_each_nested_stack_declares(root_template, module):
+    nested = importlib.import_module(f"templates.{module}").build().to_dict()
+    stack = next(r for r in root_template.to_dict()["Resources"].values()
+                 if r["Type"] == "AWS::CloudFormation::Stack" and r["Properties"]["TemplateURL"] == f"{module}.yaml")
+    passed = set(stack["Properties"]["Parameters"])
+    required = {name for name, spec in nested["Parameters"].items() if "Default" not in spec}
+    assert required <= passed <= set(nested["Parameters"])
+
+
+def rule_holds(root: dict, rule: str, **values) -> bool:
+    evaluation = Evaluation(root, values)
+    spec = root["Rules"][rule]
+    if not evaluation.resolve(spec["RuleCondition"]):
+        return True
+    return all(evaluation.resolve(a["Assert"]) for a in spec["Assertions"])
+
+
+@pytest.mark.parametrize("count,cidr,ok", [
+    ("0", "", True),
+    ("1", "203.0.113.0/24", True),
+    ("1", "", False),
+    ("2", "0.0.0.0/0", False),
+])
+def test_bastions_need_a_restricted_admin_cidr(root_template, count, cidr, ok):
+    root = root_template.to_dict()
+    assert rule_holds(root, "BastionsNeedARestrictedAdminCidr", BastionCount=count, AdminCidr=cidr) is ok
+    assert "AdminCidr" in root["Rules"]["BastionsNeedARestrictedAdminCidr"]["Assertions"][0]["AssertDescription"]

@@ -7,17 +7,23 @@ import templates
 STACK_MODULES = sorted(templates.STACKS.values())
 
 
+def tag_property(resource) -> str | None:
+    """The property a resource type takes its tags in (EFS names it differently)."""
+    return next((p for p in ("Tags", "FileSystemTags") if p in resource.props), None)
+
+
 def tag_map(resource) -> dict:
-    return {tag["Key"]: tag["Value"] for tag in resource.to_dict()["Properties"]["Tags"]}
+    tags = resource.to_dict()["Properties"][tag_property(resource)]
+    return {tag["Key"]: tag["Value"] for tag in tags}
 
 
 @pytest.mark.parametrize("module", STACK_MODULES)
 def test_every_taggable_resource_is_tagged(module):
     template = importlib.import_module(f"templates.{module}").build()
-    taggable = [r for r in template.resources.values() if "Tags" in r.props]
+    taggable = [r for r in template.resources.values() if tag_property(r)]
     assert taggable, "each stack has something to tag"
     for resource in taggable:
-        assert "Tags" in resource.properties, f"{resource.title} has no Tags"
+        assert tag_property(resource) in resource.properties, f"{resource.title} has no tags"
         tags = tag_map(resource)
         assert tags["Project"] == {"Ref": "ProjectName"}, resource.title
         assert tags["Environment"] == {"Ref": "EnvironmentName"}, resource.title
@@ -30,6 +36,9 @@ def test_every_taggable_resource_is_tagged(module):
             assert name.startswith("${ProjectName}-${EnvironmentName}-"), resource.title
 
 
-def test_name_tags_are_unique_per_stack(network_template):
-    names = [tag_map(r)["Name"]["Fn::Sub"] for r in network_template.resources.values() if "Tags" in r.props]
+@pytest.mark.parametrize("module", STACK_MODULES)
+def test_name_tags_are_unique_per_stack(module):
+    template = importlib.import_module(f"templates.{module}").build()
+    names = [tag_map(r)["Name"]["Fn::Sub"] for r in template.resources.values()
+             if tag_property(r) and "Name" in tag_map(r)]
     assert len(names) == len(set(names))

@@ -2,7 +2,8 @@
 
 Answers "which resources exist, and with what values" for an environment
 without AWS: Conditions are decided, and the intrinsics the network depends on
-(Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::GetAZs) are
+(Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::GetAZs,
+Fn::FindInMap) are
 computed. Anything else (resource Refs, GetAtt, Sub) is returned unchanged, as
 it can only be known after deploy.
 """
@@ -114,6 +115,11 @@ def _get_azs(ev: Evaluation, arg):
     return [f"{region}{suffix}" for suffix in "abc"]
 
 
+def _find_in_map(ev: Evaluation, arg):
+    name, top, second = (ev.resolve(a) for a in arg)
+    return ev.template["Mappings"][name][top][second]
+
+
 def _equals(ev: Evaluation, arg):
     left, right = (ev.resolve(a) for a in arg)
     return str(left) == str(right)
@@ -127,6 +133,7 @@ _INTRINSICS = {
     "Fn::Cidr": _cidr,
     "Fn::Join": _join,
     "Fn::GetAZs": _get_azs,
+    "Fn::FindInMap": _find_in_map,
     "Fn::Equals": _equals,
     "Fn::Not": lambda ev, arg: not ev.resolve(arg[0]),
     "Fn::And": lambda ev, arg: all(ev.resolve(a) for a in arg),

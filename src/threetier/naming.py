@@ -31,3 +31,4 @@ def tags(thing: str | None = None, **extra: object) -> Tags:
     values["Environment"] = Ref(P.ENVIRONMENT_NAME.name)
     values.update(extra)
     return Tags(**values)
+

@@ -181,3 +181,295 @@ NETWORK = (
     SINGLE_NAT_GATEWAY,
     FLOW_LOG_RETENTION_DAYS,
 )
+
+# --- Security ---------------------------------------------------------------
+
+GROUP_SECURITY = "Access"
+
+_CIDR = _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"/([0-9]|[12][0-9]|3[0-2])"
+
+APP_PORT = Param(
+    "AppPort",
+    "Number",
+    "TCP port the application listens on behind the load balancer "
+    "(the reference Flask app uses 5000).",
+    label="Application port",
+    group=GROUP_SECURITY,
+    default="5000",
+    min_value=1024,
+    max_value=65535,
+    constraint="A TCP port from 1024 to 65535.",
+)
+
+BASTION_COUNT = Param(
+    "BastionCount",
+    "String",
+    "Bastion hosts in the public subnets (0, 1 or 2). 0 is the default: "
+    "operators use SSM Session Manager and no SSH port is open anywhere.",
+    label="Bastion hosts",
+    group=GROUP_SECURITY,
+    default="0",
+    allowed_values=("0", "1", "2"),
+    constraint="0, 1 or 2.",
+)
+
+ADMIN_CIDR = Param(
+    "AdminCidr",
+    "String",
+    "The only IPv4 range allowed to SSH to the bastion hosts, e.g. your office "
+    "203.0.113.0/24. Required when BastionCount is above 0; 0.0.0.0/0 is refused.",
+    label="Admin CIDR for SSH to bastions",
+    group=GROUP_SECURITY,
+    default="",
+    allowed_pattern=r"^$|^" + _CIDR + r"$",
+    constraint="Empty (no bastions) or an IPv4 CIDR block such as 203.0.113.0/24.",
+)
+
+SECURITY = (APP_PORT, BASTION_COUNT, ADMIN_CIDR)
+
+# --- Data -------------------------------------------------------------------
+
+GROUP_DATABASE = "Database"
+GROUP_FILES = "Shared file system"
+
+TRUE_FALSE = ("true", "false")
+
+DB_ENGINE = Param(
+    "DbEngine",
+    "String",
+    "Database engine: mysql (MySQL 8.0, what the reference app needs) or "
+    "postgres (PostgreSQL 16).",
+    label="Database engine",
+    group=GROUP_DATABASE,
+    default="mysql",
+    allowed_values=("mysql", "postgres"),
+    constraint="mysql or postgres.",
+)
+
+DB_INSTANCE_CLASS = Param(
+    "DbInstanceClass",
+    "String",
+    "RDS instance class of the primary (and, by default, of the read replica).",
+    label="Database instance class",
+    group=GROUP_DATABASE,
+    default="db.t4g.medium",
+    allowed_pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+    constraint="An RDS instance class such as db.t4g.medium or db.m6g.large.",
+)
+
+DB_NAME = Param(
+    "DbName",
+    "String",
+    "Name of the database RDS creates for the application.",
+    label="Database name",
+    group=GROUP_DATABASE,
+    default="newsreadb",
+    allowed_pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
+    constraint="1 to 63 letters, digits or underscores, starting with a letter.",
+)
+
+DB_MASTER_USERNAME = Param(
+    "DbMasterUsername",
+    "String",
+    "Master user name. Its password is generated and kept by RDS in Secrets "
+    "Manager; it is never a parameter.",
+    label="Database master user name",
+    group=GROUP_DATABASE,
+    default="dbadmin",
+    allowed_pattern=r"^(?!rdsadmin$)[a-zA-Z][a-zA-Z0-9_]{0,15}$",
+    constraint="1 to 16 letters, digits or underscores, starting with a letter; "
+    "not the reserved name rdsadmin.",
+)
+
+DB_MULTI_AZ = Param(
+    "DbMultiAz",
+    "String",
+    "true: a synchronous standby in a second AZ with automatic failover.",
+    label="Multi-AZ database",
+    group=GROUP_DATABASE,
+    default="true",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+DB_ALLOCATED_STORAGE = Param(
+    "DbAllocatedStorage",
+    "Number",
+    "Initial gp3 storage of the database, in GiB.",
+    label="Database storage (GiB)",
+    group=GROUP_DATABASE,
+    default="20",
+    min_value=20,
+    max_value=65536,
+    constraint="A whole number of GiB from 20 to 65536.",
+)
+
+DB_MAX_ALLOCATED_STORAGE = Param(
+    "DbMaxAllocatedStorage",
+    "Number",
+    "Upper limit for storage autoscaling, in GiB (must exceed the initial storage).",
+    label="Database storage autoscaling limit (GiB)",
+    group=GROUP_DATABASE,
+    default="100",
+    min_value=21,
+    max_value=65536,
+    constraint="A whole number of GiB from 21 to 65536, above DbAllocatedStorage.",
+)
+
+DB_BACKUP_RETENTION_DAYS = Param(
+    "DbBackupRetentionDays",
+    "Number",
+    "Days RDS keeps automated backups (point-in-time recovery window).",
+    label="Database backup retention (days)",
+    group=GROUP_DATABASE,
+    default="7",
+    min_value=1,
+    max_value=35,
+    constraint="A whole number of days from 1 to 35.",
+)
+
+DB_DELETION_PROTECTION = Param(
+    "DbDeletionProtection",
+    "String",
+    "true: RDS refuses to delete the database until this is turned off.",
+    label="Database deletion protection",
+    group=GROUP_DATABASE,
+    default="true",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+DB_REPLICA_ENABLED = Param(
+    "DbReplicaEnabled",
+    "String",
+    "true: an asynchronous read replica in another AZ.",
+    label="Read replica",
+    group=GROUP_DATABASE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+DB_REPLICA_INSTANCE_CLASS = Param(
+    "DbReplicaInstanceClass",
+    "String",
+    "RDS instance class of the read replica; empty means the same as the primary.",
+    label="Read replica instance class",
+    group=GROUP_DATABASE,
+    default="",
+    allowed_pattern=r"^$|^db\.[a-z0-9]+\.[a-z0-9]+$",
+    constraint="Empty (same as the primary) or an RDS instance class such as db.t4g.medium.",
+)
+
+DB_MONITORING_INTERVAL = Param(
+    "DbMonitoringInterval",
+    "Number",
+    "Enhanced monitoring interval in seconds; 0 turns enhanced monitoring off.",
+    label="Enhanced monitoring interval (s)",
+    group=GROUP_DATABASE,
+    default="0",
+    allowed_values=("0", "1", "5", "10", "15", "30", "60"),
+    constraint="0, 1, 5, 10, 15, 30 or 60.",
+)
+
+DB_PERFORMANCE_INSIGHTS = Param(
+    "DbPerformanceInsights",
+    "String",
+    "true: turn on Performance Insights (7 days, free tier). Not available on "
+    "every instance class (e.g. db.t4g.micro).",
+    label="Performance Insights",
+    group=GROUP_DATABASE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+EFS_PERFORMANCE_MODE = Param(
+    "EfsPerformanceMode",
+    "String",
+    "EFS performance mode; generalPurpose suits web content.",
+    label="EFS performance mode",
+    group=GROUP_FILES,
+    default="generalPurpose",
+    allowed_values=("generalPurpose", "maxIO"),
+    constraint="generalPurpose or maxIO.",
+)
+
+EFS_THROUGHPUT_MODE = Param(
+    "EfsThroughputMode",
+    "String",
+    "EFS throughput mode: elastic scales with load and bills per use; bursting "
+    "earns credits with stored size.",
+    label="EFS throughput mode",
+    group=GROUP_FILES,
+    default="elastic",
+    allowed_values=("elastic", "bursting"),
+    constraint="elastic or bursting.",
+)
+
+EFS_TRANSITION_TO_IA = Param(
+    "EfsTransitionToIa",
+    "String",
+    "Move files not read for this long to the Infrequent Access class; a read moves them back.",
+    label="EFS move to Infrequent Access after",
+    group=GROUP_FILES,
+    default="AFTER_30_DAYS",
+    allowed_values=("AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS",
+                    "AFTER_60_DAYS", "AFTER_90_DAYS", "AFTER_180_DAYS", "AFTER_270_DAYS",
+                    "AFTER_365_DAYS"),
+    constraint="AFTER_1_DAY, AFTER_7_DAYS, AFTER_14_DAYS, AFTER_30_DAYS, AFTER_60_DAYS, "
+    "AFTER_90_DAYS, AFTER_180_DAYS, AFTER_270_DAYS or AFTER_365_DAYS.",
+)
+
+DATABASE = (
+    DB_ENGINE,
+    DB_INSTANCE_CLASS,
+    DB_NAME,
+    DB_MASTER_USERNAME,
+    DB_MULTI_AZ,
+    DB_ALLOCATED_STORAGE,
+    DB_MAX_ALLOCATED_STORAGE,
+    DB_BACKUP_RETENTION_DAYS,
+    DB_DELETION_PROTECTION,
+    DB_REPLICA_ENABLED,
+    DB_REPLICA_INSTANCE_CLASS,
+    DB_MONITORING_INTERVAL,
+    DB_PERFORMANCE_INSIGHTS,
+)
+FILES = (EFS_PERFORMANCE_MODE, EFS_THROUGHPUT_MODE, EFS_TRANSITION_TO_IA)
+
+# --- Values the root stack wires from one nested stack to the next ----------
+# Nested stacks declare these; users never type them.
+
+GROUP_WIRED = "Wired by the root stack"
+
+
+def _wired(name: str, type_: str, description: str) -> Param:
+    return Param(name, type_, description, label=name, group=GROUP_WIRED)
+
+
+VPC_ID = _wired("VpcId", "AWS::EC2::VPC::Id", "VPC of the stack (network stack output).")
+AVAILABILITY_ZONES = _wired(
+    "AvailabilityZones", "CommaDelimitedList", "AZs in use (network stack output)."
+)
+PUBLIC_SUBNET_IDS = _wired(
+    "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "Public subnets, one per AZ."
+)
+APP_SUBNET_IDS = _wired(
+    "AppSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private app subnets, one per AZ."
+)
+DATA_SUBNET_IDS = _wired(
+    "DataSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private data subnets, one per AZ."
+)
+ALB_SECURITY_GROUP_ID = _wired(
+    "AlbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the load balancer."
+)
+APP_SECURITY_GROUP_ID = _wired(
+    "AppSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the app instances."
+)
+EFS_SECURITY_GROUP_ID = _wired(
+    "EfsSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the EFS mount targets."
+)
+DB_SECURITY_GROUP_ID = _wired(
+    "DbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the database."
+)

@@ -7,8 +7,18 @@ Ref/GetAtt/Sub so no partition, region or account is hard-coded.
 from __future__ import annotations
 
 from awacs import logs, sts
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement
-from awacs.aws import ArnLike, StringEquals
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import Sub, iam
 
 POLICY_VERSION = "2012-10-17"
@@ -67,3 +77,14 @@ def write_flow_logs(log_group_arn: object) -> list[Statement]:
             ],
         ),
     ]
+
+
+def deny_insecure_transport() -> Statement:
+    """Resource-policy statement refusing every request not made over TLS."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[Action("*")],
+        Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )

@@ -1,0 +1,116 @@
+"""Security stack: every security group, wired only to each other.
+
+Who may reach what:
+    internet  -> ALB      80, 443
+    ALB       -> app      AppPort
+    app       -> EFS      2049 (NFS)
+    app       -> DB       3306 (MySQL) or 5432 (PostgreSQL)
+    admin IP  -> bastion  22, bastion -> app 22   (only when bastions are on)
+
+Egress rules are inline on each group (declaring any replaces the default
+allow-all), ingress rules are separate resources: that is what keeps the
+group-to-group references free of cycles.
+"""
+
+from __future__ import annotations
+
+from troposphere import Equals, If, Not, Output, Ref, Template, ec2
+
+from threetier import engines, naming
+from threetier import parameters as P
+from threetier.suppressions import cfn_lint
+
+HAS_BASTIONS = "HasBastions"
+ANYWHERE = "0.0.0.0/0"
+HTTP, HTTPS, SSH, NFS = 80, 443, 22, 2049
+TCP = "tcp"
+# A group that must not start connections: a rule to the loopback range
+# matches nothing and removes the default allow-all egress.
+NO_EGRESS = ec2.SecurityGroupRule(
+    IpProtocol="-1",
+    CidrIp="127.0.0.1/32",
+    Description="No outbound traffic: this tier only answers",
+)
+
+
+def build() -> Template:
+    t = naming.new_template(
+        "threetier security groups: ALB, app, EFS, database and optional bastion, "
+        "each reachable only from the tier in front of it"
+    )
+    P.use(t, P.VPC_ID, *P.SECURITY, P.DB_ENGINE)
+    engines.add_mapping(t, "Port")
+    t.add_condition(HAS_BASTIONS, Not(Equals(Ref(P.BASTION_COUNT.name), "0")))
+    app_port, db_port = Ref(P.APP_PORT.name), engines.lookup("Port")
+
+    db = _group(t, "DbSecurityGroup", "db-sg", "Database: engine port from the app tier only",
+                [NO_EGRESS])
+    efs = _group(t, "EfsSecurityGroup", "efs-sg", "EFS mount targets: NFS from the app tier only",
+                 [NO_EGRESS])
+    app = _group(t, "AppSecurityGroup", "app-sg", "App instances: app port from the load balancer only", [
+        _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out via NAT: SSM, Secrets Manager, packages, app repository"),
+        _egress(HTTP, cidr=ANYWHERE, why="HTTP out via NAT: package mirrors and the app's news API"),
+        _egress(db_port, group=db, why="Database connections"),
+        _egress(NFS, group=efs, why="NFS to the EFS mount targets"),
+    ])
+    alb = _group(t, "AlbSecurityGroup", "alb-sg", "Load balancer: HTTP and HTTPS from the internet", [
+        _egress(app_port, group=app, why="Forward requests and health checks to the app instances"),
+    ])
+    bastion = _group(t, "BastionSecurityGroup", "bastion-sg", "Bastion hosts: SSH from the admin CIDR only", [
+        _egress(SSH, group=app, why="SSH on to the app instances"),
+        _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out: SSM agent and package updates"),
+    ], condition=HAS_BASTIONS)
+
+    _ingress(t, "AlbHttpIngress", alb, HTTP, cidr=ANYWHERE, why="HTTP from the internet")
+    _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet")
+    _ingress(t, "AppFromAlbIngress", app, app_port, source=alb, why="App port from the load balancer")
+    _ingress(t, "EfsFromAppIngress", efs, NFS, source=app, why="NFS from the app instances")
+    _ingress(t, "DbFromAppIngress", db, db_port, source=app, why="Database port from the app instances")
+    ssh_from_admin = _ingress(t, "BastionSshIngress", bastion, SSH, cidr=Ref(P.ADMIN_CIDR.name),
+                              why="SSH from the admin CIDR", condition=HAS_BASTIONS)
+    ssh_from_admin.Metadata = cfn_lint(
+        "W1030",
+        "AdminCidr defaults to empty because bastions are off by default; this rule "
+        "exists only with bastions, and the root Rule BastionsNeedARestrictedAdminCidr "
+        "refuses an empty or 0.0.0.0/0 AdminCidr then.",
+    )
+    _ingress(t, "AppFromBastionSshIngress", app, SSH, source=bastion,
+             why="SSH from the bastion hosts", condition=HAS_BASTIONS)
+
+    for title, group in (("Alb", alb), ("App", app), ("Efs", efs), ("Db", db)):
+        t.add_output(Output(f"{title}SecurityGroupId", Description=f"{title} security group id",
+                            Value=Ref(group)))
+    t.add_output(Output("BastionSecurityGroupId",
+                        Description="Bastion security group id (empty without bastions)",
+                        Value=If(HAS_BASTIONS, Ref(bastion), "")))
+    return t
+
+
+def _group(t: Template, title: str, thing: str, description: str, egress: list,
+           condition: str | None = None) -> ec2.SecurityGroup:
+    group = ec2.SecurityGroup(
+        title,
+        GroupDescription=description,
+        VpcId=Ref(P.VPC_ID.name),
+        SecurityGroupEgress=egress,
+        Tags=naming.tags(thing),
+    )
+    if condition is not None:
+        group.Condition = condition
+    return t.add_resource(group)
+
+
+def _egress(port, *, why: str, cidr=None, group=None) -> ec2.SecurityGroupRule:
+    destination = {"CidrIp": cidr} if cidr is not None else {"DestinationSecurityGroupId": Ref(group)}
+    return ec2.SecurityGroupRule(IpProtocol=TCP, FromPort=port, ToPort=port, Description=why, **destination)
+
+
+def _ingress(t: Template, title: str, group, port, *, why: str, cidr=None, source=None,
+             condition: str | None = None) -> ec2.SecurityGroupIngress:
+    origin = {"CidrIp": cidr} if cidr is not None else {"SourceSecurityGroupId": Ref(source)}
+    rule = ec2.SecurityGroupIngress(
+        title, GroupId=Ref(group), IpProtocol=TCP, FromPort=port, ToPort=port, Description=why, **origin
+    )
+    if condition is not None:
+        rule.Condition = condition
+    return t.add_resource(rule)

@@ -1,0 +1,155 @@
+import importlib
+import json
+
+import pytest
+
+import templates
+
+from templates import data
+from threetier import paramfile
+from threetier.evaluate import Evaluation
+
+
+@pytest.fixture(scope="module")
+def data_dict():
+    return data.build().to_dict()
+
+
+def env_values(project, template: dict, env: str) -> dict:
+    values = paramfile.load(paramfile.path_for(project, env))
+    return {k: v for k, v in values.items() if k in template["Parameters"]}
+
+
+def resources(template: dict, **values) -> dict:
+    return Evaluation(template, values).resources()
+
+
+def test_prod_database_is_multi_az_encrypted_protected_and_private(project, data_dict):
+    db = resources(data_dict, **env_values(project, data_dict, "prod"))["DbInstance"]
+    props = db["Properties"]
+    assert props["MultiAZ"] == "true"
+    assert props["DeletionProtection"] == "true"
+    assert props["StorageEncrypted"] is True
+    assert props["StorageType"] == "gp3"
+    assert int(props["MaxAllocatedStorage"]) > int(props["AllocatedStorage"])
+    assert props["PubliclyAccessible"] is False
+    assert props["CopyTagsToSnapshot"] is True and props["AutoMinorVersionUpgrade"] is True
+    assert int(props["BackupRetentionPeriod"]) >= 7
+    assert props["DBSubnetGroupName"] == {"Ref": "DbSubnetGroup"}
+    assert props["VPCSecurityGroups"] == [{"Ref": "DbSecurityGroupId"}]
+    assert db["DeletionPolicy"] == db["UpdateReplacePolicy"] == "Snapshot"
+    assert "AvailabilityZone" not in props, "a Multi-AZ primary lets RDS place the pair"
+
+
+def test_subnet_group_uses_the_data_subnets(data_dict):
+    group = data_dict["Resources"]["DbSubnetGroup"]["Properties"]
+    assert group["SubnetIds"] == {"Ref": "DataSubnetIds"}
+
+
+@pytest.mark.parametrize("engine,port,version,logs", [
+    ("mysql", "3306", "8.0", ["error", "general", "slowquery"]),
+    ("postgres", "5432", "16", ["postgresql", "upgrade"]),
+])
+def test_engine_choice_sets_engine_version_port_and_logs(data_dict, engine, port, version, logs):
+    props = resources(data_dict, DbEngine=engine)["DbInstance"]["Properties"]
+    assert (props["Engine"], props["EngineVersion"], props["Port"]) == (engine, version, port)
+    assert props["EnableCloudwatchLogsExports"] == logs
+
+
+def test_master_password_is_managed_by_rds_and_its_secret_arn_is_output(data_dict):
+    props = data_dict["Resources"]["DbInstance"]["Properties"]
+    assert props["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in props
+    assert props["MasterUsername"] == {"Ref": "DbMasterUsername"}
+    assert data_dict["Parameters"]["DbMasterUsername"]["AllowedPattern"]
+    assert data_dict["Outputs"]["DbMasterSecretArn"]["Value"] == {
+        "Fn::GetAtt": ["DbInstance", "MasterUserSecret.SecretArn"]}
+
+
+def keys_anywhere(node) -> set:
+    if isinstance(node, dict):
+        return set(node) | set().union(*(keys_anywhere(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(keys_anywhere(v) for v in node))
+    return set()
+
+
+@pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
+def test_no_parameter_or_property_carries_a_password(module):
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    assert not {"MasterUserPassword", "SecretString", "Password", "NoEcho"} & keys_anywhere(template)
+    for name in template.get("Parameters", {}):
+        assert not any(word in name.lower() for word in ("password", "secretkey", "apikey")), name
+
+
+def test_replica_exists_only_when_asked_and_sits_in_another_az(data_dict):
+    assert "DbReplica" not in resources(data_dict, DbReplicaEnabled="false")
+    three = resources(data_dict, DbReplicaEnabled="true", NumberOfAzs="3", DbMultiAz="false",
+                      AvailabilityZones="eu-west-1a,eu-west-1b,eu-west-1c")
+    replica, primary = three["DbReplica"], three["DbInstance"]
+    assert replica["Properties"]["SourceDBInstanceIdentifier"] == {"Ref": "DbInstance"}
+    assert replica["Properties"]["AvailabilityZone"] != primary["Properties"]["AvailabilityZone"]
+    assert replica["Properties"]["VPCSecurityGroups"] == primary["Properties"]["VPCSecurityGroups"]
+    assert replica["Properties"]["PubliclyAccessible"] is False
+    assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Snapshot"
+    for inherited in ("StorageEncrypted", "MasterUsername", "ManageMasterUserPassword", "DBSubnetGroupName"):
+        assert inherited not in replica["Properties"], f"a replica inherits {inherited} from its source"
+
+
+def test_replica_class_defaults_to_the_primary_class(data_dict):
+    same = resources(data_dict, DbReplicaEnabled="true", DbInstanceClass="db.r6g.large")
+    assert same["DbReplica"]["Properties"]["DBInstanceClass"] == "db.r6g.large"
+    other = resources(data_dict, DbReplicaEnabled="true", DbReplicaInstanceClass="db.t4g.large")
+    assert other["DbReplica"]["Properties"]["DBInstanceClass"] == "db.t4g.large"
+
+
+def test_enhanced_monitoring_is_optional(data_dict):
+    off = resources(data_dict, DbMonitoringInterval="0")
+    assert "DbMonitoringRole" not in off
+    assert "MonitoringInterval" not in off["DbInstance"]["Properties"]
+    on = resources(data_dict, DbMonitoringInterval="60")
+    assert on["DbInstance"]["Properties"]["MonitoringInterval"] == "60"
+    assert on["DbInstance"]["Properties"]["MonitoringRoleArn"] == {"Fn::GetAtt": ["DbMonitoringRole", "Arn"]}
+    trust = on["DbMonitoringRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+
+
+def test_app_secret_is_generated_never_written(data_dict):
+    secret = data_dict["Resources"]["AppSecret"]
+    props = secret["Properties"]
+    assert "SecretString" not in props
+    generated = props["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "SECRET_KEY"
+    assert json.loads(generated["SecretStringTemplate"]) == {"API_KEY": ""}
+    assert generated["PasswordLength"] >= 32
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    assert data_dict["Outputs"]["AppSecretArn"]["Value"] == {"Ref": "AppSecret"}
+
+
+def test_file_system_is_encrypted_backed_up_tiered_and_tls_only(data_dict):
+    fs = data_dict["Resources"]["EfsFileSystem"]
+    props = fs["Properties"]
+    assert fs["DeletionPolicy"] == fs["UpdateReplacePolicy"] == "Retain"
+    assert props["Encrypted"] is True
+    assert props["BackupPolicy"] == {"Status": "ENABLED"}
+    assert {"TransitionToIA": {"Ref": "EfsTransitionToIa"}} in props["LifecyclePolicies"]
+    assert props["ThroughputMode"] == {"Ref": "EfsThroughputMode"}
+    (deny,) = props["FileSystemPolicy"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Principal"] == {"AWS": "*"} and deny["Action"] == ["*"]
+
+
+@pytest.mark.parametrize("azs", ["2", "3"])
+def test_a_mount_target_per_az_in_the_app_subnets(data_dict, azs):
+    active = resources(data_dict, NumberOfAzs=azs)
+    targets = [r["Properties"] for r in active.values() if r["Type"] == "AWS::EFS::MountTarget"]
+    assert len(targets) == int(azs)
+    assert [t["SubnetId"] for t in targets] == [
+        {"Fn::Select": [i, {"Ref": "AppSubnetIds"}]} for i in range(int(azs))]
+    assert all(t["SecurityGroups"] == [{"Ref": "EfsSecurityGroupId"}] for t in targets)
+
+
+def test_outputs(data_dict):
+    assert {"DbEndpointAddress", "DbEndpointPort", "DbReplicaEndpointAddress", "DbMasterSecretArn",
+            "AppSecretArn", "EfsFileSystemId"} <= set(data_dict["Outputs"])
