@@ -8,4 +8,6 @@ STACKS = {
     "network.yaml": "network",
     "security.yaml": "security",
     "data.yaml": "data",
+    "app.yaml": "app",
+    "admin.yaml": "admin",
 }

@@ -7,7 +7,7 @@ URL. Outputs of one stack reach the next as parameters.
 
 from __future__ import annotations
 
-from troposphere import And, Equals, GetAtt, Not, Output, Ref, Template, cloudformation
+from troposphere import And, Equals, GetAtt, Not, Output, Ref, Sub, Template, cloudformation
 
 from threetier import naming
 from threetier import parameters as P
@@ -25,22 +25,26 @@ OUTPUTS = {
     "DbMasterSecretArn": ("DataStack", "Secret holding the database master user and password"),
     "AppSecretArn": ("DataStack", "Application secret (SECRET_KEY, API_KEY)"),
     "EfsFileSystemId": ("DataStack", "EFS file system id"),
+    "AlbDnsName": ("AppStack", "Load balancer DNS name"),
+    "AutoScalingGroupName": ("AppStack", "Auto Scaling group of the app servers"),
 }
+HAS_BASTIONS = "HasBastions"
 
 
 def build() -> Template:
     t = naming.new_template(
         "threetier: highly available three-tier web application (root stack)"
     )
-    P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES)
+    P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER, *P.BASTION)
     _rules(t)
+    t.add_condition(HAS_BASTIONS, _bastions_on())
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
     security = _nested_stack(
         t, "SecurityStack", "security", P.PROJECT + P.SECURITY + (P.DB_ENGINE,),
         VpcId=_output(network, "VpcId"),
     )
-    _nested_stack(
+    data = _nested_stack(
         t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + (P.NUMBER_OF_AZS,),
         AvailabilityZones=_output(network, "AvailabilityZones"),
         DataSubnetIds=_output(network, "DataSubnetIds"),
@@ -48,22 +52,55 @@ def build() -> Template:
         DbSecurityGroupId=_output(security, "DbSecurityGroupId"),
         EfsSecurityGroupId=_output(security, "EfsSecurityGroupId"),
     )
+    app = _nested_stack(
+        t, "AppStack", "app", P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME),
+        VpcId=_output(network, "VpcId"),
+        PublicSubnetIds=_output(network, "PublicSubnetIds"),
+        AppSubnetIds=_output(network, "AppSubnetIds"),
+        AlbSecurityGroupId=_output(security, "AlbSecurityGroupId"),
+        AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
+        **{name: _output(data, name) for name in (
+            "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "AppSecretArn",
+            "EfsFileSystemId", "EfsFileSystemArn")},
+    )
+    admin = _nested_stack(
+        t, "AdminStack", "admin", P.PROJECT + (P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME),
+        PublicSubnetIds=_output(network, "PublicSubnetIds"),
+        BastionSecurityGroupId=_output(security, "BastionSecurityGroupId"),
+    )
+    admin.Condition = HAS_BASTIONS
 
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
+    t.add_output(Output(
+        "SiteUrl",
+        Description="Where the application answers",
+        Value=Sub("http://${Dns}", Dns=_output(app, "AlbDnsName")),
+    ))
     return t
+
+
+def _bastions_on():
+    return Not(Equals(Ref(P.BASTION_COUNT.name), "0"))
 
 
 def _rules(t: Template) -> None:
     """Combinations no single parameter constraint can catch, refused before anything is created."""
-    bastions_on = Not(Equals(Ref(P.BASTION_COUNT.name), "0"))
     admin_cidr = Ref(P.ADMIN_CIDR.name)
     t.add_rule("BastionsNeedARestrictedAdminCidr", {
-        "RuleCondition": bastions_on,
+        "RuleCondition": _bastions_on(),
         "Assertions": [{
             "Assert": And(Not(Equals(admin_cidr, "")), Not(Equals(admin_cidr, "0.0.0.0/0"))),
             "AssertDescription": "BastionCount above 0 needs AdminCidr: the one IPv4 range "
                                  "allowed to SSH in (e.g. 203.0.113.0/24), never 0.0.0.0/0.",
+        }],
+    })
+    t.add_rule("BastionsNeedAKeyPair", {
+        "RuleCondition": _bastions_on(),
+        "Assertions": [{
+            "Assert": Not(Equals(Ref(P.BASTION_KEY_PAIR.name), "")),
+            "AssertDescription": "BastionCount above 0 needs BastionKeyPairName: an existing "
+                                 "EC2 key pair in this region.",
         }],
     })
 

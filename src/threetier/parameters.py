@@ -473,3 +473,300 @@ EFS_SECURITY_GROUP_ID = _wired(
 DB_SECURITY_GROUP_ID = _wired(
     "DbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the database."
 )
+
+# --- Application tier -------------------------------------------------------
+
+GROUP_APP = "Application servers"
+GROUP_LOAD_BALANCER = "Load balancer"
+GROUP_BASTION = "Bastion hosts (optional)"
+
+AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+REFERENCE_APP_REPOSITORY = "https://github.com/Kelvinskell/terra-tier.git"
+# The reference app's master branch as of this writing: a commit pins what
+# every instance (and every instance refresh) runs.
+REFERENCE_APP_COMMIT = "dcee308c9e85f4ec5cb6b37f1c25b66e948f2455"
+_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+
+AMI_ID = Param(
+    "AmiId",
+    "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+    "Public SSM parameter holding the AMI id: Amazon Linux 2023 by default; for "
+    "Ubuntu 24.04 use /aws/service/canonical/ubuntu/server/24.04/stable/current/"
+    "amd64/hvm/ebs-gp3/ami-id and set RootDeviceName to /dev/sda1.",
+    label="AMI (public SSM parameter path)",
+    group=GROUP_APP,
+    default=AL2023_AMI_PARAMETER,
+)
+
+ROOT_DEVICE_NAME = Param(
+    "RootDeviceName",
+    "String",
+    "Root device of the AMI, so the encrypted gp3 settings apply to the root "
+    "volume: /dev/xvda on Amazon Linux, /dev/sda1 on Ubuntu.",
+    label="Root device name",
+    group=GROUP_APP,
+    default="/dev/xvda",
+    allowed_values=("/dev/xvda", "/dev/sda1"),
+    constraint="/dev/xvda (Amazon Linux) or /dev/sda1 (Ubuntu).",
+)
+
+INSTANCE_TYPE = Param(
+    "InstanceType",
+    "String",
+    "EC2 instance type of the app servers (x86_64 to match the default AMI).",
+    label="App instance type",
+    group=GROUP_APP,
+    default="t3.small",
+    allowed_pattern=_INSTANCE_TYPE_PATTERN,
+    constraint="An EC2 instance type such as t3.small or t3.xlarge.",
+)
+
+ROOT_VOLUME_SIZE = Param(
+    "RootVolumeSize",
+    "Number",
+    "Size of each app server's encrypted gp3 root volume, in GiB.",
+    label="Root volume size (GiB)",
+    group=GROUP_APP,
+    default="20",
+    min_value=8,
+    max_value=1024,
+    constraint="A whole number of GiB from 8 to 1024.",
+)
+
+DETAILED_MONITORING = Param(
+    "DetailedMonitoring",
+    "String",
+    "true: 1-minute EC2 metrics (billed), so CPU scaling reacts faster.",
+    label="Detailed monitoring",
+    group=GROUP_APP,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ASG_MIN_SIZE = Param(
+    "AsgMinSize",
+    "Number",
+    "Fewest app servers the Auto Scaling group keeps running.",
+    label="Minimum app servers",
+    group=GROUP_APP,
+    default="2",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, at most AsgDesiredCapacity.",
+)
+
+ASG_DESIRED_CAPACITY = Param(
+    "AsgDesiredCapacity",
+    "Number",
+    "App servers to start with; CPU target tracking moves it between min and max.",
+    label="Desired app servers",
+    group=GROUP_APP,
+    default="4",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, between AsgMinSize and AsgMaxSize.",
+)
+
+ASG_MAX_SIZE = Param(
+    "AsgMaxSize",
+    "Number",
+    "Most app servers the Auto Scaling group may run.",
+    label="Maximum app servers",
+    group=GROUP_APP,
+    default="6",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, at least AsgDesiredCapacity.",
+)
+
+CPU_TARGET_PERCENT = Param(
+    "CpuTargetPercent",
+    "Number",
+    "Average CPU utilisation the Auto Scaling group keeps the app servers at.",
+    label="Target CPU utilisation (%)",
+    group=GROUP_APP,
+    default="50",
+    min_value=10,
+    max_value=90,
+    constraint="A whole number of percent from 10 to 90.",
+)
+
+HEALTH_CHECK_GRACE_SECONDS = Param(
+    "HealthCheckGraceSeconds",
+    "Number",
+    "Seconds a new server has to boot and install the app before failed load "
+    "balancer health checks get it replaced.",
+    label="Health check grace period (s)",
+    group=GROUP_APP,
+    default="900",
+    min_value=60,
+    max_value=3600,
+    constraint="A whole number of seconds from 60 to 3600.",
+)
+
+HEALTH_CHECK_PATH = Param(
+    "HealthCheckPath",
+    "String",
+    "Path the load balancer requests to check a server; it must answer 200-399 "
+    "without touching the database (the reference app's / does).",
+    label="Health check path",
+    group=GROUP_APP,
+    default="/",
+    allowed_pattern=r"^/[A-Za-z0-9._~/-]*$",
+    constraint="A URL path starting with /, e.g. / or /health.",
+)
+
+APP_REPOSITORY_URL = Param(
+    "AppRepositoryUrl",
+    "String",
+    "HTTPS URL of the public Git repository of the app (Python WSGI, "
+    "requirements.txt at its root). Default: the tutorial's Flask news app.",
+    label="App repository URL",
+    group=GROUP_APP,
+    default=REFERENCE_APP_REPOSITORY,
+    allowed_pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+$",
+    constraint="An https:// Git URL without credentials or query string, "
+    "e.g. https://github.com/owner/repo.git.",
+)
+
+APP_REPOSITORY_REF = Param(
+    "AppRepositoryRef",
+    "String",
+    "Branch, tag or commit of the app to run; a commit pins what every server runs.",
+    label="App version (branch, tag or commit)",
+    group=GROUP_APP,
+    default=REFERENCE_APP_COMMIT,
+    allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+    constraint="A Git branch, tag or commit: letters, digits, '.', '_', '/' and '-'.",
+)
+
+APP_ENTRY_POINT = Param(
+    "AppEntryPoint",
+    "String",
+    "WSGI application gunicorn serves, as module:variable (the reference app: run:app).",
+    label="WSGI entry point",
+    group=GROUP_APP,
+    default="run:app",
+    allowed_pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+    constraint="module:variable, e.g. run:app or myproject.wsgi:application.",
+)
+
+ALB_CERTIFICATE_ARN = Param(
+    "AlbCertificateArn",
+    "String",
+    "ARN of an ACM certificate in this region for the load balancer. Given: "
+    "HTTPS on 443 and HTTP redirects to it. Empty: plain HTTP on 80.",
+    label="Load balancer certificate ARN",
+    group=GROUP_LOAD_BALANCER,
+    default="",
+    allowed_pattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$",
+    constraint="Empty or an ACM certificate ARN "
+    "(arn:aws:acm:<region>:<account>:certificate/<id>).",
+)
+
+ALB_DELETION_PROTECTION = Param(
+    "AlbDeletionProtection",
+    "String",
+    "true: the load balancer cannot be deleted until this is turned off.",
+    label="Load balancer deletion protection",
+    group=GROUP_LOAD_BALANCER,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ALB_IDLE_TIMEOUT_SECONDS = Param(
+    "AlbIdleTimeoutSeconds",
+    "Number",
+    "Seconds a connection may stay idle before the load balancer closes it.",
+    label="Load balancer idle timeout (s)",
+    group=GROUP_LOAD_BALANCER,
+    default="60",
+    min_value=1,
+    max_value=4000,
+    constraint="A whole number of seconds from 1 to 4000.",
+)
+
+ALB_ACCESS_LOGS = Param(
+    "AlbAccessLogs",
+    "String",
+    "true: write load balancer access logs to an encrypted S3 bucket the stack creates.",
+    label="Load balancer access logs",
+    group=GROUP_LOAD_BALANCER,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ALB_ACCESS_LOG_RETENTION_DAYS = Param(
+    "AlbAccessLogRetentionDays",
+    "Number",
+    "Days to keep load balancer access logs before S3 deletes them.",
+    label="Access log retention (days)",
+    group=GROUP_LOAD_BALANCER,
+    default="90",
+    min_value=1,
+    max_value=3650,
+    constraint="A whole number of days from 1 to 3650.",
+)
+
+BASTION_KEY_PAIR = Param(
+    "BastionKeyPairName",
+    "String",
+    "Existing EC2 key pair for SSH to the bastion hosts; required when "
+    "BastionCount is above 0.",
+    label="Bastion key pair",
+    group=GROUP_BASTION,
+    default="",
+    allowed_pattern=r"^[ -~]{0,255}$",
+    constraint="Empty or the name of an EC2 key pair (printable ASCII, up to 255 characters).",
+)
+
+BASTION_INSTANCE_TYPE = Param(
+    "BastionInstanceType",
+    "String",
+    "EC2 instance type of the bastion hosts.",
+    label="Bastion instance type",
+    group=GROUP_BASTION,
+    default="t3.micro",
+    allowed_pattern=_INSTANCE_TYPE_PATTERN,
+    constraint="An EC2 instance type such as t3.micro.",
+)
+
+APP = (
+    AMI_ID,
+    ROOT_DEVICE_NAME,
+    INSTANCE_TYPE,
+    ROOT_VOLUME_SIZE,
+    DETAILED_MONITORING,
+    ASG_MIN_SIZE,
+    ASG_DESIRED_CAPACITY,
+    ASG_MAX_SIZE,
+    CPU_TARGET_PERCENT,
+    HEALTH_CHECK_GRACE_SECONDS,
+    HEALTH_CHECK_PATH,
+    APP_REPOSITORY_URL,
+    APP_REPOSITORY_REF,
+    APP_ENTRY_POINT,
+)
+LOAD_BALANCER = (
+    ALB_CERTIFICATE_ARN,
+    ALB_DELETION_PROTECTION,
+    ALB_IDLE_TIMEOUT_SECONDS,
+    ALB_ACCESS_LOGS,
+    ALB_ACCESS_LOG_RETENTION_DAYS,
+)
+BASTION = (BASTION_KEY_PAIR, BASTION_INSTANCE_TYPE)
+
+BASTION_SECURITY_GROUP_ID = _wired(
+    "BastionSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the bastion hosts."
+)
+DB_ENDPOINT_ADDRESS = _wired("DbEndpointAddress", "String", "Database endpoint host name.")
+DB_ENDPOINT_PORT = _wired("DbEndpointPort", "String", "Database port.")
+DB_MASTER_SECRET_ARN = _wired(
+    "DbMasterSecretArn", "String", "ARN of the RDS-managed master user secret."
+)
+APP_SECRET_ARN = _wired("AppSecretArn", "String", "ARN of the application secret.")
+EFS_FILE_SYSTEM_ID = _wired("EfsFileSystemId", "String", "EFS file system id.")
+EFS_FILE_SYSTEM_ARN = _wired("EfsFileSystemArn", "String", "EFS file system ARN.")

@@ -6,7 +6,7 @@ Ref/GetAtt/Sub so no partition, region or account is hard-coded.
 
 from __future__ import annotations
 
-from awacs import logs, sts
+from awacs import elasticfilesystem, logs, secretsmanager, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -79,12 +79,44 @@ def write_flow_logs(log_group_arn: object) -> list[Statement]:
     ]
 
 
-def deny_insecure_transport() -> Statement:
-    """Resource-policy statement refusing every request not made over TLS."""
-    return Statement(
+def deny_insecure_transport(*resources) -> Statement:
+    """Resource-policy statement refusing every request not made over TLS.
+
+    Resources are needed in a bucket policy; an EFS file system policy takes none.
+    """
+    statement = Statement(
         Sid="DenyInsecureTransport",
         Effect=Deny,
         Principal=Principal("AWS", "*"),
         Action=[Action("*")],
         Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )
+    if resources:
+        statement.Resource = list(resources)
+    return statement
+
+
+def aws_managed(name: str) -> Sub:
+    """ARN of an AWS managed policy, in whatever partition the stack runs."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/{name}")
+
+
+def read_secrets(*secret_arns) -> Statement:
+    """Read exactly these secrets, nothing else in Secrets Manager."""
+    return Statement(
+        Sid="ReadAppSecrets",
+        Effect=Allow,
+        Action=[secretsmanager.GetSecretValue],
+        Resource=list(secret_arns),
+    )
+
+
+def mount_file_system(file_system_arn) -> Statement:
+    """Mount and write one EFS file system, only through its mount targets (efs-utils `iam` option)."""
+    return Statement(
+        Sid="MountFileSystem",
+        Effect=Allow,
+        Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
+        Resource=[file_system_arn],
+        Condition=Condition(Bool("elasticfilesystem:AccessedViaMountTarget", "true")),
     )

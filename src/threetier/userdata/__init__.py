@@ -1,0 +1,31 @@
+"""Instance boot scripts, kept as shell files and rendered by CloudFormation.
+
+A script is plain bash with `${Name}` placeholders that Fn::Sub fills from the
+stack (parameters, pseudo parameters, or the variables passed here) and
+`${!name}` for the rare braced shell expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from troposphere import Base64, Sub
+
+PLACEHOLDER = re.compile(r"\$\{(?!!)([A-Za-z0-9:]+)\}")
+
+
+def text(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def placeholders(name: str) -> set[str]:
+    """Every `${Name}` the script expects CloudFormation to fill."""
+    return set(PLACEHOLDER.findall(text(name)))
+
+
+def render(name: str, **variables) -> Base64:
+    """The script as EC2 UserData: Fn::Base64 of Fn::Sub."""
+    if variables:
+        return Base64(Sub(text(name), **variables))
+    return Base64(Sub(text(name)))

@@ -1,0 +1,247 @@
+#!/bin/bash
+# Boot script of a threetier app server. CloudFormation renders it with
+# Fn::Sub, which fills every dollar-brace placeholder below from the stack, so
+# shell expansions here are written without braces.
+#
+# Safe to run again (a reboot that re-runs user data, or by hand): every step
+# checks before it changes anything. No secret value passes through this
+# script or its log: the app's service reads the secrets from Secrets Manager
+# each time it starts, into a root-only file under /run (memory, not disk).
+set -Eeuo pipefail
+
+readonly STACK_NAME='${AWS::StackName}'
+readonly REGION='${AWS::Region}'
+readonly SIGNAL_RESOURCE='${SignalResource}'
+readonly EFS_ID='${EfsFileSystemId}'
+readonly APP_PORT='${AppPort}'
+readonly APP_ENTRY_POINT='${AppEntryPoint}'
+readonly HEALTH_CHECK_PATH='${HealthCheckPath}'
+readonly REPO_URL='${AppRepositoryUrl}'
+readonly REPO_REF='${AppRepositoryRef}'
+readonly DB_HOST='${DbEndpointAddress}'
+readonly DB_PORT='${DbEndpointPort}'
+readonly DB_NAME='${DbName}'
+readonly DB_SECRET_ARN='${DbMasterSecretArn}'
+readonly APP_SECRET_ARN='${AppSecretArn}'
+
+readonly APP_USER=app
+readonly APP_HOME=/opt/app
+readonly CONFIG_DIR=/etc/app
+readonly CFN_BIN=/opt/aws/bin
+readonly SECRETS_LOADER=/usr/local/sbin/app-load-secrets
+
+log() {
+  printf '%s threetier-boot: %s\n' "$(date -Is)" "$*"
+}
+
+signal() {
+  "$CFN_BIN/cfn-signal" --exit-code "$1" --stack "$STACK_NAME" \
+    --resource "$SIGNAL_RESOURCE" --region "$REGION" || log "cfn-signal could not report exit code $1"
+}
+
+on_error() {
+  local status=$?
+  log "failed at line $1 with exit code $status"
+  signal "$status"
+  exit "$status"
+}
+trap 'on_error $LINENO' ERR
+
+install_packages() {
+  if command -v dnf >/dev/null 2>&1; then
+    # Amazon Linux 2023. The build packages are for the reference app's pinned
+    # requirements (mysqlclient, pycairo) that pip builds from source.
+    dnf install -y amazon-efs-utils aws-cfn-bootstrap git python3 python3-pip python3-devel \
+      gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
+  elif command -v apt-get >/dev/null 2>&1; then
+    install_packages_ubuntu
+  else
+    log "unsupported distribution: this script needs dnf (Amazon Linux 2023) or apt-get (Ubuntu)"
+    return 1
+  fi
+}
+
+install_packages_ubuntu() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -y
+  apt-get install -y git curl unzip python3 python3-venv python3-dev build-essential pkg-config \
+    default-libmysqlclient-dev libcairo2-dev nfs-common stunnel4 binutils rustc cargo libssl-dev gettext
+  if ! command -v mount.efs >/dev/null 2>&1; then
+    # amazon-efs-utils is not packaged for Ubuntu: build it as the EFS guide does.
+    rm -rf /tmp/efs-utils
+    git clone --depth 1 https://github.com/aws/efs-utils /tmp/efs-utils
+    (cd /tmp/efs-utils && ./build-deb.sh)
+    apt-get install -y /tmp/efs-utils/build/amazon-efs-utils*deb
+  fi
+  if [ ! -x "$CFN_BIN/cfn-signal" ]; then
+    python3 -m venv /opt/aws/cfn-bootstrap
+    /opt/aws/cfn-bootstrap/bin/pip install --quiet \
+      https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
+    mkdir -p "$CFN_BIN"
+    ln -sf /opt/aws/cfn-bootstrap/bin/cfn-signal "$CFN_BIN/cfn-signal"
+  fi
+  if ! command -v aws >/dev/null 2>&1; then
+    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip
+    unzip -qo /tmp/awscliv2.zip -d /tmp
+    /tmp/aws/install --update
+  fi
+}
+
+mount_efs() {
+  # TLS in transit and IAM authorisation with the instance role (efs-utils).
+  local entry="$EFS_ID:/ /efs efs _netdev,tls,iam 0 0"
+  mkdir -p /efs
+  grep -qxF "$entry" /etc/fstab || echo "$entry" >> /etc/fstab
+  local attempt
+  for attempt in $(seq 1 20); do
+    if mountpoint -q /efs || mount /efs; then
+      return 0
+    fi
+    # Mount target DNS names can take a minute to resolve after creation.
+    log "EFS $EFS_ID not mountable yet (attempt $attempt of 20)"
+    sleep 15
+  done
+  log "EFS $EFS_ID could not be mounted"
+  return 1
+}
+
+create_app_user() {
+  if ! id -u "$APP_USER" >/dev/null 2>&1; then
+    useradd --system --home-dir "$APP_HOME" --shell /sbin/nologin "$APP_USER"
+  fi
+  install -d -o "$APP_USER" -g "$APP_USER" -m 0755 "$APP_HOME"
+}
+
+as_app() {
+  runuser -u "$APP_USER" -- "$@"
+}
+
+checkout_app() {
+  local src="$APP_HOME/src"
+  as_app git init -q "$src"
+  as_app git -C "$src" remote remove origin 2>/dev/null || true
+  as_app git -C "$src" remote add origin "$REPO_URL"
+  as_app git -C "$src" fetch -q --depth 1 origin "$REPO_REF"
+  as_app git -C "$src" checkout -q --force --detach FETCH_HEAD
+}
+
+install_app() {
+  local venv="$APP_HOME/venv"
+  [ -x "$venv/bin/python" ] || as_app python3 -m venv "$venv"
+  as_app "$venv/bin/pip" install --quiet --upgrade pip
+  # Source packages build against this venv's own tools: old pins such as
+  # PyYAML 5.4 fail to build with Cython 3 in an isolated build environment.
+  as_app "$venv/bin/pip" install --quiet 'cython<3' wheel setuptools
+  as_app "$venv/bin/pip" install --quiet --no-build-isolation -r "$APP_HOME/src/requirements.txt"
+  as_app "$venv/bin/pip" install --quiet gunicorn
+}
+
+write_config() {
+  install -d -m 0755 "$CONFIG_DIR"
+  # Everything the app needs except secrets; the loader adds those at start.
+  cat > "$CONFIG_DIR/app.conf" <<CONF
+AWS_REGION=$REGION
+DB_SECRET_ARN=$DB_SECRET_ARN
+APP_SECRET_ARN=$APP_SECRET_ARN
+MYSQL_HOST=$DB_HOST
+MYSQL_PORT=$DB_PORT
+MYSQL_DB=$DB_NAME
+CONF
+  chmod 0644 "$CONFIG_DIR/app.conf"
+
+  cat > "$SECRETS_LOADER" <<'LOADER'
+#!/usr/bin/python3
+"""Write the app's secrets to /run/app/app.env (root only). Prints no value."""
+import json
+import os
+import subprocess
+
+
+def secret(arn):
+    result = subprocess.run(
+        ["aws", "secretsmanager", "get-secret-value", "--region", os.environ["AWS_REGION"],
+         "--secret-id", arn, "--query", "SecretString", "--output", "text"],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(result.stdout)
+
+
+db = secret(os.environ["DB_SECRET_ARN"])
+app = secret(os.environ["APP_SECRET_ARN"])
+values = {
+    "MYSQL_USER": db["username"],
+    "DATABASE_PASSWORD": db["password"],
+    "SECRET_KEY": app["SECRET_KEY"],
+    "API_KEY": app.get("API_KEY", ""),
+}
+os.makedirs("/run/app", mode=0o700, exist_ok=True)
+temporary = "/run/app/app.env.new"
+descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(descriptor, "w") as env_file:
+    for key, value in values.items():
+        env_file.write(key + "=" + json.dumps(value) + "\n")
+os.replace(temporary, "/run/app/app.env")
+LOADER
+  chmod 0700 "$SECRETS_LOADER"
+}
+
+write_service() {
+  local workers=$(( $(nproc) * 2 + 1 ))
+  cat > /etc/systemd/system/app.service <<UNIT
+[Unit]
+Description=threetier app (gunicorn on port $APP_PORT)
+Wants=network-online.target
+After=network-online.target remote-fs.target
+RequiresMountsFor=/efs
+
+[Service]
+User=$APP_USER
+Group=$APP_USER
+WorkingDirectory=$APP_HOME/src
+EnvironmentFile=$CONFIG_DIR/app.conf
+EnvironmentFile=-/run/app/app.env
+# '+': the loader runs as root, so only root can read what it writes.
+ExecStartPre=+$SECRETS_LOADER
+ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile - --error-logfile - $APP_ENTRY_POINT
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable app.service
+  systemctl restart app.service
+}
+
+wait_until_healthy() {
+  local attempt
+  for attempt in $(seq 1 30); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH"; then
+      return 0
+    fi
+    log "app not answering on port $APP_PORT yet (attempt $attempt of 30)"
+    sleep 5
+  done
+  log "app never answered $HEALTH_CHECK_PATH on port $APP_PORT"
+  return 1
+}
+
+main() {
+  log "starting (stack $STACK_NAME)"
+  install_packages
+  mount_efs
+  create_app_user
+  checkout_app
+  install_app
+  write_config
+  write_service
+  wait_until_healthy
+  signal 0
+  log "done"
+}
+
+main "$@"

@@ -1,0 +1,390 @@
+"""App stack: instance role, launch template, Auto Scaling group, load balancer.
+
+Servers run in the private app subnets and boot with the user data in
+src/threetier/userdata/app-instance.sh; the ALB in the public subnets is the
+only way in. Operators reach servers with SSM Session Manager.
+"""
+
+from __future__ import annotations
+
+from awacs import s3
+from awacs.aws import Allow, Principal, Statement
+from troposphere import (
+    Equals,
+    FindInMap,
+    GetAtt,
+    If,
+    Not,
+    NoValue,
+    Or,
+    Output,
+    Ref,
+    Sub,
+    Template,
+    autoscaling,
+    ec2,
+    elasticloadbalancingv2 as elb,
+    iam,
+    s3 as bucket,
+)
+from troposphere.policies import (
+    AutoScalingCreationPolicy,
+    AutoScalingRollingUpdate,
+    AutoScalingScheduledAction,
+    CreationPolicy,
+    ResourceSignal,
+    UpdatePolicy,
+)
+
+from threetier import naming, policies, userdata
+from threetier import parameters as P
+
+HAS_CERTIFICATE = "HasCertificate"
+HAS_ACCESS_LOGS = "HasAccessLogs"
+USE_ELB_ACCOUNT = "UseElbAccountForLogDelivery"
+ASG = "AppAutoScalingGroup"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+BOOT_TIMEOUT = "PT20M"
+
+# Regions opened before August 2022 deliver ALB access logs from a regional
+# Elastic Load Balancing account; newer ones from the log delivery service
+# principal. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240",
+    "us-west-1": "027434742980", "us-west-2": "797873946194",
+    "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580", "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928", "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416", "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127", "eu-north-1": "897822967062",
+    "me-south-1": "076674570225", "sa-east-1": "507241528517",
+}
+LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def build() -> Template:
+    t = naming.new_template(
+        "threetier app tier: instance role, launch template, Auto Scaling group "
+        "with CPU target tracking, and the Application Load Balancer"
+    )
+    P.use(t, *P.APP, *P.LOAD_BALANCER)
+    P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
+          P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ENDPOINT_ADDRESS,
+          P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.APP_SECRET_ARN,
+          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN)
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
+    t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
+    t.add_mapping("ElbLogDelivery", {region: {"AccountId": account}
+                                     for region, account in ELB_LOG_ACCOUNTS.items()})
+    t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
+
+    role = _instance_role(t)
+    profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
+    launch_template = _launch_template(t, profile)
+    log_bucket = _access_log_bucket(t)
+    alb = _load_balancer(t, log_bucket)
+    target_group = _target_group(t)
+    _listeners(t, alb, target_group)
+    group = _auto_scaling_group(t, launch_template, target_group)
+
+    outputs = {
+        "AlbDnsName": ("Load balancer DNS name", GetAtt(alb, "DNSName")),
+        "AlbCanonicalHostedZoneId": ("Load balancer hosted zone id (for alias records)",
+                                     GetAtt(alb, "CanonicalHostedZoneID")),
+        "AlbFullName": ("Load balancer name for CloudWatch metrics", GetAtt(alb, "LoadBalancerFullName")),
+        "AutoScalingGroupName": ("Auto Scaling group name", Ref(group)),
+        "TargetGroupArn": ("Target group ARN", Ref(target_group)),
+        "TargetGroupFullName": ("Target group name for CloudWatch metrics",
+                                GetAtt(target_group, "TargetGroupFullName")),
+        "InstanceRoleArn": ("App instance role ARN", GetAtt(role, "Arn")),
+    }
+    for name, (description, value) in outputs.items():
+        t.add_output(Output(name, Description=description, Value=value))
+    return t
+
+
+def _instance_role(t: Template) -> iam.Role:
+    return t.add_resource(
+        iam.Role(
+            "InstanceRole",
+            AssumeRolePolicyDocument=policies.trust("ec2"),
+            ManagedPolicyArns=[
+                policies.aws_managed("AmazonSSMManagedInstanceCore"),
+                policies.aws_managed("CloudWatchAgentServerPolicy"),
+            ],
+            Policies=[
+                policies.inline(
+                    "app-runtime",
+                    policies.read_secrets(Ref(P.DB_MASTER_SECRET_ARN.name), Ref(P.APP_SECRET_ARN.name)),
+                    policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name)),
+                )
+            ],
+            Tags=naming.tags("app-role"),
+        )
+    )
+
+
+def _launch_template(t: Template, profile: iam.InstanceProfile) -> ec2.LaunchTemplate:
+    instance_tags = naming.tags("app")
+    return t.add_resource(
+        ec2.LaunchTemplate(
+            "AppLaunchTemplate",
+            LaunchTemplateData=ec2.LaunchTemplateData(
+                ImageId=Ref(P.AMI_ID.name),
+                InstanceType=Ref(P.INSTANCE_TYPE.name),
+                IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
+                SecurityGroupIds=[Ref(P.APP_SECURITY_GROUP_ID.name)],
+                # IMDSv2 only, and one hop: containers on the host cannot reach it.
+                MetadataOptions=ec2.MetadataOptions(
+                    HttpEndpoint="enabled", HttpTokens="required", HttpPutResponseHopLimit=1
+                ),
+                BlockDeviceMappings=[
+                    ec2.LaunchTemplateBlockDeviceMapping(
+                        DeviceName=Ref(P.ROOT_DEVICE_NAME.name),
+                        Ebs=ec2.EBSBlockDevice(
+                            VolumeType="gp3",
+                            VolumeSize=Ref(P.ROOT_VOLUME_SIZE.name),
+                            Encrypted=True,
+                            DeleteOnTermination=True,
+                        ),
+                    )
+                ],
+                Monitoring=ec2.Monitoring(Enabled=Ref(P.DETAILED_MONITORING.name)),
+                TagSpecifications=[
+                    ec2.TagSpecifications(ResourceType="instance", Tags=instance_tags),
+                    ec2.TagSpecifications(ResourceType="volume", Tags=instance_tags),
+                ],
+                UserData=userdata.render("app-instance.sh", SignalResource=ASG),
+            ),
+            TagSpecifications=[
+                ec2.TagSpecifications(
+                    ResourceType="launch-template", Tags=naming.tags("app-lt")
+                )
+            ],
+        )
+    )
+
+
+def _access_log_bucket(t: Template) -> bucket.Bucket:
+    log_bucket = t.add_resource(
+        bucket.Bucket(
+            "AccessLogBucket",
+            Condition=HAS_ACCESS_LOGS,
+            # Access logs are audit evidence: keep them when the stack goes.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            # ALB log delivery supports SSE-S3 only, not SSE-KMS.
+            BucketEncryption=bucket.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    bucket.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=bucket.ServerSideEncryptionByDefault(
+                            SSEAlgorithm="AES256"
+                        )
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=bucket.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=bucket.OwnershipControls(
+                Rules=[bucket.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            VersioningConfiguration=bucket.VersioningConfiguration(Status="Enabled"),
+            LifecycleConfiguration=bucket.LifecycleConfiguration(
+                Rules=[
+                    bucket.LifecycleRule(
+                        Id="expire-access-logs",
+                        Status="Enabled",
+                        ExpirationInDays=Ref(P.ALB_ACCESS_LOG_RETENTION_DAYS.name),
+                        NoncurrentVersionExpiration=bucket.NoncurrentVersionExpiration(NoncurrentDays=1),
+                    )
+                ]
+            ),
+            Tags=naming.tags("alb-logs"),
+        )
+    )
+    log_objects = Sub("arn:${AWS::Partition}:s3:::${%s}/AWSLogs/${AWS::AccountId}/*" % log_bucket.title)
+    deliver = Statement(
+        Sid="DeliverAlbAccessLogs",
+        Effect=Allow,
+        Principal=Principal("Service", LOG_DELIVERY_SERVICE),
+        Action=[s3.PutObject],
+        Resource=[log_objects],
+    )
+    deliver_from_elb_account = Statement(
+        Sid="DeliverAlbAccessLogsFromElbAccount",
+        Effect=Allow,
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${Account}:root", Account=FindInMap(
+            "ElbLogDelivery", Ref("AWS::Region"), "AccountId"))),
+        Action=[s3.PutObject],
+        Resource=[log_objects],
+    )
+    bucket_arn = GetAtt(log_bucket, "Arn")
+    t.add_resource(
+        bucket.BucketPolicy(
+            "AccessLogBucketPolicy",
+            Condition=HAS_ACCESS_LOGS,
+            Bucket=Ref(log_bucket),
+            PolicyDocument={
+                "Version": policies.POLICY_VERSION,
+                "Statement": [
+                    If(USE_ELB_ACCOUNT, deliver_from_elb_account, deliver),
+                    policies.deny_insecure_transport(bucket_arn, Sub("${%s.Arn}/*" % log_bucket.title)),
+                ],
+            },
+        )
+    )
+    return log_bucket
+
+
+def _load_balancer(t: Template, log_bucket: bucket.Bucket) -> elb.LoadBalancer:
+    attributes = [
+        elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in {
+            "routing.http.drop_invalid_header_fields.enabled": "true",
+            "deletion_protection.enabled": Ref(P.ALB_DELETION_PROTECTION.name),
+            "idle_timeout.timeout_seconds": Ref(P.ALB_IDLE_TIMEOUT_SECONDS.name),
+            "access_logs.s3.enabled": Ref(P.ALB_ACCESS_LOGS.name),
+        }.items()
+    ]
+    attributes.append(If(
+        HAS_ACCESS_LOGS,
+        elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(log_bucket)),
+        NoValue,
+    ))
+    return t.add_resource(
+        elb.LoadBalancer(
+            "LoadBalancer",
+            Type="application",
+            Scheme="internet-facing",
+            IpAddressType="ipv4",
+            Subnets=Ref(P.PUBLIC_SUBNET_IDS.name),
+            SecurityGroups=[Ref(P.ALB_SECURITY_GROUP_ID.name)],
+            LoadBalancerAttributes=attributes,
+            Tags=naming.tags("alb"),
+        )
+    )
+
+
+def _target_group(t: Template) -> elb.TargetGroup:
+    return t.add_resource(
+        elb.TargetGroup(
+            "AppTargetGroup",
+            VpcId=Ref(P.VPC_ID.name),
+            TargetType="instance",
+            Protocol="HTTP",
+            Port=Ref(P.APP_PORT.name),
+            HealthCheckEnabled=True,
+            HealthCheckProtocol="HTTP",
+            HealthCheckPath=Ref(P.HEALTH_CHECK_PATH.name),
+            HealthCheckIntervalSeconds=15,
+            HealthCheckTimeoutSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=3,
+            Matcher=elb.Matcher(HttpCode="200-399"),
+            TargetGroupAttributes=[
+                elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
+            ],
+            Tags=naming.tags("app-tg"),
+        )
+    )
+
+
+def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup) -> None:
+    forward = elb.Action(Type="forward", TargetGroupArn=Ref(target_group))
+    redirect = elb.Action(
+        Type="redirect",
+        RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+    )
+    t.add_resource(
+        elb.Listener(
+            "HttpListener",
+            LoadBalancerArn=Ref(alb),
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward)],
+            Tags=naming.tags("http-listener"),
+        )
+    )
+    t.add_resource(
+        elb.Listener(
+            "HttpsListener",
+            Condition=HAS_CERTIFICATE,
+            LoadBalancerArn=Ref(alb),
+            Protocol="HTTPS",
+            Port=443,
+            SslPolicy=TLS_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=Ref(P.ALB_CERTIFICATE_ARN.name))],
+            DefaultActions=[forward],
+            Tags=naming.tags("https-listener"),
+        )
+    )
+
+
+def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
+                        target_group: elb.TargetGroup) -> autoscaling.AutoScalingGroup:
+    group = t.add_resource(
+        autoscaling.AutoScalingGroup(
+            ASG,
+            VPCZoneIdentifier=Ref(P.APP_SUBNET_IDS.name),
+            LaunchTemplate=autoscaling.LaunchTemplateSpecification(
+                LaunchTemplateId=Ref(launch_template),
+                Version=GetAtt(launch_template, "LatestVersionNumber"),
+            ),
+            MinSize=Ref(P.ASG_MIN_SIZE.name),
+            DesiredCapacity=Ref(P.ASG_DESIRED_CAPACITY.name),
+            MaxSize=Ref(P.ASG_MAX_SIZE.name),
+            HealthCheckType="ELB",
+            HealthCheckGracePeriod=Ref(P.HEALTH_CHECK_GRACE_SECONDS.name),
+            TargetGroupARNs=[Ref(target_group)],
+            MetricsCollection=[autoscaling.MetricsCollection(Granularity="1Minute")],
+            Tags=autoscaling.Tags(
+                Name=(naming.name("app"), True),
+                Project=(Ref(P.PROJECT_NAME.name), True),
+                Environment=(Ref(P.ENVIRONMENT_NAME.name), True),
+            ),
+            # Created only when every server has booted and answered its health check.
+            CreationPolicy=CreationPolicy(
+                AutoScalingCreationPolicy=AutoScalingCreationPolicy(MinSuccessfulInstancesPercent=100),
+                ResourceSignal=ResourceSignal(Count=Ref(P.ASG_DESIRED_CAPACITY.name), Timeout=BOOT_TIMEOUT),
+            ),
+            # A launch template change replaces servers one at a time, each new
+            # one signalling healthy before the next goes, never below the minimum.
+            UpdatePolicy=UpdatePolicy(
+                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+                    MinInstancesInService=Ref(P.ASG_MIN_SIZE.name),
+                    MaxBatchSize=1,
+                    PauseTime=BOOT_TIMEOUT,
+                    WaitOnResourceSignals=True,
+                    SuspendProcesses=["HealthCheck", "ReplaceUnhealthy", "AZRebalance",
+                                      "AlarmNotification", "ScheduledActions"],
+                ),
+                AutoScalingScheduledAction=AutoScalingScheduledAction(
+                    IgnoreUnmodifiedGroupSizeProperties=True
+                ),
+            ),
+        )
+    )
+    t.add_resource(
+        autoscaling.ScalingPolicy(
+            "CpuTargetTrackingPolicy",
+            AutoScalingGroupName=Ref(group),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=autoscaling.TargetTrackingConfiguration(
+                PredefinedMetricSpecification=autoscaling.PredefinedMetricSpecification(
+                    PredefinedMetricType="ASGAverageCPUUtilization"
+                ),
+                TargetValue=Ref(P.CPU_TARGET_PERCENT.name),
+            ),
+        )
+    )
+    return group
+
+
+def _region_in(regions: list[str]):
+    """A condition true when the stack's region is one of `regions` (Fn::Or takes at most 10)."""
+    tests = [Equals(Ref("AWS::Region"), region) for region in regions]
+    chunks = [Or(*tests[i:i + 10]) if len(tests[i:i + 10]) > 1 else tests[i] for i in range(0, len(tests), 10)]
+    return Or(*chunks) if len(chunks) > 1 else chunks[0]
