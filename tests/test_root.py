@@ -65,7 +65,7 @@ def test_stacks_are_wired_outputs_to_parameters(root_template):
     assert data["EfsSecurityGroupId"] == {"Fn::GetAtt": ["SecurityStack", "Outputs.EfsSecurityGroupId"]}
 
 
-@pytest.mark.parametrize("module", ["network", "security", "data"])
+@pytest.mark.parametrize("module", ["network", "security", "data", "app", "admin"])
 def test_root_passes_exactly_the_parameters_each_nested_stack_declares(root_template, module):
     nested = importlib.import_module(f"templates.{module}").build().to_dict()
     stack = next(r for r in root_template.to_dict()["Resources"].values()

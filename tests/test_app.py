@@ -1,0 +1,192 @@
+import pytest
+
+from templates import app
+from threetier import paramfile, userdata
+from threetier.evaluate import Evaluation
+
+USER_DATA = "app-instance.sh"
+
+
+@pytest.fixture(scope="module")
+def app_dict():
+    return app.build().to_dict()
+
+
+def resources(template: dict, region: str = "us-east-1", **values) -> dict:
+    return Evaluation(template, values, region=region).resources()
+
+
+def test_instance_role_reads_exactly_the_two_secrets_and_mounts_one_file_system(app_dict):
+    role = app_dict["Resources"]["InstanceRole"]["Properties"]
+    (policy,) = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements == {
+        "ReadAppSecrets": {
+            "Sid": "ReadAppSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [{"Ref": "DbMasterSecretArn"}, {"Ref": "AppSecretArn"}],
+        },
+        "MountFileSystem": {
+            "Sid": "MountFileSystem",
+            "Effect": "Allow",
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            "Resource": [{"Ref": "EfsFileSystemArn"}],
+            "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+        },
+    }
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy"},
+    ]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_no_statement_grants_every_resource(project):
+    for path in sorted((project / "output").glob("*.yaml")):
+        text = path.read_text()
+        assert "Resource: '*'" not in text and 'Resource: "*"' not in text, path.name
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(app_dict):
+    data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                       "HttpPutResponseHopLimit": 1}
+    (root,) = data["BlockDeviceMappings"]
+    assert root["DeviceName"] == {"Ref": "RootDeviceName"}
+    assert root["Ebs"]["Encrypted"] is True and root["Ebs"]["VolumeType"] == "gp3"
+    assert data["ImageId"] == {"Ref": "AmiId"}
+    assert data["SecurityGroupIds"] == [{"Ref": "AppSecurityGroupId"}]
+    assert data["Monitoring"] == {"Enabled": {"Ref": "DetailedMonitoring"}}
+    assert {spec["ResourceType"] for spec in data["TagSpecifications"]} == {"instance", "volume"}
+
+
+def test_ami_comes_from_the_public_ssm_parameter(app_dict):
+    ami = app_dict["Parameters"]["AmiId"]
+    assert ami["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert ami["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
+    asg = resources(app_dict, AsgMinSize="3", AsgDesiredCapacity="5", AsgMaxSize="9")["AppAutoScalingGroup"]
+    props = asg["Properties"]
+    assert (props["MinSize"], props["DesiredCapacity"], props["MaxSize"]) == ("3", "5", "9")
+    assert props["VPCZoneIdentifier"] == {"Ref": "AppSubnetIds"}
+    assert props["HealthCheckType"] == "ELB"
+    assert props["HealthCheckGracePeriod"] == "900"
+    assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
+    signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
+    assert signal["Count"] == {"Ref": "AsgDesiredCapacity"}
+    rolling = app_dict["Resources"]["AppAutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MinInstancesInService"] == {"Ref": "AsgMinSize"}
+    assert rolling["MaxBatchSize"] == 1 and rolling["WaitOnResourceSignals"] is True
+
+    policy = app_dict["Resources"]["CpuTargetTrackingPolicy"]["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracking = policy["TargetTrackingConfiguration"]
+    assert tracking["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ASGAverageCPUUtilization"}
+    assert tracking["TargetValue"] == {"Ref": "CpuTargetPercent"}
+    assert app_dict["Parameters"]["CpuTargetPercent"]["Default"] == "50"
+
+
+def test_prod_runs_2_4_6_t3_xlarge_and_dev_is_small(project):
+    prod = paramfile.load(paramfile.path_for(project, "prod"))
+    assert (prod["AsgMinSize"], prod["AsgDesiredCapacity"], prod["AsgMaxSize"]) == ("2", "4", "6")
+    assert prod["InstanceType"] == "t3.xlarge"
+    dev = paramfile.load(paramfile.path_for(project, "dev"))
+    assert dev["InstanceType"] in {"t3.micro", "t3.small"}
+
+
+def listeners(app_dict, certificate: str) -> dict:
+    active = resources(app_dict, AlbCertificateArn=certificate)
+    return {k: r["Properties"] for k, r in active.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"}
+
+
+def test_without_a_certificate_http_forwards_to_the_app(app_dict):
+    found = listeners(app_dict, "")
+    assert set(found) == {"HttpListener"}
+    (action,) = found["HttpListener"]["DefaultActions"]
+    assert action == {"Type": "forward", "TargetGroupArn": {"Ref": "AppTargetGroup"}}
+
+
+def test_with_a_certificate_http_redirects_to_https_with_tls_1_2_or_later(app_dict):
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    found = listeners(app_dict, arn)
+    (redirect,) = found["HttpListener"]["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert redirect["RedirectConfig"] == {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
+    https = found["HttpsListener"]
+    assert https["Port"] == 443 and https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["Certificates"] == [{"CertificateArn": arn}]
+    assert https["DefaultActions"][0]["Type"] == "forward"
+
+
+def test_load_balancer_is_public_and_drops_invalid_headers(app_dict):
+    alb = resources(app_dict, AlbDeletionProtection="true")["LoadBalancer"]["Properties"]
+    assert alb["Scheme"] == "internet-facing"
+    assert alb["Subnets"] == {"Ref": "PublicSubnetIds"}
+    assert alb["SecurityGroups"] == [{"Ref": "AlbSecurityGroupId"}]
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["idle_timeout.timeout_seconds"] == "60"
+    assert attributes["access_logs.s3.enabled"] == "false"
+    assert "access_logs.s3.bucket" not in attributes
+
+
+def test_target_group_checks_health_on_the_app_port(app_dict):
+    tg = resources(app_dict)["AppTargetGroup"]["Properties"]
+    assert tg["Port"] == "5000" and tg["Protocol"] == "HTTP"
+    assert tg["HealthCheckPath"] == "/"
+    assert tg["Matcher"] == {"HttpCode": "200-399"}
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in tg["TargetGroupAttributes"]
+
+
+@pytest.mark.parametrize("region,principal", [
+    ("us-east-1", {"AWS": {"Fn::Sub": ["arn:${AWS::Partition}:iam::${Account}:root",
+                                       {"Account": "127311923021"}]}}),
+    ("eu-south-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+])
+def test_access_logs_go_to_an_encrypted_bucket_the_regions_elb_may_write(app_dict, region, principal):
+    active = resources(app_dict, region=region, AlbAccessLogs="true")
+    bucket = active["AccessLogBucket"]["Properties"]
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    deliver, deny = active["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deliver["Principal"] == principal
+    assert deliver["Action"] == ["s3:PutObject"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    attributes = {a["Key"]: a["Value"] for a in active["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+
+
+def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
+    user_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+    script, variables = user_data["Fn::Base64"]["Fn::Sub"]
+    assert variables == {"SignalResource": "AppAutoScalingGroup"}
+    for placeholder in ("${EfsFileSystemId}", "${DbMasterSecretArn}", "${AppSecretArn}",
+                        "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
+        assert placeholder in script
+    known = set(app_dict["Parameters"]) | set(variables) | {"AWS::StackName", "AWS::Region"}
+    assert userdata.placeholders(USER_DATA) <= known
+
+
+def test_user_data_carries_no_secret_values(app_dict):
+    script = userdata.text(USER_DATA)
+    assert "get-secret-value" in script, "secrets are fetched at service start"
+    for line in script.splitlines():
+        assert "echo" not in line or "SECRET" not in line.upper(), line
+    # The only place a secret value is written is the root-only file the loader makes.
+    assert '0o600' in script and "/run/app/app.env" in script
+    assert "SECRET_KEY=" not in script and "DATABASE_PASSWORD=" not in script
+
+
+def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
+    script = userdata.text(USER_DATA)
+    assert "set -Eeuo pipefail" in script
+    assert '"$EFS_ID:/ /efs efs _netdev,tls,iam 0 0"' in script
+    assert "cfn-signal" in script and "trap 'on_error $LINENO' ERR" in script
+    assert "gunicorn --bind 0.0.0.0:$APP_PORT" in script
