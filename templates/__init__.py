@@ -8,6 +8,8 @@ STACKS = {
     "network.yaml": "network",
     "security.yaml": "security",
     "data.yaml": "data",
+    "dns.yaml": "dns",
     "app.yaml": "app",
     "admin.yaml": "admin",
+    "edge.yaml": "edge",
 }

@@ -36,8 +36,9 @@ from troposphere.policies import (
     UpdatePolicy,
 )
 
-from threetier import naming, policies, userdata
+from threetier import conditions, naming, policies, secrets, userdata
 from threetier import parameters as P
+from threetier.conditions import USE_CLOUDFRONT
 
 HAS_CERTIFICATE = "HasCertificate"
 HAS_ACCESS_LOGS = "HasAccessLogs"
@@ -70,11 +71,12 @@ def build() -> Template:
         "threetier app tier: instance role, launch template, Auto Scaling group "
         "with CPU target tracking, and the Application Load Balancer"
     )
-    P.use(t, *P.APP, *P.LOAD_BALANCER)
+    P.use(t, *P.APP, *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED)
     P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ENDPOINT_ADDRESS,
           P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.APP_SECRET_ARN,
-          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN)
+          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.ORIGIN_VERIFY_SECRET_ARN)
+    conditions.add(t, USE_CLOUDFRONT)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
     t.add_mapping("ElbLogDelivery", {region: {"AccountId": account}
@@ -293,22 +295,34 @@ def _target_group(t: Template) -> elb.TargetGroup:
 
 
 def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup) -> None:
+    """HTTP forwards, or redirects to HTTPS when there is a certificate.
+
+    With CloudFront on, the listener CloudFront uses answers 403 unless the
+    request carries the secret origin header, so the ALB's own name is no way in.
+    """
     forward = elb.Action(Type="forward", TargetGroupArn=Ref(target_group))
     redirect = elb.Action(
         Type="redirect",
         RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
     )
-    t.add_resource(
+    deny = elb.Action(
+        Type="fixed-response",
+        FixedResponseConfig=elb.FixedResponseConfig(
+            StatusCode="403", ContentType="text/plain", MessageBody="Forbidden"
+        ),
+    )
+    forward_unless_cloudfront = If(USE_CLOUDFRONT, deny, forward)
+    http = t.add_resource(
         elb.Listener(
             "HttpListener",
             LoadBalancerArn=Ref(alb),
             Protocol="HTTP",
             Port=80,
-            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward)],
+            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward_unless_cloudfront)],
             Tags=naming.tags("http-listener"),
         )
     )
-    t.add_resource(
+    https = t.add_resource(
         elb.Listener(
             "HttpsListener",
             Condition=HAS_CERTIFICATE,
@@ -317,8 +331,27 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
             Port=443,
             SslPolicy=TLS_POLICY,
             Certificates=[elb.Certificate(CertificateArn=Ref(P.ALB_CERTIFICATE_ARN.name))],
-            DefaultActions=[forward],
+            DefaultActions=[forward_unless_cloudfront],
             Tags=naming.tags("https-listener"),
+        )
+    )
+    t.add_resource(
+        elb.ListenerRule(
+            "CloudFrontOriginRule",
+            Condition=USE_CLOUDFRONT,
+            ListenerArn=If(HAS_CERTIFICATE, Ref(https), Ref(http)),
+            Priority=1,
+            Conditions=[
+                elb.Condition(
+                    Field="http-header",
+                    HttpHeaderConfig=elb.HttpHeaderConfig(
+                        HttpHeaderName=secrets.ORIGIN_VERIFY_HEADER,
+                        Values=[secrets.resolve(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY)],
+                    ),
+                )
+            ],
+            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+            Tags=naming.tags("cloudfront-origin-rule"),
         )
     )
 

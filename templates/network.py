@@ -27,10 +27,10 @@ from troposphere import (
     logs,
 )
 
-from threetier import naming, policies
+from threetier import conditions, naming, policies
+from threetier.conditions import USE_THREE_AZS
 from threetier import parameters as P
 
-USE_THREE_AZS = "UseThreeAzs"
 USE_NAT_PER_AZ = "UseNatPerAz"
 CREATE_NAT_GATEWAY_3 = "CreateNatGateway3"
 
@@ -46,7 +46,7 @@ def build() -> Template:
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
     P.use(t, *P.NETWORK)
-    t.add_condition(USE_THREE_AZS, Equals(Ref(P.NUMBER_OF_AZS.name), "3"))
+    conditions.add(t, USE_THREE_AZS)
     t.add_condition(USE_NAT_PER_AZ, Equals(Ref(P.SINGLE_NAT_GATEWAY.name), "false"))
     t.add_condition(
         CREATE_NAT_GATEWAY_3, And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS))

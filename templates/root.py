@@ -2,16 +2,21 @@
 
 Each nested stack's TemplateURL is the relative path of its generated file, the
 form `aws cloudformation package` (and `threetier package`) rewrites into an S3
-URL. Outputs of one stack reach the next as parameters.
+URL. Outputs of one stack reach the next as parameters, which also orders them:
+
+    network -> security -> data -> (dns) -> app -> (admin) (edge)
 """
 
 from __future__ import annotations
 
-from troposphere import And, Equals, GetAtt, Not, Output, Ref, Sub, Template, cloudformation
+from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
-from threetier import naming
+from threetier import conditions, naming
 from threetier import parameters as P
+from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 from threetier.suppressions import cfn_lint
+
+HAS_EDGE = "HasEdge"
 
 # Top-level outputs: {output name: (nested stack, description)}.
 OUTPUTS = {
@@ -28,32 +33,43 @@ OUTPUTS = {
     "AlbDnsName": ("AppStack", "Load balancer DNS name"),
     "AutoScalingGroupName": ("AppStack", "Auto Scaling group of the app servers"),
 }
-HAS_BASTIONS = "HasBastions"
 
 
 def build() -> Template:
     t = naming.new_template(
         "threetier: highly available three-tier web application (root stack)"
     )
-    P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER, *P.BASTION)
+    P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER,
+          *P.EDGE, *P.BASTION)
+    conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT)
+    t.add_condition(HAS_EDGE, Or(Condition(HAS_DOMAIN), Condition(USE_CLOUDFRONT)))
     _rules(t)
-    t.add_condition(HAS_BASTIONS, _bastions_on())
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
     security = _nested_stack(
-        t, "SecurityStack", "security", P.PROJECT + P.SECURITY + (P.DB_ENGINE,),
+        t, "SecurityStack", "security",
+        P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.DOMAIN_NAME, P.CLOUDFRONT_PREFIX_LIST_ID),
         VpcId=_output(network, "VpcId"),
     )
     data = _nested_stack(
-        t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + (P.NUMBER_OF_AZS,),
+        t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + (P.NUMBER_OF_AZS, P.CLOUDFRONT_ENABLED),
         AvailabilityZones=_output(network, "AvailabilityZones"),
         DataSubnetIds=_output(network, "DataSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
         DbSecurityGroupId=_output(security, "DbSecurityGroupId"),
         EfsSecurityGroupId=_output(security, "EfsSecurityGroupId"),
     )
+    dns = _nested_stack(
+        t, "DnsStack", "dns",
+        P.PROJECT + (P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.HOSTED_ZONE_ID, P.CLOUDFRONT_ENABLED,
+                     P.CLOUDFRONT_CERTIFICATE_ARN, P.ALB_CERTIFICATE_ARN),
+        condition=HAS_DOMAIN,
+    )
     app = _nested_stack(
-        t, "AppStack", "app", P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME),
+        t, "AppStack", "app",
+        P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.CLOUDFRONT_ENABLED),
+        # With a domain the DNS stack makes (or passes on) the ALB certificate.
+        AlbCertificateArn=If(HAS_DOMAIN, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
         VpcId=_output(network, "VpcId"),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
@@ -61,48 +77,77 @@ def build() -> Template:
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "AppSecretArn",
-            "EfsFileSystemId", "EfsFileSystemArn")},
+            "EfsFileSystemId", "EfsFileSystemArn", "OriginVerifySecretArn")},
     )
-    admin = _nested_stack(
+    _nested_stack(
         t, "AdminStack", "admin", P.PROJECT + (P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         BastionSecurityGroupId=_output(security, "BastionSecurityGroupId"),
+        condition=HAS_BASTIONS,
     )
-    admin.Condition = HAS_BASTIONS
+    edge = _nested_stack(
+        t, "EdgeStack", "edge",
+        P.PROJECT + (P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
+                     P.CLOUDFRONT_LOGGING, P.WAF_ENABLED),
+        ZoneId=If(HAS_DOMAIN, _output(dns, "ZoneId"), ""),
+        SiteCertificateArn=If(HAS_DOMAIN, _output(dns, "SiteCertificateArn"), ""),
+        AlbDnsName=_output(app, "AlbDnsName"),
+        AlbCanonicalHostedZoneId=_output(app, "AlbCanonicalHostedZoneId"),
+        OriginVerifySecretArn=_output(data, "OriginVerifySecretArn"),
+        condition=HAS_EDGE,
+    )
 
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
     t.add_output(Output(
         "SiteUrl",
-        Description="Where the application answers",
-        Value=Sub("http://${Dns}", Dns=_output(app, "AlbDnsName")),
+        Description="Where users reach the application",
+        Value=If(HAS_DOMAIN, Sub("https://${Site}", Site=naming.site_name()),
+                 If(USE_CLOUDFRONT, Sub("https://${Cdn}", Cdn=_output(edge, "DistributionDomainName")),
+                    Sub("http://${Alb}", Alb=_output(app, "AlbDnsName")))),
+    ))
+    t.add_output(Output(
+        "NameServers",
+        Description="Name servers of the created hosted zone, to delegate to at the registrar",
+        Value=If(HAS_DOMAIN, _output(dns, "NameServers"), ""),
     ))
     return t
 
 
-def _bastions_on():
-    return Not(Equals(Ref(P.BASTION_COUNT.name), "0"))
-
-
 def _rules(t: Template) -> None:
     """Combinations no single parameter constraint can catch, refused before anything is created."""
-    admin_cidr = Ref(P.ADMIN_CIDR.name)
-    t.add_rule("BastionsNeedARestrictedAdminCidr", {
-        "RuleCondition": _bastions_on(),
-        "Assertions": [{
-            "Assert": And(Not(Equals(admin_cidr, "")), Not(Equals(admin_cidr, "0.0.0.0/0"))),
-            "AssertDescription": "BastionCount above 0 needs AdminCidr: the one IPv4 range "
-                                 "allowed to SSH in (e.g. 203.0.113.0/24), never 0.0.0.0/0.",
-        }],
-    })
-    t.add_rule("BastionsNeedAKeyPair", {
-        "RuleCondition": _bastions_on(),
-        "Assertions": [{
-            "Assert": Not(Equals(Ref(P.BASTION_KEY_PAIR.name), "")),
-            "AssertDescription": "BastionCount above 0 needs BastionKeyPairName: an existing "
-                                 "EC2 key pair in this region.",
-        }],
-    })
+    def rule(name: str, when, holds, message: str) -> None:
+        t.add_rule(name, {"RuleCondition": when,
+                          "Assertions": [{"Assert": holds, "AssertDescription": message}]})
+
+    def is_empty(param: P.Param):
+        return Equals(Ref(param.name), "")
+
+    cloudfront_on = conditions.expression(USE_CLOUDFRONT)
+    has_domain = conditions.expression(HAS_DOMAIN)
+    rule("BastionsNeedARestrictedAdminCidr", conditions.expression(HAS_BASTIONS),
+         And(Not(is_empty(P.ADMIN_CIDR)), Not(Equals(Ref(P.ADMIN_CIDR.name), "0.0.0.0/0"))),
+         "BastionCount above 0 needs AdminCidr: the one IPv4 range allowed to SSH in "
+         "(e.g. 203.0.113.0/24), never 0.0.0.0/0.")
+    rule("BastionsNeedAKeyPair", conditions.expression(HAS_BASTIONS),
+         Not(is_empty(P.BASTION_KEY_PAIR)),
+         "BastionCount above 0 needs BastionKeyPairName: an existing EC2 key pair in this region.")
+    rule("CloudFrontNeedsItsPrefixList", cloudfront_on,
+         Not(is_empty(P.CLOUDFRONT_PREFIX_LIST_ID)),
+         "CloudFrontEnabled needs CloudFrontPrefixListId: the id of "
+         "com.amazonaws.global.cloudfront.origin-facing in this region (threetier plan looks it up).")
+    rule("CloudFrontCertificateOutsideUsEast1", And(cloudfront_on, has_domain, Not(conditions.expression(IN_US_EAST_1))),
+         Not(is_empty(P.CLOUDFRONT_CERTIFICATE_ARN)),
+         "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: an ACM "
+         "certificate for the site name in us-east-1 (CloudFront uses no other region's).")
+    rule("CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(has_domain)),
+         is_empty(P.ALB_CERTIFICATE_ARN),
+         "Without DomainName, CloudFront reaches the load balancer by its AWS name over HTTP, "
+         "which no certificate matches: leave AlbCertificateArn empty or set DomainName.")
+    rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
+         And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
+         "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "
+         "us-east-1: turn CloudFrontEnabled on and deploy in us-east-1, or turn WafEnabled off.")
 
 
 def _output(stack: cloudformation.Stack, name: str) -> GetAtt:
@@ -110,26 +155,27 @@ def _output(stack: cloudformation.Stack, name: str) -> GetAtt:
 
 
 def _nested_stack(
-    t: Template, title: str, stack: str, params: tuple[P.Param, ...], **values
+    t: Template, title: str, stack: str, params: tuple[P.Param, ...], condition: str | None = None, **values
 ) -> cloudformation.Stack:
     """A nested stack fed with the root parameters it shares plus `values` from other stacks."""
     parameters = {param.name: Ref(param.name) for param in params}
     parameters.update(values)
-    return t.add_resource(
-        cloudformation.Stack(
-            title,
-            TemplateURL=f"{stack}.yaml",
-            Parameters=parameters,
-            # Deleting the root deletes the nested stacks; their stateful
-            # resources carry their own Retain/Snapshot policies.
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-            Tags=naming.tags(),
-            Metadata=cfn_lint(
-                "W3002",
-                "Relative TemplateURL on purpose: `threetier package` or "
-                "`aws cloudformation package` rewrites it to S3, and cfn-lint "
-                "checks the parameters against the nested file (E3043).",
-            ),
-        )
+    nested = cloudformation.Stack(
+        title,
+        TemplateURL=f"{stack}.yaml",
+        Parameters=parameters,
+        # Deleting the root deletes the nested stacks; their stateful
+        # resources carry their own Retain/Snapshot policies.
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
+        Tags=naming.tags(),
+        Metadata=cfn_lint(
+            "W3002",
+            "Relative TemplateURL on purpose: `threetier package` or "
+            "`aws cloudformation package` rewrites it to S3, and cfn-lint "
+            "checks the parameters against the nested file (E3043).",
+        ),
     )
+    if condition is not None:
+        nested.Condition = condition
+    return t.add_resource(nested)

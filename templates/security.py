@@ -1,7 +1,8 @@
 """Security stack: every security group, wired only to each other.
 
 Who may reach what:
-    internet  -> ALB      80, 443
+    internet  -> ALB      80, 443   (CloudFront off)
+    CloudFront-> ALB      443 with a domain, else 80   (CloudFront on)
     ALB       -> app      AppPort
     app       -> EFS      2049 (NFS)
     app       -> DB       3306 (MySQL) or 5432 (PostgreSQL)
@@ -14,13 +15,14 @@ group-to-group references free of cycles.
 
 from __future__ import annotations
 
-from troposphere import Equals, If, Not, Output, Ref, Template, ec2
+from troposphere import Condition, If, Not, Output, Ref, Template, ec2
 
-from threetier import engines, naming
+from threetier import conditions, engines, naming
+from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT
 from threetier import parameters as P
 from threetier.suppressions import cfn_lint
 
-HAS_BASTIONS = "HasBastions"
+ALB_OPEN_TO_INTERNET = "AlbOpenToInternet"
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS, SSH, NFS = 80, 443, 22, 2049
 TCP = "tcp"
@@ -39,8 +41,10 @@ def build() -> Template:
         "each reachable only from the tier in front of it"
     )
     P.use(t, P.VPC_ID, *P.SECURITY, P.DB_ENGINE)
+    P.use(t, P.CLOUDFRONT_ENABLED, P.DOMAIN_NAME, P.CLOUDFRONT_PREFIX_LIST_ID)
     engines.add_mapping(t, "Port")
-    t.add_condition(HAS_BASTIONS, Not(Equals(Ref(P.BASTION_COUNT.name), "0")))
+    conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT)
+    t.add_condition(ALB_OPEN_TO_INTERNET, Not(Condition(USE_CLOUDFRONT)))
     app_port, db_port = Ref(P.APP_PORT.name), engines.lookup("Port")
 
     db = _group(t, "DbSecurityGroup", "db-sg", "Database: engine port from the app tier only",
@@ -53,7 +57,7 @@ def build() -> Template:
         _egress(db_port, group=db, why="Database connections"),
         _egress(NFS, group=efs, why="NFS to the EFS mount targets"),
     ])
-    alb = _group(t, "AlbSecurityGroup", "alb-sg", "Load balancer: HTTP and HTTPS from the internet", [
+    alb = _group(t, "AlbSecurityGroup", "alb-sg", "Load balancer: HTTP and HTTPS from the internet or CloudFront", [
         _egress(app_port, group=app, why="Forward requests and health checks to the app instances"),
     ])
     bastion = _group(t, "BastionSecurityGroup", "bastion-sg", "Bastion hosts: SSH from the admin CIDR only", [
@@ -61,8 +65,16 @@ def build() -> Template:
         _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out: SSM agent and package updates"),
     ], condition=HAS_BASTIONS)
 
-    _ingress(t, "AlbHttpIngress", alb, HTTP, cidr=ANYWHERE, why="HTTP from the internet")
-    _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet")
+    _ingress(t, "AlbHttpIngress", alb, HTTP, cidr=ANYWHERE, why="HTTP from the internet",
+             condition=ALB_OPEN_TO_INTERNET)
+    _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet",
+             condition=ALB_OPEN_TO_INTERNET)
+    # One rule only: the origin-facing prefix list counts as ~55 entries
+    # against the 60-rule quota of a group. CloudFront reaches the origin over
+    # HTTPS when a domain gives the ALB a certificate, else over HTTP.
+    _ingress(t, "AlbFromCloudFrontIngress", alb, If(HAS_DOMAIN, HTTPS, HTTP),
+             prefix_list=Ref(P.CLOUDFRONT_PREFIX_LIST_ID.name),
+             why="Origin requests from CloudFront edge locations only", condition=USE_CLOUDFRONT)
     _ingress(t, "AppFromAlbIngress", app, app_port, source=alb, why="App port from the load balancer")
     _ingress(t, "EfsFromAppIngress", efs, NFS, source=app, why="NFS from the app instances")
     _ingress(t, "DbFromAppIngress", db, db_port, source=app, why="Database port from the app instances")
@@ -106,8 +118,13 @@ def _egress(port, *, why: str, cidr=None, group=None) -> ec2.SecurityGroupRule:
 
 
 def _ingress(t: Template, title: str, group, port, *, why: str, cidr=None, source=None,
-             condition: str | None = None) -> ec2.SecurityGroupIngress:
-    origin = {"CidrIp": cidr} if cidr is not None else {"SourceSecurityGroupId": Ref(source)}
+             prefix_list=None, condition: str | None = None) -> ec2.SecurityGroupIngress:
+    if cidr is not None:
+        origin = {"CidrIp": cidr}
+    elif prefix_list is not None:
+        origin = {"SourcePrefixListId": prefix_list}
+    else:
+        origin = {"SourceSecurityGroupId": Ref(source)}
     rule = ec2.SecurityGroupIngress(
         title, GroupId=Ref(group), IpProtocol=TCP, FromPort=port, ToPort=port, Description=why, **origin
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from troposphere import Ref, Sub, Tags, Template
+from troposphere import If, Ref, Sub, Tags, Template
 
 from threetier import parameters as P
+from threetier.conditions import HAS_SUBDOMAIN
 
 TEMPLATE_VERSION = "2010-09-09"
 
@@ -32,3 +33,13 @@ def tags(thing: str | None = None, **extra: object) -> Tags:
     values.update(extra)
     return Tags(**values)
 
+
+
+def site_name() -> If:
+    """The host name users visit: <SiteSubdomain>.<DomainName>, or the apex. Needs HasSubdomain."""
+    return If(HAS_SUBDOMAIN, Sub("${SiteSubdomain}.${DomainName}"), Ref(P.DOMAIN_NAME.name))
+
+
+def origin_name() -> Sub:
+    """The host name CloudFront uses to reach the load balancer over HTTPS."""
+    return Sub("origin.${DomainName}")

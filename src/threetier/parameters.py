@@ -770,3 +770,141 @@ DB_MASTER_SECRET_ARN = _wired(
 APP_SECRET_ARN = _wired("AppSecretArn", "String", "ARN of the application secret.")
 EFS_FILE_SYSTEM_ID = _wired("EfsFileSystemId", "String", "EFS file system id.")
 EFS_FILE_SYSTEM_ARN = _wired("EfsFileSystemArn", "String", "EFS file system ARN.")
+
+# --- Domain, certificates and CloudFront ------------------------------------
+
+GROUP_EDGE = "Domain and CDN (optional)"
+_ACM_ARN = r"arn:aws[a-z-]*:acm:{region}:[0-9]{{12}}:certificate/[0-9a-f-]{{36}}"
+
+DOMAIN_NAME = Param(
+    "DomainName",
+    "String",
+    "Domain of the public hosted zone the site lives in, e.g. example.com. Empty: "
+    "no DNS records and no certificates (the site answers on the ALB or CloudFront name).",
+    label="Domain name",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    constraint="Empty or a lower-case domain name such as example.com.",
+)
+
+SITE_SUBDOMAIN = Param(
+    "SiteSubdomain",
+    "String",
+    "Label in front of DomainName that users visit (www gives www.example.com); "
+    "empty serves the apex (example.com).",
+    label="Site subdomain",
+    group=GROUP_EDGE,
+    default="www",
+    allowed_pattern=r"^$|^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    constraint="Empty or one DNS label: lower-case letters, digits and inner hyphens.",
+)
+
+HOSTED_ZONE_ID = Param(
+    "HostedZoneId",
+    "String",
+    "Existing public hosted zone of DomainName; empty creates one (then point "
+    "your registrar at the NameServers output).",
+    label="Existing hosted zone id",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=r"^$|^Z[A-Z0-9]{1,31}$",
+    constraint="Empty or a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ.",
+)
+
+CLOUDFRONT_ENABLED = Param(
+    "CloudFrontEnabled",
+    "String",
+    "true: serve the site through CloudFront, and let the load balancer accept "
+    "only CloudFront's requests.",
+    label="CloudFront in front of the load balancer",
+    group=GROUP_EDGE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+CLOUDFRONT_CERTIFICATE_ARN = Param(
+    "CloudFrontCertificateArn",
+    "String",
+    "ACM certificate in us-east-1 for the site name, used by CloudFront. Needed "
+    "when the stack is not in us-east-1 (there the stack creates it).",
+    label="CloudFront certificate ARN (us-east-1)",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=r"^$|^" + _ACM_ARN.format(region="us-east-1") + "$",
+    constraint="Empty or an ACM certificate ARN in us-east-1 (CloudFront only uses "
+    "certificates from us-east-1): arn:aws:acm:us-east-1:<account>:certificate/<id>.",
+)
+
+CLOUDFRONT_PREFIX_LIST_ID = Param(
+    "CloudFrontPrefixListId",
+    "String",
+    "Id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing "
+    "in this region (threetier plan/deploy look it up for you).",
+    label="CloudFront origin-facing prefix list id",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=r"^$|^pl-[0-9a-f]{8,17}$",
+    constraint="Empty or a prefix list id such as pl-3b927c52.",
+)
+
+CLOUDFRONT_PRICE_CLASS = Param(
+    "CloudFrontPriceClass",
+    "String",
+    "Edge locations CloudFront serves from: PriceClass_100 (North America, Europe), "
+    "PriceClass_200 (adds most of Asia), PriceClass_All.",
+    label="CloudFront price class",
+    group=GROUP_EDGE,
+    default="PriceClass_100",
+    allowed_values=("PriceClass_100", "PriceClass_200", "PriceClass_All"),
+    constraint="PriceClass_100, PriceClass_200 or PriceClass_All.",
+)
+
+CLOUDFRONT_LOGGING = Param(
+    "CloudFrontLogging",
+    "String",
+    "true: CloudFront standard access logs to an encrypted S3 bucket the stack creates.",
+    label="CloudFront access logs",
+    group=GROUP_EDGE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+WAF_ENABLED = Param(
+    "WafEnabled",
+    "String",
+    "true: an AWS WAF web ACL with the AWS managed common rule set on CloudFront "
+    "(CloudFront web ACLs exist only in us-east-1, so the stack must be there).",
+    label="AWS WAF on CloudFront",
+    group=GROUP_EDGE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+EDGE = (
+    DOMAIN_NAME,
+    SITE_SUBDOMAIN,
+    HOSTED_ZONE_ID,
+    CLOUDFRONT_ENABLED,
+    CLOUDFRONT_CERTIFICATE_ARN,
+    CLOUDFRONT_PREFIX_LIST_ID,
+    CLOUDFRONT_PRICE_CLASS,
+    CLOUDFRONT_LOGGING,
+    WAF_ENABLED,
+)
+
+ORIGIN_VERIFY_SECRET_ARN = _wired(
+    "OriginVerifySecretArn", "String",
+    "ARN of the secret holding the header value CloudFront sends to the load balancer.",
+)
+ZONE_ID = _wired("ZoneId", "String", "Hosted zone of the domain (dns stack output).")
+ALB_DNS_NAME = _wired("AlbDnsName", "String", "Load balancer DNS name (app stack output).")
+ALB_HOSTED_ZONE_ID = _wired(
+    "AlbCanonicalHostedZoneId", "String", "Load balancer hosted zone id (app stack output)."
+)
+SITE_CERTIFICATE_ARN = _wired(
+    "SiteCertificateArn", "String", "CloudFront certificate (us-east-1) for the site name."
+)

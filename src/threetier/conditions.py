@@ -1,0 +1,36 @@
+"""Conditions that more than one stack asks, each defined once.
+
+A stack adds the ones it uses with `add(t, NAME, ...)`; the root's Rules reuse
+the same expressions through `expression(NAME)`.
+"""
+
+from __future__ import annotations
+
+from troposphere import Equals, Not, Ref, Template
+
+from threetier import parameters as P
+
+USE_THREE_AZS = "UseThreeAzs"
+HAS_BASTIONS = "HasBastions"
+HAS_DOMAIN = "HasDomain"
+USE_CLOUDFRONT = "UseCloudFront"
+IN_US_EAST_1 = "InUsEast1"
+HAS_SUBDOMAIN = "HasSubdomain"
+
+_DEFINITIONS = {
+    USE_THREE_AZS: lambda: Equals(Ref(P.NUMBER_OF_AZS.name), "3"),
+    HAS_BASTIONS: lambda: Not(Equals(Ref(P.BASTION_COUNT.name), "0")),
+    HAS_DOMAIN: lambda: Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
+    USE_CLOUDFRONT: lambda: Equals(Ref(P.CLOUDFRONT_ENABLED.name), "true"),
+    IN_US_EAST_1: lambda: Equals(Ref("AWS::Region"), "us-east-1"),
+    HAS_SUBDOMAIN: lambda: Not(Equals(Ref(P.SITE_SUBDOMAIN.name), "")),
+}
+
+
+def expression(name: str):
+    return _DEFINITIONS[name]()
+
+
+def add(t: Template, *names: str) -> None:
+    for name in names:
+        t.add_condition(name, expression(name))
