@@ -145,8 +145,7 @@ def test_target_group_checks_health_on_the_app_port(app_dict):
 
 
 @pytest.mark.parametrize("region,principal", [
-    ("us-east-1", {"AWS": {"Fn::Sub": ["arn:${AWS::Partition}:iam::${Account}:root",
-                                       {"Account": "127311923021"}]}}),
+    ("us-east-1", {"AWS": "arn:aws:iam::127311923021:root"}),
     ("eu-south-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
 ])
 def test_access_logs_go_to_an_encrypted_bucket_the_regions_elb_may_write(app_dict, region, principal):

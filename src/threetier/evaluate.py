@@ -3,14 +3,15 @@
 Answers "which resources exist, and with what values" for an environment
 without AWS: Conditions are decided, and the intrinsics the network depends on
 (Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::GetAZs,
-Fn::FindInMap) are
-computed. Anything else (resource Refs, GetAtt, Sub) is returned unchanged, as
+Fn::FindInMap, Fn::Sub over known names) are
+computed. Anything else (resource Refs, GetAtt) is returned unchanged, as
 it can only be known after deploy.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 NO_VALUE = object()
@@ -120,6 +121,24 @@ def _find_in_map(ev: Evaluation, arg):
     return ev.template["Mappings"][name][top][second]
 
 
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
+
+
+def _sub(ev: Evaluation, arg):
+    """Fn::Sub when every name in it is a parameter, a pseudo parameter or a given variable."""
+    text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], ev.resolve(arg[1]))
+    known = {**ev.values, "AWS::Region": ev.region, "AWS::Partition": "aws", **variables}
+
+    def value(match):
+        name = match.group(1)
+        return known[name] if isinstance(known.get(name), str) else match.group(0)
+
+    resolved = _SUB_NAME.sub(value, text)
+    if _SUB_NAME.search(resolved) is None:
+        return resolved
+    return {"Fn::Sub": resolved if not variables else [resolved, variables]}
+
+
 def _equals(ev: Evaluation, arg):
     left, right = (ev.resolve(a) for a in arg)
     return str(left) == str(right)
@@ -134,6 +153,7 @@ _INTRINSICS = {
     "Fn::Join": _join,
     "Fn::GetAZs": _get_azs,
     "Fn::FindInMap": _find_in_map,
+    "Fn::Sub": _sub,
     "Fn::Equals": _equals,
     "Fn::Not": lambda ev, arg: not ev.resolve(arg[0]),
     "Fn::And": lambda ev, arg: all(ev.resolve(a) for a in arg),

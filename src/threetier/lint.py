@@ -19,14 +19,25 @@ class Finding:
         return f"{self.file}:{self.line} {self.rule} {self.message}"
 
 
-def lint_files(paths: list[Path], regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Finding]:
-    """Findings for every file in every region, each reported once, in file/line order."""
+def lint_files(
+    paths: list[Path], regions: tuple[str, ...] = DEFAULT_REGIONS, parameters: dict[str, str] | None = None
+) -> list[Finding]:
+    """Findings for every file in every region, each reported once, in file/line order.
+
+    With `parameters`, cfn-lint also resolves each template's parameters to
+    those values (the ones it declares), as for one environment's deploy.
+    """
     # Imported here: cfn-lint costs ~0.5 s to import and only this command needs it.
     from cfnlint.api import ManualArgs, lint_file
+    from cfnlint.decode import decode
 
-    config = ManualArgs(regions=list(regions), include_checks=["I"])
     findings = set()
     for path in paths:
-        for match in lint_file(Path(path), config=config):
+        options = {"regions": list(regions), "include_checks": ["I"]}
+        if parameters:
+            template, _ = decode(str(path))
+            declared = (template or {}).get("Parameters", {})
+            options["parameters"] = [{k: v for k, v in parameters.items() if k in declared}]
+        for match in lint_file(Path(path), config=ManualArgs(**options)):
             findings.add(Finding(str(path), match.linenumber, match.rule.id, match.message))
     return sorted(findings)

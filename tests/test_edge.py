@@ -1,0 +1,261 @@
+"""Route 53, ACM and CloudFront: each switch combination gives the right records,
+origins, certificates and load-balancer rules, and cfn-lint accepts it."""
+
+import importlib
+
+import pytest
+
+from threetier.evaluate import Evaluation
+from threetier.lint import lint_files
+
+PREFIX_LIST = "pl-3b927c52"
+US_EAST_1_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+EU_CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+COMBINATIONS = {
+    "no-domain": ("us-east-1", {}),
+    "domain-only": ("eu-west-1", {"DomainName": "example.com"}),
+    "domain-cloudfront-us-east-1": ("us-east-1", {
+        "DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
+    "domain-cloudfront-elsewhere": ("eu-west-1", {
+        "DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST,
+        "CloudFrontCertificateArn": US_EAST_1_CERT}),
+    "cloudfront-no-domain": ("eu-west-1", {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
+}
+
+
+@pytest.fixture(scope="module")
+def stacks():
+    return {name: importlib.import_module(f"templates.{name}").build().to_dict()
+            for name in ("root", "dns", "edge", "app", "security", "data")}
+
+
+def active(template: dict, combination: str, **extra) -> dict:
+    region, values = COMBINATIONS[combination]
+    own = {k: v for k, v in {**values, **extra}.items() if k in template["Parameters"]}
+    return Evaluation(template, own, region=region).resources()
+
+
+def rules_broken(root: dict, region: str, values: dict) -> list[str]:
+    evaluation = Evaluation(root, values, region=region)
+    broken = []
+    for name, rule in root["Rules"].items():
+        if evaluation.resolve(rule["RuleCondition"]):
+            broken += [name for a in rule["Assertions"] if not evaluation.resolve(a["Assert"])]
+    return broken
+
+
+@pytest.mark.parametrize("combination", sorted(COMBINATIONS))
+def test_every_combination_passes_the_root_rules(stacks, combination):
+    region, values = COMBINATIONS[combination]
+    assert rules_broken(stacks["root"], region, values) == []
+
+
+@pytest.mark.parametrize("combination,dns,edge", [
+    ("no-domain", False, False),
+    ("domain-only", True, True),
+    ("domain-cloudfront-us-east-1", True, True),
+    ("domain-cloudfront-elsewhere", True, True),
+    ("cloudfront-no-domain", False, True),
+])
+def test_root_creates_dns_and_edge_stacks_only_when_needed(stacks, combination, dns, edge):
+    resources = active(stacks["root"], combination)
+    assert ("DnsStack" in resources) is dns
+    assert ("EdgeStack" in resources) is edge
+
+
+def records(stacks, combination) -> dict:
+    return {r["Properties"]["Type"] + " " + str(r["Properties"]["Name"]): r["Properties"]["AliasTarget"]
+            for r in active(stacks["edge"], combination).values() if r["Type"] == "AWS::Route53::RecordSet"}
+
+
+def test_domain_without_cloudfront_points_the_site_at_the_alb(stacks):
+    found = records(stacks, "domain-only")
+    assert list(found) == ["A www.example.com"]
+    assert found["A www.example.com"]["HostedZoneId"] == {"Ref": "AlbCanonicalHostedZoneId"}
+    assert found["A www.example.com"]["DNSName"] == {"Ref": "AlbDnsName"}
+    assert "Distribution" not in active(stacks["edge"], "domain-only")
+
+
+@pytest.mark.parametrize("combination", ["domain-cloudfront-us-east-1", "domain-cloudfront-elsewhere"])
+def test_domain_with_cloudfront_points_a_and_aaaa_at_cloudfront_and_origin_at_the_alb(stacks, combination):
+    found = records(stacks, combination)
+    cloudfront = {"DNSName": {"Fn::GetAtt": ["Distribution", "DomainName"]},
+                  "HostedZoneId": "Z2FDTNDATAQYW2", "EvaluateTargetHealth": False}
+    assert found["A www.example.com"] == cloudfront
+    assert found["AAAA www.example.com"] == cloudfront
+    assert found["A origin.example.com"]["DNSName"] == {"Ref": "AlbDnsName"}
+
+
+def distribution(stacks, combination) -> dict:
+    return active(stacks["edge"], combination)["Distribution"]["Properties"]["DistributionConfig"]
+
+
+@pytest.mark.parametrize("combination", ["domain-cloudfront-us-east-1", "domain-cloudfront-elsewhere"])
+def test_with_a_domain_cloudfront_uses_an_https_origin_and_the_site_certificate(stacks, combination):
+    config = distribution(stacks, combination)
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == "origin.example.com"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    assert config["Aliases"] == ["www.example.com"]
+    assert config["ViewerCertificate"] == {"AcmCertificateArn": {"Ref": "SiteCertificateArn"},
+                                           "SslSupportMethod": "sni-only",
+                                           "MinimumProtocolVersion": "TLSv1.2_2021"}
+
+
+def test_cloudfront_without_a_domain_uses_the_alb_name_over_http(stacks):
+    config = distribution(stacks, "cloudfront-no-domain")
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Ref": "AlbDnsName"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "http-only"
+    assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+    assert "Aliases" not in config
+    assert records(stacks, "cloudfront-no-domain") == {}
+
+
+def test_cloudfront_behaviour_and_protocols(stacks):
+    config = distribution(stacks, "domain-cloudfront-us-east-1")
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behaviour["OriginRequestPolicyId"] == "216adef6-5c7f-47e4-b989-5492eafa07d3"
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["HttpVersion"] == "http2and3" and config["IPV6Enabled"] is True
+    assert config["PriceClass"] == "PriceClass_100"
+    (header,) = config["Origins"][0]["OriginCustomHeaders"]
+    assert header["HeaderName"] == "X-Origin-Verify"
+    assert header["HeaderValue"] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecretArn}:SecretString:value}}"}
+    assert "Logging" not in config and "WebACLId" not in config
+
+
+def test_optional_logging_and_waf(stacks):
+    on = active(stacks["edge"], "domain-cloudfront-us-east-1", CloudFrontLogging="true", WafEnabled="true")
+    config = on["Distribution"]["Properties"]["DistributionConfig"]
+    assert config["Logging"]["Bucket"] == {"Fn::GetAtt": ["CloudFrontLogBucket", "RegionalDomainName"]}
+    assert config["WebACLId"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    acl = on["WebAcl"]["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["Rules"][0]["Statement"]["ManagedRuleGroupStatement"] == {
+        "VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}
+
+
+@pytest.mark.parametrize("combination,alb_cert,site_cert", [
+    ("domain-only", True, False),
+    ("domain-cloudfront-us-east-1", True, True),
+    ("domain-cloudfront-elsewhere", True, False),
+])
+def test_certificates_are_dns_validated_in_the_zone_and_made_where_they_can_be(
+        stacks, combination, alb_cert, site_cert):
+    resources = active(stacks["dns"], combination)
+    assert ("AlbCertificate" in resources) is alb_cert
+    assert ("CloudFrontCertificate" in resources) is site_cert
+    certificate = resources["AlbCertificate"]["Properties"]
+    assert certificate["ValidationMethod"] == "DNS"
+    assert certificate["DomainName"] == "www.example.com"
+    assert certificate["SubjectAlternativeNames"] == ["origin.example.com"]
+    zones = {str(o["HostedZoneId"]) for o in certificate["DomainValidationOptions"]}
+    assert zones == {"{'Ref': 'HostedZone'}"}
+
+
+def test_an_existing_zone_is_used_not_created(stacks):
+    resources = active(stacks["dns"], "domain-only", HostedZoneId="Z0123456789ABCDEFGHIJ")
+    assert "HostedZone" not in resources
+    options = resources["AlbCertificate"]["Properties"]["DomainValidationOptions"]
+    assert {o["HostedZoneId"] for o in options} == {"Z0123456789ABCDEFGHIJ"}
+
+
+def alb_ingress(stacks, combination) -> set:
+    return {(r["Properties"].get("CidrIp") or str(r["Properties"].get("SourcePrefixListId")),
+             str(r["Properties"]["FromPort"]))
+            for r in active(stacks["security"], combination).values()
+            if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == {"Ref": "AlbSecurityGroup"}}
+
+
+@pytest.mark.parametrize("combination,expected", [
+    ("no-domain", {("0.0.0.0/0", "80"), ("0.0.0.0/0", "443")}),
+    ("domain-only", {("0.0.0.0/0", "80"), ("0.0.0.0/0", "443")}),
+    ("domain-cloudfront-us-east-1", {(PREFIX_LIST, "443")}),
+    ("cloudfront-no-domain", {(PREFIX_LIST, "80")}),
+])
+def test_with_cloudfront_the_alb_admits_only_cloudfront_on_the_origin_port(stacks, combination, expected):
+    assert alb_ingress(stacks, combination) == expected
+
+
+def listeners(stacks, combination, **extra) -> dict:
+    return {k: r["Properties"] for k, r in active(stacks["app"], combination, **extra).items()
+            if r["Type"].startswith("AWS::ElasticLoadBalancingV2::Listener")}
+
+
+def test_with_cloudfront_the_origin_listener_forwards_only_with_the_secret_header(stacks):
+    found = listeners(stacks, "domain-cloudfront-us-east-1", AlbCertificateArn=EU_CERT)
+    assert found["HttpsListener"]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
+    assert found["HttpListener"]["DefaultActions"][0]["Type"] == "redirect"
+    rule = found["CloudFrontOriginRule"]
+    assert rule["ListenerArn"] == {"Ref": "HttpsListener"}
+    (condition,) = rule["Conditions"]
+    assert condition["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
+    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": "AppTargetGroup"}}]
+
+    http_only = listeners(stacks, "cloudfront-no-domain")
+    assert http_only["HttpListener"]["DefaultActions"][0]["Type"] == "fixed-response"
+    assert http_only["CloudFrontOriginRule"]["ListenerArn"] == {"Ref": "HttpListener"}
+    assert "CloudFrontOriginRule" not in listeners(stacks, "domain-only")
+
+
+@pytest.mark.parametrize("combination,expected", [
+    ("no-domain", {"Fn::Sub": ["http://${Alb}", {"Alb": {"Fn::GetAtt": ["AppStack", "Outputs.AlbDnsName"]}}]}),
+    ("domain-only", "https://www.example.com"),
+    ("cloudfront-no-domain", {"Fn::Sub": ["https://${Cdn}", {
+        "Cdn": {"Fn::GetAtt": ["EdgeStack", "Outputs.DistributionDomainName"]}}]}),
+])
+def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combination, expected):
+    region, values = COMBINATIONS[combination]
+    url = Evaluation(stacks["root"], values, region=region).resolve(stacks["root"]["Outputs"]["SiteUrl"]["Value"])
+    assert url == expected
+
+
+@pytest.mark.parametrize("values,region,broken", [
+    ({"DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
+     "eu-west-1", "CloudFrontCertificateOutsideUsEast1"),
+    ({"CloudFrontEnabled": "true"}, "us-east-1", "CloudFrontNeedsItsPrefixList"),
+    ({"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST, "AlbCertificateArn": EU_CERT},
+     "eu-west-1", "CloudFrontWithoutDomainUsesHttpOrigin"),
+    ({"WafEnabled": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
+     "eu-west-1", "WafNeedsCloudFrontInUsEast1"),
+])
+def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
+    assert rules_broken(stacks["root"], region, values) == [broken]
+    assert stacks["root"]["Rules"][broken]["Assertions"][0]["AssertDescription"]
+
+
+def test_a_cloudfront_certificate_outside_us_east_1_is_refused_by_its_pattern(stacks):
+    import re
+    pattern = stacks["root"]["Parameters"]["CloudFrontCertificateArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, US_EAST_1_CERT)
+    assert not re.fullmatch(pattern, EU_CERT)
+    assert "us-east-1" in stacks["root"]["Parameters"]["CloudFrontCertificateArn"]["ConstraintDescription"]
+
+
+def wired_samples(region: str) -> dict:
+    """What the root would pass a nested stack for the values it wires from other stacks."""
+    secret = f"arn:aws:secretsmanager:{region}:123456789012:secret:sample-AbCdEf"
+    subnets = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]
+    return {
+        "VpcId": "vpc-0123456789abcdef0", "AvailabilityZones": [f"{region}a", f"{region}b", f"{region}c"],
+        "PublicSubnetIds": subnets, "AppSubnetIds": subnets, "DataSubnetIds": subnets,
+        "AlbSecurityGroupId": "sg-0123456789abcdef0", "AppSecurityGroupId": "sg-0123456789abcdef1",
+        "DbEndpointAddress": "db.example.internal", "DbEndpointPort": "3306",
+        "DbMasterSecretArn": secret, "AppSecretArn": secret, "OriginVerifySecretArn": secret,
+        "EfsFileSystemId": "fs-0123456789abcdef0",
+        "EfsFileSystemArn": f"arn:aws:elasticfilesystem:{region}:123456789012:file-system/fs-0123456789abcdef0",
+        "ZoneId": "Z0123456789ABCDEFGHIJ", "SiteCertificateArn": US_EAST_1_CERT,
+        "AlbDnsName": f"alb-123.{region}.elb.amazonaws.com", "AlbCanonicalHostedZoneId": "Z35SXDOTRQ7X7K",
+    }
+
+
+@pytest.mark.parametrize("combination", sorted(COMBINATIONS))
+def test_cfn_lint_accepts_every_combination(project, combination):
+    region, values = COMBINATIONS[combination]
+    files = [project / "output" / f"{name}.yaml" for name in ("main", "security", "app", "dns", "edge")]
+    assert lint_files(files, (region,), parameters={**wired_samples(region), **values}) == []
