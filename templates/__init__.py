@@ -12,4 +12,5 @@ STACKS = {
     "app.yaml": "app",
     "admin.yaml": "admin",
     "edge.yaml": "edge",
+    "monitoring.yaml": "monitoring",
 }

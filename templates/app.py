@@ -25,6 +25,7 @@ from troposphere import (
     ec2,
     elasticloadbalancingv2 as elb,
     iam,
+    logs,
     s3 as bucket,
 )
 from troposphere.policies import (
@@ -83,9 +84,19 @@ def build() -> Template:
                                      for region, account in ELB_LOG_ACCOUNTS.items()})
     t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
 
+    log_group = t.add_resource(
+        logs.LogGroup(
+            "AppLogGroup",
+            # Server logs outlive the servers; keep them when the stack goes.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            RetentionInDays=Ref(P.APP_LOG_RETENTION_DAYS.name),
+            Tags=naming.tags("app-logs"),
+        )
+    )
     role = _instance_role(t)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
-    launch_template = _launch_template(t, profile)
+    launch_template = _launch_template(t, profile, log_group)
     log_bucket = _access_log_bucket(t)
     alb = _load_balancer(t, log_bucket)
     target_group = _target_group(t)
@@ -102,6 +113,7 @@ def build() -> Template:
         "TargetGroupFullName": ("Target group name for CloudWatch metrics",
                                 GetAtt(target_group, "TargetGroupFullName")),
         "InstanceRoleArn": ("App instance role ARN", GetAtt(role, "Arn")),
+        "AppLogGroupName": ("Log group of the app servers (boot, access, error)", Ref(log_group)),
     }
     for name, (description, value) in outputs.items():
         t.add_output(Output(name, Description=description, Value=value))
@@ -129,7 +141,7 @@ def _instance_role(t: Template) -> iam.Role:
     )
 
 
-def _launch_template(t: Template, profile: iam.InstanceProfile) -> ec2.LaunchTemplate:
+def _launch_template(t: Template, profile: iam.InstanceProfile, log_group: logs.LogGroup) -> ec2.LaunchTemplate:
     instance_tags = naming.tags("app")
     return t.add_resource(
         ec2.LaunchTemplate(
@@ -159,7 +171,7 @@ def _launch_template(t: Template, profile: iam.InstanceProfile) -> ec2.LaunchTem
                     ec2.TagSpecifications(ResourceType="instance", Tags=instance_tags),
                     ec2.TagSpecifications(ResourceType="volume", Tags=instance_tags),
                 ],
-                UserData=userdata.render("app-instance.sh", SignalResource=ASG),
+                UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group)),
             ),
             TagSpecifications=[
                 ec2.TagSpecifications(

@@ -26,11 +26,10 @@ from troposphere import (
 
 from threetier import conditions, engines, naming, policies
 from threetier.secrets import ORIGIN_VERIFY_KEY
-from threetier.conditions import USE_CLOUDFRONT, USE_THREE_AZS
+from threetier.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
 from threetier import parameters as P
 
 USE_MULTI_AZ = "UseMultiAz"
-HAS_READ_REPLICA = "HasReadReplica"
 HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
 HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
@@ -48,9 +47,8 @@ def build() -> Template:
     P.use(t, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONES, P.DATA_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID)
     engines.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
-    conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT)
+    conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA)
     t.add_condition(USE_MULTI_AZ, Equals(Ref(P.DB_MULTI_AZ.name), "true"))
-    t.add_condition(HAS_READ_REPLICA, Equals(Ref(P.DB_REPLICA_ENABLED.name), "true"))
     t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
     t.add_condition(HAS_ENHANCED_MONITORING, Not(Equals(Ref(P.DB_MONITORING_INTERVAL.name), "0")))
     t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
@@ -63,6 +61,9 @@ def build() -> Template:
     file_system = _file_system(t)
 
     outputs = {
+        "DbInstanceIdentifier": ("Primary database instance id", Ref(db)),
+        "DbReplicaIdentifier": ("Read replica instance id (empty without a replica)",
+                                If(HAS_READ_REPLICA, Ref(replica), "")),
         "DbEndpointAddress": ("Database endpoint host name", GetAtt(db, "Endpoint.Address")),
         "DbEndpointPort": ("Database port", GetAtt(db, "Endpoint.Port")),
         "DbReplicaEndpointAddress": (

@@ -8,10 +8,7 @@ third AZ's subnets without renumbering the others.
 from __future__ import annotations
 
 from troposphere import (
-    And,
     Cidr,
-    Condition,
-    Equals,
     GetAtt,
     GetAZs,
     If,
@@ -28,11 +25,9 @@ from troposphere import (
 )
 
 from threetier import conditions, naming, policies
-from threetier.conditions import USE_THREE_AZS
+from threetier.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 from threetier import parameters as P
 
-USE_NAT_PER_AZ = "UseNatPerAz"
-CREATE_NAT_GATEWAY_3 = "CreateNatGateway3"
 
 AZ_NUMBERS = (1, 2, 3)
 TIERS = ("Public", "App", "Data")
@@ -46,11 +41,7 @@ def build() -> Template:
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
     P.use(t, *P.NETWORK)
-    conditions.add(t, USE_THREE_AZS)
-    t.add_condition(USE_NAT_PER_AZ, Equals(Ref(P.SINGLE_NAT_GATEWAY.name), "false"))
-    t.add_condition(
-        CREATE_NAT_GATEWAY_3, And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS))
-    )
+    conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
 
     vpc = t.add_resource(
         ec2.VPC(

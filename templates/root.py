@@ -4,7 +4,7 @@ Each nested stack's TemplateURL is the relative path of its generated file, the
 form `aws cloudformation package` (and `threetier package`) rewrites into an S3
 URL. Outputs of one stack reach the next as parameters, which also orders them:
 
-    network -> security -> data -> (dns) -> app -> (admin) (edge)
+    network -> security -> data -> (dns) -> app -> (admin) (edge) (monitoring)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_
 from threetier.suppressions import cfn_lint
 
 HAS_EDGE = "HasEdge"
+USE_MONITORING = "UseMonitoring"
 
 # Top-level outputs: {output name: (nested stack, description)}.
 OUTPUTS = {
@@ -40,9 +41,10 @@ def build() -> Template:
         "threetier: highly available three-tier web application (root stack)"
     )
     P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER,
-          *P.EDGE, *P.BASTION)
+          *P.EDGE, *P.MONITORING, *P.BASTION)
     conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT)
     t.add_condition(HAS_EDGE, Or(Condition(HAS_DOMAIN), Condition(USE_CLOUDFRONT)))
+    t.add_condition(USE_MONITORING, Equals(Ref(P.MONITORING_ENABLED.name), "true"))
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
@@ -97,6 +99,16 @@ def build() -> Template:
         condition=HAS_EDGE,
     )
 
+    monitoring = _nested_stack(
+        t, "MonitoringStack", "monitoring",
+        P.PROJECT + P.ALARMS + (P.ASG_MIN_SIZE, P.DB_REPLICA_ENABLED, P.EFS_THROUGHPUT_MODE,
+                                P.EFS_PERFORMANCE_MODE, P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY),
+        NatGatewayIds=_output(network, "NatGatewayIds"),
+        **{name: _output(app, name) for name in ("AlbFullName", "TargetGroupFullName", "AutoScalingGroupName")},
+        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbReplicaIdentifier", "EfsFileSystemId")},
+        condition=USE_MONITORING,
+    )
+
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
     t.add_output(Output(
@@ -105,6 +117,11 @@ def build() -> Template:
         Value=If(HAS_DOMAIN, Sub("https://${Site}", Site=naming.site_name()),
                  If(USE_CLOUDFRONT, Sub("https://${Cdn}", Cdn=_output(edge, "DistributionDomainName")),
                     Sub("http://${Alb}", Alb=_output(app, "AlbDnsName")))),
+    ))
+    t.add_output(Output(
+        "AlarmTopicArn",
+        Description="SNS topic the alarms notify (empty with monitoring off)",
+        Value=If(USE_MONITORING, _output(monitoring, "AlarmTopicArn"), ""),
     ))
     t.add_output(Output(
         "NameServers",

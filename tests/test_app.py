@@ -165,7 +165,7 @@ def test_access_logs_go_to_an_encrypted_bucket_the_regions_elb_may_write(app_dic
 def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     user_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
     script, variables = user_data["Fn::Base64"]["Fn::Sub"]
-    assert variables == {"SignalResource": "AppAutoScalingGroup"}
+    assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"}}
     for placeholder in ("${EfsFileSystemId}", "${DbMasterSecretArn}", "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
         assert placeholder in script

@@ -6,7 +6,7 @@ the same expressions through `expression(NAME)`.
 
 from __future__ import annotations
 
-from troposphere import Equals, Not, Ref, Template
+from troposphere import And, Condition, Equals, Not, Ref, Template
 
 from threetier import parameters as P
 
@@ -16,6 +16,9 @@ HAS_DOMAIN = "HasDomain"
 USE_CLOUDFRONT = "UseCloudFront"
 IN_US_EAST_1 = "InUsEast1"
 HAS_SUBDOMAIN = "HasSubdomain"
+USE_NAT_PER_AZ = "UseNatPerAz"
+CREATE_NAT_GATEWAY_3 = "CreateNatGateway3"
+HAS_READ_REPLICA = "HasReadReplica"
 
 _DEFINITIONS = {
     USE_THREE_AZS: lambda: Equals(Ref(P.NUMBER_OF_AZS.name), "3"),
@@ -24,6 +27,10 @@ _DEFINITIONS = {
     USE_CLOUDFRONT: lambda: Equals(Ref(P.CLOUDFRONT_ENABLED.name), "true"),
     IN_US_EAST_1: lambda: Equals(Ref("AWS::Region"), "us-east-1"),
     HAS_SUBDOMAIN: lambda: Not(Equals(Ref(P.SITE_SUBDOMAIN.name), "")),
+    USE_NAT_PER_AZ: lambda: Equals(Ref(P.SINGLE_NAT_GATEWAY.name), "false"),
+    # Needs UseNatPerAz and UseThreeAzs added to the template too.
+    CREATE_NAT_GATEWAY_3: lambda: And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS)),
+    HAS_READ_REPLICA: lambda: Equals(Ref(P.DB_REPLICA_ENABLED.name), "true"),
 }
 
 

@@ -734,6 +734,17 @@ BASTION_INSTANCE_TYPE = Param(
     constraint="An EC2 instance type such as t3.micro.",
 )
 
+APP_LOG_RETENTION_DAYS = Param(
+    "AppLogRetentionDays",
+    "Number",
+    "Days to keep the app servers' logs (boot, app access and errors) in CloudWatch Logs.",
+    label="App log retention (days)",
+    group=GROUP_APP,
+    default="30",
+    allowed_values=LOG_RETENTION_DAYS,
+    constraint="One of the CloudWatch Logs retention periods: " + ", ".join(LOG_RETENTION_DAYS) + ".",
+)
+
 APP = (
     AMI_ID,
     ROOT_DEVICE_NAME,
@@ -749,6 +760,7 @@ APP = (
     APP_REPOSITORY_URL,
     APP_REPOSITORY_REF,
     APP_ENTRY_POINT,
+    APP_LOG_RETENTION_DAYS,
 )
 LOAD_BALANCER = (
     ALB_CERTIFICATE_ARN,
@@ -908,3 +920,100 @@ ALB_HOSTED_ZONE_ID = _wired(
 SITE_CERTIFICATE_ARN = _wired(
     "SiteCertificateArn", "String", "CloudFront certificate (us-east-1) for the site name."
 )
+
+# --- Monitoring -------------------------------------------------------------
+
+GROUP_MONITORING = "Alarms and dashboard"
+
+
+def _threshold(name: str, description: str, label: str, default: str, low: int, high: int,
+               unit: str) -> Param:
+    return Param(
+        name, "Number", description, label=label, group=GROUP_MONITORING, default=default,
+        min_value=low, max_value=high, constraint=f"A number of {unit} from {low} to {high}.",
+    )
+
+
+MONITORING_ENABLED = Param(
+    "MonitoringEnabled",
+    "String",
+    "true: alarms on every tier, notifications to an encrypted SNS topic, and a dashboard.",
+    label="Alarms and dashboard",
+    group=GROUP_MONITORING,
+    default="true",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ALARM_EMAIL = Param(
+    "AlarmEmail",
+    "String",
+    "Email address subscribed to the alarm topic (it must confirm the subscription); "
+    "empty: subscribe later yourself.",
+    label="Alarm email",
+    group=GROUP_MONITORING,
+    default="",
+    allowed_pattern=r"^$|^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$",
+    constraint="Empty or one email address, e.g. ops@example.com.",
+)
+
+ALB_5XX_PERCENT = _threshold(
+    "Alb5xxPercent", "Alarm when more than this share of requests gets a 5xx from the load balancer itself.",
+    "Load balancer 5xx (% of requests)", "5", 1, 100, "percent")
+TARGET_5XX_PERCENT = _threshold(
+    "Target5xxPercent", "Alarm when more than this share of requests gets a 5xx from the app servers.",
+    "App 5xx (% of requests)", "5", 1, 100, "percent")
+UNHEALTHY_HOST_MINUTES = _threshold(
+    "UnhealthyHostMinutes", "Alarm when any app server fails health checks for this many minutes in a row.",
+    "Unhealthy server (minutes)", "5", 1, 60, "minutes")
+RESPONSE_TIME_P95_MS = _threshold(
+    "ResponseTimeP95Ms", "Alarm when the 95th percentile app response time exceeds this.",
+    "Response time p95 (ms)", "1500", 50, 60000, "milliseconds")
+DB_CPU_PERCENT = _threshold(
+    "DbCpuPercent", "Alarm when the database's average CPU stays above this for 15 minutes.",
+    "Database CPU (%)", "80", 10, 100, "percent")
+DB_FREE_STORAGE_GIB = _threshold(
+    "DbFreeStorageGiB", "Alarm when the database's free storage falls below this.",
+    "Database free storage (GiB)", "5", 1, 10000, "GiB")
+DB_FREEABLE_MEMORY_MIB = _threshold(
+    "DbFreeableMemoryMiB", "Alarm when the database's freeable memory falls below this.",
+    "Database freeable memory (MiB)", "128", 16, 1000000, "MiB")
+DB_CONNECTIONS_MAX = _threshold(
+    "DbConnectionsMax", "Alarm when the database has more connections than this.",
+    "Database connections", "200", 1, 100000, "connections")
+DB_REPLICA_LAG_SECONDS = _threshold(
+    "DbReplicaLagSeconds", "Alarm when the read replica lags the primary by more than this.",
+    "Replica lag (s)", "300", 1, 86400, "seconds")
+EFS_BURST_CREDIT_GIB = _threshold(
+    "EfsBurstCreditGiB", "Bursting mode: alarm when EFS burst credits fall below this.",
+    "EFS burst credits (GiB)", "100", 1, 1000000, "GiB")
+EFS_IO_LIMIT_PERCENT = _threshold(
+    "EfsIoLimitPercent", "General Purpose mode: alarm when EFS uses more than this share of its I/O limit.",
+    "EFS I/O limit (%)", "90", 10, 100, "percent")
+NAT_PORT_ALLOCATION_ERRORS = _threshold(
+    "NatPortAllocationErrors", "Alarm when a NAT gateway fails to allocate more source ports than this in 5 minutes.",
+    "NAT port allocation errors", "0", 0, 100000, "errors")
+
+ALARMS = (
+    ALARM_EMAIL,
+    ALB_5XX_PERCENT,
+    TARGET_5XX_PERCENT,
+    UNHEALTHY_HOST_MINUTES,
+    RESPONSE_TIME_P95_MS,
+    DB_CPU_PERCENT,
+    DB_FREE_STORAGE_GIB,
+    DB_FREEABLE_MEMORY_MIB,
+    DB_CONNECTIONS_MAX,
+    DB_REPLICA_LAG_SECONDS,
+    EFS_BURST_CREDIT_GIB,
+    EFS_IO_LIMIT_PERCENT,
+    NAT_PORT_ALLOCATION_ERRORS,
+)
+MONITORING = (MONITORING_ENABLED, *ALARMS)
+
+ALB_FULL_NAME = _wired("AlbFullName", "String", "Load balancer name for CloudWatch (app/...).")
+TARGET_GROUP_FULL_NAME = _wired("TargetGroupFullName", "String", "Target group name for CloudWatch.")
+AUTO_SCALING_GROUP_NAME = _wired("AutoScalingGroupName", "String", "Auto Scaling group of the app servers.")
+DB_INSTANCE_IDENTIFIER = _wired("DbInstanceIdentifier", "String", "Primary database instance id.")
+DB_REPLICA_IDENTIFIER = _wired("DbReplicaIdentifier", "String", "Read replica instance id (empty without one).")
+NAT_GATEWAY_IDS = _wired("NatGatewayIds", "CommaDelimitedList", "NAT gateway ids.")

@@ -120,3 +120,14 @@ def mount_file_system(file_system_arn) -> Statement:
         Resource=[file_system_arn],
         Condition=Condition(Bool("elasticfilesystem:AccessedViaMountTarget", "true")),
     )
+
+
+def key_administration() -> Statement:
+    """The account administers its own key through IAM (the KMS default key policy)."""
+    return Statement(
+        Sid="AccountAdministersKey",
+        Effect=Allow,
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+        Action=[Action("kms", "*")],
+        Resource=["*"],  # in a key policy, "*" means this key
+    )

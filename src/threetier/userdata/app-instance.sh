@@ -23,12 +23,15 @@ readonly DB_PORT='${DbEndpointPort}'
 readonly DB_NAME='${DbName}'
 readonly DB_SECRET_ARN='${DbMasterSecretArn}'
 readonly APP_SECRET_ARN='${AppSecretArn}'
+readonly APP_LOG_GROUP='${AppLogGroup}'
 
 readonly APP_USER=app
 readonly APP_HOME=/opt/app
 readonly CONFIG_DIR=/etc/app
 readonly CFN_BIN=/opt/aws/bin
 readonly SECRETS_LOADER=/usr/local/sbin/app-load-secrets
+readonly LOG_DIR=/var/log/app
+readonly CW_AGENT=/opt/aws/amazon-cloudwatch-agent
 
 log() {
   printf '%s threetier-boot: %s\n' "$(date -Is)" "$*"
@@ -51,8 +54,8 @@ install_packages() {
   if command -v dnf >/dev/null 2>&1; then
     # Amazon Linux 2023. The build packages are for the reference app's pinned
     # requirements (mysqlclient, pycairo) that pip builds from source.
-    dnf install -y amazon-efs-utils aws-cfn-bootstrap git python3 python3-pip python3-devel \
-      gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
+    dnf install -y amazon-efs-utils aws-cfn-bootstrap amazon-cloudwatch-agent git python3 \
+      python3-pip python3-devel gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
   elif command -v apt-get >/dev/null 2>&1; then
     install_packages_ubuntu
   else
@@ -80,11 +83,48 @@ install_packages_ubuntu() {
     mkdir -p "$CFN_BIN"
     ln -sf /opt/aws/cfn-bootstrap/bin/cfn-signal "$CFN_BIN/cfn-signal"
   fi
+  if [ ! -x "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" ]; then
+    curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
+      "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$(dpkg --print-architecture)/latest/amazon-cloudwatch-agent.deb"
+    apt-get install -y /tmp/amazon-cloudwatch-agent.deb
+  fi
   if ! command -v aws >/dev/null 2>&1; then
     curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip
     unzip -qo /tmp/awscliv2.zip -d /tmp
     /tmp/aws/install --update
   fi
+}
+
+ship_logs() {
+  # Boot log first, so a server that fails to boot still tells why.
+  install -d -m 0755 "$LOG_DIR"
+  cat > "$CW_AGENT/etc/amazon-cloudwatch-agent.json" <<AGENT
+{
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {"file_path": "/var/log/cloud-init-output.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/boot"},
+          {"file_path": "$LOG_DIR/access.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/access"},
+          {"file_path": "$LOG_DIR/error.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/error"}
+        ]
+      }
+    }
+  }
+}
+AGENT
+  "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" -a fetch-config -m ec2 -s \
+    -c "file:$CW_AGENT/etc/amazon-cloudwatch-agent.json"
+  cat > /etc/logrotate.d/app <<ROTATE
+$LOG_DIR/*.log {
+  daily
+  rotate 7
+  compress
+  missingok
+  notifempty
+  copytruncate
+}
+ROTATE
 }
 
 mount_efs() {
@@ -110,6 +150,7 @@ create_app_user() {
     useradd --system --home-dir "$APP_HOME" --shell /sbin/nologin "$APP_USER"
   fi
   install -d -o "$APP_USER" -g "$APP_USER" -m 0755 "$APP_HOME"
+  chown "$APP_USER:$APP_USER" "$LOG_DIR"
 }
 
 as_app() {
@@ -202,7 +243,7 @@ EnvironmentFile=$CONFIG_DIR/app.conf
 EnvironmentFile=-/run/app/app.env
 # '+': the loader runs as root, so only root can read what it writes.
 ExecStartPre=+$SECRETS_LOADER
-ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile - --error-logfile - $APP_ENTRY_POINT
+ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile $LOG_DIR/access.log --error-logfile $LOG_DIR/error.log $APP_ENTRY_POINT
 Restart=on-failure
 RestartSec=5
 NoNewPrivileges=yes
@@ -233,6 +274,7 @@ wait_until_healthy() {
 main() {
   log "starting (stack $STACK_NAME)"
   install_packages
+  ship_logs
   mount_efs
   create_app_user
   checkout_app

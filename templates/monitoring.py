@@ -1,0 +1,395 @@
+"""Monitoring stack (on by default): alarms on every tier, an encrypted SNS topic, a dashboard.
+
+Every alarm notifies the topic when it fires and when it clears. Missing data
+is read per alarm: error and latency alarms treat silence as fine (no traffic,
+no errors); capacity and health alarms treat it as trouble (the thing that
+should report is gone); database and file-system alarms keep their state.
+"""
+
+from __future__ import annotations
+
+import json
+
+from awacs import kms as kms_actions
+from awacs import sns as sns_actions
+from awacs.aws import Allow, Condition as PolicyCondition, Principal, Statement, StringEquals
+from troposphere import (
+    Equals,
+    If,
+    Join,
+    Not,
+    Output,
+    Ref,
+    Select,
+    Sub,
+    Template,
+    cloudwatch,
+    kms,
+    sns,
+)
+
+from threetier import conditions, naming, policies
+from threetier import parameters as P
+from threetier.conditions import (
+    CREATE_NAT_GATEWAY_3,
+    HAS_READ_REPLICA,
+    USE_NAT_PER_AZ,
+    USE_THREE_AZS,
+)
+
+HAS_ALARM_EMAIL = "HasAlarmEmail"
+EFS_BURSTING = "EfsBursting"
+EFS_GENERAL_PURPOSE = "EfsGeneralPurpose"
+
+# How each alarm reads a period without data (see the module docstring).
+QUIET_IS_FINE = "notBreaching"
+QUIET_IS_TROUBLE = "breaching"
+QUIET_KEEPS_STATE = "missing"
+
+ALB = "AWS/ApplicationELB"
+RDS = "AWS/RDS"
+EFS = "AWS/EFS"
+ASG = "AWS/AutoScaling"
+NAT = "AWS/NATGateway"
+GIB, MIB = 1024 ** 3, 1024 ** 2
+
+
+def build() -> Template:
+    t = naming.new_template(
+        "threetier monitoring: alarms for the load balancer, app servers, database, "
+        "file system and NAT gateways, an encrypted SNS topic, and a dashboard"
+    )
+    P.use(t, *P.ALARMS)
+    P.use(t, P.ASG_MIN_SIZE, P.DB_REPLICA_ENABLED, P.EFS_THROUGHPUT_MODE, P.EFS_PERFORMANCE_MODE,
+          P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY)
+    P.use(t, P.ALB_FULL_NAME, P.TARGET_GROUP_FULL_NAME, P.AUTO_SCALING_GROUP_NAME,
+          P.DB_INSTANCE_IDENTIFIER, P.DB_REPLICA_IDENTIFIER, P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS)
+    conditions.add(t, HAS_READ_REPLICA, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
+    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(P.ALARM_EMAIL.name), "")))
+    t.add_condition(EFS_BURSTING, Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "bursting"))
+    t.add_condition(EFS_GENERAL_PURPOSE, Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "generalPurpose"))
+
+    topic = _alarm_topic(t)
+    alarms = Alarms(t, topic)
+    _load_balancer_alarms(alarms)
+    _app_alarms(alarms)
+    _database_alarms(alarms)
+    _file_system_alarms(alarms)
+    _nat_alarms(alarms)
+    dashboard = t.add_resource(
+        cloudwatch.Dashboard(
+            "Dashboard",
+            DashboardName=Sub("${ProjectName}-${EnvironmentName}"),
+            DashboardBody=dashboard_body(),
+            Tags=naming.tags("dashboard"),
+        )
+    )
+
+    t.add_output(Output("AlarmTopicArn", Description="SNS topic every alarm notifies", Value=Ref(topic)))
+    t.add_output(Output("DashboardName", Description="CloudWatch dashboard", Value=Ref(dashboard)))
+    return t
+
+
+# --- Topic -------------------------------------------------------------------
+
+def _alarm_topic(t: Template) -> sns.Topic:
+    # CloudWatch cannot publish to a topic encrypted with the AWS managed SNS
+    # key (its policy is closed), so the topic has a key that lets it.
+    key = t.add_resource(
+        kms.Key(
+            "AlarmTopicKey",
+            # Encrypts notifications in flight only: nothing stored depends on it.
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+            Description=Sub("${ProjectName}-${EnvironmentName} alarm topic encryption"),
+            EnableKeyRotation=True,
+            PendingWindowInDays=7,
+            KeyPolicy=policies.document(
+                policies.key_administration(),
+                Statement(
+                    Sid="CloudWatchAlarmsPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+                    Resource=["*"],  # in a key policy, "*" means this key
+                    Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                ),
+            ),
+            Tags=naming.tags("alarm-key"),
+        )
+    )
+    topic = t.add_resource(
+        sns.Topic(
+            "AlarmTopic",
+            DisplayName=Sub("${ProjectName}-${EnvironmentName} alarms"),
+            KmsMasterKeyId=Ref(key),
+            Tags=naming.tags("alarms"),
+        )
+    )
+    t.add_resource(
+        sns.TopicPolicy(
+            "AlarmTopicPolicy",
+            Topics=[Ref(topic)],
+            PolicyDocument=policies.document(
+                Statement(
+                    Sid="CloudWatchAlarmsPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Action=[sns_actions.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                ),
+                policies.deny_insecure_transport(Ref(topic)),
+            ),
+        )
+    )
+    t.add_resource(
+        sns.SubscriptionResource(
+            "AlarmEmailSubscription",
+            Condition=HAS_ALARM_EMAIL,
+            TopicArn=Ref(topic),
+            Protocol="email",
+            Endpoint=Ref(P.ALARM_EMAIL.name),
+        )
+    )
+    return topic
+
+
+# --- Alarms ------------------------------------------------------------------
+
+class Alarms:
+    """Adds alarms that all notify one topic, on alarm and on recovery."""
+
+    def __init__(self, t: Template, topic: sns.Topic):
+        self.t, self.topic = t, topic
+
+    def metric(self, title, description, namespace, metric, dimensions, *, statistic, comparison,
+               threshold, treat_missing, period=60, periods=5, datapoints=None, condition=None):
+        """An alarm on one metric; `statistic` may be a percentile such as p95."""
+        stat = {"ExtendedStatistic": statistic} if statistic.startswith("p") else {"Statistic": statistic}
+        return self._add(title, description, condition, comparison, threshold, treat_missing, periods,
+                         datapoints, Namespace=namespace, MetricName=metric, Period=period,
+                         Dimensions=_dimensions(dimensions), **stat)
+
+    def expression(self, title, description, expression, metrics, *, comparison, threshold,
+                   treat_missing, period=60, periods=5, datapoints=None, condition=None):
+        """An alarm on metric math: `metrics` maps ids (m1, m2) to (namespace, metric, dimensions, stat)."""
+        queries = [
+            cloudwatch.MetricDataQuery(
+                Id=query_id,
+                ReturnData=False,
+                MetricStat=cloudwatch.MetricStat(
+                    Metric=cloudwatch.Metric(Namespace=namespace, MetricName=metric,
+                                             Dimensions=_dimensions(dimensions)),
+                    Period=period,
+                    Stat=stat,
+                ),
+            )
+            for query_id, (namespace, metric, dimensions, stat) in metrics.items()
+        ]
+        queries.append(cloudwatch.MetricDataQuery(Id="e1", Expression=expression, Label=title, ReturnData=True))
+        return self._add(title, description, condition, comparison, threshold, treat_missing, periods,
+                         datapoints, Metrics=queries)
+
+    def _add(self, title, description, condition, comparison, threshold, treat_missing, periods,
+             datapoints, **metric):
+        alarm = cloudwatch.Alarm(
+            title,
+            AlarmName=Sub("${ProjectName}-${EnvironmentName}-" + _kebab(title)),
+            AlarmDescription=description,
+            ComparisonOperator=comparison,
+            Threshold=threshold,
+            EvaluationPeriods=periods,
+            DatapointsToAlarm=datapoints or periods,
+            TreatMissingData=treat_missing,
+            AlarmActions=[Ref(self.topic)],
+            OKActions=[Ref(self.topic)],
+            Tags=naming.tags(_kebab(title)),
+            **metric,
+        )
+        if condition is not None:
+            alarm.Condition = condition
+        return self.t.add_resource(alarm)
+
+
+def _dimensions(dimensions: dict) -> list:
+    return [cloudwatch.MetricDimension(Name=name, Value=value) for name, value in dimensions.items()]
+
+
+def _kebab(title: str) -> str:
+    words, word = [], ""
+    for char in title.removesuffix("Alarm"):
+        if char.isupper() and word and not word[-1].isupper():
+            words.append(word)
+            word = ""
+        word += char
+    return "-".join(words + [word]).lower()
+
+
+def _load_balancer_alarms(alarms: Alarms) -> None:
+    alb = {"LoadBalancer": Ref(P.ALB_FULL_NAME.name)}
+    alb_and_targets = {**alb, "TargetGroup": Ref(P.TARGET_GROUP_FULL_NAME.name)}
+    for title, source, dimensions, param in (
+        ("AlbHttp5xxRateAlarm", "HTTPCode_ELB_5XX_Count", alb, P.ALB_5XX_PERCENT),
+        ("TargetHttp5xxRateAlarm", "HTTPCode_Target_5XX_Count", alb_and_targets, P.TARGET_5XX_PERCENT),
+    ):
+        alarms.expression(
+            title,
+            f"{source} above the share of requests set in {param.name}",
+            "IF(m2 > 0, 100 * m1 / m2, 0)",
+            {"m1": (ALB, source, dimensions, "Sum"), "m2": (ALB, "RequestCount", dimensions, "Sum")},
+            comparison="GreaterThanThreshold", threshold=Ref(param.name),
+            treat_missing=QUIET_IS_FINE, periods=5, datapoints=3,
+        )
+    alarms.metric(
+        "UnhealthyHostsAlarm", "An app server has failed load balancer health checks for UnhealthyHostMinutes",
+        ALB, "UnHealthyHostCount", alb_and_targets, statistic="Maximum",
+        comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_TROUBLE,
+        periods=Ref(P.UNHEALTHY_HOST_MINUTES.name),
+    )
+    alarms.expression(
+        "ResponseTimeP95Alarm", "95th percentile app response time above ResponseTimeP95Ms",
+        "m1 * 1000",
+        {"m1": (ALB, "TargetResponseTime", alb_and_targets, "p95")},
+        comparison="GreaterThanThreshold", threshold=Ref(P.RESPONSE_TIME_P95_MS.name),
+        treat_missing=QUIET_IS_FINE, periods=5, datapoints=3,
+    )
+
+
+def _app_alarms(alarms: Alarms) -> None:
+    alarms.metric(
+        "InServiceBelowMinimumAlarm", "Fewer app servers in service than AsgMinSize",
+        ASG, "GroupInServiceInstances", {"AutoScalingGroupName": Ref(P.AUTO_SCALING_GROUP_NAME.name)},
+        statistic="Minimum", comparison="LessThanThreshold", threshold=Ref(P.ASG_MIN_SIZE.name),
+        treat_missing=QUIET_IS_TROUBLE, periods=10, datapoints=10,
+    )
+
+
+def _database_alarms(alarms: Alarms) -> None:
+    db = {"DBInstanceIdentifier": Ref(P.DB_INSTANCE_IDENTIFIER.name)}
+    alarms.metric(
+        "DbCpuAlarm", "Database CPU above DbCpuPercent for 15 minutes", RDS, "CPUUtilization", db,
+        statistic="Average", comparison="GreaterThanThreshold", threshold=Ref(P.DB_CPU_PERCENT.name),
+        treat_missing=QUIET_KEEPS_STATE, period=300, periods=3,
+    )
+    alarms.expression(
+        "DbFreeStorageAlarm", "Database free storage below DbFreeStorageGiB",
+        f"m1 / {GIB}", {"m1": (RDS, "FreeStorageSpace", db, "Minimum")},
+        comparison="LessThanThreshold", threshold=Ref(P.DB_FREE_STORAGE_GIB.name),
+        treat_missing=QUIET_KEEPS_STATE, period=300, periods=1,
+    )
+    alarms.expression(
+        "DbFreeableMemoryAlarm", "Database freeable memory below DbFreeableMemoryMiB",
+        f"m1 / {MIB}", {"m1": (RDS, "FreeableMemory", db, "Minimum")},
+        comparison="LessThanThreshold", threshold=Ref(P.DB_FREEABLE_MEMORY_MIB.name),
+        treat_missing=QUIET_KEEPS_STATE, period=300, periods=3,
+    )
+    alarms.metric(
+        "DbConnectionsAlarm", "More database connections than DbConnectionsMax", RDS, "DatabaseConnections", db,
+        statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_CONNECTIONS_MAX.name),
+        treat_missing=QUIET_KEEPS_STATE, period=300, periods=2,
+    )
+    alarms.metric(
+        "DbReplicaLagAlarm", "Read replica behind the primary by more than DbReplicaLagSeconds",
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_REPLICA_LAG_SECONDS.name),
+        treat_missing=QUIET_IS_TROUBLE, period=300, periods=2, condition=HAS_READ_REPLICA,
+    )
+
+
+def _file_system_alarms(alarms: Alarms) -> None:
+    efs = {"FileSystemId": Ref(P.EFS_FILE_SYSTEM_ID.name)}
+    alarms.expression(
+        "EfsBurstCreditAlarm", "EFS burst credits below EfsBurstCreditGiB (bursting throughput mode)",
+        f"m1 / {GIB}", {"m1": (EFS, "BurstCreditBalance", efs, "Minimum")},
+        comparison="LessThanThreshold", threshold=Ref(P.EFS_BURST_CREDIT_GIB.name),
+        treat_missing=QUIET_KEEPS_STATE, period=300, periods=3, condition=EFS_BURSTING,
+    )
+    alarms.metric(
+        "EfsIoLimitAlarm", "EFS above EfsIoLimitPercent of its I/O limit (General Purpose mode)",
+        EFS, "PercentIOLimit", efs, statistic="Maximum", comparison="GreaterThanThreshold",
+        threshold=Ref(P.EFS_IO_LIMIT_PERCENT.name), treat_missing=QUIET_IS_FINE, period=300, periods=3,
+        condition=EFS_GENERAL_PURPOSE,
+    )
+
+
+def _nat_alarms(alarms: Alarms) -> None:
+    """One alarm per NAT gateway the network stack made (1, 2 or 3)."""
+    for number, condition in ((1, None), (2, USE_NAT_PER_AZ), (3, CREATE_NAT_GATEWAY_3)):
+        alarms.metric(
+            f"NatGateway{number}PortAllocationAlarm",
+            f"NAT gateway {number} failed to allocate source ports (connections dropped)",
+            NAT, "ErrorPortAllocation", {"NatGatewayId": Select(number - 1, Ref(P.NAT_GATEWAY_IDS.name))},
+            statistic="Sum", comparison="GreaterThanThreshold",
+            threshold=Ref(P.NAT_PORT_ALLOCATION_ERRORS.name), treat_missing=QUIET_IS_FINE,
+            period=300, periods=1, condition=condition,
+        )
+
+
+# --- Dashboard ---------------------------------------------------------------
+
+def _row_title(text: str) -> dict:
+    return {"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {text}"}}
+
+
+def _graph(title: str, metrics: list, stat: str = "Sum", width: int = 6) -> dict:
+    return {
+        "type": "metric",
+        "width": width,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "metrics": metrics,
+            "stat": stat,
+            "period": 60,
+            "view": "timeSeries",
+        },
+    }
+
+
+ALB_DIMS = ["LoadBalancer", "${AlbFullName}"]
+TG_DIMS = ["TargetGroup", "${TargetGroupFullName}", "LoadBalancer", "${AlbFullName}"]
+DB_DIMS = ["DBInstanceIdentifier", "${DbInstanceIdentifier}"]
+EFS_DIMS = ["FileSystemId", "${EfsFileSystemId}"]
+
+# (condition or None, widget): one row per tier, top to bottom like the stack.
+DASHBOARD = [
+    (None, _row_title("Load balancer")),
+    (None, _graph("Requests", [[ALB, "RequestCount", *ALB_DIMS]])),
+    (None, _graph("Response time p95 (s)", [[ALB, "TargetResponseTime", *ALB_DIMS]], stat="p95")),
+    (None, _graph("5xx responses", [[ALB, "HTTPCode_ELB_5XX_Count", *ALB_DIMS],
+                                    [ALB, "HTTPCode_Target_5XX_Count", *ALB_DIMS]])),
+    (None, _graph("Healthy / unhealthy servers", [[ALB, "HealthyHostCount", *TG_DIMS],
+                                                  [ALB, "UnHealthyHostCount", *TG_DIMS]], stat="Maximum")),
+    (None, _row_title("App servers")),
+    (None, _graph("CPU utilisation (%)", [["AWS/EC2", "CPUUtilization", "AutoScalingGroupName",
+                                           "${AutoScalingGroupName}"]], stat="Average", width=12)),
+    (None, _graph("Servers in service", [[ASG, "GroupInServiceInstances", "AutoScalingGroupName",
+                                          "${AutoScalingGroupName}"]], stat="Minimum", width=12)),
+    (None, _row_title("Database")),
+    (None, _graph("CPU utilisation (%)", [[RDS, "CPUUtilization", *DB_DIMS]], stat="Average")),
+    (None, _graph("Connections", [[RDS, "DatabaseConnections", *DB_DIMS]], stat="Maximum")),
+    (None, _graph("Free storage (bytes)", [[RDS, "FreeStorageSpace", *DB_DIMS]], stat="Minimum")),
+    (None, _graph("Freeable memory (bytes)", [[RDS, "FreeableMemory", *DB_DIMS]], stat="Minimum")),
+    (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", "DBInstanceIdentifier",
+                                                   "${DbReplicaIdentifier}"]], stat="Maximum")),
+    (None, _row_title("Shared file system")),
+    (None, _graph("Throughput (bytes)", [[EFS, "TotalIOBytes", *EFS_DIMS], [EFS, "MeteredIOBytes", *EFS_DIMS]],
+                  width=12)),
+    (EFS_GENERAL_PURPOSE, _graph("I/O limit used (%)", [[EFS, "PercentIOLimit", *EFS_DIMS]], stat="Maximum")),
+    (EFS_BURSTING, _graph("Burst credits (bytes)", [[EFS, "BurstCreditBalance", *EFS_DIMS]], stat="Minimum")),
+]
+
+
+def dashboard_body() -> Join:
+    """The dashboard JSON, built from DASHBOARD; widgets under a Condition appear only when it holds.
+
+    CloudWatch lays widgets out in order, so a missing one leaves no gap.
+    """
+    parts = []
+    for index, (condition, widget) in enumerate(DASHBOARD):
+        text = ("," if index else "") + json.dumps(widget, sort_keys=True)
+        value = Sub(text) if "${" in text else text
+        parts.append(value if condition is None else If(condition, value, ""))
+    return Join("", ['{"widgets":[', *parts, "]}"])
