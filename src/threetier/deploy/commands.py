@@ -1,7 +1,441 @@
-"""CLI subcommands of the deploy wrapper."""
+"""CLI subcommands of the deploy wrapper: package, plan, deploy, status, delete.
+
+Each command reads and checks its local inputs first (exit 2 on bad input,
+before any AWS call), then talks to CloudFormation and S3. Reviews and results
+go to stdout; progress chatter goes to stderr, so `plan --json` prints pure JSON.
+"""
 
 from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from threetier import emit
+from threetier.deploy import advice, changeset, console, danger, events, review
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
+from threetier.deploy.inputs import StackInputs, load_stack_inputs, stack_name_for
+from threetier.deploy.package import (
+    ROOT_TEMPLATE,
+    Destination,
+    package,
+    parse_template,
+    upload_template,
+    write_packaged_root,
+)
+from threetier.deploy.session import Clients, add_aws_options, make_clients
+
+# Tests replace these so that nothing waits for real.
+sleep = time.sleep
+clock = time.monotonic
+CHANGE_SET_POLL_SECONDS = 2.0
+EVENT_POLL_SECONDS = 5.0
+
+EXIT_INTERRUPTED = 130
+SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
 
 
 def add_commands(commands) -> None:
     """Add the deploy subcommands to the `threetier` argparse subparsers."""
+    aws = argparse.ArgumentParser(add_help=False)
+    add_aws_options(aws)
+
+    bucket = argparse.ArgumentParser(add_help=False)
+    bucket.add_argument("--bucket", required=True,
+                        help="S3 bucket for the templates, in the region you deploy to")
+    bucket.add_argument("--prefix", default="threetier", help="key prefix in the bucket (default: %(default)s)")
+
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
+    stack.add_argument("--stack-name",
+                       help="default: <ProjectName>-<EnvironmentName> from parameters/ENV.json")
+
+    guard = argparse.ArgumentParser(add_help=False)
+    allow = guard.add_argument_group("danger guard")
+    allow.add_argument("--allow-replacement", action="store_true",
+                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs)")
+    allow.add_argument("--allow-delete", action="store_true",
+                       help="accept removing stateful resources or nested stacks")
+    allow.add_argument("--allow-open-ingress", action="store_true",
+                       help="accept security group rules that open a non-web port to 0.0.0.0/0")
+
+    package_cmd = commands.add_parser(
+        "package", parents=[bucket, aws],
+        help="upload the nested templates to S3 and write output/packaged/main.yaml",
+        description="Upload every nested template of output/main.yaml to S3 under a content-hashed "
+                    "key and write output/packaged/main.yaml, which points at them (upload that file "
+                    "in the CloudFormation console).",
+    )
+    package_cmd.set_defaults(run=run_package)
+
+    plan = commands.add_parser(
+        "plan", parents=[stack, bucket, guard, aws],
+        help="package, create a change set and print its review; never executes",
+        description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
+                    "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
+    )
+    plan.add_argument("--json", action="store_true", help="print the review as JSON (for CI bots)")
+    plan.set_defaults(run=run_plan)
+
+    deploy = commands.add_parser(
+        "deploy", parents=[stack, bucket, guard, aws],
+        help="plan, ask, execute the change set and follow the stack events",
+        description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
+                    "confirmed, 2 bad input, 3 refused because of dangerous changes.",
+    )
+    deploy.add_argument("--yes", action="store_true", help="execute without asking")
+    deploy.set_defaults(run=run_deploy)
+
+    status = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
+    status.set_defaults(run=run_status)
+
+    delete = commands.add_parser("delete", parents=[stack, aws],
+                                 help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
+    delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.set_defaults(run=run_delete)
+
+
+def run_package(args: argparse.Namespace) -> int:
+    return _guarded(_package, args)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    return _guarded(_plan, args)
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    return _guarded(_deploy, args)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    return _guarded(_status, args)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    return _guarded(_delete, args)
+
+
+def _guarded(command, args: argparse.Namespace) -> int:
+    """Run a command; turn the errors people meet into one clear line and an exit code."""
+    name = f"threetier {args.command}"
+    try:
+        return command(args)
+    except InputError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NoCredentialsError:
+        print(f"{name}: no AWS credentials found: pass --profile, or run `aws configure` "
+              "or `aws sso login`", file=sys.stderr)
+        return EXIT_FAILURE
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        print(f"{name}: AWS said {code}: {message} ({error.operation_name})", file=sys.stderr)
+        if code in EXPIRED_CREDENTIALS:
+            print("Your credentials are expired or invalid: refresh them (e.g. `aws sso login`) "
+                  "and try again.", file=sys.stderr)
+        return EXIT_FAILURE
+    except BotoCoreError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        env = getattr(args, "env", "ENV")
+        print(f"\n{name}: interrupted. Anything already started in AWS goes on; "
+              f"check it with `threetier status {env}`.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# ----------------------------------------------------------------------------- package
+
+def _package(args: argparse.Namespace) -> int:
+    output_dir = emit.find_project(args.project_dir) / "output"
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    packaged = package(output_dir, _destination(args, clients))
+    _print_uploads(packaged.uploads, sys.stdout)
+    path = write_packaged_root(output_dir, packaged.root_text)
+    print(f"wrote {path}: upload it in the CloudFormation console (Create stack > Upload a template file)")
+    return EXIT_OK
+
+
+def _destination(args: argparse.Namespace, clients: Clients) -> Destination:
+    return Destination(s3=clients.s3, bucket=args.bucket, prefix=args.prefix,
+                       region=clients.region, endpoint_url=clients.endpoint_url)
+
+
+def _print_uploads(uploads, out) -> None:
+    for upload in uploads:
+        verb = "uploaded " if upload.uploaded else "unchanged"
+        print(f"{verb} {upload.file_name} -> {upload.url}", file=out)
+
+
+# ----------------------------------------------------------------------------- plan
+
+@dataclass(frozen=True)
+class Planned:
+    clients: Clients
+    inputs: StackInputs
+    review: changeset.Review
+    dangers: list[danger.Danger]
+    allowed: set[str]
+
+
+def _plan(args: argparse.Namespace) -> int:
+    planned = _make_change_set(args)
+    if isinstance(planned, int):
+        return planned
+    rev = planned.review
+    if rev.no_changes:
+        return _no_changes(planned, as_json=args.json)
+    if rev.failed:
+        return _change_set_failed(planned)
+    if args.json:
+        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed))
+    else:
+        sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed,
+                                            console.wants_color(sys.stdout)))
+    print(f"Change set kept for review (not executed): {rev.change_set_id}", file=sys.stderr)
+    if danger.blocking(planned.dangers, planned.allowed):
+        return EXIT_DANGER
+    return EXIT_OK
+
+
+def _make_change_set(args: argparse.Namespace) -> Planned | int:
+    """Check inputs, package, create the change set and read it; an int is an early exit code."""
+    project = emit.find_project(args.project_dir)
+    output_dir = project / "output"
+    root_path = output_dir / ROOT_TEMPLATE
+    if not root_path.is_file():
+        raise InputError(f"{root_path}: no such template; run `python generate.py` first")
+    template = parse_template(root_path.read_text(encoding="utf-8"), root_path)
+    inputs = load_stack_inputs(project, args.env, template, args.stack_name)
+
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, inputs.stack_name)
+    if stack is not None:
+        stuck = advice.next_step(stack["StackStatus"], inputs.stack_name, args.env, args.region)
+        if stuck:
+            print(f"threetier {args.command}: {stuck}", file=sys.stderr)
+            return EXIT_FAILURE
+    change_set_type = changeset.change_set_type_for(stack)
+
+    destination = _destination(args, clients)
+    packaged = package(output_dir, destination)
+    _print_uploads(packaged.uploads, sys.stderr)
+    root = upload_template(packaged.root_text, ROOT_TEMPLATE, destination)
+    _print_uploads([root], sys.stderr)
+
+    print(f"creating a change set ({change_set_type}) for stack {inputs.stack_name} "
+          f"({clients.region}) with {inputs.parameter_file.name}", file=sys.stderr)
+    created = changeset.create_change_set(
+        cfn, inputs.stack_name, root.url, inputs.parameters, change_set_type,
+        description=f"threetier {args.command} {args.env}",
+    )
+    if created is None:
+        # AWS refused to even create it because nothing would change: same as an empty change set.
+        rev = changeset.Review(
+            stack_name=inputs.stack_name, stack_id=stack["StackId"] if stack else "", change_set_id="",
+            change_set_type=change_set_type, status="FAILED",
+            status_reason="No updates are to be performed.", changes=(),
+        )
+    else:
+        first_page = changeset.wait_for_change_set(cfn, created["Id"], sleep, CHANGE_SET_POLL_SECONDS)
+        rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
+    allowed = _allowed(args)
+    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed)
+
+
+def _allowed(args: argparse.Namespace) -> set[str]:
+    allowed = set()
+    if args.allow_replacement:
+        allowed.add("replace")
+    if args.allow_delete:
+        allowed.add("delete")
+    if args.allow_open_ingress:
+        allowed.add("open-ingress")
+    return allowed
+
+
+def _no_changes(planned: Planned, as_json: bool = False) -> int:
+    rev = planned.review
+    if rev.change_set_id:
+        changeset.delete_change_set(planned.clients.cloudformation, rev.change_set_id)
+    if as_json:
+        sys.stdout.write(review.render_json(rev, [], planned.allowed))
+    else:
+        print("No changes.")
+    print(f"stack {rev.stack_name} already matches the templates and {planned.inputs.parameter_file.name}"
+          + ("; the empty change set was deleted" if rev.change_set_id else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _change_set_failed(planned: Planned) -> int:
+    rev = planned.review
+    print(f"The change set for stack {rev.stack_name} failed: {rev.status_reason or rev.status}",
+          file=sys.stderr)
+    changeset.delete_change_set(planned.clients.cloudformation, rev.change_set_id)
+    return EXIT_FAILURE
+
+
+# ----------------------------------------------------------------------------- deploy
+
+def _deploy(args: argparse.Namespace) -> int:
+    planned = _make_change_set(args)
+    if isinstance(planned, int):
+        return planned
+    rev = planned.review
+    cfn = planned.clients.cloudformation
+    if rev.no_changes:
+        return _no_changes(planned)
+    if rev.failed:
+        return _change_set_failed(planned)
+    color = console.wants_color(sys.stdout)
+    sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed, color))
+
+    blockers = danger.blocking(planned.dangers, planned.allowed)
+    if blockers:
+        options = " ".join(sorted({d.allow_option for d in blockers}))
+        print(console.paint(f"Refusing to deploy: the change set has dangerous changes. Review them and "
+                            f"pass {options} to deploy anyway.", "red", color))
+        changeset.delete_change_set(cfn, rev.change_set_id)
+        return EXIT_DANGER
+
+    answer = console.confirm(
+        f"Execute this change set on stack {rev.stack_name} ({planned.clients.region})?",
+        args.yes, sys.stdin, sys.stdout,
+    )
+    if answer != console.CONFIRMED:
+        if answer == console.NOT_INTERACTIVE:
+            print("Refusing to deploy without confirmation: stdin is not a terminal. "
+                  "Pass --yes to execute the change set.", file=sys.stderr)
+        else:
+            print("Not confirmed: nothing was executed.", file=sys.stderr)
+        changeset.delete_change_set(cfn, rev.change_set_id)
+        return EXIT_FAILURE
+
+    start = events.baseline(cfn, rev.stack_id)
+    cfn.execute_change_set(ChangeSetName=rev.change_set_id)
+    print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
+          "not the deploy):")
+    outcome = events.follow(
+        cfn, rev.stack_id, rev.stack_name, start, sys.stdout, total=len(rev.changes),
+        clock=clock, sleep=sleep, poll_seconds=EVENT_POLL_SECONDS, color=color,
+    )
+    return _report_outcome(outcome, rev.stack_name, args, SUCCESS, color)
+
+
+def _report_outcome(outcome: events.Outcome, stack_name: str, args: argparse.Namespace,
+                    success: tuple[str, ...], color: bool) -> int:
+    took = events.format_elapsed(outcome.elapsed)
+    if outcome.status in success:
+        print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "green", color))
+        if outcome.status != "DELETE_COMPLETE" and outcome.stack and outcome.stack.get("Outputs"):
+            print()
+            print(_outputs_table(outcome.stack["Outputs"]))
+        return EXIT_OK
+    print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "red", color))
+    failure = outcome.first_failure
+    if failure:
+        print(f"First failure: {outcome.first_failure_path} ({failure.get('ResourceType', '')}) "
+              f"{failure['ResourceStatus']}: {failure.get('ResourceStatusReason') or 'no reason given'}")
+    print(advice.after_failure(outcome.status, stack_name, args.env, args.region))
+    return EXIT_FAILURE
+
+
+# ----------------------------------------------------------------------------- status
+
+def _status(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = _stack_name(args, project)
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    stack = changeset.describe_stack(clients.cloudformation, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}.")
+        return EXIT_FAILURE
+    status = stack["StackStatus"]
+    print(f"Stack:   {stack_name}")
+    print(f"Region:  {clients.region}")
+    print(f"Status:  {status}")
+    if stack.get("StackStatusReason"):
+        print(f"Reason:  {stack['StackStatusReason']}")
+    changed = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    if changed:
+        print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
+    if status == "REVIEW_IN_PROGRESS":
+        print("Not deployed yet: only a change set exists (from `threetier plan`).")
+    outputs = stack.get("Outputs") or []
+    print()
+    print(_outputs_table(outputs) if outputs else "Outputs: none")
+    stuck = advice.next_step(status, stack_name, args.env, args.region)
+    if stuck and not status.endswith("_IN_PROGRESS"):
+        print()
+        print(stuck)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _stack_name(args: argparse.Namespace, project: Path) -> str:
+    """--stack-name, or the name the parameter file gives (no template check: nothing is created)."""
+    if args.stack_name:
+        return stack_name_for({}, project, args.stack_name)
+    return load_stack_inputs(project, args.env).stack_name
+
+
+def _outputs_table(outputs: list[dict]) -> str:
+    rows = [("OUTPUT", "VALUE", "DESCRIPTION")] + [
+        (o.get("OutputKey", ""), o.get("OutputValue", ""), o.get("Description", "")) for o in
+        sorted(outputs, key=lambda o: o.get("OutputKey", ""))
+    ]
+    key_width = max(len(row[0]) for row in rows)
+    value_width = max(len(row[1]) for row in rows)
+    return "\n".join(f"{k.ljust(key_width)}  {v.ljust(value_width)}  {d}".rstrip() for k, v, d in rows)
+
+
+# ----------------------------------------------------------------------------- delete
+
+def _delete(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = _stack_name(args, project)
+    kept = advice.retained_resources(project / "output")
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}: nothing to delete.")
+        return EXIT_OK
+    status = stack["StackStatus"]
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        print(advice.next_step(status, stack_name, args.env, args.region), file=sys.stderr)
+        return EXIT_FAILURE
+
+    color = console.wants_color(sys.stdout)
+    print(console.paint(f"Deleting stack {stack_name} ({status}) in {clients.region} deletes every "
+                        "resource in it and in its nested stacks.", "red", color))
+    if kept:
+        print("These resources survive the delete because of their DeletionPolicy "
+              "(delete them by hand when you no longer need them):")
+        for resource in kept:
+            only_if = f", if condition {resource.condition} held" if resource.condition else ""
+            print(f"  - {resource.logical_id} ({resource.resource_type}) in {resource.file_name}: "
+                  f"DeletionPolicy {resource.policy}{only_if}")
+    answer = console.confirm(f"Delete stack {stack_name}?", args.yes, sys.stdin, sys.stdout)
+    if answer == console.NOT_INTERACTIVE:
+        print("Refusing to delete without confirmation: stdin is not a terminal. "
+              "Pass --yes to delete the stack.", file=sys.stderr)
+        return EXIT_FAILURE
+    if answer == console.DECLINED:
+        print("Not confirmed: nothing was deleted.", file=sys.stderr)
+        return EXIT_FAILURE
+
+    stack_id = stack["StackId"]
+    start = events.baseline(cfn, stack_id)
+    cfn.delete_stack(StackName=stack_id)
+    print(f"Deleting stack {stack_name}; following its events:")
+    outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=clock, sleep=sleep,
+                            poll_seconds=EVENT_POLL_SECONDS, color=color)
+    return _report_outcome(outcome, stack_name, args, ("DELETE_COMPLETE",), color)

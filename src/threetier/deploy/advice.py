@@ -1,0 +1,94 @@
+"""What to do next when a stack is stuck or an operation failed, and what a delete keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from threetier.deploy.package import parse_template
+
+# Statuses from which no change set can be executed until someone acts.
+STUCK = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED",
+         "CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED")
+KEPT_BY_POLICY = ("Retain", "Snapshot", "RetainExceptOnCreate")
+
+
+def next_step(status: str, stack_name: str, env: str, region: str | None) -> str | None:
+    """Advice for a stack in `status`, or None when it can be planned and deployed as is."""
+    at = f" --region {region}" if region else ""
+    if status == "ROLLBACK_COMPLETE":
+        return (
+            f"Stack {stack_name} is in ROLLBACK_COMPLETE: its creation failed and was rolled back, and "
+            "such a stack cannot be updated. It must be deleted before retrying:\n"
+            f"  threetier delete {env}{at}\n"
+            f"  (or: aws cloudformation delete-stack --stack-name {stack_name}{at})\n"
+            f"then fix the cause and run `threetier deploy {env}` again."
+        )
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (
+            f"Stack {stack_name} is in UPDATE_ROLLBACK_FAILED: the rollback of a failed update could not "
+            "finish. Fix what blocks it (see the failed events), then continue the rollback:\n"
+            f"  aws cloudformation continue-update-rollback --stack-name {stack_name}{at}\n"
+            "  (add --resources-to-skip LogicalId ... for resources that cannot be rolled back)\n"
+            f"and once it is UPDATE_ROLLBACK_COMPLETE, run `threetier deploy {env}` again."
+        )
+    if status == "ROLLBACK_FAILED":
+        return (
+            f"Stack {stack_name} is in ROLLBACK_FAILED: its creation failed and so did the cleanup. "
+            f"Delete it (threetier delete {env}{at}); if that fails too, delete the blocking resources "
+            "by hand or keep them with `aws cloudformation delete-stack --retain-resources ...`."
+        )
+    if status == "DELETE_FAILED":
+        return (
+            f"Stack {stack_name} is in DELETE_FAILED: some resources could not be deleted (e.g. a database "
+            "with deletion protection on, or a bucket that is not empty). Fix that, then run "
+            f"`threetier delete {env}{at}` again, or keep them with "
+            f"`aws cloudformation delete-stack --stack-name {stack_name} --retain-resources ...{at}`."
+        )
+    if status in ("CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED"):
+        return (
+            f"Stack {stack_name} is in {status}. Look at its failed events in the CloudFormation console; "
+            f"delete it (threetier delete {env}{at}) or roll it back before deploying again."
+        )
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        return (
+            f"Stack {stack_name} is busy ({status}). Wait for it to finish "
+            f"(threetier status {env}{at}) and try again."
+        )
+    return None
+
+
+def after_failure(status: str, stack_name: str, env: str, region: str | None) -> str:
+    """What to do after a deploy ended in `status` (anything but CREATE/UPDATE_COMPLETE)."""
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        return (
+            f"The update was rolled back: stack {stack_name} is back as it was. "
+            f"Fix the cause above and run `threetier deploy {env}` again."
+        )
+    return next_step(status, stack_name, env, region) or (
+        f"Stack {stack_name} ended in {status}; see `threetier status {env}`."
+    )
+
+
+@dataclass(frozen=True)
+class Retained:
+    file_name: str
+    logical_id: str
+    resource_type: str
+    policy: str
+    condition: str = ""  # the resource exists only when this condition holds
+
+
+def retained_resources(output_dir: Path) -> list[Retained]:
+    """Resources in output/*.yaml whose DeletionPolicy keeps them (or a snapshot) after a stack delete."""
+    kept = []
+    for path in sorted(output_dir.glob("*.yaml")):
+        template = parse_template(path.read_text(encoding="utf-8"), path)
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            if not isinstance(resource, dict):
+                continue
+            policy = resource.get("DeletionPolicy")
+            if policy in KEPT_BY_POLICY:
+                kept.append(Retained(path.name, logical_id, resource.get("Type", ""), policy,
+                                     resource.get("Condition") or ""))
+    return kept

@@ -1,0 +1,54 @@
+"""boto3 clients built from the common --region/--profile/--endpoint-url options."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
+
+from threetier.deploy.errors import InputError
+
+# Standard mode retries throttling and transient errors with backoff (3 attempts).
+RETRIES = Config(retries={"mode": "standard"})
+
+
+@dataclass(frozen=True)
+class Clients:
+    cloudformation: Any
+    s3: Any
+    region: str
+    endpoint_url: str | None = None
+
+
+def add_aws_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS connection")
+    group.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's region)")
+    group.add_argument("--profile", help="named profile from your AWS config (default: the usual chain)")
+    group.add_argument(
+        "--endpoint-url", metavar="URL",
+        help="send CloudFormation and S3 calls to this endpoint instead of AWS (a local emulator)",
+    )
+
+
+def make_clients(region: str | None, profile: str | None, endpoint_url: str | None) -> Clients:
+    """Clients for CloudFormation and S3; creating them sends nothing to AWS."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as error:
+        raise InputError(f"{error}: check --profile and your AWS config") from None
+    if not session.region_name:
+        raise InputError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+    s3_config = RETRIES
+    if endpoint_url:
+        # Emulators serve buckets under the endpoint's path, not as sub-domains of it.
+        s3_config = RETRIES.merge(Config(s3={"addressing_style": "path"}))
+    return Clients(
+        cloudformation=session.client("cloudformation", endpoint_url=endpoint_url, config=RETRIES),
+        s3=session.client("s3", endpoint_url=endpoint_url, config=s3_config),
+        region=session.region_name,
+        endpoint_url=endpoint_url,
+    )
