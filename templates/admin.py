@@ -11,6 +11,7 @@ from troposphere import Equals, GetAtt, If, Output, Ref, Select, Template, ec2, 
 
 from threetier import naming, policies
 from threetier import parameters as P
+from threetier.suppressions import checkov
 
 HAS_SECOND_BASTION = "HasSecondBastion"
 
@@ -80,6 +81,11 @@ def build() -> Template:
                 )
             ],
             Tags=naming.tags(f"bastion-{number}"),
+            Metadata=checkov((
+                "CKV_AWS_88",
+                "A bastion is reached over SSH from AdminCidr only, so it needs a public "
+                "address; bastions are off by default (Session Manager needs none).",
+            )),
         )
         if number == 2:
             host.Condition = HAS_SECOND_BASTION

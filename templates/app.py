@@ -40,6 +40,7 @@ from troposphere.policies import (
 from threetier import conditions, naming, policies, secrets, userdata
 from threetier import parameters as P
 from threetier.conditions import USE_CLOUDFRONT
+from threetier.suppressions import checkov
 
 HAS_CERTIFICATE = "HasCertificate"
 HAS_ACCESS_LOGS = "HasAccessLogs"
@@ -76,7 +77,7 @@ def build() -> Template:
     P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ENDPOINT_ADDRESS,
           P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.APP_SECRET_ARN,
-          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.ORIGIN_VERIFY_SECRET_ARN)
+          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN)
     conditions.add(t, USE_CLOUDFRONT)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
@@ -91,6 +92,7 @@ def build() -> Template:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             RetentionInDays=Ref(P.APP_LOG_RETENTION_DAYS.name),
+            KmsKeyId=Ref(P.LOG_KEY_ARN.name),
             Tags=naming.tags("app-logs"),
         )
     )
@@ -278,6 +280,11 @@ def _load_balancer(t: Template, log_bucket: bucket.Bucket) -> elb.LoadBalancer:
             SecurityGroups=[Ref(P.ALB_SECURITY_GROUP_ID.name)],
             LoadBalancerAttributes=attributes,
             Tags=naming.tags("alb"),
+            Metadata=checkov((
+                "CKV_AWS_91",
+                "Access logs are the AlbAccessLogs parameter: on in prod.json, off in dev.json "
+                "to save cost.",
+            )),
         )
     )
 
@@ -332,6 +339,11 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
             Port=80,
             DefaultActions=[If(HAS_CERTIFICATE, redirect, forward_unless_cloudfront)],
             Tags=naming.tags("http-listener"),
+            Metadata=checkov(*(
+                (check, "Port 80 only redirects to HTTPS when a certificate is given; without a "
+                        "domain there is no certificate to serve, so HTTP is the only way in.")
+                for check in ("CKV_AWS_2", "CKV_AWS_103")
+            )),
         )
     )
     https = t.add_resource(

@@ -26,6 +26,7 @@ from troposphere import (
 
 from threetier import conditions, engines, naming, policies
 from threetier.secrets import ORIGIN_VERIFY_KEY
+from threetier.suppressions import checkov
 from threetier.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
 from threetier import parameters as P
 
@@ -36,6 +37,11 @@ HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
 
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 APP_SECRET_TEMPLATE = '{"API_KEY": ""}'
+SECRET_KEY_REASON = (
+    "CKV_AWS_149",
+    "Encrypted with the AWS managed key aws/secretsmanager; IAM limits reading it to the "
+    "app role, and no other account needs it, so a customer managed key adds no control.",
+)
 
 
 def build() -> Template:
@@ -139,6 +145,11 @@ def _database(t: Template, monitoring_role: iam.Role) -> rds.DBInstance:
             EnableCloudwatchLogsExports=engines.lookup("LogExports"),
             **_monitoring(monitoring_role),
             Tags=naming.tags("db"),
+            Metadata=checkov((
+                "CKV_AWS_118",
+                "Enhanced monitoring is the DbMonitoringInterval parameter: every 60 s in "
+                "prod.json, off in dev.json to save cost.",
+            )),
         )
     )
 
@@ -207,6 +218,7 @@ def _app_secret(t: Template) -> secretsmanager.Secret:
                 ExcludePunctuation=True,
             ),
             Tags=naming.tags("app-secret"),
+            Metadata=checkov(SECRET_KEY_REASON),
         )
     )
 
@@ -231,6 +243,7 @@ def _origin_verify_secret(t: Template) -> secretsmanager.Secret:
                 ExcludePunctuation=True,
             ),
             Tags=naming.tags("origin-verify-secret"),
+            Metadata=checkov(SECRET_KEY_REASON),
         )
     )
 

@@ -32,6 +32,12 @@ CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ORIGIN_ID = "load-balancer"
 LOG_RETENTION_DAYS = 90
+# AWS managed rule groups on the web ACL: the common rule set (OWASP top
+# risks) and known bad inputs (e.g. Log4j JNDI lookups, CVE-2021-44228).
+MANAGED_RULE_GROUPS = (
+    ("AWSManagedRulesCommonRuleSet", "common-rule-set"),
+    ("AWSManagedRulesKnownBadInputsRuleSet", "known-bad-inputs"),
+)
 
 
 def build() -> Template:
@@ -113,23 +119,24 @@ def _web_acl(t: Template) -> wafv2.WebACL:
             Condition=CREATE_WEB_ACL,
             Scope="CLOUDFRONT",
             DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
-            Rules=[
-                wafv2.WebACLRule(
-                    Name="AWSManagedRulesCommonRuleSet",
-                    Priority=0,
-                    # "None": apply the rule group's own block actions.
-                    OverrideAction=wafv2.OverrideAction(**{"None": {}}),
-                    Statement=wafv2.Statement(
-                        ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(
-                            VendorName="AWS", Name="AWSManagedRulesCommonRuleSet"
-                        )
-                    ),
-                    VisibilityConfig=_visibility("common-rule-set"),
-                )
-            ],
+            Rules=[_managed_rule_group(priority, name, metric) for priority, (name, metric) in enumerate(
+                MANAGED_RULE_GROUPS)],
             VisibilityConfig=_visibility("web-acl"),
             Tags=naming.tags("web-acl"),
         )
+    )
+
+
+def _managed_rule_group(priority: int, name: str, metric: str) -> wafv2.WebACLRule:
+    return wafv2.WebACLRule(
+        Name=name,
+        Priority=priority,
+        # "None": apply the rule group's own block actions.
+        OverrideAction=wafv2.OverrideAction(**{"None": {}}),
+        Statement=wafv2.Statement(
+            ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(VendorName="AWS", Name=name)
+        ),
+        VisibilityConfig=_visibility(metric),
     )
 
 

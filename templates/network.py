@@ -21,6 +21,7 @@ from troposphere import (
     Template,
     ec2,
     iam,
+    kms,
     logs,
 )
 
@@ -105,7 +106,8 @@ def build() -> Template:
             Tags=naming.tags("s3-endpoint"),
         )
     )
-    _flow_logs(t, vpc)
+    log_key = _log_key(t)
+    _flow_logs(t, vpc, log_key)
 
     _output(t, "VpcId", "VPC id", Ref(vpc))
     _output(t, "VpcCidr", "VPC IPv4 CIDR block", GetAtt(vpc, "CidrBlock"))
@@ -118,6 +120,7 @@ def build() -> Template:
     _output(t, "AppRouteTableIds", "App route table ids, one per AZ, comma-separated",
             _per_az([Ref(r) for r in app_route_tables]))
     _output(t, "DataRouteTableId", "Data route table id", Ref(data_route_table))
+    _output(t, "LogKeyArn", "KMS key of the stack's log groups", GetAtt(log_key, "Arn"))
     _output(t, "NatGatewayIds", "NAT gateway ids, comma-separated",
             If(CREATE_NAT_GATEWAY_3, Join(",", [Ref(n) for n in nat_gateways]),
                If(USE_NAT_PER_AZ, Join(",", [Ref(n) for n in nat_gateways[:2]]),
@@ -225,7 +228,23 @@ def _app_route_table(t: Template, vpc, az: int, nat_gateways: list) -> ec2.Route
     return route_table
 
 
-def _flow_logs(t: Template, vpc: ec2.VPC) -> None:
+def _log_key(t: Template) -> kms.Key:
+    """One customer managed key for every log group the stacks create."""
+    return t.add_resource(
+        kms.Key(
+            "LogKey",
+            # Retained log groups stay readable only while their key exists.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            Description=Sub("${ProjectName}-${EnvironmentName} CloudWatch Logs encryption"),
+            EnableKeyRotation=True,
+            KeyPolicy=policies.document(policies.key_administration(), policies.logs_key_use()),
+            Tags=naming.tags("log-key"),
+        )
+    )
+
+
+def _flow_logs(t: Template, vpc: ec2.VPC, log_key: kms.Key) -> None:
     log_group = t.add_resource(
         logs.LogGroup(
             "FlowLogGroup",
@@ -233,6 +252,7 @@ def _flow_logs(t: Template, vpc: ec2.VPC) -> None:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             RetentionInDays=Ref(P.FLOW_LOG_RETENTION_DAYS.name),
+            KmsKeyId=GetAtt(log_key, "Arn"),
             Tags=naming.tags("flow-logs"),
         )
     )

@@ -77,6 +77,7 @@ def build() -> Template:
         AppSubnetIds=_output(network, "AppSubnetIds"),
         AlbSecurityGroupId=_output(security, "AlbSecurityGroupId"),
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
+        LogKeyArn=_output(network, "LogKeyArn"),
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "AppSecretArn",
             "EfsFileSystemId", "EfsFileSystemArn", "OriginVerifySecretArn")},

@@ -20,7 +20,7 @@ from troposphere import Condition, If, Not, Output, Ref, Template, ec2
 from threetier import conditions, engines, naming
 from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT
 from threetier import parameters as P
-from threetier.suppressions import cfn_lint
+from threetier.suppressions import cfn_lint, checkov
 
 ALB_OPEN_TO_INTERNET = "AlbOpenToInternet"
 ANYWHERE = "0.0.0.0/0"
@@ -65,8 +65,13 @@ def build() -> Template:
         _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out: SSM agent and package updates"),
     ], condition=HAS_BASTIONS)
 
-    _ingress(t, "AlbHttpIngress", alb, HTTP, cidr=ANYWHERE, why="HTTP from the internet",
-             condition=ALB_OPEN_TO_INTERNET)
+    http_from_anywhere = _ingress(t, "AlbHttpIngress", alb, HTTP, cidr=ANYWHERE, why="HTTP from the internet",
+                                  condition=ALB_OPEN_TO_INTERNET)
+    http_from_anywhere.Metadata = checkov((
+        "CKV_AWS_260",
+        "A public website: port 80 answers everyone so it can redirect to HTTPS (or serve "
+        "HTTP when no domain gives a certificate); with CloudFront on this rule is gone.",
+    ))
     _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet",
              condition=ALB_OPEN_TO_INTERNET)
     # One rule only: the origin-facing prefix list counts as ~55 entries

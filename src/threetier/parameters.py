@@ -1017,3 +1017,4 @@ AUTO_SCALING_GROUP_NAME = _wired("AutoScalingGroupName", "String", "Auto Scaling
 DB_INSTANCE_IDENTIFIER = _wired("DbInstanceIdentifier", "String", "Primary database instance id.")
 DB_REPLICA_IDENTIFIER = _wired("DbReplicaIdentifier", "String", "Read replica instance id (empty without one).")
 NAT_GATEWAY_IDS = _wired("NatGatewayIds", "CommaDelimitedList", "NAT gateway ids.")
+LOG_KEY_ARN = _wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")

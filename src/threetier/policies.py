@@ -131,3 +131,24 @@ def key_administration() -> Statement:
         Action=[Action("kms", "*")],
         Resource=["*"],  # in a key policy, "*" means this key
     )
+
+
+def logs_key_use() -> Statement:
+    """Key-policy statement: CloudWatch Logs in this region may use the key, for this account's log groups only."""
+    return Statement(
+        Sid="CloudWatchLogsUseKey",
+        Effect=Allow,
+        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+        Action=[
+            Action("kms", "Encrypt*"),
+            Action("kms", "Decrypt*"),
+            Action("kms", "ReEncrypt*"),
+            Action("kms", "GenerateDataKey*"),
+            Action("kms", "Describe*"),
+        ],
+        Resource=["*"],  # in a key policy, "*" means this key
+        Condition=Condition(ArnLike(
+            "kms:EncryptionContext:aws:logs:arn",
+            Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+        )),
+    )

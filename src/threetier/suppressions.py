@@ -10,3 +10,8 @@ from __future__ import annotations
 def cfn_lint(rule: str, reason: str) -> dict:
     """Resource Metadata that makes cfn-lint skip `rule` there; `ignore_reasons` is for humans."""
     return {"cfn-lint": {"config": {"ignore_checks": [rule], "ignore_reasons": {rule: reason}}}}
+
+
+def checkov(*skips: tuple[str, str]) -> dict:
+    """Resource Metadata that makes checkov skip each (check id, one-line reason) there."""
+    return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in skips]}}
