@@ -74,6 +74,10 @@ def _ref(ev: Evaluation, name):
     if name == "AWS::Region":
         return ev.region
     if name in ev.values:
+        kind = ev.template.get("Parameters", {}).get(name, {}).get("Type", "")
+        if kind == "CommaDelimitedList" or kind.startswith("List<"):
+            # As in CloudFormation: a list parameter is a list, so Fn::Select picks an item.
+            return ev.values[name].split(",")
         return ev.values[name]
     return {"Ref": name}
 
