@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
-from threetier import conditions, naming
+from threetier import conditions, naming, regions
+from threetier.engines import NO_PERFORMANCE_INSIGHTS
 from threetier import parameters as P
-from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
+from threetier.conditions import (
+    HAS_BASTIONS,
+    HAS_DOMAIN,
+    HAS_SUBDOMAIN,
+    IN_US_EAST_1,
+    USE_CLOUDFRONT,
+    USE_THREE_AZS,
+)
 from threetier.suppressions import cfn_lint
 
 HAS_EDGE = "HasEdge"
@@ -162,6 +170,17 @@ def _rules(t: Template) -> None:
          is_empty(P.ALB_CERTIFICATE_ARN),
          "Without DomainName, CloudFront reaches the load balancer by its AWS name over HTTP, "
          "which no certificate matches: leave AlbCertificateArn empty or set DomainName.")
+    two_az_regions = regions.with_fewer_azs_than(3)
+    # Fn::Contains is one of the functions only Rules may use; troposphere has no class for it.
+    rule("ThreeAzsNeedARegionWithThree", conditions.expression(USE_THREE_AZS),
+         Not({"Fn::Contains": [two_az_regions, Ref("AWS::Region")]}),
+         f"NumberOfAzs 3 needs a region with three Availability Zones; {', '.join(two_az_regions)} "
+         "has two for most accounts: use 2 there.")
+    rule("PerformanceInsightsNeedsALargerMySqlClass",
+         And(Equals(Ref(P.DB_ENGINE.name), "mysql"), Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true")),
+         Not(Or(*[Equals(Ref(P.DB_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
+         "RDS for MySQL has no Performance Insights on db.t3/db.t4g micro and small: set "
+         "DbPerformanceInsights to false or use db.t4g.medium or larger.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "

@@ -28,6 +28,11 @@ ENGINES = {
     },
 }
 
+# RDS for MySQL has no Performance Insights on these classes.
+NO_PERFORMANCE_INSIGHTS = {
+    "mysql": ("db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"),
+}
+
 
 def add_mapping(t: Template, *keys: str) -> None:
     """Add the engine table with only the columns this template reads (cfn-lint flags unused ones)."""

@@ -160,6 +160,7 @@ _INTRINSICS = {
     "Fn::Sub": _sub,
     "Fn::Equals": _equals,
     "Fn::Not": lambda ev, arg: not ev.resolve(arg[0]),
+    "Fn::Contains": lambda ev, arg: ev.resolve(arg[1]) in ev.resolve(arg[0]),
     "Fn::And": lambda ev, arg: all(ev.resolve(a) for a in arg),
     "Fn::Or": lambda ev, arg: any(ev.resolve(a) for a in arg),
 }

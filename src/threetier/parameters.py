@@ -186,7 +186,6 @@ NETWORK = (
 
 GROUP_SECURITY = "Access"
 
-_CIDR = _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"/([0-9]|[12][0-9]|3[0-2])"
 
 APP_PORT = Param(
     "AppPort",
@@ -221,8 +220,11 @@ ADMIN_CIDR = Param(
     label="Admin CIDR for SSH to bastions",
     group=GROUP_SECURITY,
     default="",
-    allowed_pattern=r"^$|^" + _CIDR + r"$",
-    constraint="Empty (no bastions) or an IPv4 CIDR block such as 203.0.113.0/24.",
+    # Any prefix but /0: SSH is never open to the whole internet.
+    allowed_pattern=r"^$|^" + _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"\." + _OCTET
+    + r"/([1-9]|[12][0-9]|3[0-2])$",
+    constraint="Empty (no bastions) or an IPv4 CIDR block such as 203.0.113.0/24; never a /0 "
+    "such as 0.0.0.0/0.",
 )
 
 SECURITY = (APP_PORT, BASTION_COUNT, ADMIN_CIDR)
@@ -484,7 +486,7 @@ AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-d
 REFERENCE_APP_REPOSITORY = "https://github.com/Kelvinskell/terra-tier.git"
 # The reference app's master branch as of this writing: a commit pins what
 # every instance (and every instance refresh) runs.
-REFERENCE_APP_COMMIT = "dcee308c9e85f4ec5cb6b37f1c25b66e948f2455"
+REFERENCE_APP_COMMIT = "dcee308c9e85f4ec5cb6b37f1c25b66e948f2455"  # pragma: allowlist secret (a public commit id)
 _INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 
 AMI_ID = Param(

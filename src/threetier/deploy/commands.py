@@ -8,26 +8,28 @@ go to stdout; progress chatter goes to stderr, so `plan --json` prints pure JSON
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from threetier import emit
+from threetier import emit, validate
+from threetier import parameters as P
 from threetier.deploy import advice, changeset, console, danger, events, review
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
-from threetier.deploy.inputs import StackInputs, load_stack_inputs, stack_name_for
+from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
 from threetier.deploy.package import (
     ROOT_TEMPLATE,
     Destination,
     package,
-    parse_template,
     upload_template,
     write_packaged_root,
 )
-from threetier.deploy.session import Clients, add_aws_options, make_clients
+from threetier.deploy.session import RETRIES, Clients, add_aws_options, make_clients
 
 # Tests replace these so that nothing waits for real.
 sleep = time.sleep
@@ -63,6 +65,8 @@ def add_commands(commands) -> None:
                        help="accept removing stateful resources or nested stacks")
     allow.add_argument("--allow-open-ingress", action="store_true",
                        help="accept security group rules that open a non-web port to 0.0.0.0/0")
+    allow.add_argument("--allow-insecure", action="store_true",
+                       help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
 
     package_cmd = commands.add_parser(
         "package", parents=[bucket, aws],
@@ -205,16 +209,22 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _make_change_set(args: argparse.Namespace) -> Planned | int:
-    """Check inputs, package, create the change set and read it; an int is an early exit code."""
+    """Validate inputs, package, create the change set and read it; an int is an early exit code."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
-    root_path = output_dir / ROOT_TEMPLATE
-    if not root_path.is_file():
-        raise InputError(f"{root_path}: no such template; run `python generate.py` first")
-    template = parse_template(root_path.read_text(encoding="utf-8"), root_path)
-    inputs = load_stack_inputs(project, args.env, template, args.stack_name)
-
+    template = load_root_template(project)
+    # Creating clients sends nothing; it settles the region the values are validated for.
     clients = make_clients(args.region, args.profile, args.endpoint_url)
+    inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
+                               allow_insecure=args.allow_insecure)
+    for note in inputs.notes:
+        print(note, file=sys.stderr)
+
+    # The first AWS calls.
+    if validate.prefix_list_to_look_up(template, inputs.parameters):
+        inputs = _with_cloudfront_prefix_list(args, clients, inputs)
+        if inputs is None:
+            return EXIT_FAILURE
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, inputs.stack_name)
     if stack is not None:
@@ -248,6 +258,36 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed)
+
+
+def make_ec2(clients: Clients, profile: str | None):
+    """An EC2 client for the region, profile and endpoint of `clients` (creating it sends nothing)."""
+    session = boto3.Session(profile_name=profile, region_name=clients.region)
+    return session.client("ec2", endpoint_url=clients.endpoint_url, config=RETRIES)
+
+
+def _with_cloudfront_prefix_list(args: argparse.Namespace, clients: Clients,
+                                 inputs: StackInputs) -> StackInputs | None:
+    """`inputs` with CloudFrontPrefixListId set to the region's CloudFront origin-facing prefix list."""
+    name = P.CLOUDFRONT_PREFIX_LIST_ID.name
+    found = cloudfront_prefix_list_id(make_ec2(clients, args.profile))
+    if found is None:
+        print(f"threetier {args.command}: no managed prefix list {validate.CLOUDFRONT_PREFIX_LIST_NAME} "
+              f"in {clients.region}: set {name} in {inputs.parameter_file.name} yourself, "
+              f"or turn {P.CLOUDFRONT_ENABLED.name} off", file=sys.stderr)
+        return None
+    print(f"{name}: looked up {validate.CLOUDFRONT_PREFIX_LIST_NAME} in {clients.region}: {found} "
+          f"({inputs.parameter_file.name} turns CloudFront on and leaves {name} empty)", file=sys.stderr)
+    return dataclasses.replace(inputs, parameters={**inputs.parameters, name: found})
+
+
+def cloudfront_prefix_list_id(ec2) -> str | None:
+    """Id of the AWS-managed CloudFront origin-facing prefix list in the client's region, or None."""
+    response = ec2.describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [validate.CLOUDFRONT_PREFIX_LIST_NAME]}],
+    )
+    found = sorted(pl["PrefixListId"] for pl in response.get("PrefixLists", []))
+    return found[0] if found else None
 
 
 def _allowed(args: argparse.Namespace) -> set[str]:

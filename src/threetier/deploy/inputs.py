@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier import paramfile
+from threetier import paramfile, validate
 from threetier.deploy.errors import InputError
+from threetier.deploy.package import ROOT_TEMPLATE, parse_template
 
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -22,23 +23,44 @@ class StackInputs:
     stack_name: str
     parameters: dict[str, str]
     parameter_file: Path
+    notes: tuple[str, ...] = ()  # warnings and notes from validation, one line each
 
 
 def load_stack_inputs(project: Path, env: str, template: dict | None = None,
-                      stack_name: str | None = None) -> StackInputs:
-    """Read parameters/ENV.json; with `template`, check the values against its Parameters."""
+                      stack_name: str | None = None, region: str | None = None,
+                      allow_insecure: bool = False) -> StackInputs:
+    """Read parameters/ENV.json; with `template`, validate the values (threetier.validate) for a
+    plan or deploy in `region`: any error stops here, before any AWS call."""
+    path, values = load_values(project, env)
+    notes: tuple[str, ...] = ()
+    if template is not None:
+        problems = validate.validate(template, values, region=region, allow_insecure=allow_insecure,
+                                     filled_later=validate.FILLED_BY_PLAN)
+        lines = [f"{path}: {problem}" for problem in problems]
+        if validate.errors(problems):
+            lines.append(f"{path}: {validate.summary(problems)}: nothing was sent to AWS")
+            raise InputError("\n".join(lines))
+        notes = tuple(lines)
+    return StackInputs(stack_name_for(values, path, stack_name), values, path, notes)
+
+
+def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
+    """The path of parameters/ENV.json and its {key: value}; InputError names the file and the spot."""
     if not ENV_NAME.match(env):
         raise InputError(f"environment {env!r}: use the name of a file in parameters/, e.g. dev")
     path = paramfile.path_for(project, env)
     try:
-        values = paramfile.load(path)
+        return path, paramfile.load(path)
     except paramfile.ParameterFileError as error:
         raise InputError(str(error)) from None
-    if template is not None:
-        problems = check_parameters(template.get("Parameters") or {}, values)
-        if problems:
-            raise InputError("\n".join(f"{path}: {problem}" for problem in problems))
-    return StackInputs(stack_name_for(values, path, stack_name), values, path)
+
+
+def load_root_template(project: Path) -> dict:
+    """output/main.yaml as data: the parameters (and Rules) a parameter file is checked against."""
+    path = project / "output" / ROOT_TEMPLATE
+    if not path.is_file():
+        raise InputError(f"{path}: no such template; run `python generate.py` first")
+    return parse_template(path.read_text(encoding="utf-8"), path)
 
 
 def stack_name_for(values: dict[str, str], path: Path, override: str | None = None) -> str:
@@ -60,41 +82,4 @@ def stack_name_for(values: dict[str, str], path: Path, override: str | None = No
 
 def check_parameters(declared: dict, values: dict[str, str]) -> list[str]:
     """Every way `values` would be rejected by the template's Parameters section."""
-    problems = []
-    for key in values:
-        if key not in declared:
-            problems.append(f"{key}: not a parameter of the template (known: {', '.join(sorted(declared))})")
-    for key, spec in declared.items():
-        spec = spec or {}
-        if key not in values:
-            if "Default" not in spec:
-                problems.append(f"{key}: required (the template gives it no default)")
-            continue
-        problem = _check_value(spec, values[key])
-        if problem:
-            problems.append(f"{key}={values[key]!r}: {problem}")
-    return problems
-
-
-def _check_value(spec: dict, value: str) -> str | None:
-    explain = spec.get("ConstraintDescription")
-    allowed = [str(v) for v in spec.get("AllowedValues") or []]
-    if allowed and value not in allowed:
-        return explain or f"must be one of {', '.join(allowed)}"
-    pattern = spec.get("AllowedPattern")
-    if pattern and not re.fullmatch(pattern, value):
-        return explain or f"must match {pattern}"
-    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
-        return explain or f"must be at least {spec['MinLength']} characters"
-    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
-        return explain or f"must be at most {spec['MaxLength']} characters"
-    if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return "must be a number"
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            return explain or f"must be at least {spec['MinValue']}"
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            return explain or f"must be at most {spec['MaxValue']}"
-    return None
+    return [str(problem) for problem in validate.declared_problems(declared, values)]
