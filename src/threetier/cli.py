@@ -51,9 +51,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.set_defaults(run=_lint)
 
-    from threetier.deploy.commands import add_commands
+    validate_cmd = commands.add_parser(
+        "validate", help="check parameters/ENV.json before any AWS call",
+        description="Check every value of parameters/ENV.json against output/main.yaml and the "
+                    "combinations that cannot work, all at once. Sends nothing to AWS. "
+                    "Exit codes: 0 valid (warnings and notes allowed), 2 errors.",
+    )
+    validate_cmd.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
+    validate_cmd.add_argument("--region", help="region to check for (default: AWS_REGION, then "
+                                               "AWS_DEFAULT_REGION; without one the region checks are skipped)")
+    validate_cmd.add_argument("--allow-insecure", action="store_true",
+                              help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
+    validate_cmd.set_defaults(run=_validate)
 
-    add_commands(commands)
+    scan = commands.add_parser("scan", help="checkov security scan of the templates, offline")
+    scan.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
+    scan.set_defaults(run=_scan)
+
+    secrets = commands.add_parser("secrets", help="detect-secrets over the repository and output/")
+    secrets.set_defaults(run=_secrets)
+
+    check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
+    check.add_argument(
+        "--regions", default=",".join(DEFAULT_REGIONS),
+        help="comma-separated regions to lint in (default: %(default)s)",
+    )
+    check.set_defaults(run=_check)
+
+    from threetier.deploy.commands import add_commands as add_deploy_commands
+    from threetier.insight.commands import add_commands as add_insight_commands
+
+    add_deploy_commands(commands)
+    add_insight_commands(commands)
     return parser
 
 
@@ -80,12 +109,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _lint(args: argparse.Namespace) -> int:
     from threetier.lint import lint_files
 
-    regions = tuple(region.strip() for region in args.regions.split(",") if region.strip())
-    files = args.files or sorted((emit.find_project(args.project_dir) / "output").glob("*.yaml"))
-    missing = [str(f) for f in files if not Path(f).is_file()]
-    if missing or not files:
-        print(f"threetier lint: no such template: {', '.join(missing) or 'output/*.yaml is empty'}",
-              file=sys.stderr)
+    regions = _regions(args)
+    files = _templates(args, "lint")
+    if files is None:
         return EXIT_USAGE
     findings = lint_files(files, regions)
     for finding in findings:
@@ -93,6 +119,89 @@ def _lint(args: argparse.Namespace) -> int:
     print(f"cfn-lint: {len(files)} template(s), {len(findings)} finding(s), regions {', '.join(regions)}",
           file=sys.stderr if findings else sys.stdout)
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _regions(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(region.strip() for region in args.regions.split(",") if region.strip())
+
+
+def _templates(args: argparse.Namespace, command: str) -> list[Path] | None:
+    """The files named on the command line, else output/*.yaml; None (after saying why) if any is missing."""
+    files = args.files or sorted((emit.find_project(args.project_dir) / "output").glob("*.yaml"))
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing or not files:
+        print(f"threetier {command}: no such template: {', '.join(missing) or 'output/*.yaml is empty'}",
+              file=sys.stderr)
+        return None
+    return files
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from threetier.scan import ScannerMissing, scan
+
+    files = _templates(args, "scan")
+    if files is None:
+        return EXIT_USAGE
+    try:
+        result = scan(files)
+    except ScannerMissing as error:
+        print(f"threetier scan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for failure in result.failures:
+        print(failure)
+    print(f"checkov: {len(files)} template(s), {result.passed} passed, {len(result.failures)} failed, "
+          f"{result.skipped} skipped inline", file=sys.stderr if result.failures else sys.stdout)
+    return EXIT_FINDINGS if result.failures else EXIT_OK
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    from threetier import gates
+
+    result = gates.secrets(emit.find_project(args.project_dir))
+    for detail in result.details:
+        print(detail)
+    print(f"detect-secrets: {result.summary}", file=sys.stdout if result.passed else sys.stderr)
+    return EXIT_OK if result.passed else EXIT_FINDINGS
+
+
+def _check(args: argparse.Namespace) -> int:
+    from threetier import gates
+
+    regions = _regions(args)
+    results = gates.run_all(emit.find_project(args.project_dir), regions)
+    for result in results:
+        for detail in result.details:
+            print(f"{result.name}: {detail}")
+    for result in results:
+        print(result.line())
+    failed = [r.name for r in results if not r.passed]
+    print(f"check: {'FAILED: ' + ', '.join(failed) if failed else f'all {len(results)} gates passed'}")
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from threetier import validate
+    from threetier.deploy.errors import InputError
+    from threetier.deploy.inputs import load_root_template, load_values
+
+    project = emit.find_project(args.project_dir)
+    try:
+        path, values = load_values(project, args.env)
+        template = load_root_template(project)
+    except InputError as error:
+        print(f"threetier validate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    region = validate.region_from(args.region)
+    problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure)
+    for problem in problems:
+        print(f"{path}: {problem}")
+    where = f"region {region}" if region else "no region"
+    if validate.errors(problems):
+        print(f"{path}: {validate.summary(problems)} ({where}); nothing was sent to AWS", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path}: valid, {len(values)} values checked against output/main.yaml ({where})"
+          + (f"; {validate.summary(problems)}" if problems else ""))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+# Six regions on four continents: resource and property support differs by region.
+DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
 
 
 @dataclass(frozen=True, order=True)

@@ -1,0 +1,63 @@
+"""Secrets check over the repository and output/, with detect-secrets.
+
+A finding that is not a secret (a public commit id, a well-known AWS id) is
+marked where it stands with `pragma: allowlist secret`, detect-secrets' own
+inline allowlist, so the reason sits beside the value.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class SecretFinding:
+    file: str
+    line: int
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.kind}"
+
+
+def tracked_files(project: Path) -> list[Path]:
+    """Files git tracks plus the generated output/ (which may not be committed yet)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=project, capture_output=True, text=True)
+    names = set(filter(None, listed.stdout.split("\0"))) if listed.returncode == 0 else set()
+    names |= {str(p.relative_to(project)) for p in (project / "output").glob("*.yaml")}
+    return [project / name for name in sorted(names) if (project / name).is_file()]
+
+
+def is_template_text(secret: str, line: str) -> bool:
+    """detect-secrets filter: words in a template that name a secret without being one.
+
+    A dynamic reference (`{{resolve:secretsmanager:...}}`), an IAM action such as
+    secretsmanager:GetSecretValue, a true/false flag, or prose with spaces.
+    """
+    return (
+        "{{resolve:" in line
+        or line.strip().startswith(("- secretsmanager:", "- kms:"))
+        or secret in ("true", "false")
+        or " " in secret
+    )
+
+
+def find_secrets(files: list[Path], root: Path) -> list[SecretFinding]:
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    collection = SecretsCollection()
+    with default_settings() as settings:
+        settings.filters[f"{__name__}.is_template_text"] = {}
+        for path in files:
+            collection.scan_file(str(path))
+    findings = []
+    for filename, secret in collection:
+        try:
+            shown = str(Path(filename).resolve().relative_to(root.resolve()))
+        except ValueError:
+            shown = filename
+        findings.append(SecretFinding(shown, secret.line_number, secret.type))
+    return sorted(findings)

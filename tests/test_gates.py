@@ -1,0 +1,102 @@
+"""The gates CI runs (`threetier check`), and the pre-commit and GitHub configs that call them."""
+
+import pytest
+import yaml
+
+import templates
+from threetier import gates
+from threetier.cli import main
+from threetier.secretscan import find_secrets
+
+
+def test_check_runs_every_gate_and_all_pass(capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    for gate in ("generate --check", "lint", "scan", "secrets"):
+        assert any(line.startswith(gate) and " ok " in line for line in out.splitlines()), gate
+    assert "0 finding(s) in" in out and "6 regions" in out
+    assert "0 failed" in out
+    assert "check: all 4 gates passed" in out
+
+
+def test_check_fails_and_names_the_gate_when_output_drifts(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(gates, "GATES", (gates.generate_check,))
+    monkeypatch.setattr(gates.emit, "drift", lambda *_: ["network.yaml: differs"])
+    results = gates.run_all(project, ("us-east-1",))
+    assert [r.passed for r in results] == [False]
+    assert "output/network.yaml: differs" in results[0].details
+
+
+def test_scan_fails_on_an_insecure_template_and_names_file_resource_and_check(project, capsys):
+    fixture = project / "tests" / "fixtures" / "insecure.yaml"
+    assert main(["scan", str(fixture)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "tests/fixtures/insecure.yaml AWS::EC2::SecurityGroup.OpenSsh CKV_AWS_24 " \
+           "Ensure no security groups allow ingress from 0.0.0.0:0 to port 22" in lines
+
+
+def test_scan_honours_a_skip_written_in_the_resource_metadata(project, capsys):
+    fixture = project / "tests" / "fixtures" / "insecure-with-reason.yaml"
+    assert main(["scan", str(fixture)]) == 0
+    assert "2 skipped inline" in capsys.readouterr().out
+
+
+def skips_in(node, found):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "checkov":
+                found += value["skip"]
+            else:
+                skips_in(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            skips_in(value, found)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
+def test_every_scanner_skip_carries_a_reason(module):
+    import importlib
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    for skip in skips_in(template, []):
+        assert skip["id"].startswith("CKV") and len(skip["comment"]) > 30, skip
+
+
+def test_the_readme_lists_every_suppression(project):
+    import importlib
+    readme = (project / "README.md").read_text()
+    for module in templates.STACKS.values():
+        template = importlib.import_module(f"templates.{module}").build().to_dict()
+        for skip in skips_in(template, []):
+            assert skip["id"] in readme, f"{module}: {skip['id']} is not in the README's suppression table"
+
+
+def test_secrets_check_finds_a_planted_key_and_ignores_template_words(tmp_path):
+    planted = tmp_path / "config.py"
+    planted.write_text('aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"\n')
+    words = tmp_path / "stack.yaml"
+    words.write_text("HeaderValue: !Sub '{{resolve:secretsmanager:${Arn}:SecretString:value}}'\n"
+                     "ManageMasterUserPassword: true\n")
+    found = find_secrets([planted, words], tmp_path)
+    assert {f.file for f in found} == {"config.py"}
+
+
+def test_pre_commit_runs_the_gates(project):
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    (repo,) = config["repos"]
+    assert repo["repo"] == "local"
+    entries = {hook["entry"] for hook in repo["hooks"]}
+    assert {"python generate.py --check", "threetier lint", "threetier scan", "threetier secrets"} <= entries
+    assert all(hook["pass_filenames"] is False for hook in repo["hooks"])
+
+
+def test_github_workflow_installs_with_the_readme_command_and_runs_check(project):
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "templates.yml").read_text())
+    steps = workflow["jobs"]["check"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    readme = (project / "README.md").read_text()
+    install = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
+    assert install in readme and install in runs
+    assert ".venv/bin/threetier check" in runs
+    setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["cache"] == "pip"
