@@ -244,3 +244,10 @@ def test_renders_svg_and_png_the_same_way_twice(tmp_path, capsys):
     assert "AZ 3 (us&#45;east&#45;1c)" in svg and "RDS read replica" in svg  # SVG escapes "-"
     assert (tmp_path / "a" / "architecture-prod.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert svg == (tmp_path / "b" / "architecture-prod.svg").read_text()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_committed_diagram_is_what_the_templates_draw(project, templates, env_values, env):
+    committed = (project / "output" / f"architecture-{env}.dot").read_text()
+    assert committed == dot.to_dot(describe(templates, env_values, env), f"parameters/{env}.json"), (
+        f"output/architecture-{env}.dot is stale: run `threetier diagram` and commit output/architecture-*")
