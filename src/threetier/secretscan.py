@@ -1,4 +1,4 @@
-"""Secrets check over the repository and output/, with detect-secrets.
+"""Secrets check over the repository and output/, with detect-secrets (the bc-detect-secrets fork).
 
 A finding that is not a secret (a public commit id, a well-known AWS id) is
 marked where it stands with `pragma: allowlist secret`, detect-secrets' own
@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from threetier import parameters as P
 
 
 @dataclass(frozen=True, order=True)
@@ -30,16 +32,26 @@ def tracked_files(project: Path) -> list[Path]:
     return [project / name for name in sorted(names) if (project / name).is_file()]
 
 
+# Setting values that follow a keyword such as "token" or "password" in a
+# template without being secrets (e.g. IMDSv2's `HttpTokens: required`).
+SETTING_WORDS = frozenset({"true", "false", "required", "optional", "enabled", "disabled"})
+# Public values that look random: the reference app's commit id is a default
+# parameter value in the generated templates.
+PUBLIC_VALUES = frozenset({P.REFERENCE_APP_COMMIT})
+
+
 def is_template_text(secret: str, line: str) -> bool:
     """detect-secrets filter: words in a template that name a secret without being one.
 
     A dynamic reference (`{{resolve:secretsmanager:...}}`), an IAM action such as
-    secretsmanager:GetSecretValue, a true/false flag, or prose with spaces.
+    secretsmanager:GetSecretValue, a setting word, prose with spaces, or a
+    known public value.
     """
     return (
         "{{resolve:" in line
         or line.strip().startswith(("- secretsmanager:", "- kms:"))
-        or secret in ("true", "false")
+        or secret in SETTING_WORDS
+        or secret in PUBLIC_VALUES
         or " " in secret
     )
 
