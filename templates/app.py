@@ -25,7 +25,6 @@ from troposphere import (
     ec2,
     elasticloadbalancingv2 as elb,
     iam,
-    logs,
     s3 as bucket,
 )
 from troposphere.policies import (
@@ -37,7 +36,7 @@ from troposphere.policies import (
     UpdatePolicy,
 )
 
-from threetier import conditions, naming, policies, secrets, userdata
+from threetier import conditions, logstore, naming, policies, secrets, userdata
 from threetier import parameters as P
 from threetier.conditions import USE_CLOUDFRONT
 from threetier.suppressions import checkov
@@ -85,17 +84,11 @@ def build() -> Template:
                                      for region, account in ELB_LOG_ACCOUNTS.items()})
     t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
 
-    log_group = t.add_resource(
-        logs.LogGroup(
-            "AppLogGroup",
-            # Server logs outlive the servers; keep them when the stack goes.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            RetentionInDays=Ref(P.APP_LOG_RETENTION_DAYS.name),
-            KmsKeyId=Ref(P.LOG_KEY_ARN.name),
-            Tags=naming.tags("app-logs"),
-        )
-    )
+    # Server logs outlive the servers.
+    log_group = t.add_resource(logstore.log_group(
+        "AppLogGroup", "app-logs", retention_days=Ref(P.APP_LOG_RETENTION_DAYS.name),
+        kms_key_arn=Ref(P.LOG_KEY_ARN.name),
+    ))
     role = _instance_role(t)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     launch_template = _launch_template(t, profile, log_group)
@@ -143,7 +136,7 @@ def _instance_role(t: Template) -> iam.Role:
     )
 
 
-def _launch_template(t: Template, profile: iam.InstanceProfile, log_group: logs.LogGroup) -> ec2.LaunchTemplate:
+def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec2.LaunchTemplate:
     instance_tags = naming.tags("app")
     return t.add_resource(
         ec2.LaunchTemplate(
@@ -185,43 +178,10 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group: logs.
 
 
 def _access_log_bucket(t: Template) -> bucket.Bucket:
-    log_bucket = t.add_resource(
-        bucket.Bucket(
-            "AccessLogBucket",
-            Condition=HAS_ACCESS_LOGS,
-            # Access logs are audit evidence: keep them when the stack goes.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            # ALB log delivery supports SSE-S3 only, not SSE-KMS.
-            BucketEncryption=bucket.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    bucket.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=bucket.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
-                        )
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=bucket.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            OwnershipControls=bucket.OwnershipControls(
-                Rules=[bucket.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            VersioningConfiguration=bucket.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=bucket.LifecycleConfiguration(
-                Rules=[
-                    bucket.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=Ref(P.ALB_ACCESS_LOG_RETENTION_DAYS.name),
-                        NoncurrentVersionExpiration=bucket.NoncurrentVersionExpiration(NoncurrentDays=1),
-                    )
-                ]
-            ),
-            Tags=naming.tags("alb-logs"),
-        )
-    )
+    log_bucket = t.add_resource(logstore.log_bucket(
+        "AccessLogBucket", "alb-logs", condition=HAS_ACCESS_LOGS,
+        expiration_days=Ref(P.ALB_ACCESS_LOG_RETENTION_DAYS.name),
+    ))
     log_objects = Sub("arn:${AWS::Partition}:s3:::${%s}/AWSLogs/${AWS::AccountId}/*" % log_bucket.title)
     deliver = Statement(
         Sid="DeliverAlbAccessLogs",

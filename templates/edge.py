@@ -18,7 +18,7 @@ from troposphere import route53
 from troposphere import s3 as bucket
 from troposphere import wafv2
 
-from threetier import conditions, naming, secrets
+from threetier import conditions, logstore, naming, secrets
 from threetier import parameters as P
 from threetier.conditions import HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
@@ -76,40 +76,10 @@ def build() -> Template:
 
 
 def _log_bucket(t: Template) -> bucket.Bucket:
-    return t.add_resource(
-        bucket.Bucket(
-            "CloudFrontLogBucket",
-            Condition=HAS_LOGGING,
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            BucketEncryption=bucket.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    bucket.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=bucket.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=bucket.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
-            ),
-            # CloudFront standard logging writes with an ACL grant, so ACLs must stay enabled.
-            OwnershipControls=bucket.OwnershipControls(
-                Rules=[bucket.OwnershipControlsRule(ObjectOwnership="BucketOwnerPreferred")]
-            ),
-            VersioningConfiguration=bucket.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=bucket.LifecycleConfiguration(
-                Rules=[
-                    bucket.LifecycleRule(
-                        Id="expire-cloudfront-logs",
-                        Status="Enabled",
-                        ExpirationInDays=LOG_RETENTION_DAYS,
-                        NoncurrentVersionExpiration=bucket.NoncurrentVersionExpiration(NoncurrentDays=1),
-                    )
-                ]
-            ),
-            Tags=naming.tags("cloudfront-logs"),
-        )
-    )
+    return t.add_resource(logstore.log_bucket(
+        "CloudFrontLogBucket", "cloudfront-logs", condition=HAS_LOGGING,
+        expiration_days=LOG_RETENTION_DAYS, object_ownership="BucketOwnerPreferred",
+    ))
 
 
 def _web_acl(t: Template) -> wafv2.WebACL:

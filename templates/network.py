@@ -22,10 +22,9 @@ from troposphere import (
     ec2,
     iam,
     kms,
-    logs,
 )
 
-from threetier import conditions, naming, policies
+from threetier import conditions, logstore, naming, policies
 from threetier.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 from threetier import parameters as P
 
@@ -245,17 +244,11 @@ def _log_key(t: Template) -> kms.Key:
 
 
 def _flow_logs(t: Template, vpc: ec2.VPC, log_key: kms.Key) -> None:
-    log_group = t.add_resource(
-        logs.LogGroup(
-            "FlowLogGroup",
-            # Flow logs are audit evidence: keep them when the stack goes.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            RetentionInDays=Ref(P.FLOW_LOG_RETENTION_DAYS.name),
-            KmsKeyId=GetAtt(log_key, "Arn"),
-            Tags=naming.tags("flow-logs"),
-        )
-    )
+    # Flow logs are audit evidence.
+    log_group = t.add_resource(logstore.log_group(
+        "FlowLogGroup", "flow-logs", retention_days=Ref(P.FLOW_LOG_RETENTION_DAYS.name),
+        kms_key_arn=GetAtt(log_key, "Arn"),
+    ))
     role = t.add_resource(
         iam.Role(
             "FlowLogRole",
