@@ -17,7 +17,6 @@ from troposphere import (
     Not,
     NoValue,
     Or,
-    Output,
     Ref,
     Sub,
     Template,
@@ -110,8 +109,7 @@ def build() -> Template:
         "InstanceRoleArn": ("App instance role ARN", GetAtt(role, "Arn")),
         "AppLogGroupName": ("Log group of the app servers (boot, access, error)", Ref(log_group)),
     }
-    for name, (description, value) in outputs.items():
-        t.add_output(Output(name, Description=description, Value=value))
+    naming.add_outputs(t, outputs)
     return t
 
 

@@ -13,7 +13,6 @@ from troposphere import (
     If,
     Not,
     NoValue,
-    Output,
     Ref,
     Select,
     Sub,
@@ -88,8 +87,7 @@ def build() -> Template:
         "EfsFileSystemId": ("EFS file system id", Ref(file_system)),
         "EfsFileSystemArn": ("EFS file system ARN", GetAtt(file_system, "Arn")),
     }
-    for name, (description, value) in outputs.items():
-        t.add_output(Output(name, Description=description, Value=value))
+    naming.add_outputs(t, outputs)
     return t
 
 

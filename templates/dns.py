@@ -7,7 +7,7 @@ come after, in the edge stack.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Output, Ref, Sub, Template
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Ref, Sub, Template
 from troposphere import certificatemanager as acm
 from troposphere import route53
 
@@ -94,6 +94,5 @@ def build() -> Template:
                                If(CREATE_SITE_CERTIFICATE, Ref(site_certificate),
                                   Ref(P.CLOUDFRONT_CERTIFICATE_ARN.name))),
     }
-    for name, (description, value) in outputs.items():
-        t.add_output(Output(name, Description=description, Value=value))
+    naming.add_outputs(t, outputs)
     return t

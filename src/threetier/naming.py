@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import If, Ref, Sub, Tags, Template
+from troposphere import If, Output, Ref, Sub, Tags, Template
 
 from threetier import parameters as P
 from threetier.conditions import HAS_SUBDOMAIN
@@ -43,3 +43,9 @@ def site_name() -> If:
 def origin_name() -> Sub:
     """The host name CloudFront uses to reach the load balancer over HTTPS."""
     return Sub("origin.${DomainName}")
+
+
+def add_outputs(t: Template, outputs: dict[str, tuple[str, object]]) -> None:
+    """Add outputs given as {name: (description, value)}, in that order."""
+    for name, (description, value) in outputs.items():
+        t.add_output(Output(name, Description=description, Value=value))
