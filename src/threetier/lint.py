@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,18 +30,29 @@ def lint_files(
 
     With `parameters`, cfn-lint also resolves each template's parameters to
     those values (the ones it declares), as for one environment's deploy.
+    Files are linted in parallel, one process per CPU: cfn-lint is CPU-bound.
     """
+    jobs = [(str(path), tuple(regions), parameters) for path in paths]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        results = [_lint_one(*job) for job in jobs]
+    else:
+        # spawn, not fork: a forked child could inherit a lock another thread
+        # holds (tests run a moto server thread beside this).
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_lint_one, *zip(*jobs)))
+    return sorted({finding for found in results for finding in found})
+
+
+def _lint_one(path: str, regions: tuple[str, ...], parameters: dict[str, str] | None) -> list[Finding]:
     # Imported here: cfn-lint costs ~0.5 s to import and only this command needs it.
     from cfnlint.api import ManualArgs, lint_file
     from cfnlint.decode import decode
 
-    findings = set()
-    for path in paths:
-        options = {"regions": list(regions), "include_checks": ["I"]}
-        if parameters:
-            template, _ = decode(str(path))
-            declared = (template or {}).get("Parameters", {})
-            options["parameters"] = [{k: v for k, v in parameters.items() if k in declared}]
-        for match in lint_file(Path(path), config=ManualArgs(**options)):
-            findings.add(Finding(str(path), match.linenumber, match.rule.id, match.message))
-    return sorted(findings)
+    options = {"regions": list(regions), "include_checks": ["I"]}
+    if parameters:
+        template, _ = decode(path)
+        declared = (template or {}).get("Parameters", {})
+        options["parameters"] = [{k: v for k, v in parameters.items() if k in declared}]
+    return [Finding(path, match.linenumber, match.rule.id, match.message)
+            for match in lint_file(Path(path), config=ManualArgs(**options))]
