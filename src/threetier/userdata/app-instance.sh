@@ -154,7 +154,8 @@ create_app_user() {
 }
 
 as_app() {
-  runuser -u "$APP_USER" -- "$@"
+  # HOME of the app user: git and pip read their config and cache from it.
+  runuser -u "$APP_USER" -- env HOME="$APP_HOME" "$@"
 }
 
 checkout_app() {
