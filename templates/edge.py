@@ -12,7 +12,7 @@ stack), so the load balancer's own name is no way around the edge.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, NoValue, Output, Ref, Sub, Template
+from troposphere import And, Condition, Equals, GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere import cloudfront as cf
 from troposphere import route53
 from troposphere import s3 as bucket
@@ -62,16 +62,12 @@ def build() -> Template:
     distribution = _distribution(t, log_bucket, web_acl)
     _records(t, distribution)
 
-    t.add_output(Output(
-        "DistributionDomainName",
-        Description="CloudFront domain name (empty without CloudFront)",
-        Value=If(USE_CLOUDFRONT, GetAtt(distribution, "DomainName"), ""),
-    ))
-    t.add_output(Output(
-        "DistributionId",
-        Description="CloudFront distribution id, e.g. for invalidations (empty without CloudFront)",
-        Value=If(USE_CLOUDFRONT, Ref(distribution), ""),
-    ))
+    naming.add_outputs(t, {
+        "DistributionDomainName": ("CloudFront domain name (empty without CloudFront)",
+                                   If(USE_CLOUDFRONT, GetAtt(distribution, "DomainName"), "")),
+        "DistributionId": ("CloudFront distribution id, e.g. for invalidations (empty without CloudFront)",
+                           If(USE_CLOUDFRONT, Ref(distribution), "")),
+    })
     return t
 
 

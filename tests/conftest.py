@@ -3,6 +3,8 @@ from pathlib import Path
 import pytest
 
 from templates import network, root
+from threetier import paramfile
+from threetier.insight import model
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -25,3 +27,15 @@ def network_dict(network_template):
 @pytest.fixture(scope="session")
 def root_template():
     return root.build()
+
+
+@pytest.fixture(scope="session")
+def templates(project):
+    """Every stack's template as the insight model reads it."""
+    return model.load_templates(project)
+
+
+@pytest.fixture(scope="session")
+def env_values(project):
+    """The values of parameters/dev.json and prod.json."""
+    return {env: paramfile.load(paramfile.path_for(project, env)) for env in ("dev", "prod")}

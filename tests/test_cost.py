@@ -16,16 +16,6 @@ CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c5
 
 
 @pytest.fixture(scope="module")
-def templates(project):
-    return model.load_templates(project)
-
-
-@pytest.fixture(scope="module")
-def env_values(project):
-    return {env: paramfile.load(project / "parameters" / f"{env}.json") for env in ("dev", "prod")}
-
-
-@pytest.fixture(scope="module")
 def table():
     return pricing.PriceTable()
 

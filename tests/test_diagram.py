@@ -19,16 +19,6 @@ needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None,
                                     reason="Graphviz `dot` is not installed (apt-get install -y graphviz)")
 
 
-@pytest.fixture(scope="module")
-def templates(project):
-    return model.load_templates(project)
-
-
-@pytest.fixture(scope="module")
-def env_values(project):
-    return {env: paramfile.load(project / "parameters" / f"{env}.json") for env in ("dev", "prod")}
-
-
 def describe(templates, env_values, env, **overrides):
     return model.describe(templates, {**env_values[env], **overrides}, env)
 
