@@ -37,12 +37,7 @@ def active(template: dict, combination: str, **extra) -> dict:
 
 
 def rules_broken(root: dict, region: str, values: dict) -> list[str]:
-    evaluation = Evaluation(root, values, region=region)
-    broken = []
-    for name, rule in root["Rules"].items():
-        if evaluation.resolve(rule["RuleCondition"]):
-            broken += [name for a in rule["Assertions"] if not evaluation.resolve(a["Assert"])]
-    return broken
+    return Evaluation(root, values, region=region).broken_rules()
 
 
 @pytest.mark.parametrize("combination", sorted(COMBINATIONS))

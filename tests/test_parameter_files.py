@@ -1,24 +1,16 @@
 import json
-import re
 
 import pytest
 
 from threetier import paramfile
 from threetier.evaluate import Evaluation
+from threetier.validate import constraint_problem
 
 ENVIRONMENTS = ("dev", "prod")
 
 
 def satisfies(spec: dict, value: str) -> bool:
-    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
-        return False
-    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
-        return False
-    if spec["Type"] == "Number":
-        number = float(value)
-        if number < spec.get("MinValue", number) or number > spec.get("MaxValue", number):
-            return False
-    return True
+    return constraint_problem(spec, value) is None
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -76,11 +76,7 @@ def test_root_passes_exactly_the_parameters_each_nested_stack_declares(root_temp
 
 
 def rule_holds(root: dict, rule: str, **values) -> bool:
-    evaluation = Evaluation(root, values)
-    spec = root["Rules"][rule]
-    if not evaluation.resolve(spec["RuleCondition"]):
-        return True
-    return all(evaluation.resolve(a["Assert"]) for a in spec["Assertions"])
+    return not Evaluation(root, values).broken_assertions(root["Rules"][rule])
 
 
 @pytest.mark.parametrize("count,cidr,ok", [

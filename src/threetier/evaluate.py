@@ -54,6 +54,17 @@ class Evaluation:
             }
         return active
 
+    def broken_assertions(self, rule: dict) -> list[dict]:
+        """The Assertions of one template Rule that fail under these values (none when its RuleCondition is false)."""
+        if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+            return []
+        return [assertion for assertion in rule.get("Assertions", []) if not self.resolve(assertion["Assert"])]
+
+    def broken_rules(self) -> list[str]:
+        """The name of every template Rule these values break, once per failed assertion."""
+        return [name for name, rule in self.template.get("Rules", {}).items()
+                for _ in self.broken_assertions(rule)]
+
     def resolve(self, expr):
         if isinstance(expr, list):
             return [v for v in (self.resolve(item) for item in expr) if v is not NO_VALUE]

@@ -461,9 +461,7 @@ def template_rules(inputs: Inputs) -> list[Problem]:
 
 def _broken_assertions(evaluation: Evaluation, name: str, rule: dict, inputs: Inputs) -> list[Problem]:
     try:
-        if "RuleCondition" in rule and not evaluation.resolve(rule["RuleCondition"]):
-            return []
-        broken = [a for a in rule.get("Assertions", []) if not evaluation.resolve(a["Assert"])]
+        broken = evaluation.broken_assertions(rule)
     except (KeyError, ValueError, TypeError, IndexError):
         return []
     problems = []
