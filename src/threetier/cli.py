@@ -45,10 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="cfn-lint every template, informational rules included")
     lint.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
-    lint.add_argument(
-        "--regions", default=",".join(DEFAULT_REGIONS),
-        help="comma-separated regions to lint in (default: %(default)s)",
-    )
+    _add_regions(lint)
     lint.set_defaults(run=_lint)
 
     validate_cmd = commands.add_parser(
@@ -72,10 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     secrets.set_defaults(run=_secrets)
 
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
-    check.add_argument(
-        "--regions", default=",".join(DEFAULT_REGIONS),
-        help="comma-separated regions to lint in (default: %(default)s)",
-    )
+    _add_regions(check)
     check.set_defaults(run=_check)
 
     from threetier.deploy.commands import add_commands as add_deploy_commands
@@ -119,6 +113,13 @@ def _lint(args: argparse.Namespace) -> int:
     print(f"cfn-lint: {len(files)} template(s), {len(findings)} finding(s), regions {', '.join(regions)}",
           file=sys.stderr if findings else sys.stdout)
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _add_regions(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--regions", default=",".join(DEFAULT_REGIONS),
+        help="comma-separated regions to lint in (default: %(default)s)",
+    )
 
 
 def _regions(args: argparse.Namespace) -> tuple[str, ...]:
