@@ -18,14 +18,14 @@ HAS_SECOND_BASTION = "HasSecondBastion"
 
 def build() -> Template:
     t = naming.new_template("threetier bastion hosts (optional; SSH from the admin CIDR only)")
-    P.use(t, P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME)
+    P.use(t, P.BASTION_COUNT, *P.BASTION, P.as_nested(P.AMI_ID), P.ROOT_DEVICE_NAME)
     P.use(t, P.PUBLIC_SUBNET_IDS, P.BASTION_SECURITY_GROUP_ID)
     t.add_condition(HAS_SECOND_BASTION, Equals(Ref(P.BASTION_COUNT.name), "2"))
 
     role = t.add_resource(
         iam.Role(
             "BastionRole",
-            AssumeRolePolicyDocument=policies.trust("ec2"),
+            AssumeRolePolicyDocument=policies.ec2_trust(),
             # Session Manager works on bastions too, so SSH is never the only way in.
             ManagedPolicyArns=[policies.aws_managed("AmazonSSMManagedInstanceCore")],
             Tags=naming.tags("bastion-role"),

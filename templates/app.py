@@ -42,6 +42,7 @@ from threetier.suppressions import checkov
 
 HAS_CERTIFICATE = "HasCertificate"
 HAS_ACCESS_LOGS = "HasAccessLogs"
+MIN_EQUALS_MAX = "AsgMinEqualsMax"
 USE_ELB_ACCOUNT = "UseElbAccountForLogDelivery"
 ASG = "AppAutoScalingGroup"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -71,14 +72,16 @@ def build() -> Template:
         "threetier app tier: instance role, launch template, Auto Scaling group "
         "with CPU target tracking, and the Application Load Balancer"
     )
-    P.use(t, *P.APP, *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED)
+    P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED)
     P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ENDPOINT_ADDRESS,
           P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.APP_SECRET_ARN,
-          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN)
+          P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
+          P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN)
     conditions.add(t, USE_CLOUDFRONT)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
+    t.add_condition(MIN_EQUALS_MAX, Equals(Ref(P.ASG_MIN_SIZE.name), Ref(P.ASG_MAX_SIZE.name)))
     t.add_mapping("ElbLogDelivery", {region: {"AccountId": account}
                                      for region, account in ELB_LOG_ACCOUNTS.items()})
     t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
@@ -91,8 +94,8 @@ def build() -> Template:
     role = _instance_role(t)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     launch_template = _launch_template(t, profile, log_group)
-    log_bucket = _access_log_bucket(t)
-    alb = _load_balancer(t, log_bucket)
+    log_bucket, log_bucket_policy = _access_log_bucket(t)
+    alb = _load_balancer(t, log_bucket, log_bucket_policy)
     target_group = _target_group(t)
     _listeners(t, alb, target_group)
     group = _auto_scaling_group(t, launch_template, target_group)
@@ -117,7 +120,7 @@ def _instance_role(t: Template) -> iam.Role:
     return t.add_resource(
         iam.Role(
             "InstanceRole",
-            AssumeRolePolicyDocument=policies.trust("ec2"),
+            AssumeRolePolicyDocument=policies.ec2_trust(),
             ManagedPolicyArns=[
                 policies.aws_managed("AmazonSSMManagedInstanceCore"),
                 policies.aws_managed("CloudWatchAgentServerPolicy"),
@@ -126,7 +129,8 @@ def _instance_role(t: Template) -> iam.Role:
                 policies.inline(
                     "app-runtime",
                     policies.read_secrets(Ref(P.DB_MASTER_SECRET_ARN.name), Ref(P.APP_SECRET_ARN.name)),
-                    policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name)),
+                    policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name),
+                                               Ref(P.EFS_ACCESS_POINT_ARN.name)),
                 )
             ],
             Tags=naming.tags("app-role"),
@@ -164,7 +168,8 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
                     ec2.TagSpecifications(ResourceType="instance", Tags=instance_tags),
                     ec2.TagSpecifications(ResourceType="volume", Tags=instance_tags),
                 ],
-                UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group)),
+                UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group),
+                                         AppUserId=str(userdata.APP_USER_ID)),
             ),
             TagSpecifications=[
                 ec2.TagSpecifications(
@@ -175,7 +180,7 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
     )
 
 
-def _access_log_bucket(t: Template) -> bucket.Bucket:
+def _access_log_bucket(t: Template) -> tuple[bucket.Bucket, bucket.BucketPolicy]:
     log_bucket = t.add_resource(logstore.log_bucket(
         "AccessLogBucket", "alb-logs", condition=HAS_ACCESS_LOGS,
         expiration_days=Ref(P.ALB_ACCESS_LOG_RETENTION_DAYS.name),
@@ -197,7 +202,7 @@ def _access_log_bucket(t: Template) -> bucket.Bucket:
         Resource=[log_objects],
     )
     bucket_arn = GetAtt(log_bucket, "Arn")
-    t.add_resource(
+    policy = t.add_resource(
         bucket.BucketPolicy(
             "AccessLogBucketPolicy",
             Condition=HAS_ACCESS_LOGS,
@@ -211,10 +216,10 @@ def _access_log_bucket(t: Template) -> bucket.Bucket:
             },
         )
     )
-    return log_bucket
+    return log_bucket, policy
 
 
-def _load_balancer(t: Template, log_bucket: bucket.Bucket) -> elb.LoadBalancer:
+def _load_balancer(t: Template, log_bucket: bucket.Bucket, log_bucket_policy: bucket.BucketPolicy) -> elb.LoadBalancer:
     attributes = [
         elb.LoadBalancerAttributes(Key=key, Value=value) for key, value in {
             "routing.http.drop_invalid_header_fields.enabled": "true",
@@ -238,11 +243,20 @@ def _load_balancer(t: Template, log_bucket: bucket.Bucket) -> elb.LoadBalancer:
             SecurityGroups=[Ref(P.ALB_SECURITY_GROUP_ID.name)],
             LoadBalancerAttributes=attributes,
             Tags=naming.tags("alb"),
-            Metadata=checkov((
-                "CKV_AWS_91",
-                "Access logs are the AlbAccessLogs parameter: on in prod.json, off in dev.json "
-                "to save cost.",
-            )),
+            Metadata={
+                # ELB checks it may write to the log bucket when access logs are
+                # switched on ("Access Denied for bucket"), so the load balancer
+                # comes after the bucket policy. DependsOn cannot name a resource
+                # whose condition is false; a Ref inside Fn::If orders it only
+                # when access logs are on (https://cloudonaut.io/optional-dependson-with-cloudformation-metadata-to-the-rescue).
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+                "OrderedAfter": If(HAS_ACCESS_LOGS, Ref(log_bucket_policy), ""),
+                **checkov((
+                    "CKV_AWS_91",
+                    "Access logs are the AlbAccessLogs parameter: on in prod.json, off in dev.json "
+                    "to save cost.",
+                )),
+            },
         )
     )
 
@@ -367,9 +381,12 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
             ),
             # A launch template change replaces servers one at a time, each new
             # one signalling healthy before the next goes, never below the minimum.
+            # MinInstancesInService must be less than MaxSize, so with min == max
+            # it is 0: one server at a time (MaxBatchSize) still leaves max - 1 serving.
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html
             UpdatePolicy=UpdatePolicy(
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=Ref(P.ASG_MIN_SIZE.name),
+                    MinInstancesInService=If(MIN_EQUALS_MAX, 0, Ref(P.ASG_MIN_SIZE.name)),
                     MaxBatchSize=1,
                     PauseTime=BOOT_TIMEOUT,
                     WaitOnResourceSignals=True,

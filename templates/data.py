@@ -23,7 +23,7 @@ from troposphere import (
     secretsmanager,
 )
 
-from threetier import conditions, engines, naming, policies
+from threetier import conditions, engines, logstore, naming, policies, userdata
 from threetier.secrets import ORIGIN_VERIFY_KEY
 from threetier.suppressions import checkov
 from threetier.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
@@ -50,8 +50,10 @@ def build() -> Template:
     )
     P.use(t, *P.DATABASE, *P.FILES, P.CLOUDFRONT_ENABLED)
     P.use(t, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONES, P.DATA_SUBNET_IDS, P.APP_SUBNET_IDS,
-          P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID)
+          P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID, P.LOG_KEY_ARN)
     engines.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
+    for engine in engines.ENGINES:
+        t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA)
     t.add_condition(USE_MULTI_AZ, Equals(Ref(P.DB_MULTI_AZ.name), "true"))
     t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
@@ -59,11 +61,13 @@ def build() -> Template:
     t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
 
     monitoring_role = _monitoring_role(t)
-    db = _database(t, monitoring_role)
-    replica = _read_replica(t, db, monitoring_role)
+    parameter_group = _parameter_groups(t)
+    db = _database(t, monitoring_role, parameter_group)
+    replica = _read_replica(t, db, monitoring_role, parameter_group)
     app_secret = _app_secret(t)
     origin_verify_secret = _origin_verify_secret(t)
     file_system = _file_system(t)
+    access_point = _app_access_point(t, file_system)
 
     outputs = {
         "DbInstanceIdentifier": ("Primary database instance id", Ref(db)),
@@ -86,6 +90,8 @@ def build() -> Template:
         ),
         "EfsFileSystemId": ("EFS file system id", Ref(file_system)),
         "EfsFileSystemArn": ("EFS file system ARN", GetAtt(file_system, "Arn")),
+        "EfsAccessPointId": ("EFS access point the app servers mount at /efs", Ref(access_point)),
+        "EfsAccessPointArn": ("ARN of the app servers' EFS access point", GetAtt(access_point, "Arn")),
     }
     naming.add_outputs(t, outputs)
     return t
@@ -103,7 +109,58 @@ def _monitoring_role(t: Template) -> iam.Role:
     )
 
 
-def _database(t: Template, monitoring_role: iam.Role) -> rds.DBInstance:
+def _engine_condition(engine: str) -> str:
+    return f"DbEngineIs{engine.capitalize()}"
+
+
+def _parameter_groups(t: Template):
+    """One DB parameter group per engine (only the chosen engine's is created), turning on
+    the slow query log that the stack exports: RDS publishes MySQL's slow query and
+    general logs only when the parameter group enables them, to files.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html
+    Returns the name of the one in use.
+    """
+    chosen = None
+    for engine, row in reversed(engines.ENGINES.items()):
+        group = t.add_resource(
+            rds.DBParameterGroup(
+                f"DbParameterGroup{engine.capitalize()}",
+                Condition=_engine_condition(engine),
+                Description=Sub(f"${{ProjectName}}-${{EnvironmentName}} {row['Label']}: slow query log on"),
+                Family=row["ParameterGroupFamily"],
+                Parameters=engines.PARAMETER_GROUP_SETTINGS[engine],
+                Tags=naming.tags(f"db-{engine}-parameters"),
+            )
+        )
+        chosen = Ref(group) if chosen is None else If(_engine_condition(engine), Ref(group), chosen)
+    return chosen
+
+
+def _log_groups(t: Template, title: str, identifier: Sub, condition: str | None = None) -> list[str]:
+    """The log groups RDS exports an instance's logs to, made before the instance.
+
+    RDS writes to /aws/rds/instance/<identifier>/<log>; a group it creates itself
+    keeps logs forever and is not encrypted with our key.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html
+    Every engine exports two logs (engines.ENGINES), so two groups named by position.
+    Deleted with the stack: RDS fixes their names, and a kept group would stop
+    the same environment from being created again.
+    """
+    titles = []
+    for index in range(2):
+        group = logstore.log_group(
+            f"{title}LogGroup{index + 1}", f"{title.lower()}-logs-{index + 1}",
+            retention_days=Ref(P.DB_LOG_RETENTION_DAYS.name), kms_key_arn=Ref(P.LOG_KEY_ARN.name), keep=False,
+        )
+        group.LogGroupName = Sub("/aws/rds/instance/${Id}/${Log}", Id=identifier,
+                                 Log=Select(index, engines.lookup("LogExports")))
+        if condition is not None:
+            group.Condition = condition
+        titles.append(t.add_resource(group).title)
+    return titles
+
+
+def _database(t: Template, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
     subnet_group = t.add_resource(
         rds.DBSubnetGroup(
             "DbSubnetGroup",
@@ -112,14 +169,20 @@ def _database(t: Template, monitoring_role: iam.Role) -> rds.DBInstance:
             Tags=naming.tags("db-subnets"),
         )
     )
+    identifier = naming.name("db")
     return t.add_resource(
         rds.DBInstance(
             "DbInstance",
             # Deleting or replacing the stack's database leaves a final snapshot.
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
+            DependsOn=_log_groups(t, "Db", identifier),
+            # Named, so its log groups can be made before it.
+            DBInstanceIdentifier=identifier,
             Engine=engines.lookup("Engine"),
             EngineVersion=engines.lookup("EngineVersion"),
+            EngineLifecycleSupport=engines.EXTENDED_SUPPORT_DISABLED,
+            DBParameterGroupName=parameter_group,
             Port=engines.lookup("Port"),
             DBInstanceClass=Ref(P.DB_INSTANCE_CLASS.name),
             DBName=Ref(P.DB_NAME.name),
@@ -152,9 +215,10 @@ def _database(t: Template, monitoring_role: iam.Role) -> rds.DBInstance:
     )
 
 
-def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role) -> rds.DBInstance:
+def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
     # Encryption, storage, subnet group and master secret are inherited from
     # the source; a replica must not set them.
+    identifier = naming.name("db-replica")
     return t.add_resource(
         rds.DBInstance(
             "DbReplica",
@@ -163,8 +227,13 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role) ->
             # none); the policy is explicit so nothing is deleted by default.
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
+            DependsOn=_log_groups(t, "DbReplica", identifier, condition=HAS_READ_REPLICA),
+            DBInstanceIdentifier=identifier,
             SourceDBInstanceIdentifier=Ref(db),
             Engine=engines.lookup("Engine"),
+            DBParameterGroupName=parameter_group,
+            # A replica is deleted on its own, without the primary's protection.
+            DeletionProtection=Ref(P.DB_DELETION_PROTECTION.name),
             DBInstanceClass=If(
                 HAS_REPLICA_INSTANCE_CLASS,
                 Ref(P.DB_REPLICA_INSTANCE_CLASS.name),
@@ -261,7 +330,10 @@ def _file_system(t: Template) -> efs.FileSystem:
                 efs.LifecyclePolicy(TransitionToPrimaryStorageClass="AFTER_1_ACCESS"),
             ],
             # troposphere types this property as a plain dict.
-            FileSystemPolicy=policies.document(policies.deny_insecure_transport()).JSONrepr(),
+            FileSystemPolicy=policies.document(
+                policies.mount_through_access_points(),
+                policies.deny_insecure_transport(),
+            ).JSONrepr(),
             FileSystemTags=naming.tags("efs"),
         )
     )
@@ -276,3 +348,27 @@ def _file_system(t: Template) -> efs.FileSystem:
             target.Condition = USE_THREE_AZS
         t.add_resource(target)
     return file_system
+
+
+def _app_access_point(t: Template, file_system: efs.FileSystem) -> efs.AccessPoint:
+    """Where the app servers mount EFS: /app on the file system, /efs on the server.
+
+    IAM mounts without ClientRootAccess squash root, and the file system's root
+    directory is root-owned 755, so without an access point nobody could write.
+    The access point acts as the app user for every client and creates its
+    directory owned by that user on first use.
+    https://docs.aws.amazon.com/efs/latest/ug/efs-access-points.html
+    """
+    app_user = str(userdata.APP_USER_ID)
+    return t.add_resource(
+        efs.AccessPoint(
+            "EfsAppAccessPoint",
+            FileSystemId=Ref(file_system),
+            PosixUser=efs.PosixUser(Uid=app_user, Gid=app_user),
+            RootDirectory=efs.RootDirectory(
+                Path="/app",
+                CreationInfo=efs.CreationInfo(OwnerUid=app_user, OwnerGid=app_user, Permissions="0750"),
+            ),
+            AccessPointTags=naming.tags("efs-app"),
+        )
+    )

@@ -139,7 +139,9 @@ def _alarm_topic(t: Template) -> sns.Topic:
                     Resource=[Ref(topic)],
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
                 ),
-                policies.deny_insecure_transport(Ref(topic)),
+                # AWS's own example of enforcing encryption in transit on a topic.
+                # https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit
+                policies.deny_insecure_transport(Ref(topic), actions=[sns_actions.Publish]),
             ),
         )
     )

@@ -68,6 +68,7 @@ def build() -> Template:
         AppSubnetIds=_output(network, "AppSubnetIds"),
         DbSecurityGroupId=_output(security, "DbSecurityGroupId"),
         EfsSecurityGroupId=_output(security, "EfsSecurityGroupId"),
+        LogKeyArn=_output(network, "LogKeyArn"),
     )
     dns = _nested_stack(
         t, "DnsStack", "dns",
@@ -88,7 +89,8 @@ def build() -> Template:
         LogKeyArn=_output(network, "LogKeyArn"),
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "AppSecretArn",
-            "EfsFileSystemId", "EfsFileSystemArn", "OriginVerifySecretArn")},
+            "EfsFileSystemId", "EfsFileSystemArn", "EfsAccessPointId", "EfsAccessPointArn",
+            "OriginVerifySecretArn")},
     )
     _nested_stack(
         t, "AdminStack", "admin", P.PROJECT + (P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME),

@@ -35,7 +35,10 @@ def test_instance_role_reads_exactly_the_two_secrets_and_mounts_one_file_system(
             "Effect": "Allow",
             "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
             "Resource": [{"Ref": "EfsFileSystemArn"}],
-            "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            "Condition": {
+                "StringEquals": {"elasticfilesystem:AccessPointArn": {"Ref": "EfsAccessPointArn"}},
+                "Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"},
+            },
         },
     }
     assert role["ManagedPolicyArns"] == [
@@ -44,6 +47,10 @@ def test_instance_role_reads_exactly_the_two_secrets_and_mounts_one_file_system(
     ]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert trust["Action"] == ["sts:AssumeRole"]
+    # EC2 is not documented to send aws:SourceAccount: a condition on it could
+    # leave every server without credentials.
+    assert "Condition" not in trust
 
 
 def policy_documents(template: dict):
@@ -86,10 +93,18 @@ def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(app_dict):
     assert {spec["ResourceType"] for spec in data["TagSpecifications"]} == {"instance", "volume"}
 
 
-def test_ami_comes_from_the_public_ssm_parameter(app_dict):
-    ami = app_dict["Parameters"]["AmiId"]
+def test_ami_is_resolved_from_the_public_ssm_parameter_in_the_root_only(app_dict, root_template):
+    ami = root_template.to_dict()["Parameters"]["AmiId"]
     assert ami["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert ami["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    # The root passes the resolved ami-... id: the nested stacks must not look it up again.
+    resources = root_template.to_dict()["Resources"]
+    for stack in ("AppStack", "AdminStack"):
+        assert resources[stack]["Properties"]["Parameters"]["AmiId"] == {"Ref": "AmiId"}
+    assert app_dict["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
+    assert "Default" not in app_dict["Parameters"]["AmiId"]
+    from templates import admin
+    assert admin.build().to_dict()["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
 
 
 def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
@@ -102,8 +117,8 @@ def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
     assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
     signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
     assert signal["Count"] == {"Ref": "AsgDesiredCapacity"}
-    rolling = app_dict["Resources"]["AppAutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
-    assert rolling["MinInstancesInService"] == {"Ref": "AsgMinSize"}
+    rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MinInstancesInService"] == "3"
     assert rolling["MaxBatchSize"] == 1 and rolling["WaitOnResourceSignals"] is True
 
     policy = app_dict["Resources"]["CpuTargetTrackingPolicy"]["Properties"]
@@ -112,6 +127,18 @@ def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
     assert tracking["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ASGAverageCPUUtilization"}
     assert tracking["TargetValue"] == {"Ref": "CpuTargetPercent"}
     assert app_dict["Parameters"]["CpuTargetPercent"]["Default"] == "50"
+
+
+@pytest.mark.parametrize("low,high,in_service", [("2", "6", "2"), ("1", "2", "1"), ("3", "3", "0"), ("1", "1", "0")])
+def test_rolling_updates_keep_fewer_servers_in_service_than_the_maximum(app_dict, low, high, in_service):
+    # CloudFormation refuses MinInstancesInService >= MaxSize; with min == max
+    # one server at a time is replaced (MaxBatchSize 1) from 0 kept in service.
+    asg = resources(app_dict, AsgMinSize=low, AsgDesiredCapacity=low, AsgMaxSize=high)["AppAutoScalingGroup"]
+    rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    expected = 0 if in_service == "0" else in_service  # the literal 0, or the AsgMinSize value
+    assert rolling["MinInstancesInService"] == expected
+    assert int(rolling["MinInstancesInService"]) < int(high)
+    assert rolling["MaxBatchSize"] == 1
 
 
 def test_prod_runs_2_4_6_t3_xlarge_and_dev_is_small(project):
@@ -186,11 +213,24 @@ def test_access_logs_go_to_an_encrypted_bucket_the_regions_elb_may_write(app_dic
     assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
 
 
+@pytest.mark.parametrize("logs_on", [True, False])
+def test_the_load_balancer_comes_after_the_log_bucket_policy_only_when_logs_are_on(app_dict, logs_on):
+    # ELB checks it may write to the bucket when access logs are switched on;
+    # DependsOn cannot name the conditional policy, a Ref in Fn::If can.
+    active = resources(app_dict, AlbAccessLogs=str(logs_on).lower())
+    alb = active["LoadBalancer"]
+    assert "DependsOn" not in alb
+    expected = {"Ref": "AccessLogBucketPolicy"} if logs_on else ""
+    assert alb["Metadata"]["OrderedAfter"] == expected
+    assert ("AccessLogBucketPolicy" in active) is logs_on
+
+
 def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     user_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
     script, variables = user_data["Fn::Base64"]["Fn::Sub"]
-    assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"}}
-    for placeholder in ("${EfsFileSystemId}", "${DbMasterSecretArn}", "${AppSecretArn}",
+    assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
+                         "AppUserId": "1500"}
+    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
         assert placeholder in script
     known = set(app_dict["Parameters"]) | set(variables) | {"AWS::StackName", "AWS::Region"}
@@ -210,6 +250,8 @@ def test_user_data_carries_no_secret_values(app_dict):
 def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
     script = userdata.text(USER_DATA)
     assert "set -Eeuo pipefail" in script
-    assert '"$EFS_ID:/ /efs efs _netdev,tls,iam 0 0"' in script
+    assert '"$EFS_ID:/ /efs efs _netdev,tls,iam,accesspoint=$EFS_ACCESS_POINT 0 0"' in script
+    # The app user has the uid/gid the access point writes as.
+    assert 'useradd --system --uid "$APP_USER_ID"' in script
     assert "cfn-signal" in script and "trap 'on_error $LINENO' ERR" in script
     assert "gunicorn --bind 0.0.0.0:$APP_PORT" in script

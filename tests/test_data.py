@@ -134,10 +134,30 @@ def test_file_system_is_encrypted_backed_up_tiered_and_tls_only(data_dict):
     assert props["BackupPolicy"] == {"Status": "ENABLED"}
     assert {"TransitionToIA": {"Ref": "EfsTransitionToIa"}} in props["LifecyclePolicies"]
     assert props["ThroughputMode"] == {"Ref": "EfsThroughputMode"}
-    (deny,) = props["FileSystemPolicy"]["Statement"]
+    allow, deny = props["FileSystemPolicy"]["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny["Principal"] == {"AWS": "*"} and deny["Action"] == ["*"]
+    # The policy replaces EFS's default allow-all: this account may mount and
+    # write through access points and mount targets, never as root.
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert allow["Action"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    assert allow["Condition"] == {
+        "ArnLike": {"elasticfilesystem:AccessPointArn": {"Fn::Sub": (
+            "arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:access-point/*")}},
+        "Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"},
+    }
+
+
+def test_the_app_writes_to_efs_through_an_access_point_as_the_app_user(data_dict):
+    point = data_dict["Resources"]["EfsAppAccessPoint"]["Properties"]
+    assert point["FileSystemId"] == {"Ref": "EfsFileSystem"}
+    # Every client acts as uid/gid 1500, the app user the boot script creates.
+    assert point["PosixUser"] == {"Uid": "1500", "Gid": "1500"}
+    assert point["RootDirectory"] == {"Path": "/app", "CreationInfo": {
+        "OwnerUid": "1500", "OwnerGid": "1500", "Permissions": "0750"}}
+    assert data_dict["Outputs"]["EfsAccessPointArn"]["Value"] == {"Fn::GetAtt": ["EfsAppAccessPoint", "Arn"]}
 
 
 @pytest.mark.parametrize("azs", ["2", "3"])
@@ -153,3 +173,59 @@ def test_a_mount_target_per_az_in_the_app_subnets(data_dict, azs):
 def test_outputs(data_dict):
     assert {"DbEndpointAddress", "DbEndpointPort", "DbReplicaEndpointAddress", "DbMasterSecretArn",
             "AppSecretArn", "EfsFileSystemId"} <= set(data_dict["Outputs"])
+
+
+@pytest.mark.parametrize("engine,version,family,logs,settings", [
+    ("mysql", "8.4", "mysql8.4", ["error", "slowquery"],
+     {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}),
+    ("postgres", "16", "postgres16", ["postgresql", "upgrade"], {"log_min_duration_statement": "1000"}),
+])
+def test_each_engine_exports_only_logs_its_parameter_group_turns_on(data_dict, engine, version, family,
+                                                                    logs, settings):
+    active = resources(data_dict, DbEngine=engine, DbReplicaEnabled="true")
+    for instance in ("DbInstance", "DbReplica"):
+        props = active[instance]["Properties"]
+        assert props["EnableCloudwatchLogsExports"] == logs
+        group_id = props["DBParameterGroupName"]["Ref"]
+        group = active[group_id]["Properties"]
+        assert group["Family"] == family and group["Parameters"] == settings
+    assert active["DbInstance"]["Properties"]["EngineVersion"] == version
+    groups = [r for r in active.values() if r["Type"] == "AWS::RDS::DBParameterGroup"]
+    assert len(groups) == 1, "only the chosen engine's parameter group exists"
+
+
+def test_database_engine_is_supported_and_never_enrols_in_extended_support_silently(data_dict):
+    props = resources(data_dict)["DbInstance"]["Properties"]
+    assert (props["Engine"], props["EngineVersion"]) == ("mysql", "8.4")
+    assert props["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+
+
+@pytest.mark.parametrize("replica", ["true", "false"])
+def test_rds_log_groups_exist_before_the_instances_with_retention_and_our_key(data_dict, replica):
+    active = resources(data_dict, DbReplicaEnabled=replica, DbLogRetentionDays="90",
+                       ProjectName="shop", EnvironmentName="qa")
+    expected = {"DbInstance": "shop-qa-db", "DbReplica": "shop-qa-db-replica"}
+    if replica == "false":
+        del expected["DbReplica"]
+    for instance, identifier in expected.items():
+        db = active[instance]
+        assert db["Properties"]["DBInstanceIdentifier"] == identifier
+        names = set()
+        for group_id in db["DependsOn"]:
+            group = active[group_id]
+            assert group["Type"] == "AWS::Logs::LogGroup"
+            assert group["Properties"]["RetentionInDays"] == "90"
+            assert group["Properties"]["KmsKeyId"] == {"Ref": "LogKeyArn"}
+            names.add(group["Properties"]["LogGroupName"])
+        assert names == {f"/aws/rds/instance/{identifier}/{log}" for log in ("error", "slowquery")}
+    assert ("DbReplicaLogGroup1" in active) is (replica == "true")
+
+
+def test_every_engine_exports_two_logs_one_group_each():
+    from threetier import engines
+    assert all(len(row["LogExports"]) == 2 for row in engines.ENGINES.values())
+
+
+def test_the_replica_is_protected_from_deletion_like_the_primary(data_dict):
+    active = resources(data_dict, DbReplicaEnabled="true", DbDeletionProtection="true")
+    assert active["DbReplica"]["Properties"]["DeletionProtection"] == "true"

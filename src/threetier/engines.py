@@ -1,10 +1,14 @@
-"""Database engines the data tier supports, as one CloudFormation Mapping.
+"""Database engines: the one table of versions, classes, logs and support dates.
 
 The security stack reads the port and the data stack everything else, both
-from this one table, so the DB security group always opens the engine's port.
+from the CloudFormation Mapping built from ENGINES, so the DB security group
+always opens the engine's port. `validate`, the root Rules and the project lint
+rule on end of support read the other tables here.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from troposphere import FindInMap, Ref, Template
 
@@ -12,26 +16,79 @@ from threetier import parameters as P
 
 MAPPING = "DbEngines"
 
+# MySQL 8.4 is the LTS line; 8.0 left RDS standard support on 2026-07-31 and a
+# new 8.0 instance would enrol in paid Extended Support (dates: STANDARD_SUPPORT_ENDS).
+# EngineLifecycleSupport is set explicitly, never left to the default, which
+# enrols the instance in Extended Support (billed once standard support ends).
+# Disabled: creating an instance past its end of standard support fails instead
+# of billing, and RDS upgrades the engine at that date; plan the major upgrade
+# before it (the project lint rule W9009 warns from the table below).
+# https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (EngineLifecycleSupport)
+EXTENDED_SUPPORT_DISABLED = "open-source-rds-extended-support-disabled"
+
 ENGINES = {
     "mysql": {
         "Engine": "mysql",
-        "EngineVersion": "8.0",
+        "EngineVersion": "8.4",
+        "Label": "MySQL 8.4",
         "Port": "3306",
-        # audit needs an option group; error, general and slow query do not.
-        "LogExports": ["error", "general", "slowquery"],
+        "ParameterGroupFamily": "mysql8.4",
+        # Exported logs: each one exported is switched on by the parameter group
+        # below (error is always on). general stays off: it logs every query.
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html
+        "LogExports": ["error", "slowquery"],
     },
     "postgres": {
         "Engine": "postgres",
         "EngineVersion": "16",
+        "Label": "PostgreSQL 16",
         "Port": "5432",
+        "ParameterGroupFamily": "postgres16",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Concepts.PostgreSQL.html
         "LogExports": ["postgresql", "upgrade"],
     },
+}
+
+# What each engine's DB parameter group sets so that the exported logs have
+# content: the slow query log at one second, written to files (RDS publishes
+# files, not tables, to CloudWatch Logs).
+PARAMETER_GROUP_SETTINGS = {
+    "mysql": {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"},
+    "postgres": {"log_min_duration_statement": "1000"},
 }
 
 # RDS for MySQL has no Performance Insights on these classes.
 NO_PERFORMANCE_INSIGHTS = {
     "mysql": ("db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"),
 }
+
+# End of RDS standard support by (engine, major version). After it, a new
+# instance is enrolled in RDS Extended Support (billed per vCPU-hour) unless
+# EngineLifecycleSupport says otherwise. Sources:
+# MySQL: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MySQL.Concepts.VersionMgmt.html#MySQL.Concepts.VersionMgmt.ReleaseCalendar
+# PostgreSQL: https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html
+STANDARD_SUPPORT_ENDS = {
+    ("mysql", "5.7"): date(2024, 2, 29),
+    ("mysql", "8.0"): date(2026, 7, 31),
+    ("mysql", "8.4"): date(2029, 7, 31),
+    ("postgres", "11"): date(2024, 2, 29),
+    ("postgres", "12"): date(2025, 2, 28),
+    ("postgres", "13"): date(2026, 2, 28),
+    ("postgres", "14"): date(2027, 2, 28),
+    ("postgres", "15"): date(2028, 2, 29),
+    ("postgres", "16"): date(2029, 2, 28),
+    ("postgres", "17"): date(2030, 2, 28),
+}
+
+
+def major_version(engine: str, version: str) -> str:
+    """The major version RDS support dates are kept by: 8.0.35 -> 8.0 (MySQL), 16.4 -> 16 (PostgreSQL)."""
+    parts = str(version).split(".")
+    return ".".join(parts[:2]) if engine == "mysql" else parts[0]
+
+
+def standard_support_ends(engine: str, version: str) -> date | None:
+    return STANDARD_SUPPORT_ENDS.get((engine, major_version(engine, version)))
 
 
 def add_mapping(t: Template, *keys: str) -> None:

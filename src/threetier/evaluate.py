@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 NO_VALUE = object()
+# Resource attributes that may hold intrinsics (Properties is always resolved).
+RESOLVED_ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy")
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Evaluation:
                 continue
             active[logical_id] = {
                 **resource,
+                **{key: self.resolve(resource[key]) for key in RESOLVED_ATTRIBUTES if key in resource},
                 "Properties": self.resolve(resource.get("Properties", {})),
             }
         return active

@@ -8,12 +8,17 @@ from troposphere import s3 as bucket
 from threetier import naming
 
 
-def log_group(title: str, thing: str, *, retention_days, kms_key_arn) -> logs.LogGroup:
-    """A log group kept when the stack goes (logs are audit evidence), encrypted with our key."""
+def log_group(title: str, thing: str, *, retention_days, kms_key_arn, keep: bool = True) -> logs.LogGroup:
+    """A log group encrypted with our key, kept when the stack goes (logs are audit evidence).
+
+    keep=False for a group whose name is fixed by another service: a kept one
+    would make re-creating the same environment fail ("already exists").
+    """
+    policy = "Retain" if keep else "Delete"
     return logs.LogGroup(
         title,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        DeletionPolicy=policy,
+        UpdateReplacePolicy=policy,
         RetentionInDays=retention_days,
         KmsKeyId=kms_key_arn,
         Tags=naming.tags(thing),

@@ -7,7 +7,8 @@ the CLI validation and the docs read the same objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from troposphere import Parameter, Template
 
@@ -49,6 +50,26 @@ class Param:
         if self.constraint is not None:
             props["ConstraintDescription"] = self.constraint
         return Parameter(self.name, **props)
+
+
+SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(.+)>$")
+
+
+def as_nested(param: Param) -> Param:
+    """The parameter as a nested stack declares it, when the root passes `!Ref` of it.
+
+    CloudFormation resolves an SSM parameter type in the stack that declares it
+    and passes the resolved value (e.g. ami-0abc...) on. A nested stack that
+    declared the same SSM type would look that value up as a Parameter Store
+    name and fail validation, so it takes the resolved type, without a default.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm
+    (project lint rule E9001 catches the mistake in any parent/child pair).
+    """
+    match = SSM_TYPE.match(param.type)
+    if not match:
+        return param
+    return replace(param, type=match.group(1), default=None,
+                   description=f"{match.group(1)} the root stack resolved from its {param.name} SSM parameter.")
 
 
 def use(t: Template, *params: Param) -> None:
@@ -93,8 +114,10 @@ PROJECT_NAME = Param(
     label="Project name",
     group=GROUP_PROJECT,
     default="project-x",
-    allowed_pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
-    constraint="3 to 20 characters: lower-case letters, digits and hyphens, "
+    # No "--": the database is named <project>-<environment>-db, and RDS
+    # identifiers may not hold two hyphens in a row.
+    allowed_pattern=r"^(?!.*--)[a-z][a-z0-9-]{1,18}[a-z0-9]$",
+    constraint="3 to 20 characters: lower-case letters, digits and single hyphens, "
     "starting with a letter and not ending with a hyphen.",
 )
 
@@ -386,6 +409,18 @@ DB_PERFORMANCE_INSIGHTS = Param(
     constraint="true or false.",
 )
 
+DB_LOG_RETENTION_DAYS = Param(
+    "DbLogRetentionDays",
+    "Number",
+    "Days to keep the database logs RDS exports to CloudWatch Logs (error and slow "
+    "query logs on MySQL; the server and upgrade logs on PostgreSQL).",
+    label="Database log retention (days)",
+    group=GROUP_DATABASE,
+    default="30",
+    allowed_values=LOG_RETENTION_DAYS,
+    constraint="One of the CloudWatch Logs retention periods: " + ", ".join(LOG_RETENTION_DAYS) + ".",
+)
+
 EFS_PERFORMANCE_MODE = Param(
     "EfsPerformanceMode",
     "String",
@@ -437,6 +472,7 @@ DATABASE = (
     DB_REPLICA_INSTANCE_CLASS,
     DB_MONITORING_INTERVAL,
     DB_PERFORMANCE_INSIGHTS,
+    DB_LOG_RETENTION_DAYS,
 )
 FILES = (EFS_PERFORMANCE_MODE, EFS_THROUGHPUT_MODE, EFS_TRANSITION_TO_IA)
 
@@ -784,6 +820,8 @@ DB_MASTER_SECRET_ARN = _wired(
 APP_SECRET_ARN = _wired("AppSecretArn", "String", "ARN of the application secret.")
 EFS_FILE_SYSTEM_ID = _wired("EfsFileSystemId", "String", "EFS file system id.")
 EFS_FILE_SYSTEM_ARN = _wired("EfsFileSystemArn", "String", "EFS file system ARN.")
+EFS_ACCESS_POINT_ID = _wired("EfsAccessPointId", "String", "EFS access point the app servers mount.")
+EFS_ACCESS_POINT_ARN = _wired("EfsAccessPointArn", "String", "ARN of the EFS access point the app servers mount.")
 
 # --- Domain, certificates and CloudFront ------------------------------------
 

@@ -51,6 +51,25 @@ def trust(service: str, source_arn: Sub | None = None) -> PolicyDocument:
     )
 
 
+def ec2_trust() -> PolicyDocument:
+    """Let EC2 assume the role for an instance profile: the plain trust the console writes.
+
+    No aws:SourceAccount condition: no AWS document says EC2 sends that key when it
+    delivers instance-profile credentials, and if it does not, no server gets
+    credentials. Who may hand the role to an instance is iam:PassRole's business.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html
+    (project lint rule E9005).
+    """
+    return document(
+        Statement(
+            Sid="TrustEc2",
+            Effect=Allow,
+            Principal=Principal("Service", "ec2.amazonaws.com"),
+            Action=[sts.AssumeRole],
+        )
+    )
+
+
 def write_flow_logs(log_group_arn: object) -> list[Statement]:
     """What VPC flow logs need to deliver into one existing log group.
 
@@ -79,16 +98,18 @@ def write_flow_logs(log_group_arn: object) -> list[Statement]:
     ]
 
 
-def deny_insecure_transport(*resources) -> Statement:
+def deny_insecure_transport(*resources, actions=None) -> Statement:
     """Resource-policy statement refusing every request not made over TLS.
 
     Resources are needed in a bucket policy; an EFS file system policy takes none.
+    `actions` for services whose resource policies take only their own actions
+    (an SNS topic policy refuses "*": project lint rule E9006).
     """
     statement = Statement(
         Sid="DenyInsecureTransport",
         Effect=Deny,
         Principal=Principal("AWS", "*"),
-        Action=[Action("*")],
+        Action=list(actions) if actions else [Action("*")],
         Condition=Condition(Bool("aws:SecureTransport", "false")),
     )
     if resources:
@@ -111,14 +132,41 @@ def read_secrets(*secret_arns) -> Statement:
     )
 
 
-def mount_file_system(file_system_arn) -> Statement:
-    """Mount and write one EFS file system, only through its mount targets (efs-utils `iam` option)."""
+def mount_file_system(file_system_arn, access_point_arn) -> Statement:
+    """Mount and write one EFS file system through one access point and its mount targets
+    (efs-utils `iam` and `accesspoint=` options). No ClientRootAccess: the access point's
+    POSIX user is who writes.
+    https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html
+    """
     return Statement(
         Sid="MountFileSystem",
         Effect=Allow,
         Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
         Resource=[file_system_arn],
-        Condition=Condition(Bool("elasticfilesystem:AccessedViaMountTarget", "true")),
+        Condition=Condition([
+            StringEquals("elasticfilesystem:AccessPointArn", access_point_arn),
+            Bool("elasticfilesystem:AccessedViaMountTarget", "true"),
+        ]),
+    )
+
+
+def mount_through_access_points() -> Statement:
+    """EFS file system policy: this account's principals may mount and write only through an
+    access point and a mount target; their IAM policies say which access point.
+
+    A file system policy replaces EFS's default allow-all for IAM-authorised mounts.
+    https://docs.aws.amazon.com/efs/latest/ug/access-control-block-public-access.html
+    """
+    return Statement(
+        Sid="MountThroughAccessPoints",
+        Effect=Allow,
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+        Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
+        Condition=Condition([
+            ArnLike("elasticfilesystem:AccessPointArn",
+                    Sub("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:access-point/*")),
+            Bool("elasticfilesystem:AccessedViaMountTarget", "true"),
+        ]),
     )
 
 

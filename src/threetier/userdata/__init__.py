@@ -12,6 +12,10 @@ from importlib import resources
 
 from troposphere import Base64, Sub
 
+# uid and gid of the app user on every server. The EFS access point writes as
+# this user whoever the client is, so files on /efs belong to the app.
+APP_USER_ID = 1500
+
 PLACEHOLDER = re.compile(r"\$\{(?!!)([A-Za-z0-9:]+)\}")
 
 

@@ -13,6 +13,7 @@ readonly STACK_NAME='${AWS::StackName}'
 readonly REGION='${AWS::Region}'
 readonly SIGNAL_RESOURCE='${SignalResource}'
 readonly EFS_ID='${EfsFileSystemId}'
+readonly EFS_ACCESS_POINT='${EfsAccessPointId}'
 readonly APP_PORT='${AppPort}'
 readonly APP_ENTRY_POINT='${AppEntryPoint}'
 readonly HEALTH_CHECK_PATH='${HealthCheckPath}'
@@ -26,6 +27,8 @@ readonly APP_SECRET_ARN='${AppSecretArn}'
 readonly APP_LOG_GROUP='${AppLogGroup}'
 
 readonly APP_USER=app
+# The EFS access point writes as this uid and gid: the app user has them here too.
+readonly APP_USER_ID='${AppUserId}'
 readonly APP_HOME=/opt/app
 readonly CONFIG_DIR=/etc/app
 readonly CFN_BIN=/opt/aws/bin
@@ -128,8 +131,10 @@ ROTATE
 }
 
 mount_efs() {
-  # TLS in transit and IAM authorisation with the instance role (efs-utils).
-  local entry="$EFS_ID:/ /efs efs _netdev,tls,iam 0 0"
+  # TLS in transit, IAM authorisation with the instance role, and the app's
+  # access point (efs-utils): /efs is the access point's directory, written as
+  # the app user whoever writes.
+  local entry="$EFS_ID:/ /efs efs _netdev,tls,iam,accesspoint=$EFS_ACCESS_POINT 0 0"
   mkdir -p /efs
   grep -qxF "$entry" /etc/fstab || echo "$entry" >> /etc/fstab
   local attempt
@@ -146,8 +151,12 @@ mount_efs() {
 }
 
 create_app_user() {
+  if ! getent group "$APP_USER" >/dev/null; then
+    groupadd --system --gid "$APP_USER_ID" "$APP_USER"
+  fi
   if ! id -u "$APP_USER" >/dev/null 2>&1; then
-    useradd --system --home-dir "$APP_HOME" --shell /sbin/nologin "$APP_USER"
+    useradd --system --uid "$APP_USER_ID" --gid "$APP_USER" --home-dir "$APP_HOME" \
+      --shell /sbin/nologin "$APP_USER"
   fi
   install -d -o "$APP_USER" -g "$APP_USER" -m 0755 "$APP_HOME"
   chown "$APP_USER:$APP_USER" "$LOG_DIR"
