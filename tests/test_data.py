@@ -47,7 +47,7 @@ def test_subnet_group_uses_the_data_subnets(data_dict):
 
 
 @pytest.mark.parametrize("engine,port,version,logs", [
-    ("mysql", "3306", "8.0", ["error", "general", "slowquery"]),
+    ("mysql", "3306", "8.4", ["error", "slowquery"]),
     ("postgres", "5432", "16", ["postgresql", "upgrade"]),
 ])
 def test_engine_choice_sets_engine_version_port_and_logs(data_dict, engine, port, version, logs):

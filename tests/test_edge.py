@@ -244,6 +244,11 @@ def wired_samples(region: str) -> dict:
         "DbMasterSecretArn": secret, "AppSecretArn": secret, "OriginVerifySecretArn": secret,
         "EfsFileSystemId": "fs-0123456789abcdef0",
         "EfsFileSystemArn": f"arn:aws:elasticfilesystem:{region}:123456789012:file-system/fs-0123456789abcdef0",
+        "EfsAccessPointId": "fsap-0123456789abcdef0",
+        "EfsAccessPointArn": (f"arn:aws:elasticfilesystem:{region}:123456789012:"
+                              "access-point/fsap-0123456789abcdef0"),
+        # The root resolves its AmiId SSM parameter and passes the image id on.
+        "AmiId": "ami-0123456789abcdef0",
         "LogKeyArn": f"arn:aws:kms:{region}:123456789012:key/12345678-1234-1234-1234-123456789012",
         "ZoneId": "Z0123456789ABCDEFGHIJ", "SiteCertificateArn": US_EAST_1_CERT,
         "AlbDnsName": f"alb-123.{region}.elb.amazonaws.com", "AlbCanonicalHostedZoneId": "Z35SXDOTRQ7X7K",

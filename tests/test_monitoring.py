@@ -114,6 +114,18 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
     assert set(grants["CloudWatchAlarmsPublish"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
+def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
+    statements = {s["Sid"]: s for s in
+                  monitoring_dict["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "DenyInsecureTransport"}
+    publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
+    assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    # A topic policy takes SNS actions only: "*" is refused (lint rule E9006).
+    assert (deny["Effect"], deny["Action"]) == ("Deny", ["sns:Publish"])
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
 def test_email_subscription_is_optional(monitoring_dict):
     assert "AlarmEmailSubscription" not in Evaluation(monitoring_dict, {}).resources()
     on = Evaluation(monitoring_dict, {"AlarmEmail": "ops@example.com"}).resources()

@@ -262,7 +262,7 @@ TRUE_FALSE = ("true", "false")
 DB_ENGINE = Param(
     "DbEngine",
     "String",
-    "Database engine: mysql (MySQL 8.0, what the reference app needs) or "
+    "Database engine: mysql (MySQL 8.4 LTS, what the reference app needs) or "
     "postgres (PostgreSQL 16).",
     label="Database engine",
     group=GROUP_DATABASE,

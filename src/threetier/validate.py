@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from threetier import parameters as P
-from threetier.engines import NO_PERFORMANCE_INSIGHTS
+from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
 from threetier.regions import AZ_COUNTS
 from threetier.evaluate import Evaluation
 
@@ -43,7 +43,7 @@ FILLED_BY_PLAN = frozenset({P.CLOUDFRONT_PREFIX_LIST_ID.name})
 PRIVATE_RANGES = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 SUBNET_COUNT = 9  # public, app and data subnets in up to three AZs (see templates/network.py)
 
-# RDS instance class families per engine (MySQL 8.0, PostgreSQL 16), from the
+# RDS instance class families per engine (MySQL 8.4, PostgreSQL 16), from the
 # RDS "Supported DB engines for DB instance classes" table. Extend when AWS adds one.
 _COMMON_FAMILIES = (
     "t3", "t4g",
@@ -51,7 +51,7 @@ _COMMON_FAMILIES = (
     "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r6idn", "r6in", "r7g", "r7i", "r8g",
     "x2g", "x2idn", "x2iedn",
 )
-ENGINES = {"mysql": "MySQL 8.0", "postgres": "PostgreSQL 16"}
+ENGINES = {engine: row["Label"] for engine, row in ENGINE_TABLE.items()}
 DB_INSTANCE_FAMILIES = {
     "mysql": _COMMON_FAMILIES,
     "postgres": _COMMON_FAMILIES,
