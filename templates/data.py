@@ -210,7 +210,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group) -> rds.DB
                 "CKV_AWS_118",
                 "Enhanced monitoring is the DbMonitoringInterval parameter: every 60 s in "
                 "prod.json, off in dev.json to save cost.",
-            )),
+            ), engines.TLS_NOT_ENFORCED_REASON),
         )
     )
 
@@ -254,6 +254,7 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             EnableCloudwatchLogsExports=engines.lookup("LogExports"),
             **_monitoring(monitoring_role),
             Tags=naming.tags("db-replica"),
+            Metadata=checkov(engines.TLS_NOT_ENFORCED_REASON),
         )
     )
 

@@ -18,7 +18,7 @@ from troposphere import route53
 from troposphere import s3 as bucket
 from troposphere import wafv2
 
-from threetier import conditions, logstore, naming, secrets
+from threetier import conditions, logstore, naming, policies, secrets
 from threetier import parameters as P
 from threetier.conditions import HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
@@ -72,10 +72,19 @@ def build() -> Template:
 
 
 def _log_bucket(t: Template) -> bucket.Bucket:
-    return t.add_resource(logstore.log_bucket(
+    log_bucket = t.add_resource(logstore.log_bucket(
         "CloudFrontLogBucket", "cloudfront-logs", condition=HAS_LOGGING,
         expiration_days=LOG_RETENTION_DAYS, object_ownership="BucketOwnerPreferred",
     ))
+    # CloudFront delivers with an ACL grant, so the policy only refuses plain HTTP.
+    t.add_resource(bucket.BucketPolicy(
+        "CloudFrontLogBucketPolicy",
+        Condition=HAS_LOGGING,
+        Bucket=Ref(log_bucket),
+        PolicyDocument=policies.document(policies.deny_insecure_transport(
+            GetAtt(log_bucket, "Arn"), Sub("${%s.Arn}/*" % log_bucket.title))),
+    ))
+    return log_bucket
 
 
 def _web_acl(t: Template) -> wafv2.WebACL:

@@ -15,6 +15,7 @@ from threetier import conditions, naming, regions
 from threetier.engines import NO_PERFORMANCE_INSIGHTS
 from threetier import parameters as P
 from threetier.conditions import (
+    DOMAIN_READY,
     HAS_BASTIONS,
     HAS_DOMAIN,
     HAS_SUBDOMAIN,
@@ -50,15 +51,19 @@ def build() -> Template:
     )
     P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER,
           *P.EDGE, *P.MONITORING, *P.BASTION)
-    conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT)
-    t.add_condition(HAS_EDGE, Or(Condition(HAS_DOMAIN), Condition(USE_CLOUDFRONT)))
+    conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, DOMAIN_READY)
+    t.add_condition(HAS_EDGE, Or(Condition(DOMAIN_READY), Condition(USE_CLOUDFRONT)))
+    # Until the domain's zone is given (pass 2, see templates/dns.py), the
+    # stacks after dns run as if there were no domain.
+    ready_domain = If(DOMAIN_READY, Ref(P.DOMAIN_NAME.name), "")
     t.add_condition(USE_MONITORING, Equals(Ref(P.MONITORING_ENABLED.name), "true"))
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
     security = _nested_stack(
         t, "SecurityStack", "security",
-        P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.DOMAIN_NAME, P.CLOUDFRONT_PREFIX_LIST_ID),
+        P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID),
+        DomainName=ready_domain,
         VpcId=_output(network, "VpcId"),
     )
     data = _nested_stack(
@@ -80,7 +85,7 @@ def build() -> Template:
         t, "AppStack", "app",
         P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.CLOUDFRONT_ENABLED),
         # With a domain the DNS stack makes (or passes on) the ALB certificate.
-        AlbCertificateArn=If(HAS_DOMAIN, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
+        AlbCertificateArn=If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
         VpcId=_output(network, "VpcId"),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
@@ -100,10 +105,11 @@ def build() -> Template:
     )
     edge = _nested_stack(
         t, "EdgeStack", "edge",
-        P.PROJECT + (P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
+        P.PROJECT + (P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
                      P.CLOUDFRONT_LOGGING, P.WAF_ENABLED),
-        ZoneId=If(HAS_DOMAIN, _output(dns, "ZoneId"), ""),
-        SiteCertificateArn=If(HAS_DOMAIN, _output(dns, "SiteCertificateArn"), ""),
+        DomainName=ready_domain,
+        ZoneId=If(DOMAIN_READY, _output(dns, "ZoneId"), ""),
+        SiteCertificateArn=If(DOMAIN_READY, _output(dns, "SiteCertificateArn"), ""),
         AlbDnsName=_output(app, "AlbDnsName"),
         AlbCanonicalHostedZoneId=_output(app, "AlbCanonicalHostedZoneId"),
         OriginVerifySecretArn=_output(data, "OriginVerifySecretArn"),
@@ -125,7 +131,7 @@ def build() -> Template:
     t.add_output(Output(
         "SiteUrl",
         Description="Where users reach the application",
-        Value=If(HAS_DOMAIN, Sub("https://${Site}", Site=naming.site_name()),
+        Value=If(DOMAIN_READY, Sub("https://${Site}", Site=naming.site_name()),
                  If(USE_CLOUDFRONT, Sub("https://${Cdn}", Cdn=_output(edge, "DistributionDomainName")),
                     Sub("http://${Alb}", Alb=_output(app, "AlbDnsName")))),
     ))
@@ -136,7 +142,8 @@ def build() -> Template:
     ))
     t.add_output(Output(
         "NameServers",
-        Description="Name servers of the created hosted zone, to delegate to at the registrar",
+        Description="Name servers of the hosted zone this stack created, to delegate to at the registrar "
+                    "(empty with HostedZoneId given)",
         Value=If(HAS_DOMAIN, _output(dns, "NameServers"), ""),
     ))
     return t
@@ -152,7 +159,7 @@ def _rules(t: Template) -> None:
         return Equals(Ref(param.name), "")
 
     cloudfront_on = conditions.expression(USE_CLOUDFRONT)
-    has_domain = conditions.expression(HAS_DOMAIN)
+    domain_ready = conditions.expression(DOMAIN_READY)
     rule("BastionsNeedARestrictedAdminCidr", conditions.expression(HAS_BASTIONS),
          And(Not(is_empty(P.ADMIN_CIDR)), Not(Equals(Ref(P.ADMIN_CIDR.name), "0.0.0.0/0"))),
          "BastionCount above 0 needs AdminCidr: the one IPv4 range allowed to SSH in "
@@ -164,14 +171,15 @@ def _rules(t: Template) -> None:
          Not(is_empty(P.CLOUDFRONT_PREFIX_LIST_ID)),
          "CloudFrontEnabled needs CloudFrontPrefixListId: the id of "
          "com.amazonaws.global.cloudfront.origin-facing in this region (threetier plan looks it up).")
-    rule("CloudFrontCertificateOutsideUsEast1", And(cloudfront_on, has_domain, Not(conditions.expression(IN_US_EAST_1))),
+    rule("CloudFrontCertificateOutsideUsEast1", And(cloudfront_on, domain_ready, Not(conditions.expression(IN_US_EAST_1))),
          Not(is_empty(P.CLOUDFRONT_CERTIFICATE_ARN)),
          "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: an ACM "
          "certificate for the site name in us-east-1 (CloudFront uses no other region's).")
-    rule("CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(has_domain)),
+    rule("CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(domain_ready)),
          is_empty(P.ALB_CERTIFICATE_ARN),
-         "Without DomainName, CloudFront reaches the load balancer by its AWS name over HTTP, "
-         "which no certificate matches: leave AlbCertificateArn empty or set DomainName.")
+         "Without a ready domain (DomainName and its delegated HostedZoneId), CloudFront reaches the "
+         "load balancer by its AWS name over HTTP, which no certificate matches: leave "
+         "AlbCertificateArn empty, or set DomainName and HostedZoneId.")
     two_az_regions = regions.with_fewer_azs_than(3)
     # Fn::Contains is one of the functions only Rules may use; troposphere has no class for it.
     rule("ThreeAzsNeedARegionWithThree", conditions.expression(USE_THREE_AZS),
@@ -183,6 +191,18 @@ def _rules(t: Template) -> None:
          Not(Or(*[Equals(Ref(P.DB_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
          "RDS for MySQL has no Performance Insights on db.t3/db.t4g micro and small: set "
          "DbPerformanceInsights to false or use db.t4g.medium or larger.")
+    # https://docs.aws.amazon.com/efs/latest/ug/performance.html: Elastic
+    # throughput is only for General Purpose file systems.
+    rule("EfsMaxIoNeedsBurstingThroughput", Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "maxIO"),
+         Not(Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "elastic")),
+         "EfsPerformanceMode maxIO cannot use elastic throughput (EFS refuses the file system): "
+         "set EfsThroughputMode to bursting, or EfsPerformanceMode to generalPurpose.")
+    rule("CloudFrontLogsNeedASupportedRegion",
+         And(cloudfront_on, Equals(Ref(P.CLOUDFRONT_LOGGING.name), "true")),
+         Not({"Fn::Contains": [list(regions.CLOUDFRONT_LOGS_UNSUPPORTED), Ref("AWS::Region")]}),
+         "CloudFrontLogging keeps the logs in a bucket in this region, and CloudFront cannot deliver "
+         f"standard logs to buckets in {', '.join(regions.CLOUDFRONT_LOGS_UNSUPPORTED)}: set "
+         "CloudFrontLogging to false here.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "

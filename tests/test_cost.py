@@ -104,6 +104,7 @@ def test_edge_lines_only_when_the_edge_is_on(templates, env_values, table):
     assert not any(item.service in ("CloudFront", "Route 53", "WAF") for item in prod.lines)
     assert has_line(prod, "Out to the internet")
 
+    # A new domain's first pass: the stack creates the zone, CloudFront runs on its own name.
     edge = estimate_for(templates, env_values, table, "prod", DomainName="example.com", WafEnabled="true",
                         **CLOUDFRONT)
     services = {item.service for item in edge.lines}

@@ -178,7 +178,8 @@ def test_outputs(data_dict):
 @pytest.mark.parametrize("engine,version,family,logs,settings", [
     ("mysql", "8.4", "mysql8.4", ["error", "slowquery"],
      {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}),
-    ("postgres", "16", "postgres16", ["postgresql", "upgrade"], {"log_min_duration_statement": "1000"}),
+    ("postgres", "16", "postgres16", ["postgresql", "upgrade"],
+     {"log_min_duration_statement": "1000", "rds.force_ssl": "1"}),
 ])
 def test_each_engine_exports_only_logs_its_parameter_group_turns_on(data_dict, engine, version, family,
                                                                     logs, settings):

@@ -130,7 +130,8 @@ def test_cloudfront_sits_between_the_internet_and_the_load_balancer_when_on(temp
 
 
 def test_a_domain_adds_route53_aliases_and_an_https_origin(templates, env_values):
-    drawn = graph(describe(templates, env_values, "prod", DomainName="example.com", **CLOUDFRONT))
+    drawn = graph(describe(templates, env_values, "prod", DomainName="example.com",
+                           HostedZoneId="Z0123456789ABCDEFGHIJ", **CLOUDFRONT))
 
     assert drawn.edge_labels("CloudFront", "Application Load Balancer") == ["443"]
     assert drawn.edge_labels("Route 53", "CloudFront") == ["alias A/AAAA"]

@@ -12,13 +12,21 @@ PREFIX_LIST = "pl-3b927c52"
 US_EAST_1_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 EU_CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 
+ZONE = "Z0123456789ABCDEFGHIJ"
+# A domain whose delegated zone is given: everything on the domain exists.
+DOMAIN = {"DomainName": "example.com", "HostedZoneId": ZONE}
+
 COMBINATIONS = {
     "no-domain": ("us-east-1", {}),
-    "domain-only": ("eu-west-1", {"DomainName": "example.com"}),
-    "domain-cloudfront-us-east-1": ("us-east-1", {
+    # First pass of a new domain: only its hosted zone is created.
+    "new-zone": ("eu-west-1", {"DomainName": "example.com"}),
+    "new-zone-cloudfront": ("us-east-1", {
         "DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
+    "domain-only": ("eu-west-1", DOMAIN),
+    "domain-cloudfront-us-east-1": ("us-east-1", {
+        **DOMAIN, "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
     "domain-cloudfront-elsewhere": ("eu-west-1", {
-        "DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST,
+        **DOMAIN, "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST,
         "CloudFrontCertificateArn": US_EAST_1_CERT}),
     "cloudfront-no-domain": ("eu-west-1", {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
 }
@@ -48,6 +56,8 @@ def test_every_combination_passes_the_root_rules(stacks, combination):
 
 @pytest.mark.parametrize("combination,dns,edge", [
     ("no-domain", False, False),
+    ("new-zone", True, False),
+    ("new-zone-cloudfront", True, True),
     ("domain-only", True, True),
     ("domain-cloudfront-us-east-1", True, True),
     ("domain-cloudfront-elsewhere", True, True),
@@ -128,6 +138,12 @@ def test_optional_logging_and_waf(stacks):
     on = active(stacks["edge"], "domain-cloudfront-us-east-1", CloudFrontLogging="true", WafEnabled="true")
     config = on["Distribution"]["Properties"]["DistributionConfig"]
     assert config["Logging"]["Bucket"] == {"Fn::GetAtt": ["CloudFrontLogBucket", "RegionalDomainName"]}
+    policy = on["CloudFrontLogBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "CloudFrontLogBucket"}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [{"Fn::GetAtt": ["CloudFrontLogBucket", "Arn"]},
+                                {"Fn::Sub": "${CloudFrontLogBucket.Arn}/*"}]
     assert config["WebACLId"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
     acl = on["WebAcl"]["Properties"]
     assert acl["Scope"] == "CLOUDFRONT"
@@ -149,15 +165,44 @@ def test_certificates_are_dns_validated_in_the_zone_and_made_where_they_can_be(
     assert certificate["ValidationMethod"] == "DNS"
     assert certificate["DomainName"] == "www.example.com"
     assert certificate["SubjectAlternativeNames"] == ["origin.example.com"]
-    zones = {str(o["HostedZoneId"]) for o in certificate["DomainValidationOptions"]}
-    assert zones == {"{'Ref': 'HostedZone'}"}
-
-
-def test_an_existing_zone_is_used_not_created(stacks):
-    resources = active(stacks["dns"], "domain-only", HostedZoneId="Z0123456789ABCDEFGHIJ")
+    # Validated in the given, delegated zone: never in a zone this stack creates.
     assert "HostedZone" not in resources
-    options = resources["AlbCertificate"]["Properties"]["DomainValidationOptions"]
-    assert {o["HostedZoneId"] for o in options} == {"Z0123456789ABCDEFGHIJ"}
+    for name in ("AlbCertificate", "CloudFrontCertificate"):
+        if name in resources:
+            options = resources[name]["Properties"]["DomainValidationOptions"]
+            assert {o["HostedZoneId"] for o in options} == {ZONE}
+
+
+@pytest.mark.parametrize("combination", ["new-zone", "new-zone-cloudfront"])
+def test_a_new_domain_first_gets_only_its_zone_and_the_name_servers_to_delegate_to(stacks, combination):
+    dns = active(stacks["dns"], combination)
+    assert [r["Type"] for r in dns.values()] == ["AWS::Route53::HostedZone"]
+    assert dns["HostedZone"]["DeletionPolicy"] == "Retain", "the registrar will point at it"
+    region, values = COMBINATIONS[combination]
+    root = Evaluation(stacks["root"], values, region=region)
+    assert root.resolve(stacks["root"]["Outputs"]["NameServers"]["Value"]) == {
+        "Fn::GetAtt": ["DnsStack", "Outputs.NameServers"]}
+    # Until the zone is delegated, nothing after dns uses the domain: no HTTPS
+    # on it, no records, and CloudFront on its own name.
+    resources = root.resources()
+    for stack in ("SecurityStack", "EdgeStack"):
+        if stack in resources:
+            assert resources[stack]["Properties"]["Parameters"]["DomainName"] == ""
+    assert resources["AppStack"]["Properties"]["Parameters"]["AlbCertificateArn"] == ""
+    assert root.broken_rules() == []
+
+
+def test_the_second_pass_keeps_the_zone_and_certifies_against_it(stacks):
+    # Setting HostedZoneId removes the zone from the stack (Retain keeps it)
+    # and creates the certificates in it.
+    second = active(stacks["dns"], "domain-only")
+    assert "HostedZone" not in second and "AlbCertificate" in second
+    outputs = stacks["dns"]["Outputs"]
+    region, values = COMBINATIONS["domain-only"]
+    evaluation = Evaluation(stacks["dns"], {k: v for k, v in values.items() if k in stacks["dns"]["Parameters"]},
+                            region=region)
+    assert evaluation.resolve(outputs["ZoneId"]["Value"]) == ZONE
+    assert evaluation.resolve(outputs["NameServers"]["Value"]) == ""
 
 
 def alb_ingress(stacks, combination) -> set:
@@ -211,17 +256,31 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
 
 
 @pytest.mark.parametrize("values,region,broken", [
-    ({"DomainName": "example.com", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
+    ({**DOMAIN, "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
      "eu-west-1", "CloudFrontCertificateOutsideUsEast1"),
     ({"CloudFrontEnabled": "true"}, "us-east-1", "CloudFrontNeedsItsPrefixList"),
     ({"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST, "AlbCertificateArn": EU_CERT},
      "eu-west-1", "CloudFrontWithoutDomainUsesHttpOrigin"),
     ({"WafEnabled": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
      "eu-west-1", "WafNeedsCloudFrontInUsEast1"),
+    ({"CloudFrontLogging": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
+     "me-south-1", "CloudFrontLogsNeedASupportedRegion"),
+    ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1",
+     "EfsMaxIoNeedsBurstingThroughput"),
 ])
 def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
     assert rules_broken(stacks["root"], region, values) == [broken]
     assert stacks["root"]["Rules"][broken]["Assertions"][0]["AssertDescription"]
+
+
+@pytest.mark.parametrize("values,region", [
+    ({"CloudFrontLogging": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}, "eu-west-1"),
+    ({"CloudFrontLogging": "true"}, "me-south-1"),  # no CloudFront, no logs
+    ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, "us-east-1"),
+    ({"EfsPerformanceMode": "generalPurpose", "EfsThroughputMode": "elastic"}, "us-east-1"),
+])
+def test_rules_accept_the_working_neighbours_of_those_combinations(stacks, values, region):
+    assert rules_broken(stacks["root"], region, values) == []
 
 
 def test_a_cloudfront_certificate_outside_us_east_1_is_refused_by_its_pattern(stacks):

@@ -138,7 +138,11 @@ BAD = [
     ("cloudfront-certificate-outside-us-east-1", {"CloudFrontCertificateArn": EU_CERT},
      "CloudFrontCertificateArn", None),
     ("cloudfront-domain-elsewhere-without-certificate",
-     {"CloudFrontEnabled": "true", "DomainName": "example.com"}, "CloudFrontCertificateArn", "eu-west-1"),
+     {"CloudFrontEnabled": "true", "DomainName": "example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
+     "CloudFrontCertificateArn", "eu-west-1"),
+    ("cloudfront-logs-in-a-region-cloudfront-cannot-deliver-to",
+     {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52", "CloudFrontLogging": "true"},
+     "CloudFrontLogging", "af-south-1"),
     ("cloudfront-without-domain-with-alb-certificate",
      {"CloudFrontEnabled": "true", "AlbCertificateArn": US_EAST_1_CERT}, "AlbCertificateArn", "us-east-1"),
     ("waf-without-cloudfront", {"WafEnabled": "true"}, "WafEnabled", "us-east-1"),
@@ -146,6 +150,9 @@ BAD = [
     ("hosted-zone-id", {"HostedZoneId": "z123"}, "HostedZoneId", None),
     ("alarm-email", {"AlarmEmail": "ops at example.com"}, "AlarmEmail", None),
     ("efs-throughput-mode", {"EfsThroughputMode": "provisioned"}, "EfsThroughputMode", None),
+    ("efs-max-io-with-elastic-throughput", {"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"},
+     "EfsThroughputMode", None),
+    ("project-name-double-hyphen", {"ProjectName": "my--shop"}, "ProjectName", None),
     ("prod-without-multi-az", {**PROD, "DbMultiAz": "false"}, "DbMultiAz", None),
     ("prod-without-deletion-protection", {**PROD, "DbDeletionProtection": "false"}, "DbDeletionProtection", None),
 ]
@@ -231,6 +238,14 @@ def test_the_region_comes_from_the_option_then_aws_region_then_aws_default_regio
     assert "us-west-1 has only 2 Availability Zones" in capsys.readouterr().out
 
 
+def test_a_new_domain_is_a_first_pass_that_says_what_comes_next(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "DomainName": "example.com"})
+    assert run(tmp_project, "case") == 0
+    out = capsys.readouterr().out
+    assert "note: HostedZoneId='': empty with DomainName=example.com: this deploy creates the hosted zone only" in out
+    assert "threetier delegation ENV" in out
+
+
 def test_cloudfront_without_a_prefix_list_is_only_a_note_for_validate(tmp_project, parsed_once, capsys):
     write(tmp_project, "case", {**BASE, "CloudFrontEnabled": "true"})
     assert run(tmp_project, "case", "--region", "eu-west-1") == 0
@@ -259,8 +274,15 @@ GOOD = {
                   "DbReplicaEnabled": "true", "DbReplicaInstanceClass": "db.r7g.xlarge"}, None),
     "small-vpc": ({"VpcCidr": "192.168.0.0/23", "SubnetCidrBits": "5"}, None),
     "cloudfront-domain-us-east-1": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
+                                     "HostedZoneId": "Z0123456789ABCDEFGHIJ",
                                      "CloudFrontPrefixListId": "pl-3b927c52", "WafEnabled": "true"}, "us-east-1"),
+    "new-zone-first-pass": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
+                             "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
+    "efs-max-io-bursting": ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, None),
+    "cloudfront-logs-in-a-supported-region": ({"CloudFrontEnabled": "true", "CloudFrontLogging": "true",
+                                               "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
     "cloudfront-domain-elsewhere": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
+                                     "HostedZoneId": "Z0123456789ABCDEFGHIJ",
                                      "CloudFrontCertificateArn": US_EAST_1_CERT, "AlbCertificateArn": EU_CERT,
                                      "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
     "defaults-only": ({key: None for key in BASE}, None),

@@ -19,6 +19,11 @@ HAS_SUBDOMAIN = "HasSubdomain"
 USE_NAT_PER_AZ = "UseNatPerAz"
 CREATE_NAT_GATEWAY_3 = "CreateNatGateway3"
 HAS_READ_REPLICA = "HasReadReplica"
+# A domain whose hosted zone exists and is delegated: the certificates, HTTPS and
+# the site's records need it. A domain without HostedZoneId only gets its zone
+# created (first pass), see templates/dns.py.
+HAS_HOSTED_ZONE = "HasHostedZone"
+DOMAIN_READY = "DomainReady"
 
 _DEFINITIONS = {
     USE_THREE_AZS: lambda: Equals(Ref(P.NUMBER_OF_AZS.name), "3"),
@@ -31,6 +36,10 @@ _DEFINITIONS = {
     # Needs UseNatPerAz and UseThreeAzs added to the template too.
     CREATE_NAT_GATEWAY_3: lambda: And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS)),
     HAS_READ_REPLICA: lambda: Equals(Ref(P.DB_REPLICA_ENABLED.name), "true"),
+    HAS_HOSTED_ZONE: lambda: Not(Equals(Ref(P.HOSTED_ZONE_ID.name), "")),
+    # Self-contained (no Condition references), so root Rules can use it too.
+    DOMAIN_READY: lambda: And(Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
+                              Not(Equals(Ref(P.HOSTED_ZONE_ID.name), ""))),
 }
 
 

@@ -832,7 +832,8 @@ DOMAIN_NAME = Param(
     "DomainName",
     "String",
     "Domain of the public hosted zone the site lives in, e.g. example.com. Empty: "
-    "no DNS records and no certificates (the site answers on the ALB or CloudFront name).",
+    "no DNS records and no certificates (the site answers on the ALB or CloudFront name). "
+    "HTTPS on this name needs HostedZoneId too.",
     label="Domain name",
     group=GROUP_EDGE,
     default="",
@@ -855,9 +856,11 @@ SITE_SUBDOMAIN = Param(
 HOSTED_ZONE_ID = Param(
     "HostedZoneId",
     "String",
-    "Existing public hosted zone of DomainName; empty creates one (then point "
-    "your registrar at the NameServers output).",
-    label="Existing hosted zone id",
+    "Public hosted zone of DomainName that the registrar already delegates to: the "
+    "certificates, HTTPS and the site's records are made in it. Empty with a DomainName: "
+    "this deploy only creates the zone; point the registrar at the NameServers output, "
+    "check with `threetier delegation ENV`, then set this to the zone id and deploy again.",
+    label="Delegated hosted zone id",
     group=GROUP_EDGE,
     default="",
     allowed_pattern=r"^$|^Z[A-Z0-9]{1,31}$",

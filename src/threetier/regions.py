@@ -9,3 +9,13 @@ AZ_COUNTS = {
 
 def with_fewer_azs_than(count: int) -> list[str]:
     return sorted(region for region, azs in AZ_COUNTS.items() if azs < count)
+
+
+# Regions whose S3 buckets CloudFront standard logging (legacy) cannot deliver
+# to. The edge stack's log bucket is in the stack's region, so CloudFront logs
+# there are refused (root Rule and `threetier validate`).
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html#access-logs-choosing-s3-bucket
+CLOUDFRONT_LOGS_UNSUPPORTED = (
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1",
+    "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1",
+)

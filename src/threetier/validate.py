@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
-from threetier.regions import AZ_COUNTS
+from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
 from threetier.evaluate import Evaluation
 
 ERROR = "error"
@@ -380,6 +380,38 @@ def cloudfront_prefix_list(inputs: Inputs) -> list[Problem]:
                     f"Name=prefix-list-name,Values={CLOUDFRONT_PREFIX_LIST_NAME}`", NOTE, related=(switch,))]
 
 
+def domain_first_pass(inputs: Inputs) -> list[Problem]:
+    """HostedZoneId: empty with a DomainName means this deploy only creates the zone (said as a note)."""
+    name, domain = P.HOSTED_ZONE_ID.name, P.DOMAIN_NAME.name
+    if not inputs.value(domain) or inputs.value(name) != "":
+        return []
+    return [Problem(name, "", f"empty with {inputs.shown(domain)}: this deploy creates the hosted zone only "
+                    "(no certificates or HTTPS yet). Point the registrar at the NameServers output, check "
+                    "with `threetier delegation ENV`, then set HostedZoneId and deploy again",
+                    NOTE, related=(domain,))]
+
+
+def cloudfront_logs_region(inputs: Inputs) -> list[Problem]:
+    """CloudFrontLogging: not in a region whose buckets CloudFront cannot deliver standard logs to."""
+    name, switch = P.CLOUDFRONT_LOGGING.name, P.CLOUDFRONT_ENABLED.name
+    if (inputs.value(name) != "true" or inputs.value(switch) != "true"
+            or inputs.region not in CLOUDFRONT_LOGS_UNSUPPORTED):
+        return []
+    return [Problem(name, "true", f"CloudFront cannot deliver standard logs to buckets in {inputs.region}, "
+                    "where the log bucket would be: set it to false", related=(switch,))]
+
+
+# ----------------------------------------------------------------------------- files
+
+def efs_modes(inputs: Inputs) -> list[Problem]:
+    """EfsThroughputMode: elastic only with EfsPerformanceMode generalPurpose (EFS refuses maxIO)."""
+    mode, throughput = P.EFS_PERFORMANCE_MODE.name, P.EFS_THROUGHPUT_MODE.name
+    if inputs.value(mode) != "maxIO" or inputs.value(throughput) != "elastic":
+        return []
+    return [Problem(throughput, "elastic", f"EFS has no elastic throughput with {inputs.shown(mode)}: "
+                    "use bursting, or EfsPerformanceMode generalPurpose", related=(mode,))]
+
+
 # ----------------------------------------------------------------------------- database
 
 def db_instance_class(inputs: Inputs) -> list[Problem]:
@@ -499,6 +531,9 @@ CROSS_FIELD_CHECKS = (
     cloudfront_certificate_region,
     alb_certificate_region,
     cloudfront_prefix_list,
+    cloudfront_logs_region,
+    domain_first_pass,
+    efs_modes,
     db_instance_class,
     performance_insights,
     prod_safety,
