@@ -141,6 +141,11 @@ def build() -> Template:
         Value=If(USE_MONITORING, _output(monitoring, "AlarmTopicArn"), ""),
     ))
     t.add_output(Output(
+        "HostedZoneId",
+        Description="Hosted zone of DomainName: the one this stack created, or HostedZoneId (empty without a domain)",
+        Value=If(HAS_DOMAIN, _output(dns, "ZoneId"), ""),
+    ))
+    t.add_output(Output(
         "NameServers",
         Description="Name servers of the hosted zone this stack created, to delegate to at the registrar "
                     "(empty with HostedZoneId given)",

@@ -73,9 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     from threetier.deploy.commands import add_commands as add_deploy_commands
+    from threetier.deploy.delegation import add_command as add_delegation_command
     from threetier.insight.commands import add_commands as add_insight_commands
 
     add_deploy_commands(commands)
+    add_delegation_command(commands)
     add_insight_commands(commands)
     return parser
 

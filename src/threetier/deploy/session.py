@@ -34,14 +34,20 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def make_clients(region: str | None, profile: str | None, endpoint_url: str | None) -> Clients:
-    """Clients for CloudFormation and S3; creating them sends nothing to AWS."""
+def make_session(region: str | None, profile: str | None) -> boto3.Session:
+    """A session with a region; InputError names what is missing. Sends nothing to AWS."""
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as error:
         raise InputError(f"{error}: check --profile and your AWS config") from None
     if not session.region_name:
         raise InputError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+    return session
+
+
+def make_clients(region: str | None, profile: str | None, endpoint_url: str | None) -> Clients:
+    """Clients for CloudFormation and S3; creating them sends nothing to AWS."""
+    session = make_session(region, profile)
     s3_config = RETRIES
     if endpoint_url:
         # Emulators serve buckets under the endpoint's path, not as sub-domains of it.
