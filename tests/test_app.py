@@ -255,3 +255,15 @@ def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
     assert 'useradd --system --uid "$APP_USER_ID"' in script
     assert "cfn-signal" in script and "trap 'on_error $LINENO' ERR" in script
     assert "gunicorn --bind 0.0.0.0:$APP_PORT" in script
+
+
+def test_ubuntu_boots_compile_nothing_for_efs_and_fail_fast_without_efs_utils():
+    script = userdata.text(USER_DATA)
+    ubuntu = script[script.index("install_packages_ubuntu() {"):script.index("ship_logs() {")]
+    # No Rust toolchain, no efs-utils build inside the CreationPolicy timeout.
+    for build_step in ("cargo", "rustc", "build-deb", "git clone"):
+        assert build_step not in ubuntu, build_step
+    # cfn-signal is installed before the efs-utils check, so a missing
+    # mount.efs fails the boot at once through the ERR trap, with a reason.
+    assert ubuntu.index("cfn-signal") < ubuntu.index("command -v mount.efs")
+    assert "Supported AMIs" in ubuntu and "return 1" in ubuntu

@@ -528,9 +528,9 @@ _INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 AMI_ID = Param(
     "AmiId",
     "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-    "Public SSM parameter holding the AMI id: Amazon Linux 2023 by default; for "
-    "Ubuntu 24.04 use /aws/service/canonical/ubuntu/server/24.04/stable/current/"
-    "amd64/hvm/ebs-gp3/ami-id and set RootDeviceName to /dev/sda1.",
+    "SSM parameter holding the AMI id: Amazon Linux 2023 by default; for Ubuntu "
+    "24.04, your own parameter naming an Ubuntu AMI with amazon-efs-utils baked in "
+    "(README, Supported AMIs), with RootDeviceName /dev/sda1.",
     label="AMI (public SSM parameter path)",
     group=GROUP_APP,
     default=AL2023_AMI_PARAMETER,

@@ -68,23 +68,25 @@ install_packages() {
 }
 
 install_packages_ubuntu() {
+  # Nothing is compiled here but the app's own requirements: amazon-efs-utils is
+  # not packaged for Ubuntu and building it needs a Rust toolchain, too slow and
+  # fragile inside the CreationPolicy timeout, so an Ubuntu AMI must have it
+  # baked in (README, "Supported AMIs"). cfn-signal comes first, so a server
+  # without it fails at once and says why, instead of timing out.
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -y
   apt-get install -y git curl unzip python3 python3-venv python3-dev build-essential pkg-config \
-    default-libmysqlclient-dev libcairo2-dev nfs-common stunnel4 binutils rustc cargo libssl-dev gettext
-  if ! command -v mount.efs >/dev/null 2>&1; then
-    # amazon-efs-utils is not packaged for Ubuntu: build it as the EFS guide does.
-    rm -rf /tmp/efs-utils
-    git clone --depth 1 https://github.com/aws/efs-utils /tmp/efs-utils
-    (cd /tmp/efs-utils && ./build-deb.sh)
-    apt-get install -y /tmp/efs-utils/build/amazon-efs-utils*deb
-  fi
+    default-libmysqlclient-dev libcairo2-dev
   if [ ! -x "$CFN_BIN/cfn-signal" ]; then
     python3 -m venv /opt/aws/cfn-bootstrap
     /opt/aws/cfn-bootstrap/bin/pip install --quiet \
       https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
     mkdir -p "$CFN_BIN"
     ln -sf /opt/aws/cfn-bootstrap/bin/cfn-signal "$CFN_BIN/cfn-signal"
+  fi
+  if ! command -v mount.efs >/dev/null 2>&1; then
+    log "this Ubuntu AMI has no amazon-efs-utils (mount.efs): use an AMI with it baked in, see the README section Supported AMIs"
+    return 1
   fi
   if [ ! -x "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" ]; then
     curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
