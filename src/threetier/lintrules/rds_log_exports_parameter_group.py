@@ -116,7 +116,7 @@ def _may_be(view: TemplateView, node, wanted: set[str], binding: dict) -> bool:
 
 def _default_group_message(db: str, logs: list[str]) -> str:
     return (
-        f"{db} exports the {' and '.join(logs)} log to CloudWatch Logs without a DBParameterGroupName: the "
+        f"{db} exports the {_logs(logs)} to CloudWatch Logs without a DBParameterGroupName: the "
         f"default DB parameter group leaves general_log and slow_query_log off, so RDS publishes nothing "
         f"and the log group stays empty. Fix: give {db} a custom AWS::RDS::DBParameterGroup that sets "
         f"{_settings(logs)} and log_output = FILE, or stop exporting {' and '.join(logs)}."
@@ -125,11 +125,15 @@ def _default_group_message(db: str, logs: list[str]) -> str:
 
 def _group_message(db: str, group: str, logs: list[str], missing: list[str]) -> str:
     return (
-        f"{db} exports the {' and '.join(logs)} log, but its parameter group {group} does not set "
+        f"{db} exports the {_logs(logs)}, but its parameter group {group} does not set "
         f"{', '.join(missing)}: RDS publishes the log only when the parameter group turns it on and "
         f"writes it to files, so the log group stays empty. Fix: set {', '.join(missing)} in the "
         f"Parameters of {group}, or stop exporting {' and '.join(logs)}."
     )
+
+
+def _logs(logs: list[str]) -> str:
+    return " and ".join(logs) + (" logs" if len(logs) > 1 else " log")
 
 
 def _settings(logs: list[str]) -> str:
