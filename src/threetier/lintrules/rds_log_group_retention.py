@@ -1,10 +1,11 @@
 """W9008: RDS log exports need log groups created first, with a retention.
 
 RDS publishes each exported log to the log group /aws/rds/instance/<DB
-instance identifier>/<log type> and creates the group itself if it does not
-exist yet. A group created that way has CloudWatch Logs' defaults: no
-retention (kept, and billed, forever) and no KMS key of yours. Creating the
-groups in the template, before the instance, keeps both under your control.
+instance identifier>/<log type> (the identifier in lower case: CreateDBInstance
+stores it that way) and creates the group itself if it does not exist yet. A
+group created that way has CloudWatch Logs' defaults: no retention (kept, and
+billed, forever) and no KMS key of yours. Creating the groups in the template,
+before the instance, keeps both under your control.
 https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/publishing_cloudwatchlogs.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html#SettingLogRetention
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from threetier.lintrules._helpers import NO_VALUE, UNKNOWN, TemplateView, is_literal
+from threetier.lintrules._helpers import NO_VALUE, UNKNOWN, Symbolic, TemplateView, is_literal
 
 PREFIX = "/aws/rds/instance/"
 
@@ -68,7 +69,8 @@ def _check_instance(view: TemplateView, db: str, groups: list[str]):
         if all(_resolvable(i) for i in identifiers):
             for instance_id in identifiers:
                 for log in exported:
-                    problem = _problem_with(view, f"{PREFIX}{instance_id}/{log}", group_names, ordered)
+                    expected = f"{PREFIX}{_as_rds_stores(instance_id)}/{log}"
+                    problem = _problem_with(view, expected, group_names, ordered)
                     if problem:
                         yield RuleMatch([*base, "EnableCloudwatchLogsExports"], _message(db, log, problem))
         else:
@@ -86,6 +88,12 @@ def _exported(view: TemplateView, exports_node, binding: dict) -> list[str]:
 
 def _resolvable(identifier) -> bool:
     return isinstance(identifier, str) and UNKNOWN not in identifier
+
+
+def _as_rds_stores(identifier: str) -> str:
+    """RDS keeps DB instance identifiers in lower case, and names the log group with that.
+    (A name with deploy-time parts is compared as written: its placeholders are case-sensitive.)"""
+    return identifier if isinstance(identifier, Symbolic) else identifier.lower()
 
 
 def _has_retention(view: TemplateView, group: str) -> bool:
