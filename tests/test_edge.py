@@ -314,7 +314,8 @@ def wired_samples(region: str) -> dict:
     }
 
 
-@pytest.mark.parametrize("combination", sorted(COMBINATIONS))
+# Linting costs ~2.5 s a combination: "new-zone" is covered by "new-zone-cloudfront".
+@pytest.mark.parametrize("combination", sorted(set(COMBINATIONS) - {"new-zone"}))
 def test_cfn_lint_accepts_every_combination(project, combination):
     region, values = COMBINATIONS[combination]
     files = [project / "output" / f"{name}.yaml" for name in ("main", "security", "app", "dns", "edge")]

@@ -1,4 +1,4 @@
-"""The project's own cfn-lint rules (src/threetier/lintrules, docs/lint-rules.md).
+"""The project's own cfn-lint rules (src/threetier/lintrules; README: "What the lint gate knows beyond cfn-lint").
 
 Every rule has a fixture that breaks it, written with other names than ours
 (tests/fixtures/lintrules/*-bad.yaml): each finding is asserted by line and by

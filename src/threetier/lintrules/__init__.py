@@ -11,7 +11,8 @@ each CloudFormationLintRule subclass it finds among the module's members. Hence:
   imports another rule file: an imported rule class would be registered again,
   and cfn-lint refuses a duplicate rule id (DuplicateRuleError).
 
-docs/lint-rules.md lists the rules and the AWS documentation behind each.
+The README section "What the lint gate knows beyond cfn-lint" lists the rules and the
+AWS documentation behind each.
 """
 
 from pathlib import Path
