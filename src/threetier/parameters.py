@@ -106,6 +106,15 @@ LOG_RETENTION_DAYS = (
     "400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653",
 )
 
+
+def log_retention(name: str, description: str, label: str, group: str, default: str) -> Param:
+    """A number of days CloudWatch Logs keeps a log group's events, from the periods it accepts."""
+    return Param(
+        name, "Number", description, label=label, group=group, default=default,
+        allowed_values=LOG_RETENTION_DAYS,
+        constraint="One of the CloudWatch Logs retention periods: " + ", ".join(LOG_RETENTION_DAYS) + ".",
+    )
+
 PROJECT_NAME = Param(
     "ProjectName",
     "String",
@@ -183,17 +192,9 @@ SINGLE_NAT_GATEWAY = Param(
     constraint="true or false.",
 )
 
-FLOW_LOG_RETENTION_DAYS = Param(
-    "FlowLogRetentionDays",
-    "Number",
-    "Days to keep VPC flow logs in CloudWatch Logs.",
-    label="Flow log retention (days)",
-    group=GROUP_NETWORK,
-    default="90",
-    allowed_values=LOG_RETENTION_DAYS,
-    constraint="One of the CloudWatch Logs retention periods: "
-    + ", ".join(LOG_RETENTION_DAYS)
-    + ".",
+FLOW_LOG_RETENTION_DAYS = log_retention(
+    "FlowLogRetentionDays", "Days to keep VPC flow logs in CloudWatch Logs.",
+    label="Flow log retention (days)", group=GROUP_NETWORK, default="90",
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
@@ -409,16 +410,11 @@ DB_PERFORMANCE_INSIGHTS = Param(
     constraint="true or false.",
 )
 
-DB_LOG_RETENTION_DAYS = Param(
+DB_LOG_RETENTION_DAYS = log_retention(
     "DbLogRetentionDays",
-    "Number",
     "Days to keep the database logs RDS exports to CloudWatch Logs (error and slow "
     "query logs on MySQL; the server and upgrade logs on PostgreSQL).",
-    label="Database log retention (days)",
-    group=GROUP_DATABASE,
-    default="30",
-    allowed_values=LOG_RETENTION_DAYS,
-    constraint="One of the CloudWatch Logs retention periods: " + ", ".join(LOG_RETENTION_DAYS) + ".",
+    label="Database log retention (days)", group=GROUP_DATABASE, default="30",
 )
 
 EFS_PERFORMANCE_MODE = Param(
@@ -772,15 +768,10 @@ BASTION_INSTANCE_TYPE = Param(
     constraint="An EC2 instance type such as t3.micro.",
 )
 
-APP_LOG_RETENTION_DAYS = Param(
+APP_LOG_RETENTION_DAYS = log_retention(
     "AppLogRetentionDays",
-    "Number",
     "Days to keep the app servers' logs (boot, app access and errors) in CloudWatch Logs.",
-    label="App log retention (days)",
-    group=GROUP_APP,
-    default="30",
-    allowed_values=LOG_RETENTION_DAYS,
-    constraint="One of the CloudWatch Logs retention periods: " + ", ".join(LOG_RETENTION_DAYS) + ".",
+    label="App log retention (days)", group=GROUP_APP, default="30",
 )
 
 APP = (
