@@ -248,7 +248,9 @@ def _load_balancer(t: Template, log_bucket: bucket.Bucket, log_bucket_policy: bu
                 # switched on ("Access Denied for bucket"), so the load balancer
                 # comes after the bucket policy. DependsOn cannot name a resource
                 # whose condition is false; a Ref inside Fn::If orders it only
-                # when access logs are on (https://cloudonaut.io/optional-dependson-with-cloudformation-metadata-to-the-rescue).
+                # when access logs are on: a Ref makes an implicit dependency
+                # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html),
+                # also from Metadata (https://cloudonaut.io/optional-dependson-with-cloudformation-metadata-to-the-rescue).
                 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
                 "OrderedAfter": If(HAS_ACCESS_LOGS, Ref(log_bucket_policy), ""),
                 **checkov((

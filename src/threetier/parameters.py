@@ -62,7 +62,7 @@ def as_nested(param: Param) -> Param:
     and passes the resolved value (e.g. ami-0abc...) on. A nested stack that
     declared the same SSM type would look that value up as a Parameter Store
     name and fail validation, so it takes the resolved type, without a default.
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html
     (project lint rule E9001 catches the mistake in any parent/child pair).
     """
     match = SSM_TYPE.match(param.type)
