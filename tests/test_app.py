@@ -1,4 +1,5 @@
 import importlib
+import re
 
 import pytest
 
@@ -257,13 +258,33 @@ def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
     assert "gunicorn --bind 0.0.0.0:$APP_PORT" in script
 
 
-def test_ubuntu_boots_compile_nothing_for_efs_and_fail_fast_without_efs_utils():
+def test_cfn_signal_is_there_before_anything_can_fail_and_nothing_is_compiled_for_efs():
     script = userdata.text(USER_DATA)
     ubuntu = script[script.index("install_packages_ubuntu() {"):script.index("ship_logs() {")]
     # No Rust toolchain, no efs-utils build inside the CreationPolicy timeout.
     for build_step in ("cargo", "rustc", "build-deb", "git clone"):
         assert build_step not in ubuntu, build_step
-    # cfn-signal is installed before the efs-utils check, so a missing
-    # mount.efs fails the boot at once through the ERR trap, with a reason.
-    assert ubuntu.index("cfn-signal") < ubuntu.index("command -v mount.efs")
-    assert "Supported AMIs" in ubuntu and "return 1" in ubuntu
+    # Ubuntu: cfn-signal is baked into the AMI and checked before any apt run.
+    assert ubuntu.index("require_baked cfn-signal") < ubuntu.index("apt-get")
+    assert "Supported AMIs" in script
+    # Amazon Linux 2023: cfn-signal alone, first, retried.
+    dnf = script[script.index("install_packages() {"):script.index("require_baked() {")]
+    first, second = [line.strip() for line in dnf.splitlines() if "dnf install" in line]
+    assert first == "retry dnf install -y aws-cfn-bootstrap"
+    assert "aws-cfn-bootstrap" not in second
+
+
+def test_the_error_trap_names_the_failing_step_and_health_checks_time_out():
+    script = userdata.text(USER_DATA)
+    # ${!...}: Fn::Sub writes a literal ${...} for the shell.
+    assert 'log "failed in ${!FUNCNAME[*]:1} (line $1) with exit code $status"' in script
+    assert "curl -fsS --max-time 5" in script
+
+
+def test_every_brace_in_the_script_is_a_placeholder_or_escaped_for_fn_sub():
+    # Fn::Sub reads every ${...}: a shell expansion must be written ${!...}, or
+    # CloudFormation refuses the template (or substitutes something else).
+    script = userdata.text(USER_DATA)
+    for match in re.finditer(r"\$\{", script):
+        rest = script[match.start():]
+        assert rest.startswith("${!") or userdata.PLACEHOLDER.match(rest), rest[:40]

@@ -47,18 +47,33 @@ signal() {
 
 on_error() {
   local status=$?
-  log "failed at line $1 with exit code $status"
+  # The call stack names the step: the line alone often points into a shared helper.
+  log "failed in ${!FUNCNAME[*]:1} (line $1) with exit code $status"
   signal "$status"
   exit "$status"
 }
 trap 'on_error $LINENO' ERR
 
+retry() {
+  # Package managers on a first boot can race another one (on AL2023 the SSM
+  # agent's dnf: amazon-linux-2023 issue 397) or hit a mirror hiccup.
+  local attempt
+  for attempt in 1 2 3 4; do
+    "$@" && return 0
+    log "attempt $attempt of 4 failed: $*"
+    sleep $((attempt * 5))
+  done
+  return 1
+}
+
 install_packages() {
   if command -v dnf >/dev/null 2>&1; then
-    # Amazon Linux 2023. The build packages are for the reference app's pinned
-    # requirements (mysqlclient, pycairo) that pip builds from source.
-    dnf install -y amazon-efs-utils aws-cfn-bootstrap amazon-cloudwatch-agent git python3 \
-      python3-pip python3-devel gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
+    # Amazon Linux 2023. cfn-signal first, on its own: whatever fails after it
+    # still reaches CloudFormation. The build packages are for the reference
+    # app's pinned requirements (mysqlclient, pycairo) that pip builds from source.
+    retry dnf install -y aws-cfn-bootstrap
+    retry dnf install -y amazon-efs-utils amazon-cloudwatch-agent git python3 python3-pip \
+      python3-devel gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
   elif command -v apt-get >/dev/null 2>&1; then
     install_packages_ubuntu
   else
@@ -67,36 +82,29 @@ install_packages() {
   fi
 }
 
-install_packages_ubuntu() {
-  # Nothing is compiled here but the app's own requirements: amazon-efs-utils is
-  # not packaged for Ubuntu and building it needs a Rust toolchain, too slow and
-  # fragile inside the CreationPolicy timeout, so an Ubuntu AMI must have it
-  # baked in (README, "Supported AMIs"). cfn-signal comes first, so a server
-  # without it fails at once and says why, instead of timing out.
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -y
-  apt-get install -y git curl unzip python3 python3-venv python3-dev build-essential pkg-config \
-    default-libmysqlclient-dev libcairo2-dev
-  if [ ! -x "$CFN_BIN/cfn-signal" ]; then
-    python3 -m venv /opt/aws/cfn-bootstrap
-    /opt/aws/cfn-bootstrap/bin/pip install --quiet \
-      https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
-    mkdir -p "$CFN_BIN"
-    ln -sf /opt/aws/cfn-bootstrap/bin/cfn-signal "$CFN_BIN/cfn-signal"
-  fi
-  if ! command -v mount.efs >/dev/null 2>&1; then
-    log "this Ubuntu AMI has no amazon-efs-utils (mount.efs): use an AMI with it baked in, see the README section Supported AMIs"
+require_baked() {
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$2" ]; then
+    log "this Ubuntu AMI has no $1: use an AMI with cfn-signal, amazon-efs-utils and the AWS CLI baked in, see the README section Supported AMIs"
     return 1
   fi
+}
+
+install_packages_ubuntu() {
+  # AWS packages none of cfn-signal, amazon-efs-utils (whose build needs a Rust
+  # toolchain) and the AWS CLI v2 for Ubuntu's apt, so the AMI has them baked
+  # in (README, "Supported AMIs"): cfn-signal is there before anything can
+  # fail, and nothing is compiled here but the app's own requirements.
+  require_baked cfn-signal "$CFN_BIN/cfn-signal"
+  require_baked mount.efs /sbin/mount.efs
+  require_baked aws /usr/local/bin/aws
+  export DEBIAN_FRONTEND=noninteractive
+  retry apt-get update -y
+  retry apt-get install -y git curl python3 python3-venv python3-dev build-essential pkg-config \
+    default-libmysqlclient-dev libcairo2-dev
   if [ ! -x "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" ]; then
-    curl -fsSL -o /tmp/amazon-cloudwatch-agent.deb \
+    curl -fsSL --retry 3 -o /tmp/amazon-cloudwatch-agent.deb \
       "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$(dpkg --print-architecture)/latest/amazon-cloudwatch-agent.deb"
-    apt-get install -y /tmp/amazon-cloudwatch-agent.deb
-  fi
-  if ! command -v aws >/dev/null 2>&1; then
-    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip
-    unzip -qo /tmp/awscliv2.zip -d /tmp
-    /tmp/aws/install --update
+    retry apt-get install -y /tmp/amazon-cloudwatch-agent.deb
   fi
 }
 
@@ -184,7 +192,10 @@ install_app() {
   as_app "$venv/bin/pip" install --quiet --upgrade pip
   # Source packages build against this venv's own tools: old pins such as
   # PyYAML 5.4 fail to build with Cython 3 in an isolated build environment.
-  as_app "$venv/bin/pip" install --quiet 'cython<3' wheel setuptools
+  # setuptools within a range both kinds build with: old pins need its
+  # pkg_resources (gunicorn 20.1), which 81 and later drop; current sdists
+  # (mysqlclient 2.2+) need 77 or later. Python 3.12 venvs ship none at all.
+  as_app "$venv/bin/pip" install --quiet 'cython<3' wheel 'setuptools>=77,<81'
   as_app "$venv/bin/pip" install --quiet --no-build-isolation -r "$APP_HOME/src/requirements.txt"
   as_app "$venv/bin/pip" install --quiet gunicorn
 }
@@ -273,7 +284,8 @@ UNIT
 wait_until_healthy() {
   local attempt
   for attempt in $(seq 1 30); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH"; then
+    # --max-time: an app stuck on an unreachable database must not hang the loop.
+    if curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH"; then
       return 0
     fi
     log "app not answering on port $APP_PORT yet (attempt $attempt of 30)"
