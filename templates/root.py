@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
-from threetier import conditions, naming, regions
+from threetier import architectures, conditions, naming, regions
 from threetier.engines import NO_PERFORMANCE_INSIGHTS
 from threetier import parameters as P
 from threetier.conditions import (
@@ -208,6 +208,14 @@ def _rules(t: Template) -> None:
          "CloudFrontLogging keeps the logs in a bucket in this region, and CloudFront cannot deliver "
          f"standard logs to buckets in {', '.join(regions.CLOUDFRONT_LOGS_UNSUPPORTED)}: set "
          "CloudFrontLogging to false here.")
+    # The default AMI is x86_64: a Graviton app server cannot launch it. Rules
+    # only test membership, so this knows the common Graviton types; validate
+    # checks every type, bastions too, against any AMI parameter naming its architecture.
+    rule("InstanceTypeMatchesTheDefaultAmi", Equals(Ref(P.AMI_ID.name), P.AL2023_AMI_PARAMETER),
+         Not({"Fn::Contains": [architectures.common_graviton_types(), Ref(P.INSTANCE_TYPE.name)]}),
+         "InstanceType is an arm64 (Graviton) type, but the default AmiId is the x86_64 Amazon Linux "
+         "2023 image: use an x86_64 type (e.g. t3.small), or set AmiId to "
+         "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "

@@ -277,7 +277,7 @@ def test_cfn_signal_is_there_before_anything_can_fail_and_nothing_is_compiled_fo
 def test_the_error_trap_names_the_failing_step_and_health_checks_time_out():
     script = userdata.text(USER_DATA)
     # ${!...}: Fn::Sub writes a literal ${...} for the shell.
-    assert 'log "failed in ${!FUNCNAME[*]:1} (line $1) with exit code $status"' in script
+    assert 'log "failed in step $STEP (call stack: ${!FUNCNAME[*]:1}; line $1) with exit code $status"' in script
     assert "curl -fsS --max-time 5" in script
 
 

@@ -25,6 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from threetier import architectures
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
 from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
@@ -412,6 +413,27 @@ def efs_modes(inputs: Inputs) -> list[Problem]:
                     "use bursting, or EfsPerformanceMode generalPurpose", related=(mode,))]
 
 
+# ----------------------------------------------------------------------------- instances
+
+def instance_architecture(inputs: Inputs) -> list[Problem]:
+    """InstanceType (and BastionInstanceType with bastions): the architecture of the image AmiId names."""
+    ami = inputs.value(P.AMI_ID.name) or ""
+    wanted = architectures.of_ami_parameter(ami)
+    if wanted is None:
+        return []
+    problems = []
+    with_bastions = inputs.value(P.BASTION_COUNT.name) not in (None, "0")
+    for param in (P.INSTANCE_TYPE, *([P.BASTION_INSTANCE_TYPE] if with_bastions else [])):
+        value = inputs.value(param.name)
+        if value and architectures.of_instance_type(value) != wanted:
+            other = "an arm64 (Graviton)" if wanted == architectures.X86_64 else "an x86_64"
+            problems.append(Problem(param.name, value, f"is {other} type, but {inputs.shown(P.AMI_ID.name)} is "
+                                    f"an {wanted} image: EC2 cannot launch it there. Use an {wanted} type, or "
+                                    "the AMI parameter of the type's architecture",
+                                    related=(P.AMI_ID.name,)))
+    return problems
+
+
 # ----------------------------------------------------------------------------- database
 
 def db_instance_class(inputs: Inputs) -> list[Problem]:
@@ -534,6 +556,7 @@ CROSS_FIELD_CHECKS = (
     cloudfront_logs_region,
     domain_first_pass,
     efs_modes,
+    instance_architecture,
     db_instance_class,
     performance_insights,
     prod_safety,

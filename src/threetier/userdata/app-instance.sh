@@ -45,10 +45,19 @@ signal() {
     --resource "$SIGNAL_RESOURCE" --region "$REGION" || log "cfn-signal could not report exit code $1"
 }
 
+STEP=starting
+
+step() {
+  # The step's name, for the error trap: a line number alone often points
+  # into a shared helper, and a step that returns 1 fails in its caller.
+  STEP=$1
+  log "step $1"
+  "$@"
+}
+
 on_error() {
   local status=$?
-  # The call stack names the step: the line alone often points into a shared helper.
-  log "failed in ${!FUNCNAME[*]:1} (line $1) with exit code $status"
+  log "failed in step $STEP (call stack: ${!FUNCNAME[*]:1}; line $1) with exit code $status"
   signal "$status"
   exit "$status"
 }
@@ -61,7 +70,7 @@ retry() {
   for attempt in 1 2 3 4; do
     "$@" && return 0
     log "attempt $attempt of 4 failed: $*"
-    sleep $((attempt * 5))
+    [ "$attempt" -lt 4 ] && sleep $((attempt * 5))
   done
   return 1
 }
@@ -297,15 +306,15 @@ wait_until_healthy() {
 
 main() {
   log "starting (stack $STACK_NAME)"
-  install_packages
-  ship_logs
-  mount_efs
-  create_app_user
-  checkout_app
-  install_app
-  write_config
-  write_service
-  wait_until_healthy
+  step install_packages
+  step ship_logs
+  step mount_efs
+  step create_app_user
+  step checkout_app
+  step install_app
+  step write_config
+  step write_service
+  step wait_until_healthy
   signal 0
   log "done"
 }

@@ -1,0 +1,44 @@
+"""Which CPU architecture an instance type and an AMI parameter are, so a pair that cannot boot
+is refused before anything is created.
+
+EC2 refuses to launch an AMI on an instance type of another architecture, and in
+an Auto Scaling group that shows only as failed launches ("The architecture
+'arm64' of the specified instance type does not match the architecture 'x86_64'
+of the specified AMI"), after the CreationPolicy times out.
+https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-type-specifications.html
+"""
+
+from __future__ import annotations
+
+import re
+
+ARM64 = "arm64"
+X86_64 = "x86_64"
+
+# AWS Graviton (arm64) types: a "g" right after the generation digit (t4g,
+# m7g, c7gn, r8gd, x2gd, im4gn, is4gen, g5g, hpc7g) or the first-generation a1.
+_GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
+
+# The common Graviton types, for the root Rule (Rules can only test membership).
+GRAVITON_FAMILIES = ("m6g", "m6gd", "m7g", "m7gd", "m8g", "c6g", "c6gd", "c6gn", "c7g", "c7gd", "c7gn",
+                     "c8g", "r6g", "r6gd", "r7g", "r7gd", "r8g")
+GRAVITON_SIZES = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+BURSTABLE_GRAVITON = tuple(f"t4g.{size}" for size in ("nano", "micro", "small", "medium", "large",
+                                                      "xlarge", "2xlarge"))
+
+
+def of_instance_type(instance_type: str) -> str:
+    return ARM64 if _GRAVITON.match(instance_type or "") else X86_64
+
+
+def of_ami_parameter(name: str) -> str | None:
+    """The architecture an AMI parameter name says (AWS's and Canonical's public ones do), else None."""
+    if "arm64" in name:
+        return ARM64
+    if "x86_64" in name or "amd64" in name:
+        return X86_64
+    return None
+
+
+def common_graviton_types() -> list[str]:
+    return [*BURSTABLE_GRAVITON, *(f"{family}.{size}" for family in GRAVITON_FAMILIES for size in GRAVITON_SIZES)]

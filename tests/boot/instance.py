@@ -1,0 +1,211 @@
+"""One app server for a boot test: a fresh copy of the image booted with systemd as PID 1.
+
+Each instance gets its own network namespace (nothing leaves it) holding the
+fake IMDS at 169.254.169.254, moto (Secrets Manager), the SignalResource
+recorder and a real MariaDB on 127.0.0.1:3306; an overlayfs over the cached
+image, so every instance starts clean; and `systemd-nspawn -b` in that
+namespace. Commands run inside through nsenter, as the container's root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.boot import services
+
+PROJECT = Path(__file__).resolve().parents[2]
+USER_DATA = "/var/lib/cloud/instance/user-data.txt"
+BOOT_LOG = "/var/log/cloud-init-output.log"
+# A test hook that does not exist on EC2: the app service's AWS CLI calls go to moto.
+ENDPOINT_DROP_IN = ("etc/systemd/system/app.service.d/boot-test.conf",
+                    f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n")
+
+
+class Instance:
+    def __init__(self, image: Path, workdir: Path, name: str, secrets: dict[str, str]):
+        self.image, self.name = image, name
+        self.workdir = workdir
+        self.netns = f"tt-{name}"[:15]
+        self.root = workdir / "merged"
+        self.state = workdir / "state"
+        self.secrets = secrets
+        self.arns: dict[str, str] = {}
+        self._processes: list[subprocess.Popen] = []
+        self._nspawn: subprocess.Popen | None = None
+        self.init_pid: int | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, database: dict[str, str]) -> "Instance":
+        for directory in ("upper", "work", "merged", "state", "mysql"):
+            (self.workdir / directory).mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        _run("ip", "netns", "add", self.netns)
+        _run("ip", "-n", self.netns, "link", "set", "lo", "up")
+        _run("ip", "-n", self.netns, "addr", "add", "169.254.169.254/32", "dev", "lo")
+        self._start_services()
+        self._start_mariadb(database)
+        _run("mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={self.image},upperdir={self.workdir / 'upper'},workdir={self.workdir / 'work'}",
+             str(self.root))
+        drop_in = self.root / ENDPOINT_DROP_IN[0]
+        drop_in.parent.mkdir(parents=True, exist_ok=True)
+        drop_in.write_text(ENDPOINT_DROP_IN[1])
+        self.boot()
+        return self
+
+    def boot(self) -> None:
+        log = open(self.workdir / "console.log", "a")
+        self._nspawn = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "--boot", "--directory", str(self.root), "--register=no",
+             "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}", f"--machine={self.name}"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            children = subprocess.run(["pgrep", "-P", str(self._nspawn.pid)], capture_output=True, text=True)
+            if children.stdout.split():
+                self.init_pid = int(children.stdout.split()[0])
+                state = self.run(["systemctl", "is-system-running", "--wait"], check=False, timeout=60)
+                if state.stdout.strip() in ("running", "degraded"):
+                    return
+            if self._nspawn.poll() is not None:
+                break
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not boot: {(self.workdir / 'console.log').read_text()[-2000:]}")
+
+    def reboot(self) -> None:
+        """Power off and boot the same disk again (nspawn exits on a reboot; a new one starts)."""
+        self.run(["systemctl", "poweroff"], check=False)
+        self._nspawn.wait(timeout=60)
+        self.boot()
+
+    def stop(self) -> None:
+        if self._nspawn is not None and self._nspawn.poll() is None:
+            self.run(["systemctl", "poweroff"], check=False, timeout=10)
+            try:
+                self._nspawn.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._nspawn.kill()
+                self._nspawn.wait()
+        for process in reversed(self._processes):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        subprocess.run(["umount", str(self.root)], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+
+    # ------------------------------------------------------------------ inside the instance
+
+    def run(self, argv: list[str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        result = subprocess.run(["nsenter", "-t", str(self.init_pid), "-a", *argv],
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{argv} exited {result.returncode}: {result.stdout}{result.stderr}")
+        return result
+
+    def run_user_data(self, script: str, xtrace: bool = False, timeout: float = 900) -> tuple[int, float]:
+        """Run the rendered user data as cloud-init would (root, output to the boot log).
+        Returns its exit code and how long it took."""
+        path = self.root / USER_DATA.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(script)
+        path.chmod(0o700)
+        started = time.monotonic()
+        result = self.run(
+            ["systemd-run", "--wait", "--quiet", "--collect", "--service-type=exec",
+             f"--property=StandardOutput=append:{BOOT_LOG}", f"--property=StandardError=append:{BOOT_LOG}",
+             "/bin/bash", *(["-x"] if xtrace else []), USER_DATA],
+            check=False, timeout=timeout)
+        return result.returncode, time.monotonic() - started
+
+    def read(self, path: str) -> str:
+        """A file on the instance's disk (not /run: that is memory inside the container)."""
+        return (self.root / path.lstrip("/")).read_text()
+
+    def http(self, method: str, path: str, port: int = 5000) -> tuple[int, str]:
+        result = self.run(["curl", "-sS", "--max-time", "10", "-o", "/dev/stdout", "-w", "\n%{http_code}",
+                           "-X", method, f"http://127.0.0.1:{port}{path}"], check=False)
+        body, _, code = result.stdout.rpartition("\n")
+        return int(code or 0), body
+
+    def signals(self) -> list[dict]:
+        path = self.state / "signals.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    # ------------------------------------------------------------------ the stand-ins for AWS
+
+    def _in_netns(self, *argv: str, **kwargs) -> subprocess.Popen:
+        process = subprocess.Popen(["ip", "netns", "exec", self.netns, *argv], **kwargs)
+        self._processes.append(process)
+        return process
+
+    def _start_services(self) -> None:
+        (self.state / "secrets.json").write_text(json.dumps(self.secrets))
+        log = open(self.workdir / "services.log", "w")
+        self._in_netns(sys.executable, "-m", "tests.boot.services", str(self.state),
+                       cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT)
+        self.arns = json.loads(_wait_for(self.state / "ready", 60, self.workdir / "services.log"))
+
+    def _start_mariadb(self, database: dict[str, str]) -> None:
+        data = self.workdir / "mysql"
+        _run("mariadb-install-db", "--user=root", f"--datadir={data}", "--auth-root-authentication-method=normal",
+             "--skip-test-db")
+        socket = data / "mysqld.sock"
+        log = open(self.workdir / "mariadb.log", "w")
+        self._in_netns("mariadbd", "--user=root", f"--datadir={data}", "--bind-address=127.0.0.1",
+                       "--port=3306", f"--socket={socket}", f"--pid-file={data / 'mariadbd.pid'}",
+                       "--skip-name-resolve", stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not socket.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        user, password, name = (_sql_text(database[k]) for k in ("username", "password", "dbname"))
+        sql = (f"CREATE DATABASE `{database['dbname']}`; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; "
+               f"GRANT ALL ON `{database['dbname']}`.* TO '{user}'@'%';")
+        _run("mariadb", f"--socket={socket}", "-uroot", "-e", sql)
+
+    def mariadb(self, query: str, database: str) -> str:
+        return subprocess.run(["mariadb", f"--socket={self.workdir / 'mysql' / 'mysqld.sock'}", "-uroot",
+                               "--batch", "--skip-column-names", database, "-e", query],
+                              capture_output=True, text=True, check=True).stdout
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _wait_for(path: Path, seconds: float, log: Path) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name} never appeared: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return path.read_text()
+
+
+def _run(*argv: str) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}: {result.stdout}{result.stderr}")
+
+
+def prerequisites() -> list[str]:
+    """What this machine lacks to boot an instance (empty: all there)."""
+    missing = [tool for tool in ("debootstrap", "systemd-nspawn", "nsenter", "ip", "mariadbd",
+                                 "mariadb-install-db", "apt-ftparchive", "pkg-config", "git")
+               if shutil.which(tool) is None]
+    if os.geteuid() != 0:
+        missing.insert(0, "root")
+    if not missing and subprocess.run(["pkg-config", "--exists", "mysqlclient"]).returncode != 0:
+        missing.append("default-libmysqlclient-dev (to download mysqlclient's sdist)")
+    return missing

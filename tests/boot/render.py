@@ -1,0 +1,34 @@
+"""The app stack's user data as CloudFormation renders it for an instance.
+
+It is read from the generated launch template (Fn::Base64 of Fn::Sub with the
+variables the template passes) and substituted the way Fn::Sub does: `${Name}`
+from parameters, pseudo parameters and the variables (a Ref variable becomes the
+resource's physical id), `${!Text}` as a literal `${Text}`. A name Fn::Sub could
+not resolve raises, as CloudFormation would refuse the template.
+"""
+
+from __future__ import annotations
+
+import re
+
+from templates import app
+
+ASG = app.ASG
+
+
+def user_data(parameters: dict[str, str], stack_name: str, region: str, physical_ids: dict[str, str]) -> str:
+    template = app.build().to_dict()
+    data = template["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    text, variables = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    unknown = set(parameters) - set(template["Parameters"])
+    if unknown:
+        raise KeyError(f"not parameters of the app stack: {sorted(unknown)}")
+    values = {**parameters, "AWS::StackName": stack_name, "AWS::Region": region}
+    for name, value in variables.items():
+        values[name] = value if isinstance(value, str) else physical_ids[value["Ref"]]
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        return "${" + name[1:] + "}" if name.startswith("!") else values[name]
+
+    return re.sub(r"\$\{([^}]*)\}", substitute, text)

@@ -1,0 +1,195 @@
+"""The boot test: an app server boots for real from the user data the app stack renders.
+
+Real: bash, apt, useradd, git, venv and pip builds (mysqlclient from source),
+systemd and the unit the script writes, gunicorn, MariaDB, the AWS CLI reading
+Secrets Manager with IMDSv2 role credentials. Faked, and only these: IMDS, the
+AWS APIs (moto; a recorder for SignalResource), and the AWS-only binaries
+cfn-signal, mount.efs and the CloudWatch agent (stand-ins that check what they
+are given). See tests/boot/ and the README section "The boot test".
+
+Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
+default-libmysqlclient-dev (.ci/run installs them); without them every test
+here skips with the reason, unless CI is set, where that is a failure.
+Run only these: `pytest -m boot`; only the others: `pytest -m "not boot"`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import pytest
+
+from tests.boot import render
+from tests.boot.instance import BOOT_LOG, Instance, prerequisites
+from tests.boot.services import INSTANCE_ID, REGION
+
+pytestmark = pytest.mark.boot
+
+STACK = "shop-dev-AppStack-1ABCDEF"
+LOG_GROUP = "shop-dev-AppStack-1ABCDEF-AppLogGroup-0123456789"
+# Every character that breaks naive quoting: dollar, backtick, quotes, backslash, hash, percent, space.
+DB_PASSWORD = "p$a`s's\\w#o%r\"d x"  # pragma: allowlist secret (test value)
+DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsreadb"}
+APP_SECRET = {"SECRET_KEY": "k3y$(not run)`x`'\\%", "API_KEY": "news-api-key-for-the-boot-test"}  # pragma: allowlist secret
+SECRET_VALUES = (DB_PASSWORD, APP_SECRET["SECRET_KEY"], APP_SECRET["API_KEY"])
+
+
+@pytest.fixture(scope="session")
+def boot_image():
+    missing = prerequisites()
+    if missing:
+        reason = f"boot test needs {', '.join(missing)} (see README, The boot test)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from tests.boot import image
+    return image.image()
+
+
+def new_instance(boot_image, tmp_path_factory, name: str) -> Instance:
+    secrets = {"db-master": json.dumps({k: DATABASE[k] for k in ("username", "password")}),
+               "app": json.dumps(APP_SECRET)}
+    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, secrets)
+    try:
+        return instance.start(DATABASE)
+    except BaseException:
+        instance.stop()
+        raise
+
+
+def user_data(instance: Instance, **overrides) -> str:
+    parameters = {
+        "AppPort": "5000", "AppEntryPoint": "run:app", "HealthCheckPath": "/",
+        "AppRepositoryUrl": "file:///srv/app.git", "AppRepositoryRef": "main",
+        "DbEndpointAddress": "127.0.0.1", "DbEndpointPort": "3306", "DbName": DATABASE["dbname"],
+        "DbMasterSecretArn": instance.arns["db-master"], "AppSecretArn": instance.arns["app"],
+        "EfsFileSystemId": "fs-0123456789abcdef0", "EfsAccessPointId": "fsap-0123456789abcdef0",
+        **overrides,
+    }
+    return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP})
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- a good boot
+
+@pytest.fixture(scope="module")
+def server(boot_image, tmp_path_factory):
+    instance = new_instance(boot_image, tmp_path_factory, "good")
+    try:
+        # xtrace on: even a traced boot must not print a secret value.
+        status, seconds = instance.run_user_data(user_data(instance), xtrace=True)
+        instance.first_boot = (status, seconds)
+        print(f"\nboot test: first boot to SUCCESS in {seconds:.0f} s (CreationPolicy timeout: 1200 s)")
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_first_boot_signals_success_once_for_the_group_of_this_stack(server):
+    status, _ = server.first_boot
+    assert status == 0, server.read(BOOT_LOG)[-3000:]
+    assert server.signals() == [{"StackName": STACK, "LogicalResourceId": render.ASG, "Region": REGION,
+                                 "UniqueId": INSTANCE_ID, "Status": "SUCCESS", "ExitCode": 0}]
+
+
+def test_the_app_answers_and_a_row_round_trips_through_mariadb(server):
+    assert server.http("GET", "/") == (200, "ok\n")
+    code, body = server.http("POST", "/visit/first-boot")
+    assert code == 200 and json.loads(body) == {"stored": "first-boot"}
+    assert server.mariadb("SELECT note FROM visits", DATABASE["dbname"]).split() == ["first-boot"]
+
+
+def test_the_secrets_reach_the_app_exactly(server):
+    code, body = server.http("GET", "/digest")
+    assert code == 200
+    assert json.loads(body) == {
+        "MYSQL_USER": digest(DATABASE["username"]), "DATABASE_PASSWORD": digest(DB_PASSWORD),
+        "SECRET_KEY": digest(APP_SECRET["SECRET_KEY"]), "API_KEY": digest(APP_SECRET["API_KEY"]),
+        "MYSQL_HOST": digest("127.0.0.1"), "MYSQL_DB": digest(DATABASE["dbname"]),
+    }
+
+
+def test_the_secrets_file_is_root_only_in_memory_and_no_secret_is_logged(server):
+    mode = server.run(["stat", "-c", "%a %U %G", "/run/app/app.env"]).stdout.split()
+    assert mode == ["600", "root", "root"]
+    boot_log = server.read(BOOT_LOG)
+    assert "+ main" in boot_log, "the log is the traced run"
+    journal = server.run(["journalctl", "--no-pager", "-o", "cat"]).stdout
+    for value in SECRET_VALUES:
+        assert value not in boot_log and value not in journal
+
+
+def test_efs_is_mounted_through_the_access_point_and_written_as_the_app_user(server):
+    assert "accesspoint=fsap-0123456789abcdef0" in server.read("/var/log/mount.efs.log")
+    code, body = server.http("POST", "/efs/probe")
+    assert code == 200 and json.loads(body) == {"uid": 1500, "gid": 1500, "text": "probe"}
+
+
+def test_logs_are_shipped_to_the_stack_log_group(server):
+    (record,) = [json.loads(line) for line in server.read("/var/log/amazon-cloudwatch-agent-ctl.log").splitlines()]
+    assert record["started"] is True
+    assert {entry["log_group_name"] for entry in record["files"]} == {LOG_GROUP}
+    assert "/var/log/cloud-init-output.log" in {entry["file_path"] for entry in record["files"]}
+
+
+def test_systemd_accepts_the_unit(server):
+    result = server.run(["systemd-analyze", "verify", "/etc/systemd/system/app.service"], check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_running_the_user_data_again_changes_nothing_and_succeeds_again(server):
+    status, _ = server.run_user_data(user_data(server))
+    assert status == 0, server.read(BOOT_LOG)[-3000:]
+    fstab = [line for line in server.read("/etc/fstab").splitlines() if " /efs " in line]
+    assert fstab == ["fs-0123456789abcdef0:/ /efs efs _netdev,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0"]
+    assert [s["Status"] for s in server.signals()] == ["SUCCESS", "SUCCESS"]
+    assert server.http("GET", "/") == (200, "ok\n")
+
+
+def test_after_a_reboot_the_app_comes_back_without_user_data(server):
+    server.reboot()
+    deadline = time.monotonic() + 90
+    while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert server.http("GET", "/") == (200, "ok\n")
+    code, body = server.http("POST", "/visit/after-reboot")
+    assert code == 200 and json.loads(body) == {"stored": "after-reboot"}
+    assert server.run(["mountpoint", "-q", "/efs"], check=False).returncode == 0
+    assert len(server.signals()) == 2, "a reboot runs no user data and sends no signal"
+
+
+# ----------------------------------------------------------------------------- failures
+
+FAILURES = {
+    "unknown-git-ref": ({"AppRepositoryRef": "no-such-ref"}, None, "checkout_app"),
+    "requirements-do-not-build": ({"AppRepositoryRef": "broken-requirements"}, None, "install_app"),
+    "apt-fails": ({}, "rm /srv/apt/Packages", "install_packages"),
+    "health-check-never-passes": ({"HealthCheckPath": "/no-such-page"}, None, "wait_until_healthy"),
+}
+
+
+@pytest.mark.parametrize("overrides,break_command,step", FAILURES.values(), ids=FAILURES.keys())
+def test_a_failing_boot_signals_failure_and_names_the_step(boot_image, tmp_path_factory, overrides,
+                                                         break_command, step):
+    instance = new_instance(boot_image, tmp_path_factory, "fail")
+    try:
+        if break_command:
+            instance.run(["sh", "-c", break_command])
+        status, seconds = instance.run_user_data(user_data(instance, **overrides))
+        print(f"\nboot test: {step} failed and signalled after {seconds:.0f} s")
+        assert status != 0
+        (signal,) = instance.signals()
+        assert signal["Status"] == "FAILURE" and signal["LogicalResourceId"] == render.ASG
+        assert signal["ExitCode"] == status
+        failure = re.search(r"threetier-boot: failed in step (\S+) \(call stack: .*\) with exit code (\d+)",
+                            instance.read(BOOT_LOG))
+        assert failure and failure.groups() == (step, str(status)), instance.read(BOOT_LOG)[-3000:]
+    finally:
+        instance.stop()
