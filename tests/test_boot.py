@@ -30,7 +30,7 @@ from tests.boot.services import INSTANCE_ID, REGION
 pytestmark = pytest.mark.boot
 
 STACK = "shop-dev-AppStack-1ABCDEF"
-LOG_GROUP = "shop-dev-AppStack-1ABCDEF-AppLogGroup-0123456789"
+LOG_GROUP = "shop-dev-AppStack-1ABCDEF-AppLogGroup-0123456789"  # pragma: allowlist secret (a log group name)
 # Every character that breaks naive quoting: dollar, backtick, quotes, backslash, hash, percent, space.
 DB_PASSWORD = "p$a`s's\\w#o%r\"d x"  # pragma: allowlist secret (test value)
 DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsreadb"}

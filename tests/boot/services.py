@@ -22,7 +22,7 @@ RECORDER_PORT = 4567
 INSTANCE_ID = "i-0123456789abcdef0"
 REGION = "us-east-1"
 ROLE = "threetier-boot-test-role"
-TOKEN = "boot-test-token"
+TOKEN = "boot-test-token"  # pragma: allowlist secret (the fake IMDS session token)
 
 
 class Imds(BaseHTTPRequestHandler):
