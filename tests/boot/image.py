@@ -74,7 +74,15 @@ def image() -> Path:
     target = cache_root() / key() / "rootfs"
     if not target.is_dir():
         build(target)
+        _remove_older_images(keep=target.parent)
     return target
+
+
+def _remove_older_images(keep: Path) -> None:
+    """Images of other keys (about 700 MB each) are stale once the script or app changed."""
+    for other in keep.parent.iterdir():
+        if other != keep and re.fullmatch(r"[0-9a-f]{16}(\.building)?", other.name):
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def build(target: Path) -> None:
