@@ -1,5 +1,6 @@
 import importlib
 import json
+import re
 
 import pytest
 
@@ -56,14 +57,33 @@ def test_engine_choice_sets_engine_version_port_and_logs(data_dict, engine, port
     assert props["EnableCloudwatchLogsExports"] == logs
 
 
-def test_master_password_is_managed_by_rds_and_its_secret_arn_is_output(data_dict):
+def test_master_password_is_generated_in_a_secret_and_reaches_rds_by_dynamic_reference(data_dict):
+    # Not ManageMasterUserPassword: RDS cannot create a replica of a source whose
+    # password Secrets Manager manages (lint rule E9010).
     props = data_dict["Resources"]["DbInstance"]["Properties"]
-    assert props["ManageMasterUserPassword"] is True
-    assert "MasterUserPassword" not in props
+    assert "ManageMasterUserPassword" not in props
+    assert props["MasterUserPassword"] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${DbMasterSecret}:SecretString:password}}"}
     assert props["MasterUsername"] == {"Ref": "DbMasterUsername"}
-    assert data_dict["Parameters"]["DbMasterUsername"]["AllowedPattern"]
-    assert data_dict["Outputs"]["DbMasterSecretArn"]["Value"] == {
-        "Fn::GetAtt": ["DbInstance", "MasterUserSecret.SecretArn"]}
+    secret = data_dict["Resources"]["DbMasterSecret"]
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain", "the final snapshot needs it"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["SecretStringTemplate"] == {"Fn::Sub": '{"username": "${DbMasterUsername}"}'}
+    assert generated["GenerateStringKey"] == "password"
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True
+    attachment = data_dict["Resources"]["DbMasterSecretAttachment"]["Properties"]
+    assert attachment == {"SecretId": {"Ref": "DbMasterSecret"}, "TargetId": {"Ref": "DbInstance"},
+                          "TargetType": "AWS::RDS::DBInstance"}
+    # Consumers get the ARN once the connection details are attached.
+    assert data_dict["Outputs"]["DbMasterSecretArn"]["Value"] == {"Ref": "DbMasterSecretAttachment"}
+
+
+def values_of(node, key: str) -> list:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in values_of(v, key)]
+    if isinstance(node, list):
+        return [x for v in node for x in values_of(v, key)]
+    return []
 
 
 def keys_anywhere(node) -> set:
@@ -77,7 +97,11 @@ def keys_anywhere(node) -> set:
 @pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
 def test_no_parameter_or_property_carries_a_password(module):
     template = importlib.import_module(f"templates.{module}").build().to_dict()
-    assert not {"MasterUserPassword", "SecretString", "Password", "NoEcho"} & keys_anywhere(template)
+    assert not {"SecretString", "Password", "NoEcho"} & keys_anywhere(template)
+    # A password property holds only a dynamic reference, resolved by CloudFormation at deploy time.
+    for value in values_of(template, "MasterUserPassword"):
+        text = value["Fn::Sub"] if isinstance(value, dict) else value
+        assert re.fullmatch(r"\{\{resolve:secretsmanager:\$\{\w+\}:SecretString:password\}\}", text), value
     for name in template.get("Parameters", {}):
         assert not any(word in name.lower() for word in ("password", "secretkey", "apikey")), name
 
@@ -92,7 +116,7 @@ def test_replica_exists_only_when_asked_and_sits_in_another_az(data_dict):
     assert replica["Properties"]["VPCSecurityGroups"] == primary["Properties"]["VPCSecurityGroups"]
     assert replica["Properties"]["PubliclyAccessible"] is False
     assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Snapshot"
-    for inherited in ("StorageEncrypted", "MasterUsername", "ManageMasterUserPassword", "DBSubnetGroupName"):
+    for inherited in ("StorageEncrypted", "MasterUsername", "MasterUserPassword", "DBSubnetGroupName"):
         assert inherited not in replica["Properties"], f"a replica inherits {inherited} from its source"
 
 

@@ -23,7 +23,7 @@ from threetier.lintrules._helpers import Symbolic, TemplateView
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
-PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009"}
+PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -33,6 +33,7 @@ FIXED_TODAY = datetime.date(2026, 11, 30)
 GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
+    "e9010-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -42,6 +43,9 @@ DATED_GOOD = ("rds-good.yaml",)
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
 BROKEN = {
+    "e9010-bad.yaml": ("E9010", {
+        31: "OrdersReader is a read replica of OrdersDb, whose master password Secrets Manager manages",
+    }),
     "e9001-parent-bad.yaml": ("E9001", {
         31: "passes Ref ImagePath, which is itself of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
         41: "passes Ref PinnedImage, a parameter of type AWS::EC2::Image::Id",
@@ -108,7 +112,7 @@ def _lint_on(day: datetime.date, name: str) -> list:
         return lint_files([FIXTURES / name], REGIONS)  # a single file is linted in-process
 
 
-def test_the_folder_loads_as_nine_rules_each_with_its_aws_source():
+def test_the_folder_loads_as_ten_rules_each_with_its_aws_source():
     rules = Rules.create_from_directory(str(RULES_DIR))  # what append_rules does
     assert set(rules.data) == PROJECT_RULES  # helpers (_helpers, _clock) are not loaded, nothing twice
     rule_files = [p for p in RULES_DIR.glob("*.py") if not p.name.startswith("_")]
