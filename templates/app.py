@@ -91,6 +91,7 @@ def build() -> Template:
         "AppLogGroup", "app-logs", retention_days=Ref(P.APP_LOG_RETENTION_DAYS.name),
         kms_key_arn=Ref(P.LOG_KEY_ARN.name),
     ))
+    t.add_resource(logstore.database_errors_filter("DatabaseErrorsMetricFilter", Ref(log_group)))
     role = _instance_role(t)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     launch_template = _launch_template(t, profile, log_group)

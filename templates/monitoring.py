@@ -28,7 +28,7 @@ from troposphere import (
     sns,
 )
 
-from threetier import conditions, naming, policies
+from threetier import conditions, logstore, naming, policies
 from threetier import parameters as P
 from threetier.conditions import (
     CREATE_NAT_GATEWAY_3,
@@ -74,6 +74,7 @@ def build() -> Template:
     _load_balancer_alarms(alarms)
     _app_alarms(alarms)
     _database_alarms(alarms)
+    _database_error_alarm(alarms)
     _file_system_alarms(alarms)
     _nat_alarms(alarms)
     dashboard = t.add_resource(
@@ -212,6 +213,18 @@ class Alarms:
         if condition is not None:
             alarm.Condition = condition
         return self.t.add_resource(alarm)
+
+
+def _database_error_alarm(alarms: Alarms) -> None:
+    # From the app stack's metric filter on the servers' logs: what the static
+    # health check cannot see (a rejected password after a rotation, a database
+    # the servers cannot reach).
+    alarms.metric(
+        "DatabaseErrorsAlarm", "App servers logged database authentication or connection errors "
+        "in 2 of the last 5 minutes (the load balancer health check does not see these)",
+        Sub(logstore.APP_METRICS_NAMESPACE), logstore.DATABASE_ERRORS_METRIC, {}, statistic="Sum",
+        comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, periods=5, datapoints=2,
+    )
 
 
 def _dimensions(dimensions: dict) -> list:

@@ -288,3 +288,45 @@ def test_every_brace_in_the_script_is_a_placeholder_or_escaped_for_fn_sub():
     for match in re.finditer(r"\$\{", script):
         rest = script[match.start():]
         assert rest.startswith("${!") or userdata.PLACEHOLDER.match(rest), rest[:40]
+
+
+def cloudwatch_matches(pattern: str, event: str) -> bool:
+    """CloudWatch Logs' rule for a pattern of ?"term" alternatives on an unstructured event:
+    it matches when the event contains any term (case-sensitive)."""
+    terms = re.findall(r'\?"([^"]+)"', pattern)
+    assert " ".join(f'?"{term}"' for term in terms) == pattern, "only ?\"term\" alternatives"
+    return any(term in event for term in terms)
+
+
+DATABASE_ERRORS = [
+    # MySQL/MariaDB server 1045 and client 2002/2003/2005/2006/2013, as mysqlclient and PyMySQL raise them.
+    """MySQLdb.OperationalError: (1045, "Access denied for user 'app'@'10.0.17.9' (using password: YES)")""",
+    """pymysql.err.OperationalError: (2003, "Can't connect to MySQL server on 'db.internal' ([Errno 110] timed out)")""",
+    """MySQLdb.OperationalError: (2013, 'Lost connection to MySQL server during query')""",
+    """MySQLdb.OperationalError: (2006, 'MySQL server has gone away')""",
+    """MySQLdb.OperationalError: (1040, 'Too many connections')""",
+    # PostgreSQL through libpq (psycopg2).
+    'psycopg2.OperationalError: FATAL:  password authentication failed for user "app"',
+    """psycopg2.OperationalError: could not connect to server: Connection timed out""",
+    """FATAL:  no pg_hba.conf entry for host "10.0.17.9", user "app", database "newsreadb", no encryption""",
+]
+HARMLESS = [
+    "curl: (7) Failed to connect to 127.0.0.1 port 5000 after 0 ms: Connection refused",
+    "2026-11-30T09:40:07+00:00 threetier-boot: app not answering on port 5000 yet (attempt 17 of 30)",
+    '10.0.1.5 - - [30/Nov/2026:09:41:02 +0000] "GET / HTTP/1.1" 200 3 "-" "ELB-HealthChecker/2.0"',
+    "[2026-11-30 09:41:02 +0000] [1234] [INFO] Booting worker with pid: 1234",
+]
+
+
+def test_the_database_errors_filter_counts_database_failures_and_nothing_else(app_dict):
+    metric_filter = app_dict["Resources"]["DatabaseErrorsMetricFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "AppLogGroup"}
+    (transformation,) = metric_filter["MetricTransformations"]
+    assert transformation == {"MetricNamespace": {"Fn::Sub": "threetier/${ProjectName}-${EnvironmentName}"},
+                              "MetricName": "DatabaseErrors", "MetricValue": "1", "Unit": "Count"}
+    pattern = metric_filter["FilterPattern"]
+    assert len(pattern) <= 1024, "CloudWatch Logs' limit for a filter pattern"
+    for event in DATABASE_ERRORS:
+        assert cloudwatch_matches(pattern, event), event
+    for event in HARMLESS:
+        assert not cloudwatch_matches(pattern, event), event

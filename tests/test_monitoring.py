@@ -28,6 +28,8 @@ EXPECTED = {
                           "DbReplicaLagSeconds"),
     "EfsBurstCreditAlarm": ("AWS/EFS", "BurstCreditBalance", EFS, "EfsBurstCreditGiB"),
     "EfsIoLimitAlarm": ("AWS/EFS", "PercentIOLimit", EFS, "EfsIoLimitPercent"),
+    # From the app stack's metric filter; any error counts, so no threshold parameter.
+    "DatabaseErrorsAlarm": ("threetier/project-x-dev", "DatabaseErrors", {}, None),
     **{f"NatGateway{n}PortAllocationAlarm": (
         "AWS/NATGateway", "ErrorPortAllocation",
         {"NatGatewayId": {"Fn::Select": [n - 1, {"Ref": "NatGatewayIds"}]}}, "NatPortAllocationErrors")
@@ -63,7 +65,10 @@ def test_every_alarm_exists_watches_the_right_metric_and_notifies_the_topic(moni
         alarm = all_on[name]
         assert watched(alarm) == (namespace, metric, dimensions), name
         raw = monitoring_dict["Resources"][name]["Properties"]
-        assert {"Ref": param} in (raw["Threshold"], raw["EvaluationPeriods"]), name
+        if param is None:
+            assert isinstance(raw["Threshold"], (int, float)), name
+        else:
+            assert {"Ref": param} in (raw["Threshold"], raw["EvaluationPeriods"]), name
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], name
         assert alarm["TreatMissingData"] in {"breaching", "notBreaching", "missing"}, name
 
@@ -196,3 +201,11 @@ def test_every_log_group_has_a_retention(module):
     for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Logs::LogGroup":
             assert "RetentionInDays" in resource["Properties"], f"{module}: {name}"
+
+
+def test_database_errors_alarm_fires_on_errors_in_two_of_five_minutes(monitoring_dict):
+    alarm = monitoring_dict["Resources"]["DatabaseErrorsAlarm"]["Properties"]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum", "GreaterThanThreshold", 0)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 5, 2)
+    assert alarm["TreatMissingData"] == "notBreaching", "no log events, no errors"

@@ -23,9 +23,10 @@ from tests.boot import services
 PROJECT = Path(__file__).resolve().parents[2]
 USER_DATA = "/var/lib/cloud/instance/user-data.txt"
 BOOT_LOG = "/var/log/cloud-init-output.log"
-# A test hook that does not exist on EC2: the app service's AWS CLI calls go to moto.
-ENDPOINT_DROP_IN = ("etc/systemd/system/app.service.d/boot-test.conf",
-                    f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n")
+# A test hook that does not exist on EC2: the AWS CLI calls of the app service
+# and of its secrets refresh go to moto.
+ENDPOINT_DROP_IN = f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n"
+UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service")
 
 
 class Instance:
@@ -55,9 +56,10 @@ class Instance:
         _run("mount", "-t", "overlay", "overlay", "-o",
              f"lowerdir={self.image},upperdir={self.workdir / 'upper'},workdir={self.workdir / 'work'}",
              str(self.root))
-        drop_in = self.root / ENDPOINT_DROP_IN[0]
-        drop_in.parent.mkdir(parents=True, exist_ok=True)
-        drop_in.write_text(ENDPOINT_DROP_IN[1])
+        for unit in UNITS_CALLING_AWS:
+            drop_in = self.root / "etc" / "systemd" / "system" / f"{unit}.d" / "boot-test.conf"
+            drop_in.parent.mkdir(parents=True, exist_ok=True)
+            drop_in.write_text(ENDPOINT_DROP_IN)
         self.boot()
         return self
 
@@ -169,10 +171,19 @@ class Instance:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        user, password, name = (_sql_text(database[k]) for k in ("username", "password", "dbname"))
+        user, password, name = (sql_text(database[k]) for k in ("username", "password", "dbname"))
         sql = (f"CREATE DATABASE `{database['dbname']}`; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; "
                f"GRANT ALL ON `{database['dbname']}`.* TO '{user}'@'%';")
         _run("mariadb", f"--socket={socket}", "-uroot", "-e", sql)
+
+    def put_secret(self, name: str, value: str) -> None:
+        """A new AWSCURRENT version of one seeded secret, as a rotation's last step makes it."""
+        code = ("import boto3, sys; boto3.client('secretsmanager', endpoint_url=sys.argv[1], region_name=sys.argv[2], "
+                "aws_access_key_id='t', aws_secret_access_key='t').put_secret_value("  # pragma: allowlist secret
+                "SecretId=sys.argv[3], SecretString=sys.stdin.read())")
+        subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", code,
+                        f"http://127.0.0.1:{services.MOTO_PORT}", services.REGION, self.arns[name]],
+                       input=value, text=True, check=True, capture_output=True)
 
     def mariadb(self, query: str, database: str) -> str:
         return subprocess.run(["mariadb", f"--socket={self.workdir / 'mysql' / 'mysqld.sock'}", "-uroot",
@@ -180,7 +191,7 @@ class Instance:
                               capture_output=True, text=True, check=True).stdout
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 

@@ -224,10 +224,17 @@ CONF
 
   cat > "$SECRETS_LOADER" <<'LOADER'
 #!/usr/bin/python3
-"""Write the app's secrets to /run/app/app.env (root only). Prints no value."""
+"""Write the app's secrets to /run/app/app.env (root only). Prints no value.
+
+With --restart-if-changed (the refresh timer): write nothing, and restart the
+app when the secrets differ from what it started with (a rotation).
+"""
 import json
 import os
 import subprocess
+import sys
+
+ENV_FILE = "/run/app/app.env"
 
 
 def secret(arn):
@@ -247,13 +254,23 @@ values = {
     "SECRET_KEY": app["SECRET_KEY"],
     "API_KEY": app.get("API_KEY", ""),
 }
+text = "".join(key + "=" + json.dumps(value) + "\n" for key, value in values.items())
+if "--restart-if-changed" in sys.argv:
+    try:
+        with open(ENV_FILE) as current:
+            changed = current.read() != text
+    except FileNotFoundError:
+        changed = True
+    if changed:
+        print("the app's secrets changed: restarting app.service")
+        subprocess.run(["systemctl", "restart", "app.service"], check=True)
+    sys.exit(0)
 os.makedirs("/run/app", mode=0o700, exist_ok=True)
-temporary = "/run/app/app.env.new"
+temporary = ENV_FILE + ".new"
 descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 with os.fdopen(descriptor, "w") as env_file:
-    for key, value in values.items():
-        env_file.write(key + "=" + json.dumps(value) + "\n")
-os.replace(temporary, "/run/app/app.env")
+    env_file.write(text)
+os.replace(temporary, ENV_FILE)
 LOADER
   chmod 0700 "$SECRETS_LOADER"
 }
@@ -285,9 +302,35 @@ ProtectSystem=full
 [Install]
 WantedBy=multi-user.target
 UNIT
+  # A rotated secret reaches the app: every 5 minutes, at a random offset of up
+  # to 4 more per server, so servers restart one by one, not together. The
+  # rotation keeps the previous credentials valid meanwhile (README, Secrets).
+  cat > /etc/systemd/system/app-secrets-refresh.service <<UNIT
+[Unit]
+Description=Restart the app when its secrets changed (a rotation)
+After=app.service
+
+[Service]
+Type=oneshot
+EnvironmentFile=$CONFIG_DIR/app.conf
+ExecStart=$SECRETS_LOADER --restart-if-changed
+UNIT
+  cat > /etc/systemd/system/app-secrets-refresh.timer <<UNIT
+[Unit]
+Description=Check the app's secrets for a rotation
+
+[Timer]
+OnBootSec=5min
+OnUnitActiveSec=5min
+RandomizedDelaySec=4min
+
+[Install]
+WantedBy=timers.target
+UNIT
   systemctl daemon-reload
-  systemctl enable app.service
+  systemctl enable app.service app-secrets-refresh.timer
   systemctl restart app.service
+  systemctl start app-secrets-refresh.timer
 }
 
 wait_until_healthy() {
