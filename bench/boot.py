@@ -8,7 +8,6 @@ running the user data to cfn-signal SUCCESS, and the image build time when it is
 not cached yet. Prints figures; asserts nothing.
 """
 
-import json
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ sys.path.insert(0, str(PROJECT))
 from templates import app  # noqa: E402
 from tests.boot import image  # noqa: E402
 from tests.boot.instance import Instance, prerequisites  # noqa: E402
-from tests.test_boot import DATABASE, user_data  # noqa: E402
+from tests.test_boot import DATABASE, seeded_secrets, user_data  # noqa: E402
 
 
 def main(runs: int) -> None:
@@ -31,16 +30,12 @@ def main(runs: int) -> None:
     started = time.perf_counter()
     rootfs = image.image()
     print(f"image ready in {time.perf_counter() - started:.0f} s ({rootfs})")
-    password = "boot-bench"  # pragma: allowlist secret (bench value)
-    secrets = {"db-master": json.dumps({"username": DATABASE["username"], "password": password}),
-               "app": json.dumps({"SECRET_KEY": "bench", "API_KEY": ""})}
-    database = {**DATABASE, "password": password}
     seconds = []
     for run in range(runs):
         with tempfile.TemporaryDirectory(prefix="boot-bench-") as workdir:
-            instance = Instance(rootfs, Path(workdir), f"bench{run}", secrets)
+            instance = Instance(rootfs, Path(workdir), f"bench{run}", seeded_secrets())
             try:
-                instance.start(database)
+                instance.start(DATABASE)
                 status, took = instance.run_user_data(user_data(instance))
                 if status != 0 or [s["Status"] for s in instance.signals()] != ["SUCCESS"]:
                     sys.exit(f"run {run + 1}: the boot failed (exit {status}); see the boot test")

@@ -7,6 +7,8 @@ only way in. Operators reach servers with SSM Session Manager.
 
 from __future__ import annotations
 
+import string
+
 from awacs import s3
 from awacs.aws import Allow, Principal, Statement
 from troposphere import (
@@ -14,6 +16,7 @@ from troposphere import (
     FindInMap,
     GetAtt,
     If,
+    Join,
     Not,
     NoValue,
     Or,
@@ -25,6 +28,7 @@ from troposphere import (
     elasticloadbalancingv2 as elb,
     iam,
     s3 as bucket,
+    secretsmanager,
 )
 from troposphere.policies import (
     AutoScalingCreationPolicy,
@@ -35,7 +39,7 @@ from troposphere.policies import (
     UpdatePolicy,
 )
 
-from threetier import conditions, logstore, naming, policies, secrets, userdata
+from threetier import conditions, engines, logstore, naming, policies, secrets, userdata
 from threetier import parameters as P
 from threetier.conditions import USE_CLOUDFRONT
 from threetier.suppressions import checkov
@@ -47,6 +51,11 @@ USE_ELB_ACCOUNT = "UseElbAccountForLogDelivery"
 ASG = "AppAutoScalingGroup"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 BOOT_TIMEOUT = "PT20M"
+ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
+ROTATION_DAYS = 30
+# The rotation functions leave every punctuation character out of a new
+# password: letters and digits only, like the generated ones (RDS refuses / " @).
+ROTATION_EXCLUDED_CHARACTERS = string.punctuation
 
 # Regions opened before August 2022 deliver ALB access logs from a regional
 # Elastic Load Balancing account; newer ones from the log delivery service
@@ -73,11 +82,16 @@ def build() -> Template:
         "with CPU target tracking, and the Application Load Balancer"
     )
     P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED)
-    P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
-          P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ENDPOINT_ADDRESS,
-          P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.APP_SECRET_ARN,
+    P.use(t, P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
+          P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
+          P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
+          P.APP_SECRET_ARN,
           P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
           P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN)
+    # Secrets Manager's hosted rotation functions (AWS::SecretsManager::RotationSchedule
+    # HostedRotationLambda) need this transform.
+    t.set_transform(ROTATION_TRANSFORM)
+    engines.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
     conditions.add(t, USE_CLOUDFRONT)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
@@ -100,6 +114,7 @@ def build() -> Template:
     target_group = _target_group(t)
     _listeners(t, alb, target_group)
     group = _auto_scaling_group(t, launch_template, target_group)
+    _password_rotation(t, group)
 
     outputs = {
         "AlbDnsName": ("Load balancer DNS name", GetAtt(alb, "DNSName")),
@@ -129,7 +144,9 @@ def _instance_role(t: Template) -> iam.Role:
             Policies=[
                 policies.inline(
                     "app-runtime",
-                    policies.read_secrets(Ref(P.DB_MASTER_SECRET_ARN.name), Ref(P.APP_SECRET_ARN.name)),
+                    # The master secret only to create the app's own user on the first boot.
+                    policies.read_secrets(Ref(P.DB_APP_SECRET_ARN.name), Ref(P.DB_MASTER_SECRET_ARN.name),
+                                          Ref(P.APP_SECRET_ARN.name)),
                     policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name),
                                                Ref(P.EFS_ACCESS_POINT_ARN.name)),
                 )
@@ -416,6 +433,42 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
         )
     )
     return group
+
+
+def _password_rotation(t: Template, group: autoscaling.AutoScalingGroup) -> None:
+    """Secrets Manager rotates both database secrets every ROTATION_DAYS with its hosted
+    functions, in the app subnets (NAT to the Secrets Manager API, the rotation
+    security group to the database):
+
+    - the app's user with alternating users: the rotation gives the other user
+      (`app_clone`) a new password, then makes it current; the previous user keeps
+      working, and each server's refresh timer restarts the app on the new one;
+    - the master user with single user: only operators and the rotation use it.
+
+    After the Auto Scaling group: its first server creates the app's user, which
+    the first rotation (at once, when the schedule is created) clones.
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-rotationschedule.html
+    """
+    for title, secret, rotation, master in (
+        ("DbAppSecretRotation", P.DB_APP_SECRET_ARN, "MultiUserRotation", P.DB_MASTER_SECRET_ARN),
+        ("DbMasterSecretRotation", P.DB_MASTER_SECRET_ARN, "SingleUserRotation", None),
+    ):
+        hosted = secretsmanager.HostedRotationLambda(
+            RotationType=engines.lookup(rotation),
+            VpcSubnetIds=Join(",", Ref(P.APP_SUBNET_IDS.name)),
+            VpcSecurityGroupIds=Ref(P.DB_ROTATION_SECURITY_GROUP_ID.name),
+            ExcludeCharacters=ROTATION_EXCLUDED_CHARACTERS,
+        )
+        if master is not None:
+            hosted.MasterSecretArn = Ref(master.name)
+        t.add_resource(secretsmanager.RotationSchedule(
+            title,
+            DependsOn=[group.title],
+            SecretId=Ref(secret.name),
+            HostedRotationLambda=hosted,
+            RotationRules=secretsmanager.RotationRules(ScheduleExpression=f"rate({ROTATION_DAYS} days)"),
+        ))
 
 
 def _region_in(regions: list[str]):

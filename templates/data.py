@@ -64,13 +64,9 @@ def build() -> Template:
     parameter_group = _parameter_groups(t)
     master_secret = _master_secret(t)
     db = _database(t, monitoring_role, parameter_group, master_secret)
-    master_secret_attachment = t.add_resource(secretsmanager.SecretTargetAttachment(
-        "DbMasterSecretAttachment",
-        # Adds the engine, host, port and instance id to the secret, as rotation expects.
-        SecretId=Ref(master_secret),
-        TargetId=Ref(db),
-        TargetType="AWS::RDS::DBInstance",
-    ))
+    master_secret_attachment = _attach(t, "DbMasterSecretAttachment", master_secret, db)
+    app_user_secret = _app_user_secret(t, master_secret)
+    app_user_secret_attachment = _attach(t, "DbAppSecretAttachment", app_user_secret, db)
     replica = _read_replica(t, db, monitoring_role, parameter_group)
     app_secret = _app_secret(t)
     origin_verify_secret = _origin_verify_secret(t)
@@ -91,6 +87,8 @@ def build() -> Template:
             "ARN of the secret holding the master user name and password (and, once attached, the host)",
             Ref(master_secret_attachment),
         ),
+        "DbAppSecretArn": ("ARN of the secret of the app's own database user (rotated)",
+                           Ref(app_user_secret_attachment)),
         "AppSecretArn": ("ARN of the application secret (SECRET_KEY, API_KEY)", Ref(app_secret)),
         "OriginVerifySecretArn": (
             "ARN of the secret CloudFront sends to the load balancer (empty without CloudFront)",
@@ -196,6 +194,44 @@ def _master_secret(t: Template) -> secretsmanager.Secret:
             Metadata=checkov(SECRET_KEY_REASON),
         )
     )
+
+
+def _app_user_secret(t: Template, master_secret: secretsmanager.Secret) -> secretsmanager.Secret:
+    """The app's own database user, not the master: what the app connects with.
+
+    The first app server creates the user with the grants the app needs (as the
+    master user), and Secrets Manager rotates it with alternating users: the
+    previous user keeps working until the next rotation, so servers pick the new
+    one up without an outage. `masterarn` is what the multi-user rotation
+    function reads to clone the user.
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
+    """
+    return t.add_resource(
+        secretsmanager.Secret(
+            "DbAppSecret",
+            # Like the master: a database restored from a final snapshot still has this user.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            Description=Sub("${ProjectName}-${EnvironmentName} database user of the app (rotated)"),
+            GenerateSecretString=secretsmanager.GenerateSecretString(
+                SecretStringTemplate=Sub(
+                    '{"username": "%s", "dbname": "${DbName}", "masterarn": "${%s}"}'
+                    % (engines.APP_DB_USER, master_secret.title)),
+                GenerateStringKey="password",
+                PasswordLength=32,
+                ExcludePunctuation=True,
+            ),
+            Tags=naming.tags("db-app-secret"),
+            Metadata=checkov(SECRET_KEY_REASON),
+        )
+    )
+
+
+def _attach(t: Template, title: str, secret: secretsmanager.Secret, db: rds.DBInstance):
+    """Adds the engine, host, port and instance id to a database secret, as rotation expects."""
+    return t.add_resource(secretsmanager.SecretTargetAttachment(
+        title, SecretId=Ref(secret), TargetId=Ref(db), TargetType="AWS::RDS::DBInstance",
+    ))
 
 
 def _database(t: Template, monitoring_role: iam.Role, parameter_group,

@@ -38,6 +38,7 @@ OUTPUTS = {
     "DbEndpointPort": ("DataStack", "Database port"),
     "DbReplicaEndpointAddress": ("DataStack", "Read replica endpoint (empty without a replica)"),
     "DbMasterSecretArn": ("DataStack", "Secret holding the database master user and password"),
+    "DbAppSecretArn": ("DataStack", "Secret of the app's own database user (rotated with alternating users)"),
     "AppSecretArn": ("DataStack", "Application secret (SECRET_KEY, API_KEY)"),
     "EfsFileSystemId": ("DataStack", "EFS file system id"),
     "AlbDnsName": ("AppStack", "Load balancer DNS name"),
@@ -83,7 +84,7 @@ def build() -> Template:
     )
     app = _nested_stack(
         t, "AppStack", "app",
-        P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.CLOUDFRONT_ENABLED),
+        P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.CLOUDFRONT_ENABLED),
         # With a domain the DNS stack makes (or passes on) the ALB certificate.
         AlbCertificateArn=If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
         VpcId=_output(network, "VpcId"),
@@ -91,9 +92,10 @@ def build() -> Template:
         AppSubnetIds=_output(network, "AppSubnetIds"),
         AlbSecurityGroupId=_output(security, "AlbSecurityGroupId"),
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
+        DbRotationSecurityGroupId=_output(security, "DbRotationSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),
         **{name: _output(data, name) for name in (
-            "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "AppSecretArn",
+            "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "DbAppSecretArn", "AppSecretArn",
             "EfsFileSystemId", "EfsFileSystemArn", "EfsAccessPointId", "EfsAccessPointArn",
             "OriginVerifySecretArn")},
     )

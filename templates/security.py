@@ -57,6 +57,13 @@ def build() -> Template:
         _egress(db_port, group=db, why="Database connections"),
         _egress(NFS, group=efs, why="NFS to the EFS mount targets"),
     ])
+    # Secrets Manager's hosted rotation functions (app stack) run in the app
+    # subnets: HTTPS to the Secrets Manager API through NAT, and the database.
+    rotation = _group(t, "DbRotationSecurityGroup", "db-rotation-sg",
+                      "Database password rotation functions: the database and HTTPS only", [
+                          _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out via NAT: the Secrets Manager API"),
+                          _egress(db_port, group=db, why="Database connections to rotate passwords"),
+                      ])
     alb = _group(t, "AlbSecurityGroup", "alb-sg", "Load balancer: HTTP and HTTPS from the internet or CloudFront", [
         _egress(app_port, group=app, why="Forward requests and health checks to the app instances"),
     ])
@@ -83,6 +90,8 @@ def build() -> Template:
     _ingress(t, "AppFromAlbIngress", app, app_port, source=alb, why="App port from the load balancer")
     _ingress(t, "EfsFromAppIngress", efs, NFS, source=app, why="NFS from the app instances")
     _ingress(t, "DbFromAppIngress", db, db_port, source=app, why="Database port from the app instances")
+    _ingress(t, "DbFromRotationIngress", db, db_port, source=rotation,
+             why="Database port from the password rotation functions")
     ssh_from_admin = _ingress(t, "BastionSshIngress", bastion, SSH, cidr=Ref(P.ADMIN_CIDR.name),
                               why="SSH from the admin CIDR", condition=HAS_BASTIONS)
     ssh_from_admin.Metadata = cfn_lint(
@@ -94,7 +103,7 @@ def build() -> Template:
     _ingress(t, "AppFromBastionSshIngress", app, SSH, source=bastion,
              why="SSH from the bastion hosts", condition=HAS_BASTIONS)
 
-    for title, group in (("Alb", alb), ("App", app), ("Efs", efs), ("Db", db)):
+    for title, group in (("Alb", alb), ("App", app), ("Efs", efs), ("Db", db), ("DbRotation", rotation)):
         t.add_output(Output(f"{title}SecurityGroupId", Description=f"{title} security group id",
                             Value=Ref(group)))
     t.add_output(Output("BastionSecurityGroupId",

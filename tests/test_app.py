@@ -20,7 +20,7 @@ def resources(template: dict, region: str = "us-east-1", **values) -> dict:
     return Evaluation(template, values, region=region).resources()
 
 
-def test_instance_role_reads_exactly_the_two_secrets_and_mounts_one_file_system(app_dict):
+def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_system(app_dict):
     role = app_dict["Resources"]["InstanceRole"]["Properties"]
     (policy,) = role["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
@@ -29,7 +29,8 @@ def test_instance_role_reads_exactly_the_two_secrets_and_mounts_one_file_system(
             "Sid": "ReadAppSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [{"Ref": "DbMasterSecretArn"}, {"Ref": "AppSecretArn"}],
+            # The app's database user; the master only to create that user on the first boot.
+            "Resource": [{"Ref": "DbAppSecretArn"}, {"Ref": "DbMasterSecretArn"}, {"Ref": "AppSecretArn"}],
         },
         "MountFileSystem": {
             "Sid": "MountFileSystem",
@@ -231,7 +232,8 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     script, variables = user_data["Fn::Base64"]["Fn::Sub"]
     assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
                          "AppUserId": "1500"}
-    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${AppSecretArn}",
+    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${DbAppSecretArn}",
+                        "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
         assert placeholder in script
     known = set(app_dict["Parameters"]) | set(variables) | {"AWS::StackName", "AWS::Region"}
@@ -330,3 +332,26 @@ def test_the_database_errors_filter_counts_database_failures_and_nothing_else(ap
         assert cloudwatch_matches(pattern, event), event
     for event in HARMLESS:
         assert not cloudwatch_matches(pattern, event), event
+
+
+def test_both_database_secrets_rotate_every_30_days_after_the_first_server_made_the_app_user(app_dict):
+    assert app_dict["Transform"] == "AWS::SecretsManager-2020-07-23"
+    for engine, (multi, single) in {"mysql": ("MySQLMultiUser", "MySQLSingleUser"),
+                                    "postgres": ("PostgreSQLMultiUser", "PostgreSQLSingleUser")}.items():
+        active = resources(app_dict, DbEngine=engine)
+        app_user, master = active["DbAppSecretRotation"], active["DbMasterSecretRotation"]
+        for name in ("DbAppSecretRotation", "DbMasterSecretRotation"):
+            schedule = app_dict["Resources"][name]
+            assert schedule["DependsOn"] == ["AppAutoScalingGroup"], "the first server creates the app user"
+            props = schedule["Properties"]
+            assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+            hosted = props["HostedRotationLambda"]
+            assert hosted["VpcSubnetIds"] == {"Fn::Join": [",", {"Ref": "AppSubnetIds"}]}
+            assert hosted["VpcSecurityGroupIds"] == {"Ref": "DbRotationSecurityGroupId"}
+            # RDS refuses / " @ in a password (spaces are never generated: IncludeSpace is off by default).
+            assert set(hosted["ExcludeCharacters"]) >= set('/@"'), "characters RDS refuses in a password"
+        assert app_user["Properties"]["SecretId"] == {"Ref": "DbAppSecretArn"}
+        assert app_user["Properties"]["HostedRotationLambda"]["RotationType"] == multi
+        assert app_user["Properties"]["HostedRotationLambda"]["MasterSecretArn"] == {"Ref": "DbMasterSecretArn"}
+        assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
+        assert master["Properties"]["HostedRotationLambda"]["RotationType"] == single

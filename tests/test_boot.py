@@ -35,7 +35,9 @@ STACK = "shop-dev-AppStack-1ABCDEF"
 LOG_GROUP = "shop-dev-AppStack-1ABCDEF-AppLogGroup-0123456789"  # pragma: allowlist secret (a log group name)
 # Every character that breaks naive quoting: dollar, backtick, quotes, backslash, hash, percent, space.
 DB_PASSWORD = "p$a`s's\\w#o%r\"d x"  # pragma: allowlist secret (test value)
-DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsreadb"}
+MASTER_PASSWORD = "Master0password0for0the0boot0test"  # pragma: allowlist secret (test value)
+DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsreadb",
+            "master_username": "dbadmin", "master_password": MASTER_PASSWORD}
 APP_SECRET = {"SECRET_KEY": "k3y$(not run)`x`'\\%", "API_KEY": "news-api-key-for-the-boot-test"}  # pragma: allowlist secret
 SECRET_VALUES = (DB_PASSWORD, APP_SECRET["SECRET_KEY"], APP_SECRET["API_KEY"])
 ROTATED = {"username": "app_user_clone", "password": "r0tated$`'\\#%\"pass"}  # pragma: allowlist secret (test value)
@@ -53,10 +55,18 @@ def boot_image():
     return image.image()
 
 
+def seeded_secrets() -> dict[str, str]:
+    """The three secrets as the stack leaves them (connection details added by the attachments)."""
+    connection = {"engine": "mysql", "host": "127.0.0.1", "port": 3306}
+    return {"db-master": json.dumps({"username": DATABASE["master_username"],
+                                     "password": DATABASE["master_password"], **connection}),
+            "db-app": json.dumps({"username": DATABASE["username"], "password": DATABASE["password"],
+                                  "dbname": DATABASE["dbname"], **connection}),
+            "app": json.dumps(APP_SECRET)}
+
+
 def new_instance(boot_image, tmp_path_factory, name: str) -> Instance:
-    secrets = {"db-master": json.dumps({k: DATABASE[k] for k in ("username", "password")}),
-               "app": json.dumps(APP_SECRET)}
-    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, secrets)
+    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets())
     try:
         return instance.start(DATABASE)
     except BaseException:
@@ -69,7 +79,8 @@ def user_data(instance: Instance, **overrides) -> str:
         "AppPort": "5000", "AppEntryPoint": "run:app", "HealthCheckPath": "/",
         "AppRepositoryUrl": "file:///srv/app.git", "AppRepositoryRef": "main",
         "DbEndpointAddress": "127.0.0.1", "DbEndpointPort": "3306", "DbName": DATABASE["dbname"],
-        "DbMasterSecretArn": instance.arns["db-master"], "AppSecretArn": instance.arns["app"],
+        "DbMasterSecretArn": instance.arns["db-master"], "DbAppSecretArn": instance.arns["db-app"],
+        "AppSecretArn": instance.arns["app"],
         "EfsFileSystemId": "fs-0123456789abcdef0", "EfsAccessPointId": "fsap-0123456789abcdef0",
         **overrides,
     }
@@ -100,6 +111,14 @@ def test_first_boot_signals_success_once_for_the_group_of_this_stack(server):
     assert status == 0, server.read(BOOT_LOG)[-3000:]
     assert server.signals() == [{"StackName": STACK, "LogicalResourceId": render.ASG, "Region": REGION,
                                  "UniqueId": INSTANCE_ID, "Status": "SUCCESS", "ExitCode": 0}]
+
+
+def test_the_first_boot_created_the_apps_own_database_user_with_only_what_it_needs(server):
+    grants = server.mariadb(f"SHOW GRANTS FOR '{DATABASE['username']}'@'%'", DATABASE["dbname"])
+    found = dict(re.findall(r"GRANT (.+?) ON (\S+) TO", grants))
+    found = {on: set(privileges.split(", ")) for privileges, on in found.items()}
+    assert found == {"*.*": {"USAGE"}, f"`{DATABASE['dbname']}`.*": {
+        "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "INDEX", "REFERENCES"}}, grants
 
 
 def test_the_app_answers_and_a_row_round_trips_through_mariadb(server):
@@ -168,7 +187,7 @@ def test_a_rotation_keeps_the_app_answering_and_reaches_it_at_the_next_refresh(s
     name = DATABASE["dbname"]
     server.mariadb(f"CREATE USER '{ROTATED['username']}'@'%' IDENTIFIED BY '{sql_text(ROTATED['password'])}'; "
                    f"GRANT ALL ON `{name}`.* TO '{ROTATED['username']}'@'%';", name)
-    server.put_secret("db-master", json.dumps(ROTATED))
+    server.put_secret("db-app", json.dumps(ROTATED))
     # The previous user stays valid: before any server notices, rows still round-trip.
     code, body = server.http("POST", "/visit/before-refresh")
     assert code == 200 and json.loads(body) == {"stored": "before-refresh"}
@@ -190,7 +209,7 @@ def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
     # check's idea of fine for a while; the metric filter must see the failure.
     pattern = logstore.database_error_pattern()
     errors_before = server.read("/var/log/app/error.log")
-    server.put_secret("db-master", json.dumps({**ROTATED, "password": "not-the-password"}))  # pragma: allowlist secret (a wrong test value)
+    server.put_secret("db-app", json.dumps({**ROTATED, "password": "not-the-password"}))  # pragma: allowlist secret (a wrong test value)
     server.run(["systemctl", "start", "app-secrets-refresh.service"])
     deadline = time.monotonic() + 60
     new_lines: list[str] = []
@@ -200,7 +219,7 @@ def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
     assert any("Access denied for user" in line and cloudwatch_matches(pattern, line) for line in new_lines), (
         "\n".join(new_lines[-20:]))
     # Put the right secret back; the app recovers at the next refresh.
-    server.put_secret("db-master", json.dumps(ROTATED))
+    server.put_secret("db-app", json.dumps(ROTATED))
     server.run(["systemctl", "start", "app-secrets-refresh.service"])
     deadline = time.monotonic() + 60
     while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:

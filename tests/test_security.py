@@ -36,9 +36,16 @@ def sources_of(rules: list[dict], target: str) -> set:
 
 
 @pytest.mark.parametrize("engine,port", [("mysql", "3306"), ("postgres", "5432")])
-def test_database_reachable_only_from_app_on_the_engine_port(security_dict, engine, port):
+def test_database_reachable_only_from_app_and_rotation_on_the_engine_port(security_dict, engine, port):
     rules = ingress_rules(security_dict, DbEngine=engine)
-    assert sources_of(rules, "DbSecurityGroup") == {("AppSecurityGroup", port)}
+    assert sources_of(rules, "DbSecurityGroup") == {("AppSecurityGroup", port), ("DbRotationSecurityGroup", port)}
+
+
+def test_rotation_functions_reach_only_the_database_and_https(security_dict):
+    group = Evaluation(security_dict, {"DbEngine": "postgres"}).resources()["DbRotationSecurityGroup"]
+    egress = {(rule.get("CidrIp") or rule["DestinationSecurityGroupId"]["Ref"], str(rule["FromPort"]))
+              for rule in group["Properties"]["SecurityGroupEgress"]}
+    assert egress == {("0.0.0.0/0", "443"), ("DbSecurityGroup", "5432")}
 
 
 def test_efs_reachable_only_from_app_over_nfs(security_dict):

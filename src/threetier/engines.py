@@ -15,6 +15,9 @@ from troposphere import FindInMap, Ref, Template
 from threetier import parameters as P
 
 MAPPING = "DbEngines"
+# The app's own database user: created by the first app server with the
+# grants the app needs, then rotated with alternating users (README, Secrets).
+APP_DB_USER = "app"
 
 # MySQL 8.4 is the LTS line; 8.0 left RDS standard support on 2026-07-31 and a
 # new 8.0 instance would enrol in paid Extended Support (dates: STANDARD_SUPPORT_ENDS).
@@ -33,6 +36,9 @@ ENGINES = {
         "Label": "MySQL 8.4",
         "Port": "3306",
         "ParameterGroupFamily": "mysql8.4",
+        # Secrets Manager's hosted rotation functions for this engine.
+        "SingleUserRotation": "MySQLSingleUser",
+        "MultiUserRotation": "MySQLMultiUser",
         # Exported logs: each one exported is switched on by the parameter group
         # below (error is always on). general stays off: it logs every query.
         # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html
@@ -44,6 +50,8 @@ ENGINES = {
         "Label": "PostgreSQL 16",
         "Port": "5432",
         "ParameterGroupFamily": "postgres16",
+        "SingleUserRotation": "PostgreSQLSingleUser",
+        "MultiUserRotation": "PostgreSQLMultiUser",
         # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Concepts.PostgreSQL.html
         "LogExports": ["postgresql", "upgrade"],
     },

@@ -1051,4 +1051,8 @@ AUTO_SCALING_GROUP_NAME = _wired("AutoScalingGroupName", "String", "Auto Scaling
 DB_INSTANCE_IDENTIFIER = _wired("DbInstanceIdentifier", "String", "Primary database instance id.")
 DB_REPLICA_IDENTIFIER = _wired("DbReplicaIdentifier", "String", "Read replica instance id (empty without one).")
 NAT_GATEWAY_IDS = _wired("NatGatewayIds", "CommaDelimitedList", "NAT gateway ids.")
+DB_ROTATION_SECURITY_GROUP_ID = _wired(
+    "DbRotationSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+    "Security group of the database password rotation functions.")
+DB_APP_SECRET_ARN = _wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.")
 LOG_KEY_ARN = _wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")

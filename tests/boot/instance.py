@@ -26,7 +26,7 @@ BOOT_LOG = "/var/log/cloud-init-output.log"
 # A test hook that does not exist on EC2: the AWS CLI calls of the app service
 # and of its secrets refresh go to moto.
 ENDPOINT_DROP_IN = f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n"
-UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service")
+UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-user.service")
 
 
 class Instance:
@@ -171,9 +171,11 @@ class Instance:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        user, password, name = (sql_text(database[k]) for k in ("username", "password", "dbname"))
+        # The database RDS creates (DBName) and the master user; the app's own user
+        # is the first server's to create.
+        user, password = (sql_text(database[k]) for k in ("master_username", "master_password"))
         sql = (f"CREATE DATABASE `{database['dbname']}`; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; "
-               f"GRANT ALL ON `{database['dbname']}`.* TO '{user}'@'%';")
+               f"GRANT ALL ON *.* TO '{user}'@'%' WITH GRANT OPTION;")
         _run("mariadb", f"--socket={socket}", "-uroot", "-e", sql)
 
     def put_secret(self, name: str, value: str) -> None:

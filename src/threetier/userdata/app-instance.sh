@@ -22,7 +22,8 @@ readonly REPO_REF='${AppRepositoryRef}'
 readonly DB_HOST='${DbEndpointAddress}'
 readonly DB_PORT='${DbEndpointPort}'
 readonly DB_NAME='${DbName}'
-readonly DB_SECRET_ARN='${DbMasterSecretArn}'
+readonly DB_SECRET_ARN='${DbAppSecretArn}'
+readonly MASTER_SECRET_ARN='${DbMasterSecretArn}'
 readonly APP_SECRET_ARN='${AppSecretArn}'
 readonly APP_LOG_GROUP='${AppLogGroup}'
 
@@ -82,7 +83,7 @@ install_packages() {
     # app's pinned requirements (mysqlclient, pycairo) that pip builds from source.
     retry dnf install -y aws-cfn-bootstrap
     retry dnf install -y amazon-efs-utils amazon-cloudwatch-agent git python3 python3-pip \
-      python3-devel gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel
+      python3-devel gcc pkgconf-pkg-config mariadb-connector-c-devel cairo-devel mariadb105 postgresql15
   elif command -v apt-get >/dev/null 2>&1; then
     install_packages_ubuntu
   else
@@ -109,7 +110,7 @@ install_packages_ubuntu() {
   export DEBIAN_FRONTEND=noninteractive
   retry apt-get update -y
   retry apt-get install -y git curl python3 python3-venv python3-dev build-essential pkg-config \
-    default-libmysqlclient-dev libcairo2-dev
+    default-libmysqlclient-dev libcairo2-dev default-mysql-client postgresql-client
   if [ ! -x "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" ]; then
     curl -fsSL --retry 3 -o /tmp/amazon-cloudwatch-agent.deb \
       "https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/$(dpkg --print-architecture)/latest/amazon-cloudwatch-agent.deb"
@@ -215,6 +216,7 @@ write_config() {
   cat > "$CONFIG_DIR/app.conf" <<CONF
 AWS_REGION=$REGION
 DB_SECRET_ARN=$DB_SECRET_ARN
+MASTER_SECRET_ARN=$MASTER_SECRET_ARN
 APP_SECRET_ARN=$APP_SECRET_ARN
 MYSQL_HOST=$DB_HOST
 MYSQL_PORT=$DB_PORT
@@ -228,6 +230,9 @@ CONF
 
 With --restart-if-changed (the refresh timer): write nothing, and restart the
 app when the secrets differ from what it started with (a rotation).
+With --ensure-db-user (before the app starts): create the app's own database
+user, if it does not exist yet, as the master user, with the grants the app
+needs on its database and no more.
 """
 import json
 import os
@@ -246,6 +251,52 @@ def secret(arn):
     return json.loads(result.stdout)
 
 
+def run_root_only(argv, sql, env=None, config=None):
+    """Run a database client with the SQL on stdin; a client config file lives only meanwhile."""
+    path = "/run/app/client.cnf"
+    os.makedirs("/run/app", mode=0o700, exist_ok=True)
+    try:
+        if config is not None:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as config_file:
+                config_file.write(config)
+            argv = [argv[0], "--defaults-extra-file=" + path, *argv[1:]]
+        subprocess.run(argv, input=sql, text=True, check=True, env={**os.environ, **(env or {})})
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def ensure_db_user():
+    master = secret(os.environ["MASTER_SECRET_ARN"])
+    user = secret(os.environ["DB_SECRET_ARN"])
+    host, port, database = os.environ["MYSQL_HOST"], os.environ["MYSQL_PORT"], os.environ["MYSQL_DB"]
+    name = user["username"]
+    if master.get("engine", "mysql").startswith("postgres"):
+        password = user["password"].replace("'", "''")
+        sql = (
+            "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + name + "') THEN "
+            "CREATE ROLE \"" + name + "\" LOGIN PASSWORD '" + password + "'; END IF; END $do$;\n"
+            "GRANT CONNECT, TEMPORARY ON DATABASE \"" + database + "\" TO \"" + name + "\";\n"
+            "GRANT USAGE, CREATE ON SCHEMA public TO \"" + name + "\";\n"
+        )
+        run_root_only(["psql", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", master["username"],
+                       "-d", database], sql, env={"PGPASSWORD": master["password"], "PGSSLMODE": "require"})
+        return
+    password = user["password"].replace("\\", "\\\\").replace("'", "\\'")
+    sql = (
+        "CREATE USER IF NOT EXISTS '" + name + "'@'%' IDENTIFIED BY '" + password + "';\n"
+        "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `" + database + "`.* "
+        "TO '" + name + "'@'%';\n"
+    )
+    quoted = master["password"].replace("\\", "\\\\").replace('"', '\\"')
+    config = "[client]\nuser=" + master["username"] + '\npassword="' + quoted + '"\n'
+    run_root_only(["mysql", "-h", host, "-P", port], sql, config=config)
+
+
+if "--ensure-db-user" in sys.argv:
+    ensure_db_user()
+    sys.exit(0)
 db = secret(os.environ["DB_SECRET_ARN"])
 app = secret(os.environ["APP_SECRET_ARN"])
 values = {
@@ -281,7 +332,8 @@ write_service() {
 [Unit]
 Description=threetier app (gunicorn on port $APP_PORT)
 Wants=network-online.target
-After=network-online.target remote-fs.target
+Requires=app-db-user.service
+After=network-online.target remote-fs.target app-db-user.service
 RequiresMountsFor=/efs
 
 [Service]
@@ -301,6 +353,20 @@ ProtectSystem=full
 
 [Install]
 WantedBy=multi-user.target
+UNIT
+  # The app's own database user, created once per environment by the first
+  # server (a no-op afterwards, rotations included), as the master user.
+  cat > /etc/systemd/system/app-db-user.service <<UNIT
+[Unit]
+Description=Create the app's database user if it does not exist yet
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=$CONFIG_DIR/app.conf
+ExecStart=$SECRETS_LOADER --ensure-db-user
 UNIT
   # A rotated secret reaches the app: every 5 minutes, at a random offset of up
   # to 4 more per server, so servers restart one by one, not together. The
