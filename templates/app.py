@@ -41,7 +41,7 @@ from troposphere.policies import (
 
 from threetier import conditions, engines, logstore, naming, policies, secrets, userdata
 from threetier import parameters as P
-from threetier.conditions import USE_CLOUDFRONT
+from threetier.conditions import HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, USE_CLOUDFRONT
 from threetier.suppressions import checkov
 
 HAS_CERTIFICATE = "HasCertificate"
@@ -81,7 +81,8 @@ def build() -> Template:
         "threetier app tier: instance role, launch template, Auto Scaling group "
         "with CPU target tracking, and the Application Load Balancer"
     )
-    P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED)
+    P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED, P.ORIGIN_VERIFY_VERSION,
+          P.ORIGIN_VERIFY_PREVIOUS_VERSION)
     P.use(t, P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
           P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
@@ -92,7 +93,7 @@ def build() -> Template:
     # HostedRotationLambda) need this transform.
     t.set_transform(ROTATION_TRANSFORM)
     engines.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
-    conditions.add(t, USE_CLOUDFRONT)
+    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
     t.add_condition(MIN_EQUALS_MAX, Equals(Ref(P.ASG_MIN_SIZE.name), Ref(P.ASG_MAX_SIZE.name)))
@@ -362,7 +363,16 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
                     Field="http-header",
                     HttpHeaderConfig=elb.HttpHeaderConfig(
                         HttpHeaderName=secrets.ORIGIN_VERIFY_HEADER,
-                        Values=[secrets.resolve(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY)],
+                        # The current value CloudFront sends, and during a rotation the
+                        # previous one, which edges still send until they have the new one.
+                        Values=[
+                            secrets.resolve_version(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY,
+                                                    P.ORIGIN_VERIFY_VERSION.name, HAS_ORIGIN_VERSION),
+                            If(HAS_PREVIOUS_ORIGIN_VERSION,
+                               secrets.pinned(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY,
+                                              P.ORIGIN_VERIFY_PREVIOUS_VERSION.name),
+                               NoValue),
+                        ],
                     ),
                 )
             ],

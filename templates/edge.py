@@ -20,7 +20,7 @@ from troposphere import wafv2
 
 from threetier import conditions, logstore, naming, policies, secrets
 from threetier import parameters as P
-from threetier.conditions import HAS_DOMAIN, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
+from threetier.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
 DOMAIN_WITH_CLOUDFRONT = "DomainWithCloudFront"
 HAS_LOGGING = "HasCloudFrontLogging"
@@ -46,10 +46,10 @@ def build() -> Template:
         "access logs) and the site's alias records"
     )
     P.use(t, P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
-          P.CLOUDFRONT_LOGGING, P.WAF_ENABLED)
+          P.CLOUDFRONT_LOGGING, P.WAF_ENABLED, P.ORIGIN_VERIFY_VERSION)
     P.use(t, P.ZONE_ID, P.SITE_CERTIFICATE_ARN, P.ALB_DNS_NAME, P.ALB_HOSTED_ZONE_ID,
           P.ORIGIN_VERIFY_SECRET_ARN)
-    conditions.add(t, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, IN_US_EAST_1)
+    conditions.add(t, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, IN_US_EAST_1, HAS_ORIGIN_VERSION)
     t.add_condition(DOMAIN_WITH_CLOUDFRONT, And(Condition(HAS_DOMAIN), Condition(USE_CLOUDFRONT)))
     t.add_condition(HAS_LOGGING, And(Condition(USE_CLOUDFRONT),
                                      Equals(Ref(P.CLOUDFRONT_LOGGING.name), "true")))
@@ -138,7 +138,8 @@ def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL)
         OriginCustomHeaders=[
             cf.OriginCustomHeader(
                 HeaderName=secrets.ORIGIN_VERIFY_HEADER,
-                HeaderValue=secrets.resolve(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY),
+                HeaderValue=secrets.resolve_version(P.ORIGIN_VERIFY_SECRET_ARN.name, secrets.ORIGIN_VERIFY_KEY,
+                                                    P.ORIGIN_VERIFY_VERSION.name, HAS_ORIGIN_VERSION),
             )
         ],
     )

@@ -84,7 +84,8 @@ def build() -> Template:
     )
     app = _nested_stack(
         t, "AppStack", "app",
-        P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.CLOUDFRONT_ENABLED),
+        P.PROJECT + P.APP + P.LOAD_BALANCER + (P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.CLOUDFRONT_ENABLED,
+                                               P.ORIGIN_VERIFY_VERSION, P.ORIGIN_VERIFY_PREVIOUS_VERSION),
         # With a domain the DNS stack makes (or passes on) the ALB certificate.
         AlbCertificateArn=If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
         VpcId=_output(network, "VpcId"),
@@ -108,7 +109,7 @@ def build() -> Template:
     edge = _nested_stack(
         t, "EdgeStack", "edge",
         P.PROJECT + (P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
-                     P.CLOUDFRONT_LOGGING, P.WAF_ENABLED),
+                     P.CLOUDFRONT_LOGGING, P.WAF_ENABLED, P.ORIGIN_VERIFY_VERSION),
         DomainName=ready_domain,
         ZoneId=If(DOMAIN_READY, _output(dns, "ZoneId"), ""),
         SiteCertificateArn=If(DOMAIN_READY, _output(dns, "SiteCertificateArn"), ""),
@@ -141,6 +142,12 @@ def build() -> Template:
         "AlarmTopicArn",
         Description="SNS topic the alarms notify (empty with monitoring off)",
         Value=If(USE_MONITORING, _output(monitoring, "AlarmTopicArn"), ""),
+    ))
+    t.add_output(Output(
+        "OriginVerifySecretArn",
+        Description="Secret of the header CloudFront sends the load balancer (empty without CloudFront); "
+                    "threetier rotate-origin-secret rotates it",
+        Value=If(USE_CLOUDFRONT, _output(data, "OriginVerifySecretArn"), ""),
     ))
     t.add_output(Output(
         "HostedZoneId",

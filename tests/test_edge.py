@@ -324,3 +324,30 @@ def test_cfn_lint_accepts_every_combination(project, combination):
     region, values = COMBINATIONS[combination]
     files = [project / "output" / f"{name}.yaml" for name in ("main", "security", "app", "dns", "edge")]
     assert lint_files(files, (region,), parameters={**wired_samples(region), **values}) == []
+
+
+NEW_VERSION, OLD_VERSION = "a1" * 18, "b2" * 18
+
+
+def origin_reference(version: str | None) -> dict:
+    pinned = f"::{version}" if version else ""
+    return {"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecretArn}:SecretString:value" + pinned + "}}"}
+
+
+@pytest.mark.parametrize("versions,accepted,sent", [
+    ({}, [None], None),
+    ({"OriginVerifySecretVersion": NEW_VERSION}, [NEW_VERSION], NEW_VERSION),
+    ({"OriginVerifySecretVersion": NEW_VERSION, "OriginVerifyPreviousSecretVersion": OLD_VERSION},
+     [NEW_VERSION, OLD_VERSION], NEW_VERSION),
+])
+def test_during_a_rotation_the_load_balancer_accepts_both_values_and_cloudfront_sends_the_new(
+        stacks, versions, accepted, sent):
+    app = active(stacks["app"], "domain-cloudfront-us-east-1", AlbCertificateArn=EU_CERT, **versions)
+    values = app["CloudFrontOriginRule"]["Properties"]["Conditions"][0]["HttpHeaderConfig"]["Values"]
+    assert values == [origin_reference(version) for version in accepted]
+    config = distribution(stacks, "domain-cloudfront-us-east-1") if not versions else active(
+        stacks["edge"], "domain-cloudfront-us-east-1",
+        OriginVerifySecretVersion=versions["OriginVerifySecretVersion"])["Distribution"]["Properties"][
+        "DistributionConfig"]
+    (header,) = config["Origins"][0]["OriginCustomHeaders"]
+    assert header["HeaderValue"] == origin_reference(sent)

@@ -77,7 +77,8 @@ def test_secrets_check_finds_a_planted_key_and_ignores_template_words(tmp_path):
     planted.write_text('aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"\n')  # pragma: allowlist secret
     words = tmp_path / "stack.yaml"
     words.write_text("HeaderValue: !Sub '{{resolve:secretsmanager:${Arn}:SecretString:value}}'\n"
-                     "ManageMasterUserPassword: true\n")
+                     "ManageMasterUserPassword: true\n"
+                     "  HasOriginVerifySecretVersion: !Not\n")
     found = find_secrets([planted, words], tmp_path)
     assert {f.file for f in found} == {"config.py"}
 

@@ -23,6 +23,8 @@ HAS_READ_REPLICA = "HasReadReplica"
 # the site's records need it. A domain without HostedZoneId only gets its zone
 # created (first pass), see templates/dns.py.
 HAS_HOSTED_ZONE = "HasHostedZone"
+HAS_ORIGIN_VERSION = "HasOriginVerifySecretVersion"
+HAS_PREVIOUS_ORIGIN_VERSION = "HasPreviousOriginVerifySecretVersion"
 DOMAIN_READY = "DomainReady"
 
 _DEFINITIONS = {
@@ -37,6 +39,8 @@ _DEFINITIONS = {
     CREATE_NAT_GATEWAY_3: lambda: And(Condition(USE_NAT_PER_AZ), Condition(USE_THREE_AZS)),
     HAS_READ_REPLICA: lambda: Equals(Ref(P.DB_REPLICA_ENABLED.name), "true"),
     HAS_HOSTED_ZONE: lambda: Not(Equals(Ref(P.HOSTED_ZONE_ID.name), "")),
+    HAS_ORIGIN_VERSION: lambda: Not(Equals(Ref(P.ORIGIN_VERIFY_VERSION.name), "")),
+    HAS_PREVIOUS_ORIGIN_VERSION: lambda: Not(Equals(Ref(P.ORIGIN_VERIFY_PREVIOUS_VERSION.name), "")),
     # Self-contained (no Condition references), so root Rules can use it too.
     DOMAIN_READY: lambda: And(Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
                               Not(Equals(Ref(P.HOSTED_ZONE_ID.name), ""))),

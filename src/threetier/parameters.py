@@ -930,6 +930,33 @@ WAF_ENABLED = Param(
     constraint="true or false.",
 )
 
+_SECRET_VERSION = r"^$|^[a-zA-Z0-9-]{32,64}$"
+
+ORIGIN_VERIFY_VERSION = Param(
+    "OriginVerifySecretVersion",
+    "String",
+    "Version id of the origin header secret CloudFront sends and the load balancer accepts; "
+    "empty: its current version. Set by `threetier rotate-origin-secret ENV`.",
+    label="Origin header secret version",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=_SECRET_VERSION,
+    constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
+)
+
+ORIGIN_VERIFY_PREVIOUS_VERSION = Param(
+    "OriginVerifyPreviousSecretVersion",
+    "String",
+    "Version id of the previous origin header secret, which the load balancer still accepts "
+    "while CloudFront's edges move to the current one; empty: none. Set by "
+    "`threetier rotate-origin-secret ENV`.",
+    label="Previous origin header secret version",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=_SECRET_VERSION,
+    constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
+)
+
 EDGE = (
     DOMAIN_NAME,
     SITE_SUBDOMAIN,
@@ -940,6 +967,8 @@ EDGE = (
     CLOUDFRONT_PRICE_CLASS,
     CLOUDFRONT_LOGGING,
     WAF_ENABLED,
+    ORIGIN_VERIFY_VERSION,
+    ORIGIN_VERIFY_PREVIOUS_VERSION,
 )
 
 ORIGIN_VERIFY_SECRET_ARN = _wired(

@@ -37,3 +37,14 @@ def load(path: Path) -> dict[str, str]:
             raise ParameterFileError(f"{path}: {key} is given twice")
         values[key] = str(entry["ParameterValue"])
     return values
+
+
+def update(path: Path, changes: dict[str, str]) -> None:
+    """Set some values in a parameter file, keeping its order; new keys go at the end."""
+    entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    for entry in entries:
+        if entry["ParameterKey"] in changes:
+            entry["ParameterValue"] = changes[entry["ParameterKey"]]
+    known = {entry["ParameterKey"] for entry in entries}
+    entries += [{"ParameterKey": k, "ParameterValue": v} for k, v in changes.items() if k not in known]
+    Path(path).write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")

@@ -8,7 +8,7 @@ parameter or output.
 
 from __future__ import annotations
 
-from troposphere import Sub
+from troposphere import If, Sub
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ORIGIN_VERIFY_KEY = "value"
@@ -17,3 +17,18 @@ ORIGIN_VERIFY_KEY = "value"
 def resolve(arn_parameter: str, key: str) -> Sub:
     """`{{resolve:secretsmanager:...}}` of one JSON key of the secret whose ARN is a parameter."""
     return Sub("{{resolve:secretsmanager:${%s}:SecretString:%s}}" % (arn_parameter, key))
+
+
+def resolve_version(arn_parameter: str, key: str, version_parameter: str, has_version: str) -> If:
+    """The same, pinned to the version id a parameter names when the condition `has_version` holds.
+
+    A dynamic reference is resolved when the property's text changes, not when
+    the secret does: the version id in the text makes a rotation a reviewed
+    change set. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+    """
+    return If(has_version, pinned(arn_parameter, key, version_parameter), resolve(arn_parameter, key))
+
+
+def pinned(arn_parameter: str, key: str, version_parameter: str) -> Sub:
+    """One JSON key of the secret version whose id a parameter holds."""
+    return Sub("{{resolve:secretsmanager:${%s}:SecretString:%s::${%s}}}" % (arn_parameter, key, version_parameter))

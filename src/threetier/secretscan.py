@@ -44,11 +44,12 @@ def is_template_text(secret: str, line: str) -> bool:
     """detect-secrets filter: words in a template that name a secret without being one.
 
     A dynamic reference (`{{resolve:secretsmanager:...}}`), an IAM action such as
-    secretsmanager:GetSecretValue, a setting word, prose with spaces, or a
-    known public value.
+    secretsmanager:GetSecretValue, a setting word, prose with spaces, a known
+    public value, or an intrinsic function's short form (`HasSecretVersion: !Not`).
     """
     return (
         "{{resolve:" in line
+        or secret.startswith("!")
         or line.strip().startswith(("- secretsmanager:", "- kms:"))
         or secret in SETTING_WORDS
         or secret in PUBLIC_VALUES

@@ -95,6 +95,16 @@ def add_commands(commands) -> None:
     deploy.add_argument("--yes", action="store_true", help="execute without asking")
     deploy.set_defaults(run=run_deploy)
 
+    rotate = commands.add_parser(
+        "rotate-origin-secret", parents=[stack, bucket, guard, aws],
+        help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
+        description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
+                    "pins it (CloudFront sends it) and the previous one (the load balancer still accepts it "
+                    "while CloudFront's edges switch); then the same review, prompt and exit codes as deploy.",
+    )
+    rotate.add_argument("--yes", action="store_true", help="execute without asking")
+    rotate.set_defaults(run=run_rotate_origin_secret)
+
     status = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
     status.set_defaults(run=run_status)
 
@@ -114,6 +124,12 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def run_deploy(args: argparse.Namespace) -> int:
     return _guarded(_deploy, args)
+
+
+def run_rotate_origin_secret(args: argparse.Namespace) -> int:
+    from threetier.deploy import origin
+
+    return _guarded(lambda arguments: origin.rotate(arguments, _deploy), args)
 
 
 def run_status(args: argparse.Namespace) -> int:
