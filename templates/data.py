@@ -177,20 +177,27 @@ def _master_secret(t: Template) -> secretsmanager.Secret:
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html),
     and a SecretTargetAttachment. Kept on delete: the final snapshot needs it.
     """
+    return _database_user_secret(t, "DbMasterSecret", "db-master-secret", "database master user",
+                                 Sub('{"username": "${DbMasterUsername}"}'))
+
+
+def _database_user_secret(t: Template, title: str, thing: str, what: str, template: Sub) -> secretsmanager.Secret:
+    """A database user's secret with a generated password. Kept on delete, like the
+    database's final snapshot, which still has the user."""
     return t.add_resource(
         secretsmanager.Secret(
-            "DbMasterSecret",
+            title,
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
-            Description=Sub("${ProjectName}-${EnvironmentName} database master user"),
+            Description=Sub("${ProjectName}-${EnvironmentName} " + what),
             GenerateSecretString=secretsmanager.GenerateSecretString(
-                SecretStringTemplate=Sub('{"username": "${DbMasterUsername}"}'),
+                SecretStringTemplate=template,
                 GenerateStringKey="password",
                 # Letters and digits only: nothing RDS refuses (/ " @ space) or a shell mangles.
                 PasswordLength=32,
                 ExcludePunctuation=True,
             ),
-            Tags=naming.tags("db-master-secret"),
+            Tags=naming.tags(thing),
             Metadata=checkov(SECRET_KEY_REASON),
         )
     )
@@ -206,25 +213,10 @@ def _app_user_secret(t: Template, master_secret: secretsmanager.Secret) -> secre
     function reads to clone the user.
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
     """
-    return t.add_resource(
-        secretsmanager.Secret(
-            "DbAppSecret",
-            # Like the master: a database restored from a final snapshot still has this user.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            Description=Sub("${ProjectName}-${EnvironmentName} database user of the app (rotated)"),
-            GenerateSecretString=secretsmanager.GenerateSecretString(
-                SecretStringTemplate=Sub(
-                    '{"username": "%s", "dbname": "${DbName}", "masterarn": "${%s}"}'
-                    % (engines.APP_DB_USER, master_secret.title)),
-                GenerateStringKey="password",
-                PasswordLength=32,
-                ExcludePunctuation=True,
-            ),
-            Tags=naming.tags("db-app-secret"),
-            Metadata=checkov(SECRET_KEY_REASON),
-        )
-    )
+    return _database_user_secret(
+        t, "DbAppSecret", "db-app-secret", "database user of the app (rotated)",
+        Sub('{"username": "%s", "dbname": "${DbName}", "masterarn": "${%s}"}'
+            % (engines.APP_DB_USER, master_secret.title)))
 
 
 def _attach(t: Template, title: str, secret: secretsmanager.Secret, db: rds.DBInstance):
