@@ -78,6 +78,11 @@ def describe_stack(cfn, stack_name: str) -> dict | None:
         raise
 
 
+def outputs(stack: dict) -> dict[str, str]:
+    """A described stack's outputs as {key: value}."""
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+
+
 def change_set_type_for(stack: dict | None) -> str:
     """UPDATE for a stack that has been created; CREATE for none, or one a CREATE change set left in review."""
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":

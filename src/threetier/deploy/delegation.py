@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from threetier import emit
 from threetier import parameters as P
+from threetier.deploy import changeset
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
 from threetier.deploy.inputs import load_values, stack_name_for
 from threetier.deploy.session import RETRIES, add_aws_options, make_session
@@ -132,16 +133,12 @@ def parse_resolver(text: str | None) -> Resolver:
 
 def zone_of_stack(cloudformation, stack_name: str) -> str:
     """The HostedZoneId output of the deployed root stack (the zone its first pass created)."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            raise LookupError(
-                f"stack {stack_name} does not exist: deploy the first pass (DomainName set, HostedZoneId "
-                "empty) to create the zone, or set HostedZoneId to an existing zone") from None
-        raise
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stacks[0].get("Outputs") or []}
-    zone_id = outputs.get("HostedZoneId", "")
+    stack = changeset.describe_stack(cloudformation, stack_name)
+    if stack is None:
+        raise LookupError(
+            f"stack {stack_name} does not exist: deploy the first pass (DomainName set, HostedZoneId "
+            "empty) to create the zone, or set HostedZoneId to an existing zone")
+    zone_id = changeset.outputs(stack).get("HostedZoneId", "")
     if not zone_id:
         raise LookupError(f"stack {stack_name} has no hosted zone yet (its HostedZoneId output is empty): "
                           "deploy it with DomainName set first")

@@ -19,10 +19,9 @@ import argparse
 import json
 import uuid
 
-from botocore.exceptions import ClientError
-
 from threetier import emit, paramfile
 from threetier import parameters as P
+from threetier.deploy import changeset
 from threetier.deploy.errors import InputError
 from threetier.deploy.inputs import load_root_template, load_stack_inputs
 from threetier.deploy.session import RETRIES, make_session
@@ -58,14 +57,11 @@ def rotate(args: argparse.Namespace, deploy) -> int:
 
 
 def _secret_arn(cloudformation, stack_name: str) -> str:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            raise InputError(f"stack {stack_name} does not exist: deploy it first") from None
-        raise
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stacks[0].get("Outputs") or []}
-    if not outputs.get(OUTPUT):
+    stack = changeset.describe_stack(cloudformation, stack_name)
+    if stack is None:
+        raise InputError(f"stack {stack_name} does not exist: deploy it first")
+    arn = changeset.outputs(stack).get(OUTPUT)
+    if not arn:
         raise InputError(f"stack {stack_name} has no {OUTPUT} output: deploy it with CloudFrontEnabled "
                          "true first")
-    return outputs[OUTPUT]
+    return arn
