@@ -27,6 +27,7 @@ BASE = {
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
     "InstanceType": "t3.small", "AsgMinSize": "1", "AsgDesiredCapacity": "2", "AsgMaxSize": "3",
+    "DbConnectionsMax": "50",
 }
 PROD = {**BASE, "EnvironmentName": "prod", "NumberOfAzs": "3", "DbMultiAz": "true",
         "DbDeletionProtection": "true", "DbInstanceClass": "db.m6g.large"}
@@ -160,6 +161,10 @@ BAD = [
      "EfsThroughputMode", None),
     ("project-name-double-hyphen", {"ProjectName": "my--shop"}, "ProjectName", None),
     ("prod-without-multi-az", {**PROD, "DbMultiAz": "false"}, "DbMultiAz", None),
+    # db.t4g.micro allows at most 85 MySQL connections: an alarm at 200 never fires.
+    ("connections-alarm-out-of-reach", {"DbConnectionsMax": "200"}, "DbConnectionsMax", None),
+    ("connections-alarm-out-of-reach-postgres", {"DbEngine": "postgres", "DbConnectionsMax": "120"},
+     "DbConnectionsMax", None),
     ("prod-without-deletion-protection", {**PROD, "DbDeletionProtection": "false"}, "DbDeletionProtection", None),
 ]
 
@@ -226,6 +231,17 @@ def test_prod_without_multi_az_is_a_warning_with_allow_insecure(tmp_project, par
     assert "case.json: warning: DbMultiAz='false': prod keeps a standby database in a second AZ" in out
     assert "case.json: warning: DbDeletionProtection='false'" in out
     assert "valid" in out and "2 warnings" in out
+
+
+def test_a_connections_alarm_near_the_class_maximum_is_a_warning_with_a_number(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "DbConnectionsMax": "75"})
+    assert run(tmp_project, "case") == 0
+    assert ("case.json: warning: DbConnectionsMax='75': MySQL 8.4 on db.t4g.micro allows at most 85 "
+            "connections (default max_connections, less the memory RDS keeps), so this alarm may never fire: "
+            "use about 70 % of it, e.g. 59") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "DbInstanceClass": "db.r6g.large", "DbConnectionsMax": "1000"})
+    assert run(tmp_project, "case") == 0
+    assert "DbConnectionsMax" not in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- region

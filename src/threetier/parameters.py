@@ -1042,7 +1042,8 @@ DB_FREEABLE_MEMORY_MIB = _threshold(
     "DbFreeableMemoryMiB", "Alarm when the database's freeable memory falls below this.",
     "Database freeable memory (MiB)", "128", 16, 1000000, "MiB")
 DB_CONNECTIONS_MAX = _threshold(
-    "DbConnectionsMax", "Alarm when the database has more connections than this.",
+    "DbConnectionsMax", "Alarm when the database has more connections than this; keep it well below "
+    "the instance class's max_connections (about 70 %; threetier validate checks).",
     "Database connections", "200", 1, 100000, "connections")
 DB_REPLICA_LAG_SECONDS = _threshold(
     "DbReplicaLagSeconds", "Alarm when the read replica lags the primary by more than this.",

@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from threetier import architectures
+from threetier import architectures, engines
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
 from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
@@ -477,6 +477,25 @@ def performance_insights(inputs: Inputs) -> list[Problem]:
                     "db.t4g.medium or larger, or set it to false", related=(name,))]
 
 
+def connections_alarm(inputs: Inputs) -> list[Problem]:
+    """DbConnectionsMax: below the most connections DbInstanceClass allows, or the alarm never fires."""
+    name, engine = P.DB_CONNECTIONS_MAX.name, inputs.value(P.DB_ENGINE.name) or "mysql"
+    threshold, instance_class = inputs.number(name), inputs.value(P.DB_INSTANCE_CLASS.name)
+    if threshold is None or not instance_class:
+        return []
+    most = engines.max_connections_at_most(engine, instance_class)
+    if most is None or threshold <= most * 0.8:
+        return []
+    allows = (f"{ENGINES.get(engine, engine)} on {instance_class} allows at most {most} connections "
+              f"(default max_connections, less the memory RDS keeps)")
+    if threshold >= most:
+        severity, effect = ERROR, "so this alarm can never fire"
+    else:
+        severity, effect = WARNING, "so this alarm may never fire"
+    return [Problem(name, inputs.value(name), f"{allows}, {effect}: use about 70 % of it, e.g. {int(most * 0.7)}",
+                    severity, related=(P.DB_INSTANCE_CLASS.name, P.DB_ENGINE.name))]
+
+
 def prod_safety(inputs: Inputs) -> list[Problem]:
     """DbMultiAz and DbDeletionProtection: true when EnvironmentName is prod (unless --allow-insecure)."""
     if inputs.value(P.ENVIRONMENT_NAME.name) != "prod":
@@ -559,6 +578,7 @@ CROSS_FIELD_CHECKS = (
     instance_architecture,
     db_instance_class,
     performance_insights,
+    connections_alarm,
     prod_safety,
     template_rules,
 )
