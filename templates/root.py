@@ -225,6 +225,14 @@ def _rules(t: Template) -> None:
          "InstanceType is an arm64 (Graviton) type, but the default AmiId is the x86_64 Amazon Linux "
          "2023 image: use an x86_64 type (e.g. t3.small), or set AmiId to "
          "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64.")
+    # The credit option is for T instances only; what EC2 does with it on
+    # another type is not documented, so it is never sent for one.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-launchtemplate-creditspecification.html
+    # validate also flags a T type left without one (T3, T3a, T4g then run unlimited).
+    rule("CpuCreditsOnlyForTInstanceTypes", conditions.expression(conditions.HAS_CPU_CREDITS),
+         {"Fn::Contains": [sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)]},
+         "CpuCredits applies to T instance types (t3, t3a, t4g, t2) only: leave it empty for "
+         "an InstanceType of another family.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "

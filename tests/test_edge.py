@@ -267,7 +267,8 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
      "me-south-1", "CloudFrontLogsNeedASupportedRegion"),
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1",
      "EfsMaxIoNeedsBurstingThroughput"),
-    ({"InstanceType": "m7g.large"}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
+    ({"InstanceType": "m7g.large", "CpuCredits": ""}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
+    ({"InstanceType": "m6i.large"}, "us-east-1", "CpuCreditsOnlyForTInstanceTypes"),
 ])
 def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
     assert rules_broken(stacks["root"], region, values) == [broken]
@@ -279,9 +280,9 @@ def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, brok
     ({"CloudFrontLogging": "true"}, "me-south-1"),  # no CloudFront, no logs
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, "us-east-1"),
     ({"EfsPerformanceMode": "generalPurpose", "EfsThroughputMode": "elastic"}, "us-east-1"),
-    ({"InstanceType": "m7g.large",
+    ({"InstanceType": "m7g.large", "CpuCredits": "",
       "AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"}, "us-east-1"),
-    ({"InstanceType": "m7i.large"}, "us-east-1"),
+    ({"InstanceType": "m7i.large", "CpuCredits": ""}, "us-east-1"),
 ])
 def test_rules_accept_the_working_neighbours_of_those_combinations(stacks, values, region):
     assert rules_broken(stacks["root"], region, values) == []

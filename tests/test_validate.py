@@ -161,6 +161,7 @@ BAD = [
      "EfsThroughputMode", None),
     ("project-name-double-hyphen", {"ProjectName": "my--shop"}, "ProjectName", None),
     ("prod-without-multi-az", {**PROD, "DbMultiAz": "false"}, "DbMultiAz", None),
+    ("cpu-credits-on-a-non-t-type", {"InstanceType": "m6i.large", "CpuCredits": "unlimited"}, "CpuCredits", None),
     # db.t4g.micro allows at most 85 MySQL connections: an alarm at 200 never fires.
     ("connections-alarm-out-of-reach", {"DbConnectionsMax": "200"}, "DbConnectionsMax", None),
     ("connections-alarm-out-of-reach-postgres", {"DbEngine": "postgres", "DbConnectionsMax": "120"},
@@ -233,6 +234,20 @@ def test_prod_without_multi_az_is_a_warning_with_allow_insecure(tmp_project, par
     assert "valid" in out and "2 warnings" in out
 
 
+def test_cpu_credits_are_a_deliberate_choice_for_t_types(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "CpuCredits": ""})
+    assert run(tmp_project, "case") == 0
+    assert ("warning: CpuCredits='': t3.small is a T type: choose unlimited (CPU above the baseline is billed) "
+            "or standard") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "CpuCredits": "standard", "CpuTargetPercent": "50"})
+    assert run(tmp_project, "case") == 0
+    assert ("note: CpuCredits='standard': t3.small is held at its 20 % baseline once its credits run out, "
+            "so CpuTargetPercent=50 cannot scale out then") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "InstanceType": "m6i.large", "CpuCredits": ""})
+    assert run(tmp_project, "case") == 0
+    assert "CpuCredits" not in capsys.readouterr().out
+
+
 def test_a_connections_alarm_near_the_class_maximum_is_a_warning_with_a_number(tmp_project, parsed_once, capsys):
     write(tmp_project, "case", {**BASE, "DbConnectionsMax": "75"})
     assert run(tmp_project, "case") == 0
@@ -301,8 +316,8 @@ GOOD = {
     "new-zone-first-pass": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
                              "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
     "graviton-with-the-arm64-ami": ({"AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-                                     "InstanceType": "m7g.large", "BastionInstanceType": "t4g.micro"}, None),
-    "own-ami-parameter-any-type": ({"AmiId": "/threetier/ubuntu-ami", "InstanceType": "m7g.large"}, None),
+                                     "InstanceType": "m7g.large", "CpuCredits": "", "BastionInstanceType": "t4g.micro"}, None),
+    "own-ami-parameter-any-type": ({"AmiId": "/threetier/ubuntu-ami", "InstanceType": "m7g.large", "CpuCredits": ""}, None),
     "efs-max-io-bursting": ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, None),
     "cloudfront-logs-in-a-supported-region": ({"CloudFrontEnabled": "true", "CloudFrontLogging": "true",
                                                "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),

@@ -567,6 +567,19 @@ ROOT_VOLUME_SIZE = Param(
     constraint="A whole number of GiB from 8 to 1024.",
 )
 
+CPU_CREDITS = Param(
+    "CpuCredits",
+    "String",
+    "T instance types only (empty for others). unlimited: never held back, CPU above the "
+    "baseline is billed; standard: no surplus charge, held at the baseline once credits run out, "
+    "where CPU scaling above the baseline cannot scale out.",
+    label="CPU credits (T types)",
+    group=GROUP_APP,
+    default="unlimited",
+    allowed_values=("unlimited", "standard", ""),
+    constraint="unlimited or standard for a T instance type; empty for any other type.",
+)
+
 DETAILED_MONITORING = Param(
     "DetailedMonitoring",
     "String",
@@ -778,6 +791,7 @@ APP = (
     AMI_ID,
     ROOT_DEVICE_NAME,
     INSTANCE_TYPE,
+    CPU_CREDITS,
     ROOT_VOLUME_SIZE,
     DETAILED_MONITORING,
     ASG_MIN_SIZE,

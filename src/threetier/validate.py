@@ -434,6 +434,31 @@ def instance_architecture(inputs: Inputs) -> list[Problem]:
     return problems
 
 
+def cpu_credits(inputs: Inputs) -> list[Problem]:
+    """CpuCredits: set for T instance types, empty for others; standard under a CPU target above the baseline."""
+    name, type_name = P.CPU_CREDITS.name, P.INSTANCE_TYPE.name
+    credits, instance_type = inputs.value(name), inputs.value(type_name)
+    if credits is None or not instance_type:
+        return []
+    if not architectures.is_burstable(instance_type):
+        if credits:
+            return [Problem(name, credits, f"applies to T instance types only, not {instance_type}: "
+                            "leave it empty", related=(type_name,))]
+        return []
+    if not credits:
+        return [Problem(name, credits, f"{instance_type} is a T type: choose unlimited (CPU above the "
+                        "baseline is billed) or standard (held at the baseline once credits run out)",
+                        WARNING, related=(type_name,))]
+    baseline = architectures.BURSTABLE.get(instance_type, (None, None))[1]
+    target = inputs.number(P.CPU_TARGET_PERCENT.name)
+    if credits == "standard" and baseline is not None and target is not None and target > baseline:
+        return [Problem(name, credits, f"{instance_type} is held at its {baseline:g} % baseline once its "
+                        f"credits run out, so CpuTargetPercent={target:g} cannot scale out then; "
+                        "fine for a test environment, use unlimited where load matters",
+                        NOTE, related=(type_name, P.CPU_TARGET_PERCENT.name))]
+    return []
+
+
 # ----------------------------------------------------------------------------- database
 
 def db_instance_class(inputs: Inputs) -> list[Problem]:
@@ -576,6 +601,7 @@ CROSS_FIELD_CHECKS = (
     domain_first_pass,
     efs_modes,
     instance_architecture,
+    cpu_credits,
     db_instance_class,
     performance_insights,
     connections_alarm,

@@ -151,6 +151,8 @@ def _read_architecture(env: str, region: str, evaluated: list[Stack]) -> Archite
     )
     architecture.dashboards = len(of_type("AWS::CloudWatch::Dashboard"))
     architecture.kms_keys = len(of_type("AWS::KMS::Key"))
+    architecture.rotating_kms_keys = sum(
+        1 for _, _, props in of_type("AWS::KMS::Key") if _true(props.get("EnableKeyRotation")))
     return architecture
 
 
@@ -250,8 +252,19 @@ def _app_servers(of_type, props_of) -> tuple[AppServers, ...]:
             security_groups=tuple(data.get("SecurityGroupIds", [])),
             root_volume_gb=_root_volume_gb(data),
             detailed_monitoring=_true(data.get("Monitoring", {}).get("Enabled")),
+            cpu_credits=data.get("CreditSpecification", {}).get("CpuCredits"),
+            cpu_target_percent=_cpu_target(of_type, stack.qualified(logical_id)),
         ))
     return tuple(groups)
+
+
+def _cpu_target(of_type, group_id: str) -> float | None:
+    for _, _, props in of_type("AWS::AutoScaling::ScalingPolicy"):
+        tracking = props.get("TargetTrackingConfiguration", {})
+        metric = tracking.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+        if props.get("AutoScalingGroupName") == group_id and metric == "ASGAverageCPUUtilization":
+            return float(tracking["TargetValue"])
+    return None
 
 
 def _instances(of_type, props_of) -> tuple[Instance, ...]:
@@ -299,6 +312,7 @@ def _databases(of_type, props_of) -> tuple[Database, ...]:
             subnets=tuple(props_of(subnet_group).get("SubnetIds", [])) if isinstance(subnet_group, str) else (),
             security_groups=tuple(props.get("VPCSecurityGroups", [])),
             source=source,
+            backup_retention_days=int(props.get("BackupRetentionPeriod", 0) or 0),
         ))
     return tuple(databases)
 
@@ -314,6 +328,7 @@ def _file_systems(of_type) -> tuple[FileSystem, ...]:
             id=stack.qualified(logical_id),
             throughput_mode=str(props.get("ThroughputMode", "bursting")),
             mount_targets=tuple(targets.get(stack.qualified(logical_id), [])),
+            backed_up=props.get("BackupPolicy", {}).get("Status") == "ENABLED",
         )
         for logical_id, stack, props in of_type("AWS::EFS::FileSystem")
     )
