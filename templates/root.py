@@ -200,11 +200,18 @@ def _rules(t: Template) -> None:
          Not({"Fn::Contains": [two_az_regions, Ref("AWS::Region")]}),
          f"NumberOfAzs 3 needs a region with three Availability Zones; {', '.join(two_az_regions)} "
          "has two for most accounts: use 2 there.")
-    rule("PerformanceInsightsNeedsALargerMySqlClass",
-         And(Equals(Ref(P.DB_ENGINE.name), "mysql"), Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true")),
+    mysql_with_insights = And(Equals(Ref(P.DB_ENGINE.name), "mysql"),
+                              Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
+    rule("PerformanceInsightsNeedsALargerMySqlClass", mysql_with_insights,
          Not(Or(*[Equals(Ref(P.DB_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
          "RDS for MySQL has no Performance Insights on db.t3/db.t4g micro and small: set "
          "DbPerformanceInsights to false or use db.t4g.medium or larger.")
+    # The replica inherits the setting, so its own class must support it too.
+    rule("PerformanceInsightsNeedsALargerMySqlReplicaClass",
+         And(mysql_with_insights, Equals(Ref(P.DB_REPLICA_ENABLED.name), "true")),
+         Not(Or(*[Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
+         "The read replica has Performance Insights like the primary, and RDS for MySQL has none on "
+         "db.t3/db.t4g micro and small: use db.t4g.medium or larger for DbReplicaInstanceClass.")
     # https://docs.aws.amazon.com/efs/latest/ug/performance.html: Elastic
     # throughput is only for General Purpose file systems.
     rule("EfsMaxIoNeedsBurstingThroughput", Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "maxIO"),

@@ -161,6 +161,13 @@ BAD = [
      "EfsThroughputMode", None),
     ("project-name-double-hyphen", {"ProjectName": "my--shop"}, "ProjectName", None),
     ("prod-without-multi-az", {**PROD, "DbMultiAz": "false"}, "DbMultiAz", None),
+    # RDS refuses an autoscaling limit less than 10 % above the storage ("Invalid max storage size").
+    ("max-storage-less-than-ten-percent-above", {"DbAllocatedStorage": "100", "DbMaxAllocatedStorage": "105"},
+     "DbMaxAllocatedStorage", None),
+    # The replica inherits Performance Insights, so its class must support it too.
+    ("performance-insights-on-a-small-replica",
+     {**PROD, "DbPerformanceInsights": "true", "DbReplicaEnabled": "true", "DbReplicaInstanceClass": "db.t4g.small"},
+     "DbPerformanceInsights", None),
     ("cpu-credits-on-a-non-t-type", {"InstanceType": "m6i.large", "CpuCredits": "unlimited"}, "CpuCredits", None),
     # db.t4g.micro allows at most 85 MySQL connections: an alarm at 200 never fires.
     ("connections-alarm-out-of-reach", {"DbConnectionsMax": "200"}, "DbConnectionsMax", None),

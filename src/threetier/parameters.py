@@ -333,13 +333,14 @@ DB_ALLOCATED_STORAGE = Param(
 DB_MAX_ALLOCATED_STORAGE = Param(
     "DbMaxAllocatedStorage",
     "Number",
-    "Upper limit for storage autoscaling, in GiB (must exceed the initial storage).",
+    "Upper limit for storage autoscaling of the primary and the replica, in GiB (at least 10 % "
+    "above the initial storage).",
     label="Database storage autoscaling limit (GiB)",
     group=GROUP_DATABASE,
     default="100",
-    min_value=21,
+    min_value=22,
     max_value=65536,
-    constraint="A whole number of GiB from 21 to 65536, above DbAllocatedStorage.",
+    constraint="A whole number of GiB from 22 to 65536, at least 10 % above DbAllocatedStorage.",
 )
 
 DB_BACKUP_RETENTION_DAYS = Param(

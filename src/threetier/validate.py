@@ -254,13 +254,16 @@ def asg_sizes(inputs: Inputs) -> list[Problem]:
 
 
 def db_storage(inputs: Inputs) -> list[Problem]:
-    """DbMaxAllocatedStorage > DbAllocatedStorage (the autoscaling limit is above the start)."""
+    """DbMaxAllocatedStorage at least 10 % above DbAllocatedStorage, as RDS requires of the
+    autoscaling limit ("Invalid max storage size" otherwise).
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html"""
     top, start = P.DB_MAX_ALLOCATED_STORAGE.name, P.DB_ALLOCATED_STORAGE.name
     limit, initial = inputs.number(top), inputs.number(start)
-    if limit is None or initial is None or limit > initial:
+    if limit is None or initial is None or limit >= initial * 1.1:
         return []
-    return [Problem(top, inputs.value(top), f"must be above {inputs.shown(start)}: it is the storage "
-                    "autoscaling limit in GiB", related=(start,))]
+    return [Problem(top, inputs.value(top), f"must be at least 10 % above {inputs.shown(start)}, "
+                    f"i.e. {math.ceil(initial * 1.1)} or more: it is the storage autoscaling limit in GiB",
+                    related=(start,))]
 
 
 def vpc_cidr(inputs: Inputs) -> list[Problem]:
@@ -493,13 +496,18 @@ def _db_class_problem(value: str, engine: str, families: tuple[str, ...]) -> str
 
 
 def performance_insights(inputs: Inputs) -> list[Problem]:
-    """DbPerformanceInsights: only on instance classes that support it (not the smallest MySQL ones)."""
-    switch, name = P.DB_PERFORMANCE_INSIGHTS.name, P.DB_INSTANCE_CLASS.name
+    """DbPerformanceInsights: only on instance classes that support it (not the smallest MySQL ones),
+    the read replica's included, which inherits the setting."""
+    switch = P.DB_PERFORMANCE_INSIGHTS.name
     unsupported = NO_PERFORMANCE_INSIGHTS.get(inputs.value(P.DB_ENGINE.name) or "", ())
-    if inputs.value(switch) != "true" or inputs.value(name) not in unsupported:
+    if inputs.value(switch) != "true":
         return []
-    return [Problem(switch, "true", f"RDS has no Performance Insights on {inputs.value(name)}: use "
-                    "db.t4g.medium or larger, or set it to false", related=(name,))]
+    classes = [P.DB_INSTANCE_CLASS.name]
+    if inputs.value(P.DB_REPLICA_ENABLED.name) == "true" and inputs.value(P.DB_REPLICA_INSTANCE_CLASS.name):
+        classes.append(P.DB_REPLICA_INSTANCE_CLASS.name)
+    return [Problem(switch, "true", f"RDS has no Performance Insights on {inputs.shown(name)}: use "
+                    "db.t4g.medium or larger, or set it to false", related=(name,))
+            for name in classes if inputs.value(name) in unsupported]
 
 
 def connections_alarm(inputs: Inputs) -> list[Problem]:
