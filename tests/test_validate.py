@@ -168,6 +168,8 @@ BAD = [
     ("performance-insights-on-a-small-replica",
      {**PROD, "DbPerformanceInsights": "true", "DbReplicaEnabled": "true", "DbReplicaInstanceClass": "db.t4g.small"},
      "DbPerformanceInsights", None),
+    # origin.<site> is the load balancer's name: a site called origin collides with an apex site's.
+    ("site-subdomain-origin", {"SiteSubdomain": "origin"}, "SiteSubdomain", None),
     ("cpu-credits-on-a-non-t-type", {"InstanceType": "m6i.large", "CpuCredits": "unlimited"}, "CpuCredits", None),
     # db.t4g.micro allows at most 85 MySQL connections: an alarm at 200 never fires.
     ("connections-alarm-out-of-reach", {"DbConnectionsMax": "200"}, "DbConnectionsMax", None),

@@ -851,12 +851,13 @@ SITE_SUBDOMAIN = Param(
     "SiteSubdomain",
     "String",
     "Label in front of DomainName that users visit (www gives www.example.com); "
-    "empty serves the apex (example.com).",
+    "empty serves the apex (example.com). Not origin: CloudFront reaches the load balancer "
+    "at origin.<site>, and an apex site's is origin.<domain>.",
     label="Site subdomain",
     group=GROUP_EDGE,
     default="www",
-    allowed_pattern=r"^$|^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-    constraint="Empty or one DNS label: lower-case letters, digits and inner hyphens.",
+    allowed_pattern=r"^$|^(?!origin$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    constraint="Empty or one DNS label (lower-case letters, digits and inner hyphens), not origin.",
 )
 
 HOSTED_ZONE_ID = Param(
