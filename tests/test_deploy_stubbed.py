@@ -377,6 +377,8 @@ EFS_MAYBE_REPLACED = r.resource_change("Modify", "Files", "AWS::EFS::FileSystem"
 SECRET_REMOVED = r.resource_change("Remove", "AppSecret", "AWS::SecretsManager::Secret",
                                    PhysicalResourceId="arn:aws:secretsmanager:us-east-1:123456789012:secret:app",
                                    PolicyAction="Delete")
+KEY_REPLACED = r.resource_change("Modify", "LogsKey", "AWS::KMS::Key", PhysicalResourceId="key-1",
+                                 Replacement="True", Details=[r.property_detail("KeySpec", "Always")])
 
 
 def open_ingress(port: int) -> dict:
@@ -394,6 +396,7 @@ def open_ingress(port: int) -> dict:
     (DB_REPLACED, "replace", "--allow-replacement"),
     (EFS_MAYBE_REPLACED, "replace", "--allow-replacement"),
     (SECRET_REMOVED, "delete", "--allow-delete"),
+    (KEY_REPLACED, "replace", "--allow-replacement"),
     (open_ingress(22), "open-ingress", "--allow-open-ingress"),
 ])
 def test_plan_exits_3_on_a_dangerous_change(project, aws, capsys, change, kind, option):

@@ -60,7 +60,7 @@ def add_commands(commands) -> None:
     guard = argparse.ArgumentParser(add_help=False)
     allow = guard.add_argument_group("danger guard")
     allow.add_argument("--allow-replacement", action="store_true",
-                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs)")
+                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs, KMS keys)")
     allow.add_argument("--allow-delete", action="store_true",
                        help="accept removing stateful resources or nested stacks")
     allow.add_argument("--allow-open-ingress", action="store_true",
