@@ -8,3 +8,7 @@ EXIT_DANGER = 3  # the change set replaces or removes stateful resources (or ope
 
 class InputError(Exception):
     """A problem with options or local files, reported as exit code 2."""
+
+
+class AwsError(Exception):
+    """AWS refused a call; the message names the thing (e.g. the bucket) and the remedy. Exit code 1."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -45,8 +46,19 @@ def make_session(region: str | None, profile: str | None) -> boto3.Session:
     return session
 
 
+def check_endpoint_url(endpoint_url: str | None) -> None:
+    """InputError unless --endpoint-url is an http(s) URL with a host (botocore raises a bare ValueError)."""
+    if endpoint_url is None:
+        return
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"--endpoint-url {endpoint_url!r} is not a URL: give the scheme and host, "
+                         "e.g. http://127.0.0.1:5000")
+
+
 def make_clients(region: str | None, profile: str | None, endpoint_url: str | None) -> Clients:
     """Clients for CloudFormation and S3; creating them sends nothing to AWS."""
+    check_endpoint_url(endpoint_url)
     session = make_session(region, profile)
     s3_config = RETRIES
     if endpoint_url:
