@@ -7,7 +7,9 @@ S3 403s and S3 errors, refused executions, and stacks left in progress.
 
 from __future__ import annotations
 
+import http.server
 import sys
+import threading
 
 import pytest
 from botocore.stub import ANY
@@ -19,6 +21,7 @@ from tests.test_deploy_stubbed import (  # noqa: F401 (fixtures)
     plan, project, quiet_update, threetier,
 )
 from threetier.deploy import commands
+from threetier.deploy.session import make_clients as real_make_clients
 
 SETTING = r.resource_change("Add", "Setting", "AWS::SSM::Parameter")
 
@@ -349,3 +352,62 @@ def test_an_endpoint_url_that_is_not_a_url_is_a_usage_error(project, capsys, mon
     err = capsys.readouterr().err
     assert "threetier status: --endpoint-url 'not-a-url' is not a URL: give the scheme and host" in err
     assert "Traceback" not in err
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the class's status and body, whatever was asked."""
+
+    status = 200
+    body = b""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *_):
+        pass
+
+
+@pytest.fixture
+def not_aws(monkeypatch):
+    """A local endpoint on 127.0.0.1 that answers like no AWS API does; yields a function setting its answer."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}.items():
+        monkeypatch.setenv(name, value)
+    handler = type("Answer", (_Answer,), {})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def answer(status: int, body: bytes) -> str:
+        handler.status, handler.body = status, body
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("body", [b"not xml at all {", b"<html><body>a proxy page</body></html>"])
+def test_an_answer_that_is_not_an_aws_response_is_one_line(project, not_aws, capsys, body):
+    endpoint = not_aws(200, body)
+
+    assert threetier(project, "status", ENV, "--region", "us-east-1", "--endpoint-url", endpoint) == 1
+
+    err = capsys.readouterr().err
+    assert err == (f"threetier status: the answer from {endpoint} is not an AWS API response (unreadable or a "
+                   "server error): check --endpoint-url and --region, then try again\n")
+
+
+@pytest.mark.parametrize("command", [("status", ENV), ("plan", ENV, "--bucket", BUCKET), ("package", "--bucket", BUCKET)])
+def test_an_unknown_region_stops_before_any_aws_call(project, aws, capsys, monkeypatch, command):
+    monkeypatch.setattr(commands, "make_clients", real_make_clients)
+
+    assert threetier(project, *command, "--region", "us-east-9") == 2
+
+    err = capsys.readouterr().err
+    assert "region 'us-east-9': not an AWS region botocore knows: did you mean us-east-2?" in err
+    assert aws.calls == []

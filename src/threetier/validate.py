@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from threetier import architectures
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
-from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
+from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED, unknown_region_problem
 from threetier.evaluate import Evaluation
 
 ERROR = "error"
@@ -296,7 +296,11 @@ def vpc_cidr(inputs: Inputs) -> list[Problem]:
 # ----------------------------------------------------------------------------- region
 
 def region_known(inputs: Inputs) -> list[Problem]:
-    """AWS::Region: without one, the checks that depend on it are skipped (said once, as a note)."""
+    """AWS::Region: one botocore's endpoint data knows; without one, the checks that depend on it are
+    skipped (said once, as a note)."""
+    problem = unknown_region_problem(inputs.region) if inputs.region else None
+    if problem:
+        return [Problem("AWS::Region", inputs.region, problem)]
     depends = (inputs.declares(P.NUMBER_OF_AZS.name) or inputs.declares(P.ALB_CERTIFICATE_ARN.name)
                or any("AWS::Region" in _refs(rule) for rule in inputs.rules.values()))
     if inputs.region or not depends:

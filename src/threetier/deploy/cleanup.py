@@ -4,8 +4,10 @@
 other way out (no changes, a failed change set, dangerous changes refused, not
 confirmed, a refused execution, a timeout, throttling, Ctrl-C) deletes it. A
 CREATE change set also made an empty stack in REVIEW_IN_PROGRESS (no resources,
-no cost): it is deleted too unless another change set still waits on it
-(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-create.html).
+no cost; CreateChangeSet with ChangeSetType CREATE makes it,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html, and
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html lists
+the status): it is deleted too unless another change set still waits on it.
 When AWS refuses the cleanup, the message says what is left and how to remove it.
 """
 

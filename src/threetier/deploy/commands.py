@@ -124,6 +124,14 @@ def add_commands(commands) -> None:
     delete.set_defaults(run=run_delete)
 
 
+def _raised_by_response_parser(error: BaseException) -> bool:
+    """botocore's parsers fail with a bare KeyError (and the like) on XML that is not the expected answer."""
+    tb = error.__traceback__
+    while tb and tb.tb_next:
+        tb = tb.tb_next
+    return bool(tb) and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
 def _minutes(text: str) -> float:
     try:
         minutes = float(text)
@@ -200,7 +208,9 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
     except BotoCoreError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    except ResponseParserError:
+    except (ResponseParserError, KeyError, AttributeError, TypeError) as error:
+        if not isinstance(error, ResponseParserError) and not _raised_by_response_parser(error):
+            raise
         endpoint = getattr(args, "endpoint_url", None)
         print(f"{name}: the answer from {endpoint or 'AWS'} is not an AWS API response (unreadable or a "
               "server error): check --endpoint-url and --region, then try again", file=sys.stderr)

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
+from threetier import regions
 from threetier.deploy.errors import InputError
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts).
@@ -43,6 +44,9 @@ def make_session(region: str | None, profile: str | None) -> boto3.Session:
         raise InputError(f"{error}: check --profile and your AWS config") from None
     if not session.region_name:
         raise InputError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+    problem = regions.unknown_region_problem(session.region_name)
+    if problem:
+        raise InputError(f"region {session.region_name!r}: {problem}")
     return session
 
 
