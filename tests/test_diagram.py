@@ -1,6 +1,7 @@
 """`threetier diagram`: the architecture drawn from the templates for each environment."""
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -242,3 +243,21 @@ def test_committed_diagram_is_what_the_templates_draw(project, templates, env_va
     committed = (project / "output" / f"architecture-{env}.dot").read_text()
     assert committed == dot.to_dot(describe(templates, env_values, env), f"parameters/{env}.json"), (
         f"output/architecture-{env}.dot is stale: run `threetier diagram` and commit output/architecture-*")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"AsgMinSize": "2.5"}, "AsgMinSize='2.5': must be a whole number written in digits"),
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),  # once drawn as 2 AZs without a word
+])
+def test_values_the_templates_refuse_are_refused_before_drawing(monkeypatch, tmp_path, capsys, env_values,
+                                                                  changes, message):
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v}
+                               for k, v in {**env_values["dev"], **changes}.items()]))
+    monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
+
+    assert run("diagram", "odd", "--output-dir", str(tmp_path / "out")) == 2
+
+    err = capsys.readouterr().err
+    assert message in err and "1 error: nothing was written" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

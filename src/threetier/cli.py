@@ -229,11 +229,12 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     region = validate.region_from(args.region)
     problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure)
-    for problem in problems:
-        print(f"{path}: {problem}")
+    # The report (each problem, then the summary) is the command's output: all of it on stdout.
+    for line in validate.report_lines(path, problems):
+        print(line)
     where = f"region {region}" if region else "no region"
     if validate.errors(problems):
-        print(f"{path}: {validate.summary(problems)} ({where}); nothing was sent to AWS", file=sys.stderr)
+        print(f"{path}: {validate.summary(problems)} ({where}); nothing was sent to AWS")
         return EXIT_USAGE
     print(f"{path}: valid, {len(values)} values checked against output/main.yaml ({where})"
           + (f"; {validate.summary(problems)}" if problems else ""))
