@@ -288,12 +288,8 @@ def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
     ({"AsgMaxSize": "1e1"}, "AsgMaxSize='1e1': must be a whole number written in digits"),
     ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),
 ])
-def test_values_the_templates_refuse_are_refused_before_pricing(monkeypatch, tmp_path, capsys, env_values,
-                                                                 changes, message):
-    odd = tmp_path / "odd.json"
-    odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v}
-                               for k, v in {**env_values["dev"], **changes}.items()]))
-    monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
+def test_values_the_templates_refuse_are_refused_before_pricing(odd_env, capsys, changes, message):
+    odd_env(changes)
 
     assert run("cost", "odd") == 2
 

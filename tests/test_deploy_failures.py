@@ -26,6 +26,13 @@ from threetier.deploy.session import make_clients as real_make_clients
 SETTING = r.resource_change("Add", "Setting", "AWS::SSM::Parameter")
 
 
+def update_change_set_created(aws):
+    """An existing stack, templates already uploaded, an UPDATE change set created."""
+    aws.stack_is("UPDATE_COMPLETE")
+    aws.templates_already_uploaded()
+    aws.change_set_created("UPDATE")
+
+
 def new_stack_plan(aws):
     aws.plan([SETTING], existing=None)
 
@@ -109,9 +116,7 @@ def test_status_of_a_planned_stack_names_its_change_sets(project, aws, capsys):
 # ----------------------------------------------------------------------------- change sets left behind
 
 def test_persistent_throttling_after_the_change_set_exists_deletes_it(project, aws, capsys):
-    aws.stack_is("UPDATE_COMPLETE")
-    aws.templates_already_uploaded()
-    aws.change_set_created("UPDATE")
+    update_change_set_created(aws)
     aws.cfn_stub.add_client_error("describe_change_set", "Throttling", "Rate exceeded")
     aws.change_set_deleted()
 
@@ -123,9 +128,7 @@ def test_persistent_throttling_after_the_change_set_exists_deletes_it(project, a
 
 
 def test_a_change_set_that_cannot_be_deleted_is_named_with_the_command(project, aws, capsys):
-    aws.stack_is("UPDATE_COMPLETE")
-    aws.templates_already_uploaded()
-    aws.change_set_created("UPDATE")
+    update_change_set_created(aws)
     aws.cfn_stub.add_client_error("describe_change_set", "Throttling", "Rate exceeded")
     aws.cfn_stub.add_client_error("delete_change_set", "Throttling", "Rate exceeded")
 
@@ -155,9 +158,7 @@ def test_ctrl_c_at_the_prompt_deletes_the_change_set(project, aws, capsys, monke
 # ----------------------------------------------------------------------------- waiting has a limit
 
 def test_a_change_set_stuck_in_create_pending_stops_at_the_timeout(project, aws, capsys):
-    aws.stack_is("UPDATE_COMPLETE")
-    aws.templates_already_uploaded()
-    aws.change_set_created("UPDATE")
+    update_change_set_created(aws)
     polls = int(60 / commands.CHANGE_SET_POLL_SECONDS) + 1  # --timeout 1: polls at 0 s, 2 s, ... 60 s
     for _ in range(polls):
         aws.change_set_described(r.change_set(STACK_NAME, [], status="CREATE_PENDING"))
@@ -264,9 +265,7 @@ def test_a_refused_execution_names_the_state_and_the_next_command(project, aws, 
 # ----------------------------------------------------------------------------- nested change sets
 
 def test_a_failed_nested_change_set_gives_its_own_reason_under_its_stack_path(project, aws, capsys):
-    aws.stack_is("UPDATE_COMPLETE")
-    aws.templates_already_uploaded()
-    aws.change_set_created("UPDATE")
+    update_change_set_created(aws)
     aws.change_set_described(r.change_set(
         STACK_NAME,
         [r.resource_change("Modify", "AppStack", "AWS::CloudFormation::Stack", PhysicalResourceId=NESTED_ID,
@@ -289,9 +288,7 @@ def test_a_failed_nested_change_set_gives_its_own_reason_under_its_stack_path(pr
 
 
 def test_a_nested_change_set_named_only_in_the_reason_is_described_too(project, aws, capsys):
-    aws.stack_is("UPDATE_COMPLETE")
-    aws.templates_already_uploaded()
-    aws.change_set_created("UPDATE")
+    update_change_set_created(aws)
     aws.change_set_described(r.change_set(
         STACK_NAME, [], status="FAILED",
         reason=f"Nested change set {NESTED_CHANGE_SET} was not successfully created: Currently in FAILED.",

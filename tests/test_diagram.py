@@ -1,7 +1,6 @@
 """`threetier diagram`: the architecture drawn from the templates for each environment."""
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -249,12 +248,8 @@ def test_committed_diagram_is_what_the_templates_draw(project, templates, env_va
     ({"AsgMinSize": "2.5"}, "AsgMinSize='2.5': must be a whole number written in digits"),
     ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),  # once drawn as 2 AZs without a word
 ])
-def test_values_the_templates_refuse_are_refused_before_drawing(monkeypatch, tmp_path, capsys, env_values,
-                                                                  changes, message):
-    odd = tmp_path / "odd.json"
-    odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v}
-                               for k, v in {**env_values["dev"], **changes}.items()]))
-    monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
+def test_values_the_templates_refuse_are_refused_before_drawing(odd_env, tmp_path, capsys, changes, message):
+    odd_env(changes)
 
     assert run("diagram", "odd", "--output-dir", str(tmp_path / "out")) == 2
 

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from threetier.deploy.errors import aws_said
+
 
 @dataclass(frozen=True)
 class Created:
@@ -98,7 +100,4 @@ def _empty_stack_left(created: Created) -> str:
 
 
 def _why(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"AWS said {details.get('Code', '')}: {details.get('Message', '')}".rstrip(": ")
-    return str(error)
+    return aws_said(error, operation=False) if isinstance(error, ClientError) else str(error)

@@ -21,7 +21,7 @@ from botocore.parsers import ResponseParserError
 from threetier import emit, validate
 from threetier import parameters as P
 from threetier.deploy import advice, aftermath, changeset, cleanup, console, danger, events, review
-from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
 from threetier.deploy.package import (
     ROOT_TEMPLATE,
@@ -199,8 +199,7 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
-        print(f"{name}: AWS said {code}: {message} ({error.operation_name})", file=sys.stderr)
+        print(f"{name}: {aws_said(error)}", file=sys.stderr)
         if code in EXPIRED_CREDENTIALS:
             print("Your credentials are expired or invalid: refresh them (e.g. `aws sso login`) "
                   "and try again.", file=sys.stderr)
@@ -467,9 +466,8 @@ def _execute(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None
     try:
         cfn.execute_change_set(ChangeSetName=rev.change_set_id)
     except ClientError as error:
-        details = error.response.get("Error", {})
-        print(f"threetier {args.command}: AWS refused to execute the change set: {details.get('Code', '')}: "
-              f"{details.get('Message', error)} (ExecuteChangeSet). Nothing was executed.", file=sys.stderr)
+        print(f"threetier {args.command}: AWS refused to execute the change set: "
+              f"{aws_said(error).removeprefix('AWS said ')}. Nothing was executed.", file=sys.stderr)
         return _stopped_before_executing(cfn, rev, args)
     args.pending.settle(rev.change_set_id)
     return None

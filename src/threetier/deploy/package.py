@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from cfn_flip import dump_yaml
 from cfn_tools import load_yaml
 
-from threetier.deploy.errors import AwsError, InputError
+from threetier.deploy.errors import AwsError, InputError, aws_said
 
 ROOT_TEMPLATE = "main.yaml"
 PACKAGED_DIR = "packaged"
@@ -140,7 +140,7 @@ def upload_if_missing(s3, bucket: str, key: str, data: bytes, region: str = "") 
 def s3_error(error: ClientError, bucket: str, region: str) -> AwsError:
     """The S3 error as one line naming the bucket and what to do."""
     code = _code(error)
-    said = f"AWS said {code}: {error.response.get('Error', {}).get('Message', '')} ({error.operation_name})"
+    said = aws_said(error)
     if code in ("NoSuchBucket", "404"):
         return AwsError(f"bucket {bucket} does not exist ({said}): create it in {region}, e.g. "
                         f"`aws s3 mb s3://{bucket} --region {region}`, or pass yours with --bucket")
