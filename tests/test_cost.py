@@ -114,10 +114,11 @@ def test_edge_lines_only_when_the_edge_is_on(templates, env_values, table):
 
 
 def test_unknown_instance_type_names_the_parameter_and_the_type(templates, env_values, table):
-    with pytest.raises(pricing.UnknownPrice, match=r"InstanceType=t3\.imaginary.*'t3\.imaginary'"):
-        estimate_for(templates, env_values, table, "dev", InstanceType="t3.imaginary")
-    with pytest.raises(pricing.UnknownPrice, match=r"DbInstanceClass=db\.x9\.huge"):
-        estimate_for(templates, env_values, table, "dev", DbInstanceClass="db.x9.huge")
+    # Types EC2 and RDS have (validation passes them) that the shipped price table lacks.
+    with pytest.raises(pricing.UnknownPrice, match=r"InstanceType=m5\.24xlarge.*'m5\.24xlarge'"):
+        estimate_for(templates, env_values, table, "dev", InstanceType="m5.24xlarge", CpuCredits="")
+    with pytest.raises(pricing.UnknownPrice, match=r"DbInstanceClass=db\.x2iedn\.32xlarge"):
+        estimate_for(templates, env_values, table, "dev", DbInstanceClass="db.x2iedn.32xlarge")
 
 
 def test_price_table_states_region_currency_and_date(table):
@@ -170,13 +171,13 @@ def test_unknown_env_is_exit_2(capsys):
 def test_unknown_instance_type_in_a_file_is_exit_2_naming_file_parameter_and_type(monkeypatch, tmp_path, capsys,
                                                                                   env_values):
     odd = tmp_path / "odd.json"
-    values = {**env_values["dev"], "InstanceType": "t3.imaginary"}
+    values = {**env_values["dev"], "InstanceType": "m5.24xlarge", "CpuCredits": ""}
     odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]))
     monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
 
     assert run("cost", "odd") == 2
     err = capsys.readouterr().err
-    assert str(odd) in err and "InstanceType=t3.imaginary" in err and "--live" in err
+    assert str(odd) in err and "InstanceType=m5.24xlarge" in err and "--live" in err
 
 
 # --- --live, with botocore's Stubber (never the network) ----------------------------
@@ -339,3 +340,16 @@ def test_json_explains_every_assumption_it_used(capsys):
     assert set(data["assumption_meanings"]) == set(data["assumptions"])
     assert all(data["assumption_meanings"].values())
     assert data["assumptions"]["app_hours_at_cpu_target_percent"] == 100
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"AsgMaxSize": "1e1"}, "AsgMaxSize='1e1': must be a whole number written in digits"),
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),
+])
+def test_values_the_templates_refuse_are_refused_before_pricing(odd_env, capsys, changes, message):
+    odd_env(changes)
+
+    assert run("cost", "odd") == 2
+
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""

@@ -186,10 +186,12 @@ def test_one_mistake_exits_2_and_names_the_parameter(tmp_project, parsed_once, c
     assert run(tmp_project, "case", *(["--region", region] if region else [])) == 2
 
     out, err = capsys.readouterr()
-    error_lines = [line for line in out.splitlines() if ": warning: " not in line and ": note: " not in line]
+    *problem_lines, summary = out.splitlines()  # the report and its summary, all on stdout
+    error_lines = [line for line in problem_lines if ": warning: " not in line and ": note: " not in line]
     assert len(error_lines) == 1, out  # one mistake, one message
     assert parameter in error_lines[0]
-    assert "1 error" in err and "nothing was sent to AWS" in err
+    assert "1 error" in summary and "nothing was sent to AWS" in summary
+    assert err == ""
 
 
 def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, parsed_once, capsys):
@@ -215,11 +217,12 @@ def test_every_mistake_is_reported_at_once(tmp_project, parsed_once, capsys):
     assert run(tmp_project, "case", "--region", "us-west-1") == 2
 
     out, err = capsys.readouterr()
-    named = [line.split(": ")[1].split("=")[0] for line in out.splitlines()]
+    *problem_lines, summary = out.splitlines()
+    named = [line.split(": ")[1].split("=")[0] for line in problem_lines]
     # Per-value checks first (AdminCidr's pattern refuses any /0), then the cross-field ones.
     assert named == ["Colour", "AdminCidr", "DbMaxAllocatedStorage", "AsgMinSize", "VpcCidr", "NumberOfAzs",
                      "DbInstanceClass", "DbMultiAz"]
-    assert "8 errors" in err
+    assert "8 errors" in summary
 
 
 def test_a_bad_value_is_reported_once_not_again_by_the_checks_that_read_it(tmp_project, parsed_once, capsys):
@@ -354,7 +357,7 @@ def test_malformed_json_names_file_line_and_column(tmp_project, capsys):
 
 def test_a_missing_parameter_file_is_named(tmp_project, capsys):
     assert run(tmp_project, "nosuchenv") == 2
-    assert "nosuchenv.json: no such parameter file" in capsys.readouterr().err
+    assert "nosuchenv.json: no such parameter file (environments: " in capsys.readouterr().err
 
 
 def test_without_generated_templates_it_says_to_generate(tmp_path, capsys):
@@ -400,3 +403,85 @@ def test_the_deploy_wrapper_uses_the_same_per_value_checks(root_dict):
     assert inputs.check_parameters(root_dict["Parameters"], values) == [
         str(p) for p in validate.validate(root_dict, values) if p.severity == validate.ERROR
     ]
+
+
+# ----------------------------------------------------------------------------- issue 18: stricter values
+
+def write_raw(project, env: str, entries: list[dict]) -> None:
+    (project / "parameters" / f"{env}.json").write_text(json.dumps(entries, indent=2) + "\n")
+
+
+@pytest.mark.parametrize("value, written, fix", [
+    (2, "2", 'write it as a string: "2"'),
+    (False, "false", 'write it as a string: "false"'),
+    (None, "null", 'write "" for an empty value'),
+    (2.5, "2.5", 'write it as a string: "2.5"'),
+])
+def test_values_must_be_json_strings_quoted_as_written(tmp_project, parsed_once, capsys, value, written, fix):
+    entries = [{"ParameterKey": k, "ParameterValue": v} for k, v in BASE.items() if v is not None]
+    entries.append({"ParameterKey": "SingleNatGateway", "ParameterValue": value})
+    write_raw(tmp_project, "case", entries)
+
+    assert run(tmp_project, "case") == 2
+
+    err = capsys.readouterr().err
+    assert (f"case.json: SingleNatGateway: ParameterValue {written} is ") in err
+    assert "the AWS CLI accepts only strings" in err and fix in err
+    assert "'False'" not in err and "None" not in err
+
+
+@pytest.mark.parametrize("parameter, value", [
+    ("AsgMinSize", "2.5"), ("AsgMaxSize", "1e1"), ("DbAllocatedStorage", "20.0"), ("SubnetCidrBits", " 8"),
+])
+def test_counts_and_sizes_must_be_whole_numbers(tmp_project, parsed_once, capsys, parameter, value):
+    write(tmp_project, "case", {**BASE, parameter: value})
+
+    assert run(tmp_project, "case") == 2
+
+    assert f"{parameter}={value!r}: must be a whole number written in digits" in capsys.readouterr().out
+
+
+def test_an_unknown_region_is_an_error_with_the_closest_name(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", BASE)
+
+    assert run(tmp_project, "case", "--region", "us-east-9") == 2
+
+    out = capsys.readouterr().out
+    assert "AWS::Region='us-east-9': not an AWS region botocore knows: did you mean us-east-2?" in out
+
+
+@pytest.mark.parametrize("changes, region, message", [
+    ({"InstanceType": "t3.gigantic"}, None, "InstanceType='t3.gigantic': not an EC2 instance type"),
+    ({"InstanceType": "t3.smal"}, None, "(did you mean t3.small?)"),
+    ({"BastionCount": "1", "BastionKeyPairName": "ops", "AdminCidr": "203.0.113.0/24",
+      "BastionInstanceType": "t3.nanoo"}, None, "BastionInstanceType='t3.nanoo': not an EC2 instance type"),
+    # u7in-32tb.224xlarge exists, but not in af-south-1 (cfn-lint's offerings data).
+    ({"InstanceType": "u7in-32tb.224xlarge"}, "af-south-1", "not offered in af-south-1"),
+])
+def test_instance_types_are_checked_against_ec2_and_the_region(tmp_project, parsed_once, capsys, changes, region,
+                                                                message):
+    write(tmp_project, "case", {**BASE, **changes})
+
+    assert run(tmp_project, "case", *(["--region", region] if region else [])) == 2
+
+    assert message in capsys.readouterr().out
+
+
+def test_an_unknown_environment_lists_the_known_ones(tmp_project, capsys):
+    write(tmp_project, "dev", BASE)
+
+    assert run(tmp_project, "staging") == 2
+
+    err = capsys.readouterr().err
+    assert "staging.json: no such parameter file (environments: " in err
+    assert "dev" in err.split("environments: ")[1].rstrip(")\n").split(", ")
+
+
+def test_the_report_and_its_summary_go_to_stdout(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "AsgMinSize": "2.5"})
+
+    assert run(tmp_project, "case") == 2
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[-1].endswith("1 error, 1 note (no region); nothing was sent to AWS")

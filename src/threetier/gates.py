@@ -64,10 +64,14 @@ def scan(project: Path, **_) -> GateResult:
 
 
 def secrets(project: Path, **_) -> GateResult:
+    from threetier.scan import ScannerMissing
     from threetier.secretscan import find_secrets, tracked_files
 
     files = tracked_files(project)
-    findings = find_secrets(files, project)
+    try:
+        findings = find_secrets(files, project)
+    except ScannerMissing as error:
+        return GateResult("secrets", False, str(error))
     summary = f"{len(findings)} possible secret(s) in {len(files)} files"
     return GateResult("secrets", not findings, summary, details=[str(f) for f in findings])
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import parameters as P
+from threetier.scan import ScannerMissing
 
 
 @dataclass(frozen=True, order=True)
@@ -57,7 +58,16 @@ def is_template_text(secret: str, line: str) -> bool:
     )
 
 
+def require_detect_secrets() -> None:
+    """ScannerMissing, saying which extra to install, unless detect-secrets can be imported."""
+    try:
+        import detect_secrets  # noqa: F401
+    except ImportError:
+        raise ScannerMissing("detect-secrets is not installed: pip install -e '.[scan]'") from None
+
+
 def find_secrets(files: list[Path], root: Path) -> list[SecretFinding]:
+    require_detect_secrets()
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 

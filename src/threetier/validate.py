@@ -25,10 +25,10 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from threetier import architectures, engines
+from threetier import architectures, ec2types, engines
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
-from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
+from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED, unknown_region_problem
 from threetier.evaluate import Evaluation
 
 ERROR = "error"
@@ -61,6 +61,7 @@ BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
 _LARGE_SIZE = re.compile(r"^(large|xlarge|[0-9]+xlarge)$")
 _DB_CLASS = re.compile(r"^db\.([a-z0-9]+)\.([a-z0-9]+)$")
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 _ACM_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):")
 _KNOWN_LIST_LIMIT = 20
 
@@ -161,6 +162,11 @@ def region_from(option: str | None) -> str | None:
     return option or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
+def report_lines(path, problems: list[Problem]) -> list[str]:
+    """One line per problem, prefixed with the parameter file."""
+    return [f"{path}: {problem}" for problem in problems]
+
+
 def summary(problems: list[Problem]) -> str:
     """`2 errors, 1 note`: the non-zero counts."""
     counts = {severity: sum(p.severity == severity for p in problems) for severity in SEVERITIES}
@@ -221,10 +227,11 @@ def constraint_problem(spec: dict, value: str) -> str | None:
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         return explain or f"must be at most {spec['MaxLength']} characters"
     if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return "must be a number"
+        # Every Number parameter of these templates counts something whole (servers, GiB, days,
+        # ports, percent): CloudFormation would take 2.5 or 1e1, the resources would not.
+        if not _WHOLE_NUMBER.fullmatch(value):
+            return f"must be a whole number written in digits, e.g. {spec.get('Default', '2')}"
+        number = float(value)
         if "MinValue" in spec and number < float(spec["MinValue"]):
             return explain or f"must be at least {spec['MinValue']}"
         if "MaxValue" in spec and number > float(spec["MaxValue"]):
@@ -299,7 +306,11 @@ def vpc_cidr(inputs: Inputs) -> list[Problem]:
 # ----------------------------------------------------------------------------- region
 
 def region_known(inputs: Inputs) -> list[Problem]:
-    """AWS::Region: without one, the checks that depend on it are skipped (said once, as a note)."""
+    """AWS::Region: one botocore's endpoint data knows; without one, the checks that depend on it are
+    skipped (said once, as a note)."""
+    problem = unknown_region_problem(inputs.region) if inputs.region else None
+    if problem:
+        return [Problem("AWS::Region", inputs.region, problem)]
     depends = (inputs.declares(P.NUMBER_OF_AZS.name) or inputs.declares(P.ALB_CERTIFICATE_ARN.name)
                or any("AWS::Region" in _refs(rule) for rule in inputs.rules.values()))
     if inputs.region or not depends:
@@ -418,6 +429,22 @@ def efs_modes(inputs: Inputs) -> list[Problem]:
 
 # ----------------------------------------------------------------------------- instances
 
+def instance_types(inputs: Inputs) -> list[Problem]:
+    """InstanceType (and BastionInstanceType with bastions): a type EC2 has, offered in the region."""
+    problems = []
+    for param in _instance_type_params(inputs):
+        value = inputs.value(param.name)
+        message = ec2types.problem(value, inputs.region) if value else None
+        if message:
+            problems.append(Problem(param.name, value, message))
+    return problems
+
+
+def _instance_type_params(inputs: Inputs) -> tuple[P.Param, ...]:
+    with_bastions = inputs.value(P.BASTION_COUNT.name) not in (None, "0")
+    return (P.INSTANCE_TYPE, *([P.BASTION_INSTANCE_TYPE] if with_bastions else []))
+
+
 def instance_architecture(inputs: Inputs) -> list[Problem]:
     """InstanceType (and BastionInstanceType with bastions): the architecture of the image AmiId names."""
     ami = inputs.value(P.AMI_ID.name) or ""
@@ -425,8 +452,7 @@ def instance_architecture(inputs: Inputs) -> list[Problem]:
     if wanted is None:
         return []
     problems = []
-    with_bastions = inputs.value(P.BASTION_COUNT.name) not in (None, "0")
-    for param in (P.INSTANCE_TYPE, *([P.BASTION_INSTANCE_TYPE] if with_bastions else [])):
+    for param in _instance_type_params(inputs):
         value = inputs.value(param.name)
         if value and architectures.of_instance_type(value) != wanted:
             other = "an arm64 (Graviton)" if wanted == architectures.X86_64 else "an x86_64"
@@ -608,6 +634,7 @@ CROSS_FIELD_CHECKS = (
     cloudfront_logs_region,
     domain_first_pass,
     efs_modes,
+    instance_types,
     instance_architecture,
     cpu_credits,
     db_instance_class,
