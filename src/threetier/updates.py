@@ -28,19 +28,19 @@ FAILS = "fails"  # a replacement CloudFormation refuses: the resource has a cust
 # "If you specify a name, you cannot perform updates that require replacement of
 # this resource": the new one would need the name the old one still holds.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
-NAME_PROPERTIES = {
-    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::CloudWatch::Alarm": "AlarmName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::SecretsManager::Secret": "Name",
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": "Name",
-    "AWS::ElasticLoadBalancingV2::TargetGroup": "Name",
-    "AWS::EC2::LaunchTemplate": "LaunchTemplateName",
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::IAM::Role": "RoleName",
-    "AWS::EC2::SecurityGroup": "GroupName",
-}
+NAME_PROPERTIES = dict((
+    ("AWS::RDS::DBInstance", "DBInstanceIdentifier"),
+    ("AWS::Logs::LogGroup", "LogGroupName"),
+    ("AWS::CloudWatch::Alarm", "AlarmName"),
+    ("AWS::CloudWatch::Dashboard", "DashboardName"),
+    ("AWS::SecretsManager::Secret", "Name"),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"),
+    ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"),
+    ("AWS::S3::Bucket", "BucketName"),
+    ("AWS::IAM::Role", "RoleName"),
+    ("AWS::EC2::SecurityGroup", "GroupName"),
+))
 
 # The resources whose loss loses data (the danger guard's list, with KMS keys:
 # deleting one schedules the key's deletion and what it encrypts goes with it).
