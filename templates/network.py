@@ -40,8 +40,8 @@ def build() -> Template:
         "threetier network: VPC with public, private app and private data subnets "
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
-    P.use(t, *P.NETWORK)
-    conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
+    P.use(t, *P.NETWORK, *P.IAM)
+    conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3, conditions.HAS_PERMISSIONS_BOUNDARY)
 
     vpc = t.add_resource(
         ec2.VPC(
@@ -260,6 +260,7 @@ def _flow_logs(t: Template, vpc: ec2.VPC, log_key: kms.Key) -> None:
                 policies.inline("deliver-flow-logs", *policies.write_flow_logs(GetAtt(log_group, "Arn")))
             ],
             Tags=naming.tags("flow-log-role"),
+            **policies.role_placement(),
         )
     )
     t.add_resource(
