@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Output, Ref, Select, Template, ec2, iam
 
-from threetier import naming, policies
+from threetier import conditions, naming, policies
 from threetier import parameters as P
 from threetier.suppressions import checkov
 
@@ -19,7 +19,8 @@ HAS_SECOND_BASTION = "HasSecondBastion"
 def build() -> Template:
     t = naming.new_template("threetier bastion hosts (optional; SSH from the admin CIDR only)")
     P.use(t, P.BASTION_COUNT, *P.BASTION, P.as_nested(P.AMI_ID), P.ROOT_DEVICE_NAME)
-    P.use(t, P.PUBLIC_SUBNET_IDS, P.BASTION_SECURITY_GROUP_ID)
+    P.use(t, P.PUBLIC_SUBNET_IDS, P.BASTION_SECURITY_GROUP_ID, *P.IAM)
+    conditions.add(t, conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_SECOND_BASTION, Equals(Ref(P.BASTION_COUNT.name), "2"))
 
     role = t.add_resource(
@@ -28,7 +29,9 @@ def build() -> Template:
             AssumeRolePolicyDocument=policies.ec2_trust(),
             # Session Manager works on bastions too, so SSH is never the only way in.
             ManagedPolicyArns=[policies.aws_managed("AmazonSSMManagedInstanceCore")],
+            Policies=[policies.inline("no-parameter-store", policies.deny_parameter_store_reads())],
             Tags=naming.tags("bastion-role"),
+            **policies.role_placement(),
         )
     )
     profile = t.add_resource(iam.InstanceProfile("BastionInstanceProfile", Roles=[Ref(role)]))

@@ -73,7 +73,7 @@ ELB_LOG_ACCOUNTS = {
     "eu-south-1": "635631232127", "eu-north-1": "897822967062",
     "me-south-1": "076674570225", "sa-east-1": "507241528517",
 }
-LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+LOG_DELIVERY_SERVICE = policies.service_principal("logdelivery.elasticloadbalancing")
 
 
 def build() -> Template:
@@ -88,12 +88,13 @@ def build() -> Template:
           P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
           P.APP_SECRET_ARN,
           P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
-          P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN)
+          P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN, *P.IAM)
     # Secrets Manager's hosted rotation functions (AWS::SecretsManager::RotationSchedule
     # HostedRotationLambda) need this transform.
     t.set_transform(ROTATION_TRANSFORM)
     engines.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
-    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS)
+    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS,
+                   conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
     t.add_condition(MIN_EQUALS_MAX, Equals(Ref(P.ASG_MIN_SIZE.name), Ref(P.ASG_MAX_SIZE.name)))
@@ -107,7 +108,7 @@ def build() -> Template:
         kms_key_arn=Ref(P.LOG_KEY_ARN.name),
     ))
     t.add_resource(logstore.database_errors_filter("DatabaseErrorsMetricFilter", Ref(log_group)))
-    role = _instance_role(t)
+    role = _instance_role(t, log_group)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     launch_template = _launch_template(t, profile, log_group)
     log_bucket, log_bucket_policy = _access_log_bucket(t)
@@ -133,18 +134,20 @@ def build() -> Template:
     return t
 
 
-def _instance_role(t: Template) -> iam.Role:
+def _instance_role(t: Template, log_group) -> iam.Role:
     return t.add_resource(
         iam.Role(
             "InstanceRole",
             AssumeRolePolicyDocument=policies.ec2_trust(),
-            ManagedPolicyArns=[
-                policies.aws_managed("AmazonSSMManagedInstanceCore"),
-                policies.aws_managed("CloudWatchAgentServerPolicy"),
-            ],
+            # Session Manager (the way in; no SSH). The CloudWatch agent only ships
+            # logs (no metrics section in the user data), so instead of
+            # CloudWatchAgentServerPolicy it may write to the app log group only.
+            ManagedPolicyArns=[policies.aws_managed("AmazonSSMManagedInstanceCore")],
             Policies=[
                 policies.inline(
                     "app-runtime",
+                    policies.write_log_group("ShipAppLogs", GetAtt(log_group, "Arn")),
+                    policies.deny_parameter_store_reads(),
                     # The master secret only to create the app's own user on the first boot.
                     policies.read_secrets(Ref(P.DB_APP_SECRET_ARN.name), Ref(P.DB_MASTER_SECRET_ARN.name),
                                           Ref(P.APP_SECRET_ARN.name)),
@@ -153,6 +156,7 @@ def _instance_role(t: Template) -> iam.Role:
                 )
             ],
             Tags=naming.tags("app-role"),
+            **policies.role_placement(),
         )
     )
 

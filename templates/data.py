@@ -49,11 +49,11 @@ def build() -> Template:
     )
     P.use(t, *P.DATABASE, *P.FILES, P.CLOUDFRONT_ENABLED)
     P.use(t, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONES, P.DATA_SUBNET_IDS, P.APP_SUBNET_IDS,
-          P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID, P.LOG_KEY_ARN)
+          P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID, P.LOG_KEY_ARN, *P.IAM)
     engines.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
     for engine in engines.ENGINES:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
-    conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA)
+    conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
     t.add_condition(HAS_ENHANCED_MONITORING, Not(Equals(Ref(P.DB_MONITORING_INTERVAL.name), "0")))
     t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
@@ -109,6 +109,7 @@ def _monitoring_role(t: Template) -> iam.Role:
             AssumeRolePolicyDocument=policies.trust("monitoring.rds"),
             ManagedPolicyArns=[Sub(ENHANCED_MONITORING_POLICY)],
             Tags=naming.tags("db-monitoring-role"),
+            **policies.role_placement(),
         )
     )
 
@@ -280,6 +281,10 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
                 "CKV_AWS_118",
                 "Enhanced monitoring is the DbMonitoringInterval parameter: every 60 s in "
                 "prod.json, off in dev.json to save cost.",
+            ), (
+                "CKV_AWS_157",
+                "Multi-AZ is the DbMultiAz parameter: on in prod.json, off by default and in dev.json "
+                "(the defaults are the cheap dev environment).",
             ), engines.TLS_NOT_ENFORCED_REASON),
         )
     )

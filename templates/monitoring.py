@@ -110,7 +110,7 @@ def _alarm_topic(t: Template) -> sns.Topic:
                 Statement(
                     Sid="CloudWatchAlarmsPublish",
                     Effect=Allow,
-                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Principal=Principal("Service", policies.service_principal("cloudwatch")),
                     Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
                     Resource=["*"],  # in a key policy, "*" means this key
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
@@ -135,7 +135,7 @@ def _alarm_topic(t: Template) -> sns.Topic:
                 Statement(
                     Sid="CloudWatchAlarmsPublish",
                     Effect=Allow,
-                    Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                    Principal=Principal("Service", policies.service_principal("cloudwatch")),
                     Action=[sns_actions.Publish],
                     Resource=[Ref(topic)],
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),

@@ -8,12 +8,16 @@ third AZ's subnets without renumbering the others.
 from __future__ import annotations
 
 from troposphere import (
+    And,
     Cidr,
+    Equals,
     GetAtt,
     GetAZs,
     If,
     Join,
     NoValue,
+    Not,
+    Or,
     Output,
     Ref,
     Select,
@@ -40,8 +44,17 @@ def build() -> Template:
         "threetier network: VPC with public, private app and private data subnets "
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
-    P.use(t, P.VPC_CIDR, *P.NETWORK_SHARED)
-    conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
+    P.use(t, P.VPC_CIDR, P.VPC_PREFIX_LENGTH, *P.NETWORK_SHARED, *P.IAM)
+    conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3, conditions.HAS_PERMISSIONS_BOUNDARY)
+    # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
+    # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix. A Rule of
+    # this, the first nested stack, refuses it before any resource is created
+    # (in the root it would push the root past the 51,200 bytes a template body
+    # may have); `threetier validate` refuses it offline.
+    t.add_rule("NineSubnetsFitTheVpc", {"Assertions": [{
+        "Assert": Or(*[_subnets_fit(prefix) for prefix in P.VPC_PREFIX_LENGTHS]),
+        "AssertDescription": "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 5 for a /23).",
+    }]})
 
     vpc = t.add_resource(
         ec2.VPC(
@@ -260,6 +273,7 @@ def _flow_logs(t: Template, vpc: ec2.VPC, log_key: kms.Key) -> None:
                 policies.inline("deliver-flow-logs", *policies.write_flow_logs(GetAtt(log_group, "Arn")))
             ],
             Tags=naming.tags("flow-log-role"),
+            **policies.role_placement(),
         )
     )
     t.add_resource(
@@ -284,3 +298,21 @@ def _per_az(values: list) -> If:
 
 def _output(t: Template, name: str, description: str, value) -> None:
     t.add_output(Output(name, Description=description, Value=value))
+
+
+def _subnets_fit(prefix: str):
+    """VpcPrefixLength is `prefix` and nine subnets of SubnetCidrBits fit: bits <= 28 - prefix.
+
+    Written with the shorter of the allowed and the refused lists (Rules only test membership).
+    """
+    is_prefix = Equals(Ref(P.VPC_PREFIX_LENGTH.name), prefix)
+    bits = Ref(P.SUBNET_CIDR_BITS.name)
+    allowed = [str(b) for b in range(P.SUBNET_CIDR_BITS.min_value, P.SUBNET_CIDR_BITS.max_value + 1)
+               if b <= 28 - int(prefix)]
+    refused = [str(b) for b in range(P.SUBNET_CIDR_BITS.min_value, P.SUBNET_CIDR_BITS.max_value + 1)
+               if b > 28 - int(prefix)]
+    if not refused:
+        return is_prefix
+    if len(refused) < len(allowed):
+        return And(is_prefix, Not({"Fn::Contains": [refused, bits]}))
+    return And(is_prefix, {"Fn::Contains": [allowed, bits]})

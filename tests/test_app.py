@@ -25,6 +25,21 @@ def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_syste
     (policy,) = role["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert statements == {
+        # The CloudWatch agent ships the app's logs (the user data has no metrics section).
+        "ShipAppLogs": {
+            "Sid": "ShipAppLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [{"Fn::GetAtt": ["AppLogGroup", "Arn"]}],
+        },
+        # Session Manager's managed policy reads any Parameter Store value: not this account's.
+        "DenyParameterStoreReads": {
+            "Sid": "DenyParameterStoreReads",
+            "Effect": "Deny",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
+                       "ssm:GetParameterHistory"],
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/*"}],
+        },
         "ReadAppSecrets": {
             "Sid": "ReadAppSecrets",
             "Effect": "Allow",
@@ -43,12 +58,14 @@ def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_syste
             },
         },
     }
+    # Session Manager only: CloudWatchAgentServerPolicy would let a server create log
+    # groups, change any group's retention and put metrics anywhere.
     assert role["ManagedPolicyArns"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy"},
     ]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+    # The partition's domain: amazonaws.com.cn in China.
+    assert trust["Principal"] == {"Service": {"Fn::Sub": "ec2.${AWS::URLSuffix}"}}
     assert trust["Action"] == ["sts:AssumeRole"]
     # EC2 is not documented to send aws:SourceAccount: a condition on it could
     # leave every server without credentials.
@@ -355,3 +372,31 @@ def test_both_database_secrets_rotate_every_30_days_after_the_first_server_made_
         assert app_user["Properties"]["HostedRotationLambda"]["MasterSecretArn"] == {"Ref": "DbMasterSecretArn"}
         assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
         assert master["Properties"]["HostedRotationLambda"]["RotationType"] == single
+
+
+def test_the_agent_config_ships_logs_only(project):
+    """What the instance role grants the agent (logs, no cloudwatch:PutMetricData) holds only while
+    the agent configuration in the user data has no metrics section."""
+    script = (project / "src" / "threetier" / "userdata" / "app-instance.sh").read_text()
+    agent_config = script.split("amazon-cloudwatch-agent.json\" <<AGENT", 1)[1].split("\nAGENT\n", 1)[0]
+    assert '"logs_collected"' in agent_config and '"metrics"' not in agent_config
+
+
+@pytest.mark.parametrize("module", ["app", "admin", "data", "network"])
+def test_every_role_takes_the_path_and_the_optional_permissions_boundary(module):
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    roles = {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles
+    for name, role in roles.items():
+        assert role["Path"] == {"Ref": "IamRolePath"}, name
+        assert role["PermissionsBoundary"] == {
+            "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]}, name
+    without = Evaluation(template, {"PermissionsBoundaryArn": ""}).resources()
+    with_boundary = Evaluation(template, {"PermissionsBoundaryArn": BOUNDARY}).resources()
+    for name in roles:
+        if name in without:
+            assert "PermissionsBoundary" not in without[name]["Properties"], "absent when empty"
+            assert with_boundary[name]["Properties"]["PermissionsBoundary"] == BOUNDARY
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"

@@ -344,7 +344,7 @@ def test_json_explains_every_assumption_it_used(capsys):
 
 @pytest.mark.parametrize("changes, message", [
     ({"AsgMaxSize": "1e1"}, "AsgMaxSize='1e1': must be a whole number written in digits"),
-    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': must be one of 2, 3"),
 ])
 def test_values_the_templates_refuse_are_refused_before_pricing(odd_env, capsys, changes, message):
     odd_env(changes)

@@ -93,7 +93,7 @@ class StubbedAws:
                     {"ParameterKey": "ProjectName", "ParameterValue": "shop"},
                     {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
                 ],
-                "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+                "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
                 "IncludeNestedStacks": True, "Description": ANY,
             },
         )

@@ -246,7 +246,7 @@ def test_committed_diagram_is_what_the_templates_draw(project, templates, env_va
 
 @pytest.mark.parametrize("changes, message", [
     ({"AsgMinSize": "2.5"}, "AsgMinSize='2.5': must be a whole number written in digits"),
-    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),  # once drawn as 2 AZs without a word
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': must be one of 2, 3"),  # once drawn as 2 AZs without a word
 ])
 def test_values_the_templates_refuse_are_refused_before_drawing(odd_env, tmp_path, capsys, changes, message):
     odd_env(changes)

@@ -122,7 +122,7 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
     key = resources["AlarmTopicKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     grants = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
-    assert grants["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert grants["CloudWatchAlarmsPublish"]["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
     assert set(grants["CloudWatchAlarmsPublish"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
@@ -132,7 +132,7 @@ def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
     assert set(statements) == {"CloudWatchAlarmsPublish", "DenyInsecureTransport"}
     publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
     assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
-    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publish["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
     # A topic policy takes SNS actions only: "*" is refused (lint rule E9006).
     assert (deny["Effect"], deny["Action"]) == ("Deny", ["sns:Publish"])
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -181,7 +181,7 @@ def dashboard_dimensions(body: dict) -> set:
 
 
 def test_dashboard_references_only_resources_that_exist(monitoring_dict):
-    default = dashboard(monitoring_dict)
+    default = dashboard(monitoring_dict, EfsThroughputMode="elastic")
     names = {value for _, value in dashboard_dimensions(default)}
     assert "replica-1" not in names, "no replica, no replica widget"
     assert names <= set(SAMPLES.values())

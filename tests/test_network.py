@@ -51,7 +51,7 @@ def test_nat_gateway_per_az_or_one_shared(network_dict, azs, single_nat):
     [("10.0.0.0/16", "12"), ("10.20.0.0/16", "8"), ("172.16.0.0/20", "8"), ("192.168.4.0/23", "5")],
 )
 def test_subnets_inside_vpc_and_disjoint(network_dict, vpc_cidr, bits):
-    subnets = resources_of(network_dict, "AWS::EC2::Subnet", VpcCidr=vpc_cidr, SubnetCidrBits=bits)
+    subnets = resources_of(network_dict, "AWS::EC2::Subnet", VpcCidr=vpc_cidr, SubnetCidrBits=bits, NumberOfAzs="3")
     blocks = [ipaddress.ip_network(s["Properties"]["CidrBlock"]) for s in subnets.values()]
 
     vpc = ipaddress.ip_network(vpc_cidr)
@@ -121,7 +121,7 @@ def test_flow_logs_capture_all_vpc_traffic_with_retention(network_dict):
 def test_flow_log_role_is_least_privilege(network_dict):
     role = network_dict["Resources"]["FlowLogRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Principal"] == {"Service": {"Fn::Sub": "vpc-flow-logs.${AWS::URLSuffix}"}}
     assert trust["Action"] == ["sts:AssumeRole"]
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}
     assert "aws:SourceArn" in trust["Condition"]["ArnLike"]

@@ -26,7 +26,7 @@ def test_every_user_facing_parameter_has_one_row_in_console_order(root_template)
 
 def test_a_row_shows_label_default_allowed_values_and_description(root_template):
     text = paramdocs.render(root_template.to_dict())
-    assert ("| `NumberOfAzs` | Number of Availability Zones | `3` | `2`, `3` | "
+    assert ("| `NumberOfAzs` | Number of Availability Zones | `2` | `2`, `3` | "
             "How many Availability Zones to spread every tier across. |") in text
     assert "| `AdminCidr` | Admin CIDR for SSH to bastions | empty | Empty (no bastions) or an IPv4" in text
     assert "(&lt;project>-&lt;environment>-&lt;thing>)" in text  # not swallowed as HTML tags

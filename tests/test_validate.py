@@ -28,7 +28,7 @@ BASE = {
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
     "InstanceType": "t3.small", "AsgMinSize": "1", "AsgDesiredCapacity": "2", "AsgMaxSize": "3",
-    "DbConnectionsMax": "50",
+    "DbConnectionsMax": "50", "CpuCredits": "unlimited",
 }
 PROD = {**BASE, "EnvironmentName": "prod", "NumberOfAzs": "3", "DbMultiAz": "true",
         "DbDeletionProtection": "true", "DbInstanceClass": "db.m6g.large"}
@@ -131,7 +131,7 @@ BAD = [
     ("asg-desired-above-max", {"AsgDesiredCapacity": "5"}, "AsgDesiredCapacity", None),
     ("asg-desired-below-min", {"AsgMinSize": "2", "AsgDesiredCapacity": "1"}, "AsgDesiredCapacity", None),
     ("asg-max-out-of-range", {"AsgMaxSize": "0"}, "AsgMaxSize", None),
-    ("asg-max-below-default-desired", {"AsgDesiredCapacity": None, "AsgMaxSize": "2", "AsgMinSize": None},
+    ("asg-min-above-default-desired", {"AsgDesiredCapacity": None, "AsgMaxSize": "3", "AsgMinSize": "2"},
      "AsgDesiredCapacity", None),
     ("instance-type-pattern", {"InstanceType": "T3.small"}, "InstanceType", None),
     ("graviton-type-with-the-x86-ami", {"InstanceType": "t4g.small"}, "InstanceType", None),
@@ -490,3 +490,17 @@ def test_the_report_and_its_summary_go_to_stdout(tmp_project, parsed_once, capsy
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines()[-1].endswith("1 error, 1 note (no region); nothing was sent to AWS")
+
+
+def test_the_root_defaults_pass(tmp_project, parsed_once, capsys):
+    """An empty parameter file takes every default: what a console user gets without typing anything."""
+    write(tmp_project, "defaults", {})
+    assert run(tmp_project, "defaults", "--region", "eu-west-1") == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("region, code", [("us-gov-west-1", 2), ("cn-north-1", 2), ("eu-west-1", 0)])
+def test_access_logs_are_refused_outside_the_commercial_partition(tmp_project, parsed_once, capsys, region, code):
+    write(tmp_project, "case", {**BASE, "AlbAccessLogs": "true"})
+    assert run(tmp_project, "case", "--region", region) == code
+    if code:
+        assert "AlbAccessLogs='true'" in capsys.readouterr().out

@@ -145,7 +145,8 @@ _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 def _sub(ev: Evaluation, arg):
     """Fn::Sub when every name in it is a parameter, a pseudo parameter or a given variable."""
     text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], ev.resolve(arg[1]))
-    known = {**ev.values, "AWS::Region": ev.region, "AWS::Partition": "aws", **variables}
+    known = {**ev.values, "AWS::Region": ev.region, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+             **variables}
 
     def value(match):
         name = match.group(1)

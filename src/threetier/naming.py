@@ -10,11 +10,11 @@ from threetier.conditions import HAS_SUBDOMAIN
 TEMPLATE_VERSION = "2010-09-09"
 
 
-def new_template(description: str) -> Template:
+def new_template(description: str, root: bool = False) -> Template:
     """An empty template with the project and environment parameters every stack tags with."""
     t = Template(Description=description)
     t.set_version(TEMPLATE_VERSION)
-    P.use(t, *P.PROJECT)
+    P.use(t, *P.PROJECT, root=root)
     return t
 
 

@@ -14,20 +14,36 @@ from troposphere import Parameter, Template
 
 INTERFACE = "AWS::CloudFormation::Interface"
 
-# Groups in the order the CloudFormation console shows them.
+# Console groups in the order a person fills them in: what the stack is, how
+# big, its name on the web, who hears about alarms; then the optional and the
+# rarely changed. The root template adds its parameters in this order (ROOT).
 GROUP_PROJECT = "Project"
-GROUP_NETWORK = "Network"
+GROUP_SIZE = "Size and protection"
+GROUP_EDGE = "Domain, HTTPS and CDN (optional)"
+GROUP_NOTIFICATIONS = "Alarms and notifications"
+GROUP_APP = "Application"
+GROUP_BASTION = "Bastion hosts (optional)"
+GROUP_IAM = "Locked-down accounts (optional)"
+GROUP_ADVANCED_SERVERS = "Advanced: network, servers, load balancer, CDN"
+GROUP_ADVANCED_DATA = "Advanced: database and file system"
+GROUP_ADVANCED_ALARMS = "Advanced: alarm thresholds"
 
 
 @dataclass(frozen=True)
 class Param:
-    """One CloudFormation parameter with its console label and group."""
+    """One CloudFormation parameter with its console label and group.
+
+    `description` is the full explanation (parameters/README.md); `hint` the
+    few words the root template shows under the console label, because the root
+    must stay small enough for `aws cloudformation deploy` (see ROOT_SIZE_LIMIT).
+    """
 
     name: str
     type: str
     description: str
     label: str
     group: str
+    hint: str = ""
     default: str | None = None
     allowed_values: tuple[str, ...] = ()
     allowed_pattern: str | None = None
@@ -35,8 +51,20 @@ class Param:
     max_value: int | None = None
     constraint: str | None = None
 
-    def to_parameter(self) -> Parameter:
-        props = {"Type": self.type, "Description": self.description}
+    def to_parameter(self, root: bool = False) -> Parameter:
+        """As the root declares it (short hint, no repeated constraint text) or a nested stack does.
+
+        A nested stack gets the parameter from the root, which already explains
+        and checks it, so only the values wired between stacks keep a description.
+        In the root, a ConstraintDescription is given only with an AllowedPattern:
+        the console offers AllowedValues as a list, and CloudFormation's own
+        messages for MinValue/MaxValue name the bound, but for a pattern it would
+        print the regular expression.
+        """
+        props = {"Type": self.type}
+        description = self.hint if root else (self.description if self.group == GROUP_WIRED else "")
+        if description:
+            props["Description"] = description
         if self.default is not None:
             props["Default"] = self.default
         if self.allowed_values:
@@ -47,7 +75,7 @@ class Param:
             props["MinValue"] = self.min_value
         if self.max_value is not None:
             props["MaxValue"] = self.max_value
-        if self.constraint is not None:
+        if self.constraint is not None and (self.allowed_pattern is not None or not root):
             props["ConstraintDescription"] = self.constraint
         return Parameter(self.name, **props)
 
@@ -72,13 +100,13 @@ def as_nested(param: Param) -> Param:
                    description=f"{match.group(1)} the root stack resolved from its {param.name} SSM parameter.")
 
 
-def use(t: Template, *params: Param) -> None:
+def use(t: Template, *params: Param, root: bool = False) -> None:
     """Add parameters to a template and record their group and label."""
     interface = t.metadata.setdefault(
         INTERFACE, {"ParameterGroups": [], "ParameterLabels": {}}
     )
     for param in params:
-        t.add_parameter(param.to_parameter())
+        t.add_parameter(param.to_parameter(root))
         _group(interface, param.group).append(param.name)
         interface["ParameterLabels"][param.name] = {"default": param.label}
 
@@ -121,6 +149,7 @@ PROJECT_NAME = Param(
     "String",
     "Short project name, used as the first part of every resource Name tag "
     "(<project>-<environment>-<thing>).",
+    hint="First part of every Name tag, e.g. shop",
     label="Project name",
     group=GROUP_PROJECT,
     default="project-x",
@@ -136,6 +165,7 @@ ENVIRONMENT_NAME = Param(
     "String",
     "Environment this stack serves (e.g. dev, staging, prod); tagged on every "
     "resource and part of every Name tag.",
+    hint="e.g. dev, staging, prod",
     label="Environment name",
     group=GROUP_PROJECT,
     default="dev",
@@ -151,8 +181,9 @@ VPC_NETWORK_ADDRESS = Param(
     "String",
     "First address of the VPC's IPv4 block (VpcNetworkAddress/VpcPrefixLength): private "
     "(RFC 1918) and on a block boundary, e.g. 10.0.0.0 for a /16.",
+    hint="RFC 1918 address on the block boundary",
     label="VPC network address",
-    group=GROUP_NETWORK,
+    group=GROUP_ADVANCED_SERVERS,
     default="10.0.0.0",
     allowed_pattern=PRIVATE_VPC_ADDRESS_PATTERN,
     constraint="A private (RFC 1918) IPv4 address such as 10.0.0.0, 172.16.0.0 or 192.168.0.0.",
@@ -163,8 +194,9 @@ VPC_PREFIX_LENGTH = Param(
     "String",
     "Prefix length of the VPC's block: 16 gives 65,536 addresses, 23 gives 512. Nine "
     "subnets of SubnetCidrBits host bits must fit (a Rule checks).",
+    hint="16 to 23; nine subnets must fit",
     label="VPC prefix length",
-    group=GROUP_NETWORK,
+    group=GROUP_ADVANCED_SERVERS,
     default="16",
     allowed_values=VPC_PREFIX_LENGTHS,
     constraint="16 to 23.",
@@ -176,8 +208,9 @@ SUBNET_CIDR_BITS = Param(
     "Host bits of each subnet, as Fn::Cidr counts them: 12 gives /20 subnets "
     "(4,091 usable addresses), 8 gives /24 (251). Nine subnets of this size "
     "must fit in the VPC CIDR block.",
+    hint="12: /20 subnets, 8: /24; nine must fit the VPC",
     label="Subnet size (host bits)",
-    group=GROUP_NETWORK,
+    group=GROUP_ADVANCED_SERVERS,
     default="12",
     min_value=5,
     max_value=12,
@@ -189,8 +222,8 @@ NUMBER_OF_AZS = Param(
     "String",
     "How many Availability Zones to spread every tier across.",
     label="Number of Availability Zones",
-    group=GROUP_NETWORK,
-    default="3",
+    group=GROUP_SIZE,
+    default="2",
     allowed_values=("2", "3"),
     constraint="2 or 3.",
 )
@@ -200,16 +233,17 @@ SINGLE_NAT_GATEWAY = Param(
     "String",
     "true: one NAT gateway shared by all AZs (cheaper; outbound traffic stops "
     "if its AZ fails). false: one NAT gateway per AZ (highly available).",
+    hint="true: one NAT gateway for all AZs (cheaper, less available)",
     label="Single shared NAT gateway",
-    group=GROUP_NETWORK,
-    default="false",
+    group=GROUP_SIZE,
+    default="true",
     allowed_values=("true", "false"),
     constraint="true or false.",
 )
 
 FLOW_LOG_RETENTION_DAYS = log_retention(
     "FlowLogRetentionDays", "Days to keep VPC flow logs in CloudWatch Logs.",
-    label="Flow log retention (days)", group=GROUP_NETWORK, default="90",
+    label="Flow log retention (days)", group=GROUP_ADVANCED_SERVERS, default="30",
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
@@ -224,7 +258,6 @@ NETWORK = (VPC_NETWORK_ADDRESS, VPC_PREFIX_LENGTH, *NETWORK_SHARED)
 
 # --- Security ---------------------------------------------------------------
 
-GROUP_SECURITY = "Access"
 
 
 APP_PORT = Param(
@@ -233,7 +266,7 @@ APP_PORT = Param(
     "TCP port the application listens on behind the load balancer "
     "(the reference Flask app uses 5000).",
     label="Application port",
-    group=GROUP_SECURITY,
+    group=GROUP_APP,
     default="5000",
     min_value=1024,
     max_value=65535,
@@ -245,8 +278,9 @@ BASTION_COUNT = Param(
     "String",
     "Bastion hosts in the public subnets (0, 1 or 2). 0 is the default: "
     "operators use SSM Session Manager and no SSH port is open anywhere.",
+    hint="0: no SSH anywhere; use Session Manager",
     label="Bastion hosts",
-    group=GROUP_SECURITY,
+    group=GROUP_BASTION,
     default="0",
     allowed_values=("0", "1", "2"),
     constraint="0, 1 or 2.",
@@ -257,8 +291,9 @@ ADMIN_CIDR = Param(
     "String",
     "The only IPv4 range allowed to SSH to the bastion hosts, e.g. your office "
     "203.0.113.0/24. Required when BastionCount is above 0; 0.0.0.0/0 is refused.",
+    hint="The one range allowed to SSH in, e.g. 203.0.113.0/24",
     label="Admin CIDR for SSH to bastions",
-    group=GROUP_SECURITY,
+    group=GROUP_BASTION,
     default="",
     # Any prefix but /0: SSH is never open to the whole internet.
     allowed_pattern=r"^$|^" + _OCTET + r"\." + _OCTET + r"\." + _OCTET + r"\." + _OCTET
@@ -271,8 +306,6 @@ SECURITY = (APP_PORT, BASTION_COUNT, ADMIN_CIDR)
 
 # --- Data -------------------------------------------------------------------
 
-GROUP_DATABASE = "Database"
-GROUP_FILES = "Shared file system"
 
 TRUE_FALSE = ("true", "false")
 
@@ -282,7 +315,7 @@ DB_ENGINE = Param(
     "Database engine: mysql (MySQL 8.4 LTS, what the reference app needs) or "
     "postgres (PostgreSQL 16).",
     label="Database engine",
-    group=GROUP_DATABASE,
+    group=GROUP_SIZE,
     default="mysql",
     allowed_values=("mysql", "postgres"),
     constraint="mysql or postgres.",
@@ -292,9 +325,10 @@ DB_INSTANCE_CLASS = Param(
     "DbInstanceClass",
     "String",
     "RDS instance class of the primary (and, by default, of the read replica).",
+    hint="e.g. db.t4g.micro, db.m6g.large",
     label="Database instance class",
-    group=GROUP_DATABASE,
-    default="db.t4g.medium",
+    group=GROUP_SIZE,
+    default="db.t4g.micro",
     allowed_pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
     constraint="An RDS instance class such as db.t4g.medium or db.m6g.large.",
 )
@@ -304,7 +338,7 @@ DB_NAME = Param(
     "String",
     "Name of the database RDS creates for the application.",
     label="Database name",
-    group=GROUP_DATABASE,
+    group=GROUP_ADVANCED_DATA,
     default="newsreadb",
     allowed_pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
     constraint="1 to 63 letters, digits or underscores, starting with a letter.",
@@ -316,7 +350,7 @@ DB_MASTER_USERNAME = Param(
     "Master user name. Its password is generated by Secrets Manager when the "
     "stack is created; it is never a parameter.",
     label="Database master user name",
-    group=GROUP_DATABASE,
+    group=GROUP_ADVANCED_DATA,
     default="dbadmin",
     allowed_pattern=r"^(?!rdsadmin$)[a-zA-Z][a-zA-Z0-9_]{0,15}$",
     constraint="1 to 16 letters, digits or underscores, starting with a letter; "
@@ -327,9 +361,10 @@ DB_MULTI_AZ = Param(
     "DbMultiAz",
     "String",
     "true: a synchronous standby in a second AZ with automatic failover.",
+    hint="true: standby in a second AZ with failover",
     label="Multi-AZ database",
-    group=GROUP_DATABASE,
-    default="true",
+    group=GROUP_SIZE,
+    default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
 )
@@ -339,7 +374,7 @@ DB_ALLOCATED_STORAGE = Param(
     "Number",
     "Initial gp3 storage of the database, in GiB.",
     label="Database storage (GiB)",
-    group=GROUP_DATABASE,
+    group=GROUP_SIZE,
     default="20",
     min_value=20,
     max_value=65536,
@@ -351,9 +386,10 @@ DB_MAX_ALLOCATED_STORAGE = Param(
     "Number",
     "Upper limit for storage autoscaling of the primary and the replica, in GiB (at least 10 % "
     "above the initial storage).",
+    hint="At least 10 % above the initial storage",
     label="Database storage autoscaling limit (GiB)",
-    group=GROUP_DATABASE,
-    default="100",
+    group=GROUP_ADVANCED_DATA,
+    default="50",
     min_value=22,
     max_value=65536,
     constraint="A whole number of GiB from 22 to 65536, at least 10 % above DbAllocatedStorage.",
@@ -364,8 +400,8 @@ DB_BACKUP_RETENTION_DAYS = Param(
     "Number",
     "Days RDS keeps automated backups (point-in-time recovery window).",
     label="Database backup retention (days)",
-    group=GROUP_DATABASE,
-    default="7",
+    group=GROUP_ADVANCED_DATA,
+    default="1",
     min_value=1,
     max_value=35,
     constraint="A whole number of days from 1 to 35.",
@@ -375,9 +411,10 @@ DB_DELETION_PROTECTION = Param(
     "DbDeletionProtection",
     "String",
     "true: RDS refuses to delete the database until this is turned off.",
+    hint="true: a delete fails until an update turns it off",
     label="Database deletion protection",
-    group=GROUP_DATABASE,
-    default="true",
+    group=GROUP_SIZE,
+    default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
 )
@@ -387,7 +424,7 @@ DB_REPLICA_ENABLED = Param(
     "String",
     "true: an asynchronous read replica in another AZ.",
     label="Read replica",
-    group=GROUP_DATABASE,
+    group=GROUP_SIZE,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -397,8 +434,9 @@ DB_REPLICA_INSTANCE_CLASS = Param(
     "DbReplicaInstanceClass",
     "String",
     "RDS instance class of the read replica; empty means the same as the primary.",
+    hint="Empty: same as the primary",
     label="Read replica instance class",
-    group=GROUP_DATABASE,
+    group=GROUP_ADVANCED_DATA,
     default="",
     allowed_pattern=r"^$|^db\.[a-z0-9]+\.[a-z0-9]+$",
     constraint="Empty (same as the primary) or an RDS instance class such as db.t4g.medium.",
@@ -408,8 +446,9 @@ DB_MONITORING_INTERVAL = Param(
     "DbMonitoringInterval",
     "Number",
     "Enhanced monitoring interval in seconds; 0 turns enhanced monitoring off.",
+    hint="Enhanced monitoring; 0: off",
     label="Enhanced monitoring interval (s)",
-    group=GROUP_DATABASE,
+    group=GROUP_ADVANCED_DATA,
     default="0",
     allowed_values=("0", "1", "5", "10", "15", "30", "60"),
     constraint="0, 1, 5, 10, 15, 30 or 60.",
@@ -420,8 +459,9 @@ DB_PERFORMANCE_INSIGHTS = Param(
     "String",
     "true: turn on Performance Insights (7 days, free tier). Not available on "
     "every instance class (e.g. db.t4g.micro).",
+    hint="MySQL: not on db.t3/db.t4g micro and small",
     label="Performance Insights",
-    group=GROUP_DATABASE,
+    group=GROUP_ADVANCED_DATA,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -431,7 +471,7 @@ DB_LOG_RETENTION_DAYS = log_retention(
     "DbLogRetentionDays",
     "Days to keep the database logs RDS exports to CloudWatch Logs (error and slow "
     "query logs on MySQL; the server and upgrade logs on PostgreSQL).",
-    label="Database log retention (days)", group=GROUP_DATABASE, default="30",
+    label="Database log retention (days)", group=GROUP_ADVANCED_DATA, default="7",
 )
 
 EFS_PERFORMANCE_MODE = Param(
@@ -439,7 +479,7 @@ EFS_PERFORMANCE_MODE = Param(
     "String",
     "EFS performance mode; generalPurpose suits web content.",
     label="EFS performance mode",
-    group=GROUP_FILES,
+    group=GROUP_ADVANCED_DATA,
     default="generalPurpose",
     allowed_values=("generalPurpose", "maxIO"),
     constraint="generalPurpose or maxIO.",
@@ -451,8 +491,8 @@ EFS_THROUGHPUT_MODE = Param(
     "EFS throughput mode: elastic scales with load and bills per use; bursting "
     "earns credits with stored size.",
     label="EFS throughput mode",
-    group=GROUP_FILES,
-    default="elastic",
+    group=GROUP_ADVANCED_DATA,
+    default="bursting",
     allowed_values=("elastic", "bursting"),
     constraint="elastic or bursting.",
 )
@@ -462,7 +502,7 @@ EFS_TRANSITION_TO_IA = Param(
     "String",
     "Move files not read for this long to the Infrequent Access class; a read moves them back.",
     label="EFS move to Infrequent Access after",
-    group=GROUP_FILES,
+    group=GROUP_ADVANCED_DATA,
     default="AFTER_30_DAYS",
     allowed_values=("AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS",
                     "AFTER_60_DAYS", "AFTER_90_DAYS", "AFTER_180_DAYS", "AFTER_270_DAYS",
@@ -529,9 +569,6 @@ DB_SECURITY_GROUP_ID = _wired(
 
 # --- Application tier -------------------------------------------------------
 
-GROUP_APP = "Application servers"
-GROUP_LOAD_BALANCER = "Load balancer"
-GROUP_BASTION = "Bastion hosts (optional)"
 
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 REFERENCE_APP_REPOSITORY = "https://github.com/Kelvinskell/terra-tier.git"
@@ -546,8 +583,9 @@ AMI_ID = Param(
     "SSM parameter holding the AMI id: Amazon Linux 2023 by default; for Ubuntu "
     "24.04, your own parameter naming an Ubuntu AMI with amazon-efs-utils baked in "
     "(README, Supported AMIs), with RootDeviceName /dev/sda1.",
+    hint="SSM parameter path of the AMI",
     label="AMI (public SSM parameter path)",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default=AL2023_AMI_PARAMETER,
 )
 
@@ -556,8 +594,9 @@ ROOT_DEVICE_NAME = Param(
     "String",
     "Root device of the AMI, so the encrypted gp3 settings apply to the root "
     "volume: /dev/xvda on Amazon Linux, /dev/sda1 on Ubuntu.",
+    hint="/dev/sda1 for Ubuntu",
     label="Root device name",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default="/dev/xvda",
     allowed_values=("/dev/xvda", "/dev/sda1"),
     constraint="/dev/xvda (Amazon Linux) or /dev/sda1 (Ubuntu).",
@@ -567,8 +606,9 @@ INSTANCE_TYPE = Param(
     "InstanceType",
     "String",
     "EC2 instance type of the app servers (x86_64 to match the default AMI).",
+    hint="x86_64 with the default AMI, e.g. t3.small",
     label="App instance type",
-    group=GROUP_APP,
+    group=GROUP_SIZE,
     default="t3.small",
     allowed_pattern=_INSTANCE_TYPE_PATTERN,
     constraint="An EC2 instance type such as t3.small or t3.xlarge.",
@@ -579,7 +619,7 @@ ROOT_VOLUME_SIZE = Param(
     "Number",
     "Size of each app server's encrypted gp3 root volume, in GiB.",
     label="Root volume size (GiB)",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default="20",
     min_value=8,
     max_value=1024,
@@ -592,9 +632,10 @@ CPU_CREDITS = Param(
     "T instance types only (empty for others). unlimited: never held back, CPU above the "
     "baseline is billed; standard: no surplus charge, held at the baseline once credits run out, "
     "where CPU scaling above the baseline cannot scale out.",
+    hint="T types only; empty for other types",
     label="CPU credits (T types)",
-    group=GROUP_APP,
-    default="unlimited",
+    group=GROUP_SIZE,
+    default="standard",
     allowed_values=("unlimited", "standard", ""),
     constraint="unlimited or standard for a T instance type; empty for any other type.",
 )
@@ -604,7 +645,7 @@ DETAILED_MONITORING = Param(
     "String",
     "true: 1-minute EC2 metrics (billed), so CPU scaling reacts faster.",
     label="Detailed monitoring",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -615,8 +656,8 @@ ASG_MIN_SIZE = Param(
     "Number",
     "Fewest app servers the Auto Scaling group keeps running.",
     label="Minimum app servers",
-    group=GROUP_APP,
-    default="2",
+    group=GROUP_SIZE,
+    default="1",
     min_value=1,
     max_value=100,
     constraint="A whole number from 1 to 100, at most AsgDesiredCapacity.",
@@ -627,8 +668,8 @@ ASG_DESIRED_CAPACITY = Param(
     "Number",
     "App servers to start with; CPU target tracking moves it between min and max.",
     label="Desired app servers",
-    group=GROUP_APP,
-    default="4",
+    group=GROUP_SIZE,
+    default="1",
     min_value=1,
     max_value=100,
     constraint="A whole number from 1 to 100, between AsgMinSize and AsgMaxSize.",
@@ -639,8 +680,8 @@ ASG_MAX_SIZE = Param(
     "Number",
     "Most app servers the Auto Scaling group may run.",
     label="Maximum app servers",
-    group=GROUP_APP,
-    default="6",
+    group=GROUP_SIZE,
+    default="2",
     min_value=1,
     max_value=100,
     constraint="A whole number from 1 to 100, at least AsgDesiredCapacity.",
@@ -651,7 +692,7 @@ CPU_TARGET_PERCENT = Param(
     "Number",
     "Average CPU utilisation the Auto Scaling group keeps the app servers at.",
     label="Target CPU utilisation (%)",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default="50",
     min_value=10,
     max_value=90,
@@ -664,7 +705,7 @@ HEALTH_CHECK_GRACE_SECONDS = Param(
     "Seconds a new server has to boot and install the app before failed load "
     "balancer health checks get it replaced.",
     label="Health check grace period (s)",
-    group=GROUP_APP,
+    group=GROUP_ADVANCED_SERVERS,
     default="900",
     min_value=60,
     max_value=3600,
@@ -676,6 +717,7 @@ HEALTH_CHECK_PATH = Param(
     "String",
     "Path the load balancer requests to check a server; it must answer 200-399 "
     "without touching the database (the reference app's / does).",
+    hint="Must answer 200-399 without the database",
     label="Health check path",
     group=GROUP_APP,
     default="/",
@@ -688,6 +730,7 @@ APP_REPOSITORY_URL = Param(
     "String",
     "HTTPS URL of the public Git repository of the app (Python WSGI, "
     "requirements.txt at its root). Default: the tutorial's Flask news app.",
+    hint="Public HTTPS Git URL",
     label="App repository URL",
     group=GROUP_APP,
     default=REFERENCE_APP_REPOSITORY,
@@ -711,6 +754,7 @@ APP_ENTRY_POINT = Param(
     "AppEntryPoint",
     "String",
     "WSGI application gunicorn serves, as module:variable (the reference app: run:app).",
+    hint="module:variable",
     label="WSGI entry point",
     group=GROUP_APP,
     default="run:app",
@@ -723,8 +767,9 @@ ALB_CERTIFICATE_ARN = Param(
     "String",
     "ARN of an ACM certificate in this region for the load balancer. Given: "
     "HTTPS on 443 and HTTP redirects to it. Empty: plain HTTP on 80.",
+    hint="ACM, this region; empty: HTTP only",
     label="Load balancer certificate ARN",
-    group=GROUP_LOAD_BALANCER,
+    group=GROUP_EDGE,
     default="",
     allowed_pattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$",
     constraint="Empty or an ACM certificate ARN "
@@ -735,8 +780,9 @@ ALB_DELETION_PROTECTION = Param(
     "AlbDeletionProtection",
     "String",
     "true: the load balancer cannot be deleted until this is turned off.",
+    hint="true: a delete fails until an update turns it off",
     label="Load balancer deletion protection",
-    group=GROUP_LOAD_BALANCER,
+    group=GROUP_SIZE,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -747,7 +793,7 @@ ALB_IDLE_TIMEOUT_SECONDS = Param(
     "Number",
     "Seconds a connection may stay idle before the load balancer closes it.",
     label="Load balancer idle timeout (s)",
-    group=GROUP_LOAD_BALANCER,
+    group=GROUP_ADVANCED_SERVERS,
     default="60",
     min_value=1,
     max_value=4000,
@@ -759,7 +805,7 @@ ALB_ACCESS_LOGS = Param(
     "String",
     "true: write load balancer access logs to an encrypted S3 bucket the stack creates.",
     label="Load balancer access logs",
-    group=GROUP_LOAD_BALANCER,
+    group=GROUP_ADVANCED_SERVERS,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -770,7 +816,7 @@ ALB_ACCESS_LOG_RETENTION_DAYS = Param(
     "Number",
     "Days to keep load balancer access logs before S3 deletes them.",
     label="Access log retention (days)",
-    group=GROUP_LOAD_BALANCER,
+    group=GROUP_ADVANCED_SERVERS,
     default="90",
     min_value=1,
     max_value=3650,
@@ -782,6 +828,7 @@ BASTION_KEY_PAIR = Param(
     "String",
     "Existing EC2 key pair for SSH to the bastion hosts; required when "
     "BastionCount is above 0.",
+    hint="Existing EC2 key pair in this region",
     label="Bastion key pair",
     group=GROUP_BASTION,
     default="",
@@ -803,7 +850,7 @@ BASTION_INSTANCE_TYPE = Param(
 APP_LOG_RETENTION_DAYS = log_retention(
     "AppLogRetentionDays",
     "Days to keep the app servers' logs (boot, app access and errors) in CloudWatch Logs.",
-    label="App log retention (days)", group=GROUP_APP, default="30",
+    label="App log retention (days)", group=GROUP_ADVANCED_SERVERS, default="30",
 )
 
 APP = (
@@ -849,7 +896,6 @@ EFS_ACCESS_POINT_ARN = _wired("EfsAccessPointArn", "String", "ARN of the EFS acc
 
 # --- Domain, certificates and CloudFront ------------------------------------
 
-GROUP_EDGE = "Domain and CDN (optional)"
 _ACM_ARN = r"arn:aws[a-z-]*:acm:{region}:[0-9]{{12}}:certificate/[0-9a-f-]{{36}}"
 
 DOMAIN_NAME = Param(
@@ -858,6 +904,7 @@ DOMAIN_NAME = Param(
     "Domain of the public hosted zone the site lives in, e.g. example.com. Empty: "
     "no DNS records and no certificates (the site answers on the ALB or CloudFront name). "
     "HTTPS on this name needs HostedZoneId too.",
+    hint="e.g. example.com; empty: no DNS, no HTTPS name",
     label="Domain name",
     group=GROUP_EDGE,
     default="",
@@ -871,6 +918,7 @@ SITE_SUBDOMAIN = Param(
     "Label in front of DomainName that users visit (www gives www.example.com); "
     "empty serves the apex (example.com). Not origin: CloudFront reaches the load balancer "
     "at origin.<site>, and an apex site's is origin.<domain>.",
+    hint="www: www.example.com; empty: the apex",
     label="Site subdomain",
     group=GROUP_EDGE,
     default="www",
@@ -885,6 +933,7 @@ HOSTED_ZONE_ID = Param(
     "certificates, HTTPS and the site's records are made in it. Empty with a DomainName: "
     "this deploy only creates the zone; point the registrar at the NameServers output, "
     "check with `threetier delegation ENV`, then set this to the zone id and deploy again.",
+    hint="Empty: this deploy creates the zone (README)",
     label="Delegated hosted zone id",
     group=GROUP_EDGE,
     default="",
@@ -909,12 +958,12 @@ CLOUDFRONT_CERTIFICATE_ARN = Param(
     "String",
     "ACM certificate in us-east-1 for the site name, used by CloudFront. Needed "
     "when the stack is not in us-east-1 (there the stack creates it).",
+    hint="Needed outside us-east-1 with a domain",
     label="CloudFront certificate ARN (us-east-1)",
     group=GROUP_EDGE,
     default="",
     allowed_pattern=r"^$|^" + _ACM_ARN.format(region="us-east-1") + "$",
-    constraint="Empty or an ACM certificate ARN in us-east-1 (CloudFront only uses "
-    "certificates from us-east-1): arn:aws:acm:us-east-1:<account>:certificate/<id>.",
+    constraint="Empty or an ACM certificate ARN in us-east-1 (CloudFront uses no other region's).",
 )
 
 CLOUDFRONT_PREFIX_LIST_ID = Param(
@@ -922,6 +971,7 @@ CLOUDFRONT_PREFIX_LIST_ID = Param(
     "String",
     "Id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing "
     "in this region (threetier plan/deploy look it up for you).",
+    hint="VPC console, Managed prefix lists: com.amazonaws.global.cloudfront.origin-facing",
     label="CloudFront origin-facing prefix list id",
     group=GROUP_EDGE,
     default="",
@@ -935,7 +985,7 @@ CLOUDFRONT_PRICE_CLASS = Param(
     "Edge locations CloudFront serves from: PriceClass_100 (North America, Europe), "
     "PriceClass_200 (adds most of Asia), PriceClass_All.",
     label="CloudFront price class",
-    group=GROUP_EDGE,
+    group=GROUP_ADVANCED_SERVERS,
     default="PriceClass_100",
     allowed_values=("PriceClass_100", "PriceClass_200", "PriceClass_All"),
     constraint="PriceClass_100, PriceClass_200 or PriceClass_All.",
@@ -946,7 +996,7 @@ CLOUDFRONT_LOGGING = Param(
     "String",
     "true: CloudFront standard access logs to an encrypted S3 bucket the stack creates.",
     label="CloudFront access logs",
-    group=GROUP_EDGE,
+    group=GROUP_ADVANCED_SERVERS,
     default="false",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -957,6 +1007,7 @@ WAF_ENABLED = Param(
     "String",
     "true: an AWS WAF web ACL with the AWS managed common rule set on CloudFront "
     "(CloudFront web ACLs exist only in us-east-1, so the stack must be there).",
+    hint="us-east-1 with CloudFront only",
     label="AWS WAF on CloudFront",
     group=GROUP_EDGE,
     default="false",
@@ -971,8 +1022,9 @@ ORIGIN_VERIFY_VERSION = Param(
     "String",
     "Version id of the origin header secret CloudFront sends and the load balancer accepts; "
     "empty: its current version. Set by `threetier rotate-origin-secret ENV`.",
+    hint="Set by threetier rotate-origin-secret",
     label="Origin header secret version",
-    group=GROUP_EDGE,
+    group=GROUP_ADVANCED_SERVERS,
     default="",
     allowed_pattern=_SECRET_VERSION,
     constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
@@ -984,8 +1036,9 @@ ORIGIN_VERIFY_PREVIOUS_VERSION = Param(
     "Version id of the previous origin header secret, which the load balancer still accepts "
     "while CloudFront's edges move to the current one; empty: none. Set by "
     "`threetier rotate-origin-secret ENV`.",
+    hint="Set by threetier rotate-origin-secret",
     label="Previous origin header secret version",
-    group=GROUP_EDGE,
+    group=GROUP_ADVANCED_SERVERS,
     default="",
     allowed_pattern=_SECRET_VERSION,
     constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
@@ -1020,13 +1073,12 @@ SITE_CERTIFICATE_ARN = _wired(
 
 # --- Monitoring -------------------------------------------------------------
 
-GROUP_MONITORING = "Alarms and dashboard"
 
 
 def _threshold(name: str, description: str, label: str, default: str, low: int, high: int,
                unit: str) -> Param:
     return Param(
-        name, "Number", description, label=label, group=GROUP_MONITORING, default=default,
+        name, "Number", description, label=label, group=GROUP_ADVANCED_ALARMS, default=default,
         min_value=low, max_value=high, constraint=f"A number of {unit} from {low} to {high}.",
     )
 
@@ -1036,7 +1088,7 @@ MONITORING_ENABLED = Param(
     "String",
     "true: alarms on every tier, notifications to an encrypted SNS topic, and a dashboard.",
     label="Alarms and dashboard",
-    group=GROUP_MONITORING,
+    group=GROUP_NOTIFICATIONS,
     default="true",
     allowed_values=TRUE_FALSE,
     constraint="true or false.",
@@ -1047,8 +1099,9 @@ ALARM_EMAIL = Param(
     "String",
     "Email address subscribed to the alarm topic (it must confirm the subscription); "
     "empty: subscribe later yourself.",
+    hint="Confirm the email AWS sends; empty: none",
     label="Alarm email",
-    group=GROUP_MONITORING,
+    group=GROUP_NOTIFICATIONS,
     default="",
     allowed_pattern=r"^$|^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$",
     constraint="Empty or one email address, e.g. ops@example.com.",
@@ -1078,7 +1131,7 @@ DB_FREEABLE_MEMORY_MIB = _threshold(
 DB_CONNECTIONS_MAX = _threshold(
     "DbConnectionsMax", "Alarm when the database has more connections than this; keep it well below "
     "the instance class's max_connections (about 70 %; threetier validate checks).",
-    "Database connections", "200", 1, 100000, "connections")
+    "Database connections", "50", 1, 100000, "connections")
 DB_REPLICA_LAG_SECONDS = _threshold(
     "DbReplicaLagSeconds", "Alarm when the read replica lags the primary by more than this.",
     "Replica lag (s)", "300", 1, 86400, "seconds")
@@ -1092,8 +1145,7 @@ NAT_PORT_ALLOCATION_ERRORS = _threshold(
     "NatPortAllocationErrors", "Alarm when a NAT gateway fails to allocate more source ports than this in 5 minutes.",
     "NAT port allocation errors", "0", 0, 100000, "errors")
 
-ALARMS = (
-    ALARM_EMAIL,
+THRESHOLDS = (
     ALB_5XX_PERCENT,
     TARGET_5XX_PERCENT,
     UNHEALTHY_HOST_MINUTES,
@@ -1107,6 +1159,7 @@ ALARMS = (
     EFS_IO_LIMIT_PERCENT,
     NAT_PORT_ALLOCATION_ERRORS,
 )
+ALARMS = (ALARM_EMAIL, *THRESHOLDS)
 MONITORING = (MONITORING_ENABLED, *ALARMS)
 
 ALB_FULL_NAME = _wired("AlbFullName", "String", "Load balancer name for CloudWatch (app/...).")
@@ -1120,3 +1173,57 @@ DB_ROTATION_SECURITY_GROUP_ID = _wired(
     "Security group of the database password rotation functions.")
 DB_APP_SECRET_ARN = _wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.")
 LOG_KEY_ARN = _wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")
+
+# --- Locked-down accounts ---------------------------------------------------
+
+PERMISSIONS_BOUNDARY_ARN = Param(
+    "PermissionsBoundaryArn",
+    "String",
+    "Managed policy set as the permissions boundary of every IAM role the stacks create, for "
+    "organisations that require one; empty: no boundary. The roles AWS creates for the "
+    "database password rotation (the hosted rotation Lambda) cannot take one.",
+    label="Permissions boundary ARN (every role)",
+    group=GROUP_IAM,
+    hint="Policy your organisation requires on roles; empty: none",
+    default="",
+    allowed_pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[\w+=,.@/-]{1,512}$",
+    constraint="Empty or an IAM policy ARN, e.g. arn:aws:iam::123456789012:policy/Boundary.",
+)
+
+IAM_ROLE_PATH = Param(
+    "IamRolePath",
+    "String",
+    "Path of every IAM role the stacks create (e.g. /app/), for organisations whose policies "
+    "or boundaries match roles by path; / is IAM's default.",
+    label="IAM role path",
+    group=GROUP_IAM,
+    default="/",
+    allowed_pattern=r"^/$|^/[!-~]{1,510}/$",
+    constraint="/ or a path that starts and ends with /, e.g. /app/ (printable ASCII, no spaces).",
+)
+
+IAM = (PERMISSIONS_BOUNDARY_ARN, IAM_ROLE_PATH)
+
+# Every root parameter in console order: groups show in the order their first
+# parameter comes (see GROUP_PROJECT).
+ROOT = (
+    *PROJECT,
+    NUMBER_OF_AZS, SINGLE_NAT_GATEWAY, INSTANCE_TYPE, CPU_CREDITS, ASG_MIN_SIZE, ASG_DESIRED_CAPACITY,
+    ASG_MAX_SIZE, DB_ENGINE, DB_INSTANCE_CLASS, DB_MULTI_AZ, DB_ALLOCATED_STORAGE, DB_REPLICA_ENABLED,
+    DB_DELETION_PROTECTION, ALB_DELETION_PROTECTION,
+    DOMAIN_NAME, SITE_SUBDOMAIN, HOSTED_ZONE_ID, ALB_CERTIFICATE_ARN, CLOUDFRONT_ENABLED,
+    CLOUDFRONT_CERTIFICATE_ARN, CLOUDFRONT_PREFIX_LIST_ID, WAF_ENABLED,
+    MONITORING_ENABLED, ALARM_EMAIL,
+    APP_REPOSITORY_URL, APP_REPOSITORY_REF, APP_ENTRY_POINT, APP_PORT, HEALTH_CHECK_PATH,
+    BASTION_COUNT, ADMIN_CIDR, BASTION_KEY_PAIR, BASTION_INSTANCE_TYPE,
+    *IAM,
+    VPC_NETWORK_ADDRESS, VPC_PREFIX_LENGTH, SUBNET_CIDR_BITS, FLOW_LOG_RETENTION_DAYS, AMI_ID, ROOT_DEVICE_NAME,
+    ROOT_VOLUME_SIZE,
+    DETAILED_MONITORING, CPU_TARGET_PERCENT, HEALTH_CHECK_GRACE_SECONDS, APP_LOG_RETENTION_DAYS,
+    ALB_IDLE_TIMEOUT_SECONDS, ALB_ACCESS_LOGS, ALB_ACCESS_LOG_RETENTION_DAYS, CLOUDFRONT_PRICE_CLASS,
+    CLOUDFRONT_LOGGING, ORIGIN_VERIFY_VERSION, ORIGIN_VERIFY_PREVIOUS_VERSION,
+    DB_NAME, DB_MASTER_USERNAME, DB_MAX_ALLOCATED_STORAGE, DB_BACKUP_RETENTION_DAYS, DB_REPLICA_INSTANCE_CLASS,
+    DB_MONITORING_INTERVAL, DB_PERFORMANCE_INSIGHTS, DB_LOG_RETENTION_DAYS,
+    EFS_PERFORMANCE_MODE, EFS_THROUGHPUT_MODE, EFS_TRANSITION_TO_IA,
+    *THRESHOLDS,
+)

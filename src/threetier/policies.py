@@ -6,7 +6,7 @@ Ref/GetAtt/Sub so no partition, region or account is hard-coded.
 
 from __future__ import annotations
 
-from awacs import elasticfilesystem, logs, secretsmanager, sts
+from awacs import elasticfilesystem, logs, secretsmanager, ssm, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -19,7 +19,10 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Sub, iam
+from troposphere import If, NoValue, Ref, Sub, iam
+
+from threetier import parameters as P
+from threetier.conditions import HAS_PERMISSIONS_BOUNDARY
 
 POLICY_VERSION = "2012-10-17"
 
@@ -30,6 +33,25 @@ def document(*statements: Statement) -> PolicyDocument:
 
 def inline(name: str, *statements: Statement) -> iam.Policy:
     return iam.Policy(PolicyName=name, PolicyDocument=document(*statements))
+
+
+def service_principal(service: str) -> Sub:
+    """`<service>.amazonaws.com`, or the partition's own domain (amazonaws.com.cn in China).
+
+    AWS::URLSuffix is the partition's domain suffix.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html#cfn-pseudo-param-urlsuffix
+    """
+    return Sub(f"{service}.${{AWS::URLSuffix}}")
+
+
+def role_placement() -> dict:
+    """Path and permissions boundary every role takes (root parameters IamRolePath and
+    PermissionsBoundaryArn; no boundary when empty). A template using it declares
+    P.IAM and the HasPermissionsBoundary condition."""
+    return {
+        "Path": Ref(P.IAM_ROLE_PATH.name),
+        "PermissionsBoundary": If(HAS_PERMISSIONS_BOUNDARY, Ref(P.PERMISSIONS_BOUNDARY_ARN.name), NoValue),
+    }
 
 
 def trust(service: str, source_arn: Sub | None = None) -> PolicyDocument:
@@ -44,7 +66,7 @@ def trust(service: str, source_arn: Sub | None = None) -> PolicyDocument:
         Statement(
             Sid="TrustService",
             Effect=Allow,
-            Principal=Principal("Service", f"{service}.amazonaws.com"),
+            Principal=Principal("Service", service_principal(service)),
             Action=[sts.AssumeRole],
             Condition=Condition(conditions),
         )
@@ -64,28 +86,45 @@ def ec2_trust() -> PolicyDocument:
         Statement(
             Sid="TrustEc2",
             Effect=Allow,
-            Principal=Principal("Service", "ec2.amazonaws.com"),
+            Principal=Principal("Service", service_principal("ec2")),
             Action=[sts.AssumeRole],
         )
     )
 
 
-def write_flow_logs(log_group_arn: object) -> list[Statement]:
-    """What VPC flow logs need to deliver into one existing log group.
-
-    The group is created by the stack, so logs:CreateLogGroup is not granted.
+def write_log_group(sid: str, log_group_arn: object) -> Statement:
+    """Create streams in and write to one existing log group (its GetAtt Arn ends in :*,
+    which covers its streams). The stack creates the group, so no logs:CreateLogGroup,
+    and no retention or other group's rights.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html
     """
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
+        Resource=[log_group_arn],
+    )
+
+
+def deny_parameter_store_reads() -> Statement:
+    """AmazonSSMManagedInstanceCore (Session Manager) also lets an instance read every
+    Parameter Store value of the account. The servers read nothing there (their secrets
+    come from Secrets Manager), so this account's parameters are denied; AWS's public
+    parameters (arn:...:ssm:<region>::parameter/aws/service/..., no account) stay readable.
+    https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html
+    """
+    return Statement(
+        Sid="DenyParameterStoreReads",
+        Effect=Deny,
+        Action=[ssm.GetParameter, ssm.GetParameters, ssm.GetParametersByPath, ssm.GetParameterHistory],
+        Resource=[Sub("arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/*")],
+    )
+
+
+def write_flow_logs(log_group_arn: object) -> list[Statement]:
+    """What VPC flow logs need to deliver into one existing log group."""
     return [
-        Statement(
-            Sid="WriteFlowLogs",
-            Effect=Allow,
-            Action=[
-                logs.CreateLogStream,
-                logs.PutLogEvents,
-                logs.DescribeLogStreams,
-            ],
-            Resource=[log_group_arn],
-        ),
+        write_log_group("WriteFlowLogs", log_group_arn),
         # DescribeLogGroups is a listing call: it takes no single-group ARN.
         Statement(
             Sid="ListLogGroups",
@@ -186,7 +225,7 @@ def logs_key_use() -> Statement:
     return Statement(
         Sid="CloudWatchLogsUseKey",
         Effect=Allow,
-        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+        Principal=Principal("Service", service_principal("logs.${AWS::Region}")),
         Action=[
             Action("kms", "Encrypt*"),
             Action("kms", "Decrypt*"),

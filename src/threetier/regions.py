@@ -24,13 +24,33 @@ CLOUDFRONT_LOGS_UNSUPPORTED = (
 )
 
 
+# Regions outside the commercial partition (aws), where the load balancer's log
+# delivery account is not in templates/app.py's table (GovCloud, China): access
+# logs are refused there (root Rule and `threetier validate`).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+OUTSIDE_LOG_DELIVERY_TABLE = ("cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1")
+COMMERCIAL_PARTITION = "aws"
+
+
+@functools.lru_cache(maxsize=1)
+def _endpoints() -> dict:
+    import botocore.session
+
+    return botocore.session.get_session().get_data("endpoints")
+
+
+def partition_of(region: str) -> str | None:
+    """The partition (aws, aws-cn, aws-us-gov, ...) botocore's bundled data puts `region` in, or None."""
+    for partition in _endpoints()["partitions"]:
+        if region in partition["regions"]:
+            return partition["partition"]
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's bundled endpoint data (offline)."""
-    import botocore.session
-
-    endpoints = botocore.session.get_session().get_data("endpoints")
-    return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
+    return frozenset(region for partition in _endpoints()["partitions"] for region in partition["regions"])
 
 
 def unknown_region_problem(region: str) -> str | None:

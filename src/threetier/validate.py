@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from threetier import architectures, ec2types, engines
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
-from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED, unknown_region_problem
+from threetier.regions import (
+    AZ_COUNTS,
+    CLOUDFRONT_LOGS_UNSUPPORTED,
+    COMMERCIAL_PARTITION,
+    partition_of,
+    unknown_region_problem,
+)
 from threetier.evaluate import Evaluation
 
 ERROR = "error"
@@ -425,6 +431,16 @@ def cloudfront_logs_region(inputs: Inputs) -> list[Problem]:
                     "where the log bucket would be: set it to false", related=(switch,))]
 
 
+def access_logs_region(inputs: Inputs) -> list[Problem]:
+    """AlbAccessLogs: only in the commercial partition, whose log delivery accounts the app template knows."""
+    name = P.ALB_ACCESS_LOGS.name
+    partition = partition_of(inputs.region) if inputs.region else None
+    if inputs.value(name) != "true" or partition in (None, COMMERCIAL_PARTITION):
+        return []
+    return [Problem(name, "true", f"{inputs.region} is in the {partition} partition, whose load balancer log "
+                    "delivery account the template does not know: set it to false")]
+
+
 # ----------------------------------------------------------------------------- files
 
 def efs_modes(inputs: Inputs) -> list[Problem]:
@@ -641,6 +657,7 @@ CROSS_FIELD_CHECKS = (
     alb_certificate_region,
     cloudfront_prefix_list,
     cloudfront_logs_region,
+    access_logs_region,
     domain_first_pass,
     efs_modes,
     instance_types,

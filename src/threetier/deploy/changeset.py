@@ -15,7 +15,11 @@ from uuid import uuid4
 
 from botocore.exceptions import ClientError
 
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+# Only what the templates need: they create IAM roles but name none (no RoleName,
+# so no CAPABILITY_NAMED_IAM), and the app stack uses the Serverless transform for
+# the hosted rotation functions (CAPABILITY_AUTO_EXPAND).
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 # How CloudFormation says "this change set would change nothing": the change
