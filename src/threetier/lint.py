@@ -3,9 +3,7 @@ rules (threetier/lintrules; README: "What the lint gate knows beyond cfn-lint"):
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +36,10 @@ def lint_files(
     if workers <= 1:
         results = [_lint_one(*job) for job in jobs]
     else:
+        # Imported here: the CLI imports this module for DEFAULT_REGIONS on every command.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         # spawn, not fork: a forked child could inherit a lock another thread
         # holds (tests run a moto server thread beside this).
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
