@@ -63,6 +63,7 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="cfn-lint every template, informational rules included")
     lint.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
     _add_regions(lint)
+    _add_no_cache(lint)
     lint.set_defaults(run=_lint)
 
     validate_cmd = commands.add_parser(
@@ -80,13 +81,16 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="checkov security scan of the templates, offline")
     scan.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
+    _add_no_cache(scan)
     scan.set_defaults(run=_scan)
 
     secrets = commands.add_parser("secrets", help="detect-secrets over the repository and output/")
+    _add_no_cache(secrets)
     secrets.set_defaults(run=_secrets)
 
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
     _add_regions(check)
+    _add_no_cache(check)
     check.set_defaults(run=_check)
 
     if with_aws_commands:
@@ -131,7 +135,7 @@ def _lint(args: argparse.Namespace) -> int:
     files = _templates(args, "lint")
     if files is None:
         return EXIT_USAGE
-    findings = lint_files(files, regions)
+    findings = lint_files(files, regions, cache_dir=_cache_dir(args))
     for finding in findings:
         print(finding)
     print(f"cfn-lint: {len(files)} template(s), {len(findings)} finding(s), regions {', '.join(regions)}",
@@ -144,6 +148,25 @@ def _add_regions(command: argparse.ArgumentParser) -> None:
         "--regions", default=",".join(DEFAULT_REGIONS),
         help="comma-separated regions to lint in (default: %(default)s)",
     )
+
+
+def _add_no_cache(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-cache", action="store_true",
+        help="check every file again instead of reusing results for unchanged files (.cache/threetier)",
+    )
+
+
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    from threetier.resultcache import folder_for
+
+    if args.no_cache:
+        return None
+    try:
+        project = emit.find_project(args.project_dir)
+    except emit.ProjectNotFound:
+        project = None  # files linted outside a checkout: cached only under THREETIER_CACHE_DIR
+    return folder_for(project)
 
 
 def _regions(args: argparse.Namespace) -> tuple[str, ...]:
@@ -168,7 +191,7 @@ def _scan(args: argparse.Namespace) -> int:
     if files is None:
         return EXIT_USAGE
     try:
-        result = scan(files)
+        result = scan(files, cache_dir=_cache_dir(args))
     except ScannerMissing as error:
         print(f"threetier scan: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,7 +205,7 @@ def _scan(args: argparse.Namespace) -> int:
 def _secrets(args: argparse.Namespace) -> int:
     from threetier import gates
 
-    result = gates.secrets(emit.find_project(args.project_dir))
+    result = gates.secrets(emit.find_project(args.project_dir), cache_dir=_cache_dir(args))
     for detail in result.details:
         print(detail)
     print(f"detect-secrets: {result.summary}", file=sys.stdout if result.passed else sys.stderr)
@@ -193,7 +216,7 @@ def _check(args: argparse.Namespace) -> int:
     from threetier import gates
 
     regions = _regions(args)
-    results = gates.run_all(emit.find_project(args.project_dir), regions)
+    results = gates.run_all(emit.find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
     for result in results:
         for detail in result.details:
             print(f"{result.name}: {detail}")
