@@ -51,8 +51,9 @@ _MemoDumper.add_representer(dict, _represent_dict)
 
 
 def to_yaml(template: Template) -> str:
-    # The JSON round trip is troposphere's own (sorted keys, tuples as lists);
-    # sort_keys=False below keeps that order, as ODict did.
-    data = cfn_literal_parser(json.loads(template.to_json()))
+    # The JSON round trip of troposphere's to_json (sorted keys, tuples as lists),
+    # without its indent: json's C encoder only runs without one. sort_keys=False
+    # below keeps the sorted order, as ODict did.
+    data = cfn_literal_parser(json.loads(json.dumps(template.to_dict(), sort_keys=True)))
     return yaml.dump(data, Dumper=_MemoDumper, default_flow_style=False, allow_unicode=True,
                      width=config.max_col_width, sort_keys=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from importlib import metadata
 from pathlib import Path
 
 CACHE_DIR_VARIABLE = "THREETIER_CACHE_DIR"
@@ -43,6 +42,9 @@ def files_fingerprint(paths: list[Path]) -> str:
 
 
 def version_of(distribution: str) -> str:
+    # Imported here: importlib.metadata costs ~20 ms, and `generate` imports this module without needing it.
+    from importlib import metadata
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
