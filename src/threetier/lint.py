@@ -62,9 +62,15 @@ def _lint_uncached(paths: list[Path], regions: tuple[str, ...],
     jobs = [(str(path), tuple(regions), parameters) for path in paths]
     if min(len(jobs), os.cpu_count() or 1) <= 1:
         return [_lint_one(*job) for job in jobs]
+    from concurrent.futures.process import BrokenProcessPool
+
     # Largest first, so that no worker is left with a big template at the end.
     order = sorted(range(len(jobs)), key=lambda i: -paths[i].stat().st_size)
-    results = dict(zip(order, _pool().map(_lint_one, *zip(*(jobs[i] for i in order)))))
+    try:
+        results = dict(zip(order, _pool().map(_lint_one, *zip(*(jobs[i] for i in order)))))
+    except BrokenProcessPool:
+        _forget_pool()  # a worker died (killed, out of memory): the next call starts new ones
+        raise
     return [results[i] for i in range(len(jobs))]
 
 
@@ -87,6 +93,11 @@ def _pool():
         # holds (tests run a moto server thread beside this).
         _workers = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
     return _workers
+
+
+def _forget_pool() -> None:
+    global _workers
+    _workers = None
 
 
 # A nested stack's TemplateURL given as a local path (YAML or JSON): cfn-lint
