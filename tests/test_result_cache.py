@@ -120,6 +120,12 @@ def test_a_half_written_entry_is_recomputed(templates, cache, linted):
     assert len(linted) == 2
 
 
+def test_a_cache_that_cannot_be_written_does_not_fail_the_lint(templates, tmp_path, linted):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be\n")
+    assert len(lint_files(files(templates), ("us-east-1",), cache_dir=blocked)) == 3
+
+
 @pytest.fixture()
 def checkov_runs(monkeypatch):
     runs = []

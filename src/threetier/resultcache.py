@@ -68,9 +68,12 @@ class ResultCache:
     def put(self, key: str, result) -> None:
         if self.folder is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{key}.json"
         # Write then rename: a concurrent reader sees the whole entry or none.
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(result), encoding="utf-8")
-        os.replace(partial, path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(result), encoding="utf-8")
+            os.replace(partial, path)
+        except OSError:
+            pass  # a read-only checkout, a full disk: the result stands, it is just not kept
