@@ -41,7 +41,7 @@ from troposphere.policies import (
 
 from threetier import conditions, engines, logstore, naming, policies, secrets, userdata
 from threetier import parameters as P
-from threetier.conditions import HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, USE_CLOUDFRONT
+from threetier.conditions import HAS_CPU_CREDITS, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, USE_CLOUDFRONT
 from threetier.suppressions import checkov
 
 HAS_CERTIFICATE = "HasCertificate"
@@ -93,7 +93,7 @@ def build() -> Template:
     # HostedRotationLambda) need this transform.
     t.set_transform(ROTATION_TRANSFORM)
     engines.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
-    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION)
+    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
     t.add_condition(MIN_EQUALS_MAX, Equals(Ref(P.ASG_MIN_SIZE.name), Ref(P.ASG_MAX_SIZE.name)))
@@ -165,6 +165,10 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
             LaunchTemplateData=ec2.LaunchTemplateData(
                 ImageId=Ref(P.AMI_ID.name),
                 InstanceType=Ref(P.INSTANCE_TYPE.name),
+                # Chosen per environment, never left to the T3 default (unlimited):
+                # what a CPU target above the baseline costs or holds back is a decision.
+                CreditSpecification=If(HAS_CPU_CREDITS, ec2.LaunchTemplateCreditSpecification(CpuCredits=Ref(P.CPU_CREDITS.name)),
+                                       Ref("AWS::NoValue")),
                 IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
                 SecurityGroupIds=[Ref(P.APP_SECURITY_GROUP_ID.name)],
                 # IMDSv2 only, and one hop: containers on the host cannot reach it.

@@ -29,7 +29,6 @@ from threetier.suppressions import checkov
 from threetier.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
 from threetier import parameters as P
 
-USE_MULTI_AZ = "UseMultiAz"
 HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
 HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
@@ -55,7 +54,6 @@ def build() -> Template:
     for engine in engines.ENGINES:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA)
-    t.add_condition(USE_MULTI_AZ, Equals(Ref(P.DB_MULTI_AZ.name), "true"))
     t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
     t.add_condition(HAS_ENHANCED_MONITORING, Not(Equals(Ref(P.DB_MONITORING_INTERVAL.name), "0")))
     t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
@@ -256,11 +254,16 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             MasterUsername=Ref(P.DB_MASTER_USERNAME.name),
             MasterUserPassword=Sub("{{resolve:secretsmanager:${%s}:SecretString:password}}" % master_secret.title),
             MultiAZ=Ref(P.DB_MULTI_AZ.name),
-            # A Multi-AZ primary may not name its AZ; a single-AZ one sits in the first.
-            AvailabilityZone=If(USE_MULTI_AZ, NoValue, Select(0, Ref(P.AVAILABILITY_ZONES.name))),
-            StorageType="gp3",
-            AllocatedStorage=Ref(P.DB_ALLOCATED_STORAGE.name),
-            MaxAllocatedStorage=Ref(P.DB_MAX_ALLOCATED_STORAGE.name),
+            # No AvailabilityZone, in either mode: RDS picks one in the subnet group.
+            # A Multi-AZ primary may not name one, and switching DbMultiAz would
+            # otherwise add or remove it: AvailabilityZone is a conditional
+            # create-only property of the resource schema, and the RDS handler
+            # applies that change by replacing the instance (a new, empty database).
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-availabilityzone
+            **_storage(),
+            # A major version upgrade (a new EngineVersion in engines.py) is applied
+            # in place; without this RDS refuses it. README "What each change costs".
+            AllowMajorVersionUpgrade=True,
             StorageEncrypted=True,
             DeletionProtection=Ref(P.DB_DELETION_PROTECTION.name),
             BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
@@ -290,29 +293,35 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
         rds.DBInstance(
             "DbReplica",
             Condition=HAS_READ_REPLICA,
-            # CloudFormation skips the final snapshot of a replica (RDS allows
-            # none); the policy is explicit so nothing is deleted by default.
-            DeletionPolicy="Snapshot",
-            UpdateReplacePolicy="Snapshot",
+            # "Read replicas don't support deletion policies. CloudFormation ignores
+            # any deletion policy that's associated with a read replica": it is
+            # deleted without a final snapshot whatever the policy says, so the
+            # policy says Delete. The replica holds nothing the primary does not.
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-sourcedbinstanceidentifier
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
             DependsOn=_log_groups(t, "DbReplica", identifier, condition=HAS_READ_REPLICA),
             DBInstanceIdentifier=identifier,
             SourceDBInstanceIdentifier=Ref(db),
             Engine=engines.lookup("Engine"),
+            # The same version as the primary, so a major upgrade names both.
+            EngineVersion=engines.lookup("EngineVersion"),
+            AllowMajorVersionUpgrade=True,
             DBParameterGroupName=parameter_group,
-            # A replica is deleted on its own, without the primary's protection.
-            DeletionProtection=Ref(P.DB_DELETION_PROTECTION.name),
+            # Not protected: it holds no data of its own, and protection would stop
+            # DbReplicaEnabled true -> false (CloudFormation cannot delete it).
+            DeletionProtection=False,
             DBInstanceClass=If(
                 HAS_REPLICA_INSTANCE_CLASS,
                 Ref(P.DB_REPLICA_INSTANCE_CLASS.name),
                 Ref(P.DB_INSTANCE_CLASS.name),
             ),
-            # The last AZ in use: with 3 AZs, the one a Multi-AZ pair most
-            # often leaves free.
-            AvailabilityZone=If(
-                USE_THREE_AZS,
-                Select(2, Ref(P.AVAILABILITY_ZONES.name)),
-                Select(1, Ref(P.AVAILABILITY_ZONES.name)),
-            ),
+            # Always the second AZ, which exists with 2 and with 3 AZs: the AZ is
+            # fixed at create, so one that followed NumberOfAzs would replace the
+            # replica (new identifier, new endpoint) when a third AZ is added.
+            AvailabilityZone=Select(1, Ref(P.AVAILABILITY_ZONES.name)),
+            # Grows with the primary: a full replica stops replicating.
+            **_storage(),
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
             BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
@@ -326,10 +335,26 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
     )
 
 
+def _storage() -> dict:
+    """gp3 storage with autoscaling, the same for the primary and the replica.
+
+    The limit must be at least 10 % above the allocated storage (validate checks).
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+    """
+    return {
+        "StorageType": "gp3",
+        "AllocatedStorage": Ref(P.DB_ALLOCATED_STORAGE.name),
+        "MaxAllocatedStorage": Ref(P.DB_MAX_ALLOCATED_STORAGE.name),
+    }
+
+
 def _monitoring(role: iam.Role) -> dict:
     """Enhanced monitoring and Performance Insights settings, each on only when asked for."""
     return {
-        "MonitoringInterval": If(HAS_ENHANCED_MONITORING, Ref(P.DB_MONITORING_INTERVAL.name), NoValue),
+        # Always sent, 0 included: the RDS handler sends only what changed, so a
+        # property that vanished (NoValue) would leave RDS monitoring every 60 s
+        # while the role it uses is deleted. 0 needs no role.
+        "MonitoringInterval": Ref(P.DB_MONITORING_INTERVAL.name),
         "MonitoringRoleArn": If(HAS_ENHANCED_MONITORING, GetAtt(role, "Arn"), NoValue),
         "EnablePerformanceInsights": Ref(P.DB_PERFORMANCE_INSIGHTS.name),
         "PerformanceInsightsRetentionPeriod": If(HAS_PERFORMANCE_INSIGHTS, 7, NoValue),

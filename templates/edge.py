@@ -3,7 +3,7 @@
     domain, no CloudFront   site name -> ALB (alias A)
     CloudFront, no domain   *.cloudfront.net -> ALB over HTTP by its AWS name
     domain and CloudFront   site name -> CloudFront (alias A and AAAA)
-                            -> origin.<domain> (alias to the ALB) over HTTPS
+                            -> origin.<site> (alias to the ALB) over HTTPS
 
 CloudFront sends a secret header the load balancer checks (app stack), and the
 ALB security group admits only CloudFront's origin-facing addresses (security
@@ -126,7 +126,7 @@ def _visibility(metric: str) -> wafv2.VisibilityConfig:
 def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL) -> cf.Distribution:
     origin = cf.Origin(
         Id=ORIGIN_ID,
-        # With a domain the ALB has a certificate for origin.<domain>; its AWS
+        # With a domain the ALB has a certificate for origin.<site>; its AWS
         # name matches no certificate, so without a domain the origin is HTTP.
         DomainName=If(HAS_DOMAIN, naming.origin_name(), Ref(P.ALB_DNS_NAME.name)),
         CustomOriginConfig=cf.CustomOriginConfig(

@@ -175,8 +175,9 @@ class Alarms:
                          Dimensions=_dimensions(dimensions), **stat)
 
     def expression(self, title, description, expression, metrics, *, comparison, threshold,
-                   treat_missing, period=60, periods=5, datapoints=None, condition=None):
-        """An alarm on metric math: `metrics` maps ids (m1, m2) to (namespace, metric, dimensions, stat)."""
+                   treat_missing, period=60, periods=5, datapoints=None, condition=None, steps=None):
+        """An alarm on metric math: `metrics` maps ids (m1, m2) to (namespace, metric, dimensions, stat),
+        `steps` names intermediate expressions the final one uses."""
         queries = [
             cloudwatch.MetricDataQuery(
                 Id=query_id,
@@ -190,6 +191,8 @@ class Alarms:
             )
             for query_id, (namespace, metric, dimensions, stat) in metrics.items()
         ]
+        queries += [cloudwatch.MetricDataQuery(Id=step_id, Expression=step, ReturnData=False)
+                    for step_id, step in (steps or {}).items()]
         queries.append(cloudwatch.MetricDataQuery(Id="e1", Expression=expression, Label=title, ReturnData=True))
         return self._add(title, description, condition, comparison, threshold, treat_missing, periods,
                          datapoints, Metrics=queries)
@@ -241,6 +244,15 @@ def _kebab(title: str) -> str:
     return "-".join(words + [word]).lower()
 
 
+# RequestCount counts only requests the load balancer could send to a target:
+# with no registered or healthy target, its 503s have no RequestCount at all,
+# and a plain `m1 / m2` has no value, which notBreaching reads as fine.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+# So both series are filled with 0 and the errors are never more than 100 %.
+RATE_STEPS = {"errors": "FILL(m1, 0)", "requests": "FILL(m2, 0)"}
+RATE_OF_ERRORS = "IF(errors > 0, 100 * errors / IF(requests > errors, requests, errors), 0)"
+
+
 def _load_balancer_alarms(alarms: Alarms) -> None:
     alb = {"LoadBalancer": Ref(P.ALB_FULL_NAME.name)}
     alb_and_targets = {**alb, "TargetGroup": Ref(P.TARGET_GROUP_FULL_NAME.name)}
@@ -251,14 +263,18 @@ def _load_balancer_alarms(alarms: Alarms) -> None:
         alarms.expression(
             title,
             f"{source} above the share of requests set in {param.name}",
-            "IF(m2 > 0, 100 * m1 / m2, 0)",
+            RATE_OF_ERRORS,
             {"m1": (ALB, source, dimensions, "Sum"), "m2": (ALB, "RequestCount", dimensions, "Sum")},
+            steps=RATE_STEPS,
             comparison="GreaterThanThreshold", threshold=Ref(param.name),
             treat_missing=QUIET_IS_FINE, periods=5, datapoints=3,
         )
+    # Each load balancer node health-checks on its own; Minimum across the
+    # nodes alarms when they all agree, not on one node's passing view.
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
     alarms.metric(
         "UnhealthyHostsAlarm", "An app server has failed load balancer health checks for UnhealthyHostMinutes",
-        ALB, "UnHealthyHostCount", alb_and_targets, statistic="Maximum",
+        ALB, "UnHealthyHostCount", alb_and_targets, statistic="Minimum",
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_TROUBLE,
         periods=Ref(P.UNHEALTHY_HOST_MINUTES.name),
     )
@@ -309,6 +325,15 @@ def _database_alarms(alarms: Alarms) -> None:
         RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
         statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_REPLICA_LAG_SECONDS.name),
         treat_missing=QUIET_IS_TROUBLE, period=300, periods=2, condition=HAS_READ_REPLICA,
+    )
+    # Stopped replication reports ReplicaLag = -1, which no "greater than" reads as lag.
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_MySQL.Replication.ReadReplicas.Monitor.html
+    alarms.metric(
+        "DbReplicationStoppedAlarm", "Replication to the read replica is not running (ReplicaLag is -1) "
+        "in 3 of the last 5 minutes",
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        statistic="Minimum", comparison="LessThanThreshold", threshold=0,
+        treat_missing=QUIET_KEEPS_STATE, period=60, periods=5, datapoints=3, condition=HAS_READ_REPLICA,
     )
 
 

@@ -200,11 +200,18 @@ def _rules(t: Template) -> None:
          Not({"Fn::Contains": [two_az_regions, Ref("AWS::Region")]}),
          f"NumberOfAzs 3 needs a region with three Availability Zones; {', '.join(two_az_regions)} "
          "has two for most accounts: use 2 there.")
-    rule("PerformanceInsightsNeedsALargerMySqlClass",
-         And(Equals(Ref(P.DB_ENGINE.name), "mysql"), Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true")),
+    mysql_with_insights = And(Equals(Ref(P.DB_ENGINE.name), "mysql"),
+                              Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
+    rule("PerformanceInsightsNeedsALargerMySqlClass", mysql_with_insights,
          Not(Or(*[Equals(Ref(P.DB_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
          "RDS for MySQL has no Performance Insights on db.t3/db.t4g micro and small: set "
          "DbPerformanceInsights to false or use db.t4g.medium or larger.")
+    # The replica inherits the setting, so its own class must support it too.
+    rule("PerformanceInsightsNeedsALargerMySqlReplicaClass",
+         And(mysql_with_insights, Equals(Ref(P.DB_REPLICA_ENABLED.name), "true")),
+         Not(Or(*[Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
+         "The read replica has Performance Insights like the primary, and RDS for MySQL has none on "
+         "db.t3/db.t4g micro and small: use db.t4g.medium or larger for DbReplicaInstanceClass.")
     # https://docs.aws.amazon.com/efs/latest/ug/performance.html: Elastic
     # throughput is only for General Purpose file systems.
     rule("EfsMaxIoNeedsBurstingThroughput", Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "maxIO"),
@@ -225,6 +232,14 @@ def _rules(t: Template) -> None:
          "InstanceType is an arm64 (Graviton) type, but the default AmiId is the x86_64 Amazon Linux "
          "2023 image: use an x86_64 type (e.g. t3.small), or set AmiId to "
          "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64.")
+    # The credit option is for T instances only; what EC2 does with it on
+    # another type is not documented, so it is never sent for one.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-launchtemplate-creditspecification.html
+    # validate also flags a T type left without one (T3, T3a, T4g then run unlimited).
+    rule("CpuCreditsOnlyForTInstanceTypes", conditions.expression(conditions.HAS_CPU_CREDITS),
+         {"Fn::Contains": [sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)]},
+         "CpuCredits applies to T instance types (t3, t3a, t4g, t2) only: leave it empty for "
+         "an InstanceType of another family.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled protects the CloudFront distribution, whose web ACL must be created in "

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,15 @@ def templates(project):
 def env_values(project):
     """The values of parameters/dev.json and prod.json."""
     return {env: paramfile.load(paramfile.path_for(project, env)) for env in ("dev", "prod")}
+
+
+@pytest.fixture
+def odd_env(monkeypatch, tmp_path, env_values):
+    """Write dev's values with some changed to odd.json, and make every environment read it."""
+    def write(changes: dict[str, str]) -> Path:
+        odd = tmp_path / "odd.json"
+        odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v}
+                                   for k, v in {**env_values["dev"], **changes}.items()]))
+        monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
+        return odd
+    return write

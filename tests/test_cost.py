@@ -114,10 +114,11 @@ def test_edge_lines_only_when_the_edge_is_on(templates, env_values, table):
 
 
 def test_unknown_instance_type_names_the_parameter_and_the_type(templates, env_values, table):
-    with pytest.raises(pricing.UnknownPrice, match=r"InstanceType=t3\.imaginary.*'t3\.imaginary'"):
-        estimate_for(templates, env_values, table, "dev", InstanceType="t3.imaginary")
-    with pytest.raises(pricing.UnknownPrice, match=r"DbInstanceClass=db\.x9\.huge"):
-        estimate_for(templates, env_values, table, "dev", DbInstanceClass="db.x9.huge")
+    # Types EC2 and RDS have (validation passes them) that the shipped price table lacks.
+    with pytest.raises(pricing.UnknownPrice, match=r"InstanceType=m5\.24xlarge.*'m5\.24xlarge'"):
+        estimate_for(templates, env_values, table, "dev", InstanceType="m5.24xlarge", CpuCredits="")
+    with pytest.raises(pricing.UnknownPrice, match=r"DbInstanceClass=db\.x2iedn\.32xlarge"):
+        estimate_for(templates, env_values, table, "dev", DbInstanceClass="db.x2iedn.32xlarge")
 
 
 def test_price_table_states_region_currency_and_date(table):
@@ -170,13 +171,13 @@ def test_unknown_env_is_exit_2(capsys):
 def test_unknown_instance_type_in_a_file_is_exit_2_naming_file_parameter_and_type(monkeypatch, tmp_path, capsys,
                                                                                   env_values):
     odd = tmp_path / "odd.json"
-    values = {**env_values["dev"], "InstanceType": "t3.imaginary"}
+    values = {**env_values["dev"], "InstanceType": "m5.24xlarge", "CpuCredits": ""}
     odd.write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]))
     monkeypatch.setattr(paramfile, "path_for", lambda project, env: odd)
 
     assert run("cost", "odd") == 2
     err = capsys.readouterr().err
-    assert str(odd) in err and "InstanceType=t3.imaginary" in err and "--live" in err
+    assert str(odd) in err and "InstanceType=m5.24xlarge" in err and "--live" in err
 
 
 # --- --live, with botocore's Stubber (never the network) ----------------------------
@@ -281,3 +282,74 @@ def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
     monkeypatch.setattr(commands, "make_pricing_client", lambda profile: None)
     assert run("cost", "dev", "--live") == 1
     assert "needs AWS credentials" in capsys.readouterr().err
+
+
+# --- What the first estimate left out (T unlimited surplus, backups, rotation, logs) ---
+
+def test_unlimited_t_servers_pay_for_cpu_above_the_baseline_at_the_target(templates, env_values, table):
+    prod = estimate_for(templates, env_values, table, "prod")  # 4 x t3.xlarge: 4 vCPUs, 40 % baseline
+    surplus = line(prod, "CPU above the 40 % baseline at the 50 % target")
+    assert surplus.quantity == 4 * 4 * 730 * Decimal("0.10")
+    assert surplus.unit_price == Decimal("0.05") and surplus.unit == "vCPU-hour"
+    assert set(surplus.parameters) == {"CpuCredits", "CpuTargetPercent", "AsgDesiredCapacity"}
+
+    half = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
+                         cost.assumptions_with(table, ["app_hours_at_cpu_target_percent=50"]))
+    assert line(half, "CPU above").quantity == surplus.quantity / 2
+
+
+@pytest.mark.parametrize("overrides", [
+    {},  # dev: standard credits, held at the baseline instead of billed
+    {"CpuCredits": "unlimited", "CpuTargetPercent": "20"},  # target at the 20 % baseline of a t3.small
+    {"InstanceType": "m6i.large", "CpuCredits": ""},  # not a T type
+])
+def test_no_surplus_line_when_nothing_above_the_baseline_is_billed(templates, env_values, table, overrides):
+    assert not has_line(estimate_for(templates, env_values, table, "dev", **overrides), "CPU above")
+
+
+def test_dev_in_unlimited_mode_would_pay_for_its_surplus(templates, env_values, table):
+    est = estimate_for(templates, env_values, table, "dev", CpuCredits="unlimited")
+    assert line(est, "CPU above the 20 % baseline").quantity == 1 * 2 * 730 * Decimal("0.30")
+
+
+def test_backups_rotation_and_app_logs_have_their_lines(templates, env_values, table):
+    prod = estimate_for(templates, env_values, table, "prod")
+    # 100 GiB, 5 % changed a day, 14 days kept: beyond the free full copy.
+    backups = line(prod, "Backup storage beyond the free amount, 14 days kept")
+    assert backups.quantity == 70 and backups.unit_price == Decimal("0.095")
+    assert line(prod, "EFS backups").quantity == 10
+    assert line(prod, "Key versions kept by yearly rotation").quantity == 2  # 2 keys, rotated once
+    assert line(prod, "App server logs ingested").quantity == 4
+    first_year = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
+                               cost.assumptions_with(table, ["kms_rotations=0"]))
+    assert not has_line(first_year, "Key versions kept")
+    later = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
+                          cost.assumptions_with(table, ["kms_rotations=5"]))
+    assert line(later, "Key versions kept").quantity == 4  # only the first two rotations are billed
+
+
+def test_extended_support_is_named_as_never_billed_with_the_end_of_standard_support(templates, env_values, table):
+    est = estimate_for(templates, env_values, table, "prod")
+    assert any("RDS Extended Support, never billed" in item and "MySQL 8.4 ends 2029-07-31" in item
+               for item in est.not_included)
+
+
+def test_json_explains_every_assumption_it_used(capsys):
+    assert run("cost", "prod", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["assumption_meanings"]) == set(data["assumptions"])
+    assert all(data["assumption_meanings"].values())
+    assert data["assumptions"]["app_hours_at_cpu_target_percent"] == 100
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"AsgMaxSize": "1e1"}, "AsgMaxSize='1e1': must be a whole number written in digits"),
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),
+])
+def test_values_the_templates_refuse_are_refused_before_pricing(odd_env, capsys, changes, message):
+    odd_env(changes)
+
+    assert run("cost", "odd") == 2
+
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""

@@ -106,18 +106,37 @@ def test_no_parameter_or_property_carries_a_password(module):
         assert not any(word in name.lower() for word in ("password", "secretkey", "apikey")), name
 
 
-def test_replica_exists_only_when_asked_and_sits_in_another_az(data_dict):
+def test_replica_exists_only_when_asked_and_stays_in_the_second_az(data_dict):
     assert "DbReplica" not in resources(data_dict, DbReplicaEnabled="false")
-    three = resources(data_dict, DbReplicaEnabled="true", NumberOfAzs="3", DbMultiAz="false",
-                      AvailabilityZones="eu-west-1a,eu-west-1b,eu-west-1c")
-    replica, primary = three["DbReplica"], three["DbInstance"]
+    azs = "eu-west-1a,eu-west-1b,eu-west-1c"
+    for count in ("2", "3"):
+        # The AZ is fixed at create: following NumberOfAzs would replace the replica.
+        found = resources(data_dict, DbReplicaEnabled="true", NumberOfAzs=count, AvailabilityZones=azs)
+        assert found["DbReplica"]["Properties"]["AvailabilityZone"] == "eu-west-1b", count
+    replica, primary = found["DbReplica"], found["DbInstance"]
     assert replica["Properties"]["SourceDBInstanceIdentifier"] == {"Ref": "DbInstance"}
-    assert replica["Properties"]["AvailabilityZone"] != primary["Properties"]["AvailabilityZone"]
     assert replica["Properties"]["VPCSecurityGroups"] == primary["Properties"]["VPCSecurityGroups"]
     assert replica["Properties"]["PubliclyAccessible"] is False
-    assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Snapshot"
+    # CloudFormation ignores deletion policies on replicas; the template says what happens.
+    assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Delete"
     for inherited in ("StorageEncrypted", "MasterUsername", "MasterUserPassword", "DBSubnetGroupName"):
         assert inherited not in replica["Properties"], f"a replica inherits {inherited} from its source"
+
+
+@pytest.mark.parametrize("multi_az", ["true", "false"])
+def test_the_primary_never_names_its_az_so_switching_multi_az_updates_in_place(data_dict, multi_az):
+    primary = resources(data_dict, DbMultiAz=multi_az)["DbInstance"]["Properties"]
+    assert "AvailabilityZone" not in primary
+    assert primary["MultiAZ"] == multi_az
+
+
+def test_the_replica_grows_with_the_primary_and_follows_its_engine_version(data_dict):
+    found = resources(data_dict, DbReplicaEnabled="true", DbAllocatedStorage="100", DbMaxAllocatedStorage="500")
+    primary, replica = found["DbInstance"]["Properties"], found["DbReplica"]["Properties"]
+    for props in (primary, replica):
+        assert (props["StorageType"], props["AllocatedStorage"], props["MaxAllocatedStorage"]) == ("gp3", "100", "500")
+        assert props["AllowMajorVersionUpgrade"] is True
+    assert replica["EngineVersion"] == primary["EngineVersion"]
 
 
 def test_replica_class_defaults_to_the_primary_class(data_dict):
@@ -127,10 +146,12 @@ def test_replica_class_defaults_to_the_primary_class(data_dict):
     assert other["DbReplica"]["Properties"]["DBInstanceClass"] == "db.t4g.large"
 
 
-def test_enhanced_monitoring_is_optional(data_dict):
+def test_enhanced_monitoring_is_optional_and_its_interval_always_sent(data_dict):
     off = resources(data_dict, DbMonitoringInterval="0")
     assert "DbMonitoringRole" not in off
-    assert "MonitoringInterval" not in off["DbInstance"]["Properties"]
+    # 0 is sent, not left out: RDS keeps the last interval when the property vanishes.
+    assert off["DbInstance"]["Properties"]["MonitoringInterval"] == "0"
+    assert "MonitoringRoleArn" not in off["DbInstance"]["Properties"]
     on = resources(data_dict, DbMonitoringInterval="60")
     assert on["DbInstance"]["Properties"]["MonitoringInterval"] == "60"
     assert on["DbInstance"]["Properties"]["MonitoringRoleArn"] == {"Fn::GetAtt": ["DbMonitoringRole", "Arn"]}
@@ -251,6 +272,9 @@ def test_every_engine_exports_two_logs_one_group_each():
     assert all(len(row["LogExports"]) == 2 for row in engines.ENGINES.values())
 
 
-def test_the_replica_is_protected_from_deletion_like_the_primary(data_dict):
+def test_the_replica_can_be_turned_off_under_deletion_protection(data_dict):
+    """The replica holds no data of its own; protecting it would make DbReplicaEnabled
+    true -> false fail (CloudFormation cannot delete a protected instance)."""
     active = resources(data_dict, DbReplicaEnabled="true", DbDeletionProtection="true")
-    assert active["DbReplica"]["Properties"]["DeletionProtection"] == "true"
+    assert active["DbReplica"]["Properties"]["DeletionProtection"] is False
+    assert active["DbInstance"]["Properties"]["DeletionProtection"] == "true"

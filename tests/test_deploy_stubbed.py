@@ -131,9 +131,23 @@ class StubbedAws:
         the order they are found). Each response lists all events so far, newest first,
         like the real API.
         """
+        self.still_executable()
         self.cfn_stub.add_response("describe_stack_events", r.events_page(baseline), {"StackName": STACK_ID})
         self.cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET})
         self.events_until(baseline, polls, final_status)
+
+    def still_executable(self, execution_status: str = "AVAILABLE", reason: str | None = None):
+        """The check right before executing: DescribeChangeSet says whether it can be executed now."""
+        response = r.change_set(STACK_NAME, [], reason=reason)
+        response["ExecutionStatus"] = execution_status
+        self.cfn_stub.add_response("describe_change_set", response, {"ChangeSetName": CHANGE_SET})
+
+    def stacks_now(self, *stacks: tuple[str, str, str]):
+        """DescribeStacks of each (stack id, name, status), as a failed deploy reports them."""
+        for stack_id, name, status in stacks:
+            response = r.stack(name, status)
+            response["Stacks"][0]["StackId"] = stack_id
+            self.cfn_stub.add_response("describe_stacks", response, {"StackName": stack_id})
 
     def events_until(self, baseline: list[dict], polls: list[dict[str, list[dict]]], final_status: str):
         so_far = {STACK_ID: list(baseline)}
@@ -377,6 +391,8 @@ EFS_MAYBE_REPLACED = r.resource_change("Modify", "Files", "AWS::EFS::FileSystem"
 SECRET_REMOVED = r.resource_change("Remove", "AppSecret", "AWS::SecretsManager::Secret",
                                    PhysicalResourceId="arn:aws:secretsmanager:us-east-1:123456789012:secret:app",
                                    PolicyAction="Delete")
+KEY_REPLACED = r.resource_change("Modify", "LogsKey", "AWS::KMS::Key", PhysicalResourceId="key-1",
+                                 Replacement="True", Details=[r.property_detail("KeySpec", "Always")])
 
 
 def open_ingress(port: int) -> dict:
@@ -394,6 +410,7 @@ def open_ingress(port: int) -> dict:
     (DB_REPLACED, "replace", "--allow-replacement"),
     (EFS_MAYBE_REPLACED, "replace", "--allow-replacement"),
     (SECRET_REMOVED, "delete", "--allow-delete"),
+    (KEY_REPLACED, "replace", "--allow-replacement"),
     (open_ingress(22), "open-ingress", "--allow-open-ingress"),
 ])
 def test_plan_exits_3_on_a_dangerous_change(project, aws, capsys, change, kind, option):
@@ -635,11 +652,14 @@ def test_a_failed_create_names_the_first_failure_and_says_to_delete(project, aws
         ],
         final_status="ROLLBACK_COMPLETE",
     )
+    aws.stacks_now((STACK_ID, STACK_NAME, "ROLLBACK_COMPLETE"), (NESTED_ID, NESTED_STACK, "DELETE_COMPLETE"))
 
     assert deploy(project, "--yes") == 1
 
     out = capsys.readouterr().out
     assert f"Stack {STACK_NAME}: ROLLBACK_COMPLETE after 0m10s." in out
+    assert (f"Stacks now:\n  {STACK_NAME}           ROLLBACK_COMPLETE\n"
+            f"  {STACK_NAME}/AppStack  DELETE_COMPLETE\n") in out
     assert ("First failure: shop-dev/AppStack/AppLogs (AWS::Logs::LogGroup) CREATE_FAILED: Resource handler "
             "returned message: \"Invalid value for RetentionInDays\"") in out
     assert "It must be deleted before retrying:\n  threetier delete dev" in out
@@ -661,6 +681,7 @@ def test_an_update_whose_rollback_failed_says_continue_update_rollback(project, 
         ]}],
         final_status="UPDATE_ROLLBACK_FAILED",
     )
+    aws.stacks_now((STACK_ID, STACK_NAME, "UPDATE_ROLLBACK_FAILED"))
 
     assert deploy(project, "--yes") == 1
 
@@ -682,6 +703,7 @@ def test_a_rolled_back_update_is_a_failure(project, aws, capsys):
         ]}],
         final_status="UPDATE_ROLLBACK_COMPLETE",
     )
+    aws.stacks_now((STACK_ID, STACK_NAME, "UPDATE_ROLLBACK_COMPLETE"))
 
     assert deploy(project, "--yes") == 1
     assert "The update was rolled back" in capsys.readouterr().out
@@ -756,6 +778,7 @@ def test_a_failed_delete_gives_the_reason_and_the_advice(project, aws, capsys):
         ]}],
         final_status="DELETE_FAILED",
     )
+    aws.stacks_now((STACK_ID, STACK_NAME, "DELETE_FAILED"))
 
     assert threetier(project, "delete", ENV, "--yes") == 1
 

@@ -261,6 +261,11 @@ def test_an_empty_review_says_so():
     (row("Remove", "Topic", "AWS::SNS::Topic"), []),
     (row("Remove", "Net", "AWS::CloudFormation::Stack"), ["delete"]),
     (row("Add", "Logs", "AWS::Logs::LogGroup"), []),
+    # Replacing or removing a KMS key schedules its deletion: what it encrypts becomes unreadable.
+    (row("Modify", "LogsKey", "AWS::KMS::Key", "True"), ["replace"]),
+    (row("Modify", "LogsKey", "AWS::KMS::Key", "Conditional"), ["replace"]),
+    (row("Remove", "TopicKey", "AWS::KMS::Key"), ["delete"]),
+    (row("Modify", "LogsKey", "AWS::KMS::Key", "False"), []),
 ])
 def test_stateful_replacements_and_removals(change, kinds):
     assert [d.kind for d in danger.find_dangers([change])] == kinds

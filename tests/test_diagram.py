@@ -242,3 +242,17 @@ def test_committed_diagram_is_what_the_templates_draw(project, templates, env_va
     committed = (project / "output" / f"architecture-{env}.dot").read_text()
     assert committed == dot.to_dot(describe(templates, env_values, env), f"parameters/{env}.json"), (
         f"output/architecture-{env}.dot is stale: run `threetier diagram` and commit output/architecture-*")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"AsgMinSize": "2.5"}, "AsgMinSize='2.5': must be a whole number written in digits"),
+    ({"NumberOfAzs": "4"}, "NumberOfAzs='4': 2 or 3."),  # once drawn as 2 AZs without a word
+])
+def test_values_the_templates_refuse_are_refused_before_drawing(odd_env, tmp_path, capsys, changes, message):
+    odd_env(changes)
+
+    assert run("diagram", "odd", "--output-dir", str(tmp_path / "out")) == 2
+
+    err = capsys.readouterr().err
+    assert message in err and "1 error: nothing was written" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

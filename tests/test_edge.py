@@ -89,7 +89,24 @@ def test_domain_with_cloudfront_points_a_and_aaaa_at_cloudfront_and_origin_at_th
                   "HostedZoneId": "Z2FDTNDATAQYW2", "EvaluateTargetHealth": False}
     assert found["A www.example.com"] == cloudfront
     assert found["AAAA www.example.com"] == cloudfront
-    assert found["A origin.example.com"]["DNSName"] == {"Ref": "AlbDnsName"}
+    assert found["A origin.www.example.com"]["DNSName"] == {"Ref": "AlbDnsName"}
+
+
+def test_environments_sharing_a_zone_each_get_their_own_origin_name(stacks):
+    """One origin.<domain> for every environment would fail the second one's alias record."""
+    def origin(subdomain):
+        found = active(stacks["edge"], "domain-cloudfront-us-east-1", SiteSubdomain=subdomain)
+        origins = {r["Properties"]["Name"] for r in found.values()
+                   if r["Type"] == "AWS::Route53::RecordSet" and r["Properties"]["Name"].startswith("origin.")}
+        certificate = active(stacks["dns"], "domain-cloudfront-us-east-1", SiteSubdomain=subdomain)
+        (cloudfront_origin,) = found["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+        assert certificate["AlbCertificate"]["Properties"]["SubjectAlternativeNames"] == list(origins)
+        assert [cloudfront_origin["DomainName"]] == list(origins)
+        return origins
+
+    assert origin("www") == {"origin.www.example.com"}
+    assert origin("dev") == {"origin.dev.example.com"}
+    assert origin("") == {"origin.example.com"}
 
 
 def distribution(stacks, combination) -> dict:
@@ -100,7 +117,7 @@ def distribution(stacks, combination) -> dict:
 def test_with_a_domain_cloudfront_uses_an_https_origin_and_the_site_certificate(stacks, combination):
     config = distribution(stacks, combination)
     (origin,) = config["Origins"]
-    assert origin["DomainName"] == "origin.example.com"
+    assert origin["DomainName"] == "origin.www.example.com"
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
     assert config["Aliases"] == ["www.example.com"]
@@ -164,7 +181,7 @@ def test_certificates_are_dns_validated_in_the_zone_and_made_where_they_can_be(
     certificate = resources["AlbCertificate"]["Properties"]
     assert certificate["ValidationMethod"] == "DNS"
     assert certificate["DomainName"] == "www.example.com"
-    assert certificate["SubjectAlternativeNames"] == ["origin.example.com"]
+    assert certificate["SubjectAlternativeNames"] == ["origin.www.example.com"]
     # Validated in the given, delegated zone: never in a zone this stack creates.
     assert "HostedZone" not in resources
     for name in ("AlbCertificate", "CloudFrontCertificate"):
@@ -267,7 +284,8 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
      "me-south-1", "CloudFrontLogsNeedASupportedRegion"),
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1",
      "EfsMaxIoNeedsBurstingThroughput"),
-    ({"InstanceType": "m7g.large"}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
+    ({"InstanceType": "m7g.large", "CpuCredits": ""}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
+    ({"InstanceType": "m6i.large"}, "us-east-1", "CpuCreditsOnlyForTInstanceTypes"),
 ])
 def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
     assert rules_broken(stacks["root"], region, values) == [broken]
@@ -279,9 +297,9 @@ def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, brok
     ({"CloudFrontLogging": "true"}, "me-south-1"),  # no CloudFront, no logs
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, "us-east-1"),
     ({"EfsPerformanceMode": "generalPurpose", "EfsThroughputMode": "elastic"}, "us-east-1"),
-    ({"InstanceType": "m7g.large",
+    ({"InstanceType": "m7g.large", "CpuCredits": "",
       "AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"}, "us-east-1"),
-    ({"InstanceType": "m7i.large"}, "us-east-1"),
+    ({"InstanceType": "m7i.large", "CpuCredits": ""}, "us-east-1"),
 ])
 def test_rules_accept_the_working_neighbours_of_those_combinations(stacks, values, region):
     assert rules_broken(stacks["root"], region, values) == []

@@ -26,3 +26,22 @@ def test_informational_findings_fail_the_gate_too(project, capsys):
 def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
     assert main(["lint", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_the_cfn_lint_floor_knows_the_listener_tags_the_templates_set(project):
+    """cfn-lint releases before 1.53.1 reject Tags on ELBv2 listeners and rules (E3002)."""
+    import configparser
+
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    setup = configparser.ConfigParser()
+    setup.read(project / "setup.cfg")
+    (requirement,) = [line for line in setup["options"]["install_requires"].splitlines()
+                      if line.startswith("cfn-lint")]
+    floor = tuple(int(part) for part in requirement.split(">=")[1].split(",")[0].split("."))
+    assert floor >= (1, 53, 1), requirement
+    app = (project / "output" / "app.yaml").read_text()
+    for resource_type in ("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule"):
+        assert f"Type: {resource_type}\n" in app
+        tagging = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema["tagging"]
+        assert tagging["taggable"] and tagging["tagUpdatable"], resource_type

@@ -26,6 +26,9 @@ EXPECTED = {
     "DbConnectionsAlarm": ("AWS/RDS", "DatabaseConnections", DB, "DbConnectionsMax"),
     "DbReplicaLagAlarm": ("AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}},
                           "DbReplicaLagSeconds"),
+    # ReplicaLag = -1: replication is not running, whatever the lag threshold.
+    "DbReplicationStoppedAlarm": ("AWS/RDS", "ReplicaLag",
+                                  {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}}, None),
     "EfsBurstCreditAlarm": ("AWS/EFS", "BurstCreditBalance", EFS, "EfsBurstCreditGiB"),
     "EfsIoLimitAlarm": ("AWS/EFS", "PercentIOLimit", EFS, "EfsIoLimitPercent"),
     # From the app stack's metric filter; any error counts, so no threshold parameter.
@@ -73,10 +76,13 @@ def test_every_alarm_exists_watches_the_right_metric_and_notifies_the_topic(moni
         assert alarm["TreatMissingData"] in {"breaching", "notBreaching", "missing"}, name
 
 
-def test_rate_alarms_divide_errors_by_requests(monitoring_dict):
+def test_rate_alarms_divide_errors_by_requests_filled_with_zero(monitoring_dict):
     alarm = monitoring_dict["Resources"]["AlbHttp5xxRateAlarm"]["Properties"]
     queries = {q["Id"]: q for q in alarm["Metrics"]}
-    assert queries["e1"]["Expression"] == "IF(m2 > 0, 100 * m1 / m2, 0)"
+    assert queries["errors"]["Expression"] == "FILL(m1, 0)"
+    assert queries["requests"]["Expression"] == "FILL(m2, 0)"
+    assert queries["e1"]["Expression"] == (
+        "IF(errors > 0, 100 * errors / IF(requests > errors, requests, errors), 0)")
     assert queries["m2"]["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
     assert [q["Id"] for q in alarm["Metrics"] if q["ReturnData"]] == ["e1"]
 
@@ -90,8 +96,8 @@ def test_missing_data_is_read_per_alarm(monitoring_dict):
 
 
 @pytest.mark.parametrize("values,present,absent", [
-    ({"DbReplicaEnabled": "false"}, set(), {"DbReplicaLagAlarm"}),
-    ({"DbReplicaEnabled": "true"}, {"DbReplicaLagAlarm"}, set()),
+    ({"DbReplicaEnabled": "false"}, set(), {"DbReplicaLagAlarm", "DbReplicationStoppedAlarm"}),
+    ({"DbReplicaEnabled": "true"}, {"DbReplicaLagAlarm", "DbReplicationStoppedAlarm"}, set()),
     ({"EfsThroughputMode": "elastic"}, set(), {"EfsBurstCreditAlarm"}),
     ({"EfsPerformanceMode": "maxIO"}, set(), {"EfsIoLimitAlarm"}),
     ({"NumberOfAzs": "2", "SingleNatGateway": "true"}, {"NatGateway1PortAllocationAlarm"},
@@ -105,8 +111,9 @@ def test_alarms_exist_only_for_resources_that_exist(monitoring_dict, values, pre
     assert not absent & found
 
 
-def test_replica_lag_alarm_is_under_the_replica_condition(monitoring_dict):
-    assert monitoring_dict["Resources"]["DbReplicaLagAlarm"]["Condition"] == "HasReadReplica"
+def test_replica_alarms_are_under_the_replica_condition(monitoring_dict):
+    for name in ("DbReplicaLagAlarm", "DbReplicationStoppedAlarm"):
+        assert monitoring_dict["Resources"][name]["Condition"] == "HasReadReplica"
 
 
 def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):

@@ -89,3 +89,27 @@ def test_bastions_need_a_restricted_admin_cidr(root_template, count, cidr, ok):
     root = root_template.to_dict()
     assert rule_holds(root, "BastionsNeedARestrictedAdminCidr", BastionCount=count, AdminCidr=cidr) is ok
     assert "AdminCidr" in root["Rules"]["BastionsNeedARestrictedAdminCidr"]["Assertions"][0]["AssertDescription"]
+
+
+@pytest.mark.parametrize("instance_type,credits,ok", [
+    ("t3.small", "unlimited", True),
+    ("t4g.medium", "standard", True),
+    ("m6i.large", "", True),
+    ("m6i.large", "unlimited", False),
+    ("c7g.xlarge", "standard", False),
+])
+def test_cpu_credits_only_for_t_instance_types(root_template, instance_type, credits, ok):
+    root = root_template.to_dict()
+    assert rule_holds(root, "CpuCreditsOnlyForTInstanceTypes", InstanceType=instance_type,
+                      CpuCredits=credits) is ok
+
+
+def test_the_launch_template_sends_the_credit_option_only_when_one_is_chosen():
+    app = importlib.import_module("templates.app").build().to_dict()
+
+    def credits(value):
+        resources = Evaluation(app, {"CpuCredits": value}).resources()
+        return resources["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"].get("CreditSpecification")
+
+    assert credits("standard") == {"CpuCredits": "standard"}
+    assert credits("") is None

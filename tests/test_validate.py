@@ -27,6 +27,7 @@ BASE = {
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
     "InstanceType": "t3.small", "AsgMinSize": "1", "AsgDesiredCapacity": "2", "AsgMaxSize": "3",
+    "DbConnectionsMax": "50",
 }
 PROD = {**BASE, "EnvironmentName": "prod", "NumberOfAzs": "3", "DbMultiAz": "true",
         "DbDeletionProtection": "true", "DbInstanceClass": "db.m6g.large"}
@@ -160,6 +161,20 @@ BAD = [
      "EfsThroughputMode", None),
     ("project-name-double-hyphen", {"ProjectName": "my--shop"}, "ProjectName", None),
     ("prod-without-multi-az", {**PROD, "DbMultiAz": "false"}, "DbMultiAz", None),
+    # RDS refuses an autoscaling limit less than 10 % above the storage ("Invalid max storage size").
+    ("max-storage-less-than-ten-percent-above", {"DbAllocatedStorage": "100", "DbMaxAllocatedStorage": "105"},
+     "DbMaxAllocatedStorage", None),
+    # The replica inherits Performance Insights, so its class must support it too.
+    ("performance-insights-on-a-small-replica",
+     {**PROD, "DbPerformanceInsights": "true", "DbReplicaEnabled": "true", "DbReplicaInstanceClass": "db.t4g.small"},
+     "DbPerformanceInsights", None),
+    # origin.<site> is the load balancer's name: a site called origin collides with an apex site's.
+    ("site-subdomain-origin", {"SiteSubdomain": "origin"}, "SiteSubdomain", None),
+    ("cpu-credits-on-a-non-t-type", {"InstanceType": "m6i.large", "CpuCredits": "unlimited"}, "CpuCredits", None),
+    # db.t4g.micro allows at most 85 MySQL connections: an alarm at 200 never fires.
+    ("connections-alarm-out-of-reach", {"DbConnectionsMax": "200"}, "DbConnectionsMax", None),
+    ("connections-alarm-out-of-reach-postgres", {"DbEngine": "postgres", "DbConnectionsMax": "120"},
+     "DbConnectionsMax", None),
     ("prod-without-deletion-protection", {**PROD, "DbDeletionProtection": "false"}, "DbDeletionProtection", None),
 ]
 
@@ -171,10 +186,12 @@ def test_one_mistake_exits_2_and_names_the_parameter(tmp_project, parsed_once, c
     assert run(tmp_project, "case", *(["--region", region] if region else [])) == 2
 
     out, err = capsys.readouterr()
-    error_lines = [line for line in out.splitlines() if ": warning: " not in line and ": note: " not in line]
+    *problem_lines, summary = out.splitlines()  # the report and its summary, all on stdout
+    error_lines = [line for line in problem_lines if ": warning: " not in line and ": note: " not in line]
     assert len(error_lines) == 1, out  # one mistake, one message
     assert parameter in error_lines[0]
-    assert "1 error" in err and "nothing was sent to AWS" in err
+    assert "1 error" in summary and "nothing was sent to AWS" in summary
+    assert err == ""
 
 
 def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, parsed_once, capsys):
@@ -200,11 +217,12 @@ def test_every_mistake_is_reported_at_once(tmp_project, parsed_once, capsys):
     assert run(tmp_project, "case", "--region", "us-west-1") == 2
 
     out, err = capsys.readouterr()
-    named = [line.split(": ")[1].split("=")[0] for line in out.splitlines()]
+    *problem_lines, summary = out.splitlines()
+    named = [line.split(": ")[1].split("=")[0] for line in problem_lines]
     # Per-value checks first (AdminCidr's pattern refuses any /0), then the cross-field ones.
     assert named == ["Colour", "AdminCidr", "DbMaxAllocatedStorage", "AsgMinSize", "VpcCidr", "NumberOfAzs",
                      "DbInstanceClass", "DbMultiAz"]
-    assert "8 errors" in err
+    assert "8 errors" in summary
 
 
 def test_a_bad_value_is_reported_once_not_again_by_the_checks_that_read_it(tmp_project, parsed_once, capsys):
@@ -226,6 +244,31 @@ def test_prod_without_multi_az_is_a_warning_with_allow_insecure(tmp_project, par
     assert "case.json: warning: DbMultiAz='false': prod keeps a standby database in a second AZ" in out
     assert "case.json: warning: DbDeletionProtection='false'" in out
     assert "valid" in out and "2 warnings" in out
+
+
+def test_cpu_credits_are_a_deliberate_choice_for_t_types(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "CpuCredits": ""})
+    assert run(tmp_project, "case") == 0
+    assert ("warning: CpuCredits='': t3.small is a T type: choose unlimited (CPU above the baseline is billed) "
+            "or standard") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "CpuCredits": "standard", "CpuTargetPercent": "50"})
+    assert run(tmp_project, "case") == 0
+    assert ("note: CpuCredits='standard': t3.small is held at its 20 % baseline once its credits run out, "
+            "so CpuTargetPercent=50 cannot scale out then") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "InstanceType": "m6i.large", "CpuCredits": ""})
+    assert run(tmp_project, "case") == 0
+    assert "CpuCredits" not in capsys.readouterr().out
+
+
+def test_a_connections_alarm_near_the_class_maximum_is_a_warning_with_a_number(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "DbConnectionsMax": "75"})
+    assert run(tmp_project, "case") == 0
+    assert ("case.json: warning: DbConnectionsMax='75': MySQL 8.4 on db.t4g.micro allows at most 85 "
+            "connections (default max_connections, less the memory RDS keeps), so this alarm may never fire: "
+            "use about 70 % of it, e.g. 59") in capsys.readouterr().out
+    write(tmp_project, "case", {**BASE, "DbInstanceClass": "db.r6g.large", "DbConnectionsMax": "1000"})
+    assert run(tmp_project, "case") == 0
+    assert "DbConnectionsMax" not in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- region
@@ -285,8 +328,8 @@ GOOD = {
     "new-zone-first-pass": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
                              "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
     "graviton-with-the-arm64-ami": ({"AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-                                     "InstanceType": "m7g.large", "BastionInstanceType": "t4g.micro"}, None),
-    "own-ami-parameter-any-type": ({"AmiId": "/threetier/ubuntu-ami", "InstanceType": "m7g.large"}, None),
+                                     "InstanceType": "m7g.large", "CpuCredits": "", "BastionInstanceType": "t4g.micro"}, None),
+    "own-ami-parameter-any-type": ({"AmiId": "/threetier/ubuntu-ami", "InstanceType": "m7g.large", "CpuCredits": ""}, None),
     "efs-max-io-bursting": ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "bursting"}, None),
     "cloudfront-logs-in-a-supported-region": ({"CloudFrontEnabled": "true", "CloudFrontLogging": "true",
                                                "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
@@ -314,7 +357,7 @@ def test_malformed_json_names_file_line_and_column(tmp_project, capsys):
 
 def test_a_missing_parameter_file_is_named(tmp_project, capsys):
     assert run(tmp_project, "nosuchenv") == 2
-    assert "nosuchenv.json: no such parameter file" in capsys.readouterr().err
+    assert "nosuchenv.json: no such parameter file (environments: " in capsys.readouterr().err
 
 
 def test_without_generated_templates_it_says_to_generate(tmp_path, capsys):
@@ -360,3 +403,85 @@ def test_the_deploy_wrapper_uses_the_same_per_value_checks(root_dict):
     assert inputs.check_parameters(root_dict["Parameters"], values) == [
         str(p) for p in validate.validate(root_dict, values) if p.severity == validate.ERROR
     ]
+
+
+# ----------------------------------------------------------------------------- issue 18: stricter values
+
+def write_raw(project, env: str, entries: list[dict]) -> None:
+    (project / "parameters" / f"{env}.json").write_text(json.dumps(entries, indent=2) + "\n")
+
+
+@pytest.mark.parametrize("value, written, fix", [
+    (2, "2", 'write it as a string: "2"'),
+    (False, "false", 'write it as a string: "false"'),
+    (None, "null", 'write "" for an empty value'),
+    (2.5, "2.5", 'write it as a string: "2.5"'),
+])
+def test_values_must_be_json_strings_quoted_as_written(tmp_project, parsed_once, capsys, value, written, fix):
+    entries = [{"ParameterKey": k, "ParameterValue": v} for k, v in BASE.items() if v is not None]
+    entries.append({"ParameterKey": "SingleNatGateway", "ParameterValue": value})
+    write_raw(tmp_project, "case", entries)
+
+    assert run(tmp_project, "case") == 2
+
+    err = capsys.readouterr().err
+    assert (f"case.json: SingleNatGateway: ParameterValue {written} is ") in err
+    assert "the AWS CLI accepts only strings" in err and fix in err
+    assert "'False'" not in err and "None" not in err
+
+
+@pytest.mark.parametrize("parameter, value", [
+    ("AsgMinSize", "2.5"), ("AsgMaxSize", "1e1"), ("DbAllocatedStorage", "20.0"), ("SubnetCidrBits", " 8"),
+])
+def test_counts_and_sizes_must_be_whole_numbers(tmp_project, parsed_once, capsys, parameter, value):
+    write(tmp_project, "case", {**BASE, parameter: value})
+
+    assert run(tmp_project, "case") == 2
+
+    assert f"{parameter}={value!r}: must be a whole number written in digits" in capsys.readouterr().out
+
+
+def test_an_unknown_region_is_an_error_with_the_closest_name(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", BASE)
+
+    assert run(tmp_project, "case", "--region", "us-east-9") == 2
+
+    out = capsys.readouterr().out
+    assert "AWS::Region='us-east-9': not an AWS region botocore knows: did you mean us-east-2?" in out
+
+
+@pytest.mark.parametrize("changes, region, message", [
+    ({"InstanceType": "t3.gigantic"}, None, "InstanceType='t3.gigantic': not an EC2 instance type"),
+    ({"InstanceType": "t3.smal"}, None, "(did you mean t3.small?)"),
+    ({"BastionCount": "1", "BastionKeyPairName": "ops", "AdminCidr": "203.0.113.0/24",
+      "BastionInstanceType": "t3.nanoo"}, None, "BastionInstanceType='t3.nanoo': not an EC2 instance type"),
+    # u7in-32tb.224xlarge exists, but not in af-south-1 (cfn-lint's offerings data).
+    ({"InstanceType": "u7in-32tb.224xlarge"}, "af-south-1", "not offered in af-south-1"),
+])
+def test_instance_types_are_checked_against_ec2_and_the_region(tmp_project, parsed_once, capsys, changes, region,
+                                                                message):
+    write(tmp_project, "case", {**BASE, **changes})
+
+    assert run(tmp_project, "case", *(["--region", region] if region else [])) == 2
+
+    assert message in capsys.readouterr().out
+
+
+def test_an_unknown_environment_lists_the_known_ones(tmp_project, capsys):
+    write(tmp_project, "dev", BASE)
+
+    assert run(tmp_project, "staging") == 2
+
+    err = capsys.readouterr().err
+    assert "staging.json: no such parameter file (environments: " in err
+    assert "dev" in err.split("environments: ")[1].rstrip(")\n").split(", ")
+
+
+def test_the_report_and_its_summary_go_to_stdout(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "AsgMinSize": "2.5"})
+
+    assert run(tmp_project, "case") == 2
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[-1].endswith("1 error, 1 note (no region); nothing was sent to AWS")

@@ -42,3 +42,28 @@ def of_ami_parameter(name: str) -> str | None:
 
 def common_graviton_types() -> list[str]:
     return [*BURSTABLE_GRAVITON, *(f"{family}.{size}" for family in GRAVITON_FAMILIES for size in GRAVITON_SIZES)]
+
+
+# Burstable (T) instance types: (vCPUs, baseline CPU utilisation per vCPU, %).
+# Above the baseline they spend CPU credits; in standard mode they are held at
+# the baseline once the credits are spent, in unlimited mode (the default for
+# T3, T3a and T4g) the surplus is billed per vCPU-hour.
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-credits-baseline-concepts.html
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-performance-instances-unlimited-mode-concepts.html
+_T3_SIZES = {"nano": (2, 5), "micro": (2, 10), "small": (2, 20), "medium": (2, 20), "large": (2, 30),
+             "xlarge": (4, 40), "2xlarge": (8, 40)}
+BURSTABLE = {
+    **{f"{family}.{size}": row for family in ("t3", "t3a", "t4g") for size, row in _T3_SIZES.items()},
+    "t2.nano": (1, 5), "t2.micro": (1, 10), "t2.small": (1, 20), "t2.medium": (2, 20), "t2.large": (2, 30),
+    "t2.xlarge": (4, 22.5), "t2.2xlarge": (8, 17),
+}
+
+
+def is_burstable(instance_type: str) -> bool:
+    """A T type: known sizes from the table, and any other t<digit> type by its family."""
+    return instance_type in BURSTABLE or re.match(r"^t[0-9][a-z]*\.", instance_type or "") is not None
+
+
+def default_cpu_credits(instance_type: str) -> str:
+    """What EC2 uses when the launch template names no credit option: standard for T2, else unlimited."""
+    return "standard" if instance_type.startswith("t2.") else "unlimited"

@@ -1,4 +1,9 @@
-"""The `threetier` command line."""
+"""The `threetier` command line.
+
+Only the standard library is imported at module level: troposphere, boto3 and
+cfn-lint load inside main(), where Ctrl-C is caught, so an interrupt during the
+second or so they take to load prints one line instead of a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from threetier import emit
-from threetier.lint import DEFAULT_REGIONS
+from threetier import __version__
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 # Commands that never talk to AWS. Their parser leaves out the deploy and
 # insight commands, whose modules import boto3 (~130 ms): the inner loop
@@ -20,6 +25,16 @@ LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\nthreetier: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
+    from threetier import emit
+
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser(with_aws_commands=_command_in(argv) not in LOCAL_COMMANDS)
     args = parser.parse_args(argv)
@@ -46,6 +61,7 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
         prog="threetier",
         description="Generate, lint and deploy the three-tier CloudFormation stacks.",
     )
+    parser.add_argument("--version", action="version", version=f"threetier {__version__}")
     parser.add_argument(
         "--project-dir", type=Path, default=None,
         help="threetier checkout to work in (default: the current directory or its nearest parent)",
@@ -108,8 +124,16 @@ def _add_aws_commands(commands) -> None:
     add_insight_commands(commands)
 
 
+def _find_project(project_dir: Path | None) -> Path:
+    from threetier import emit
+
+    return emit.find_project(project_dir)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    project = emit.find_project(args.project_dir)
+    from threetier import emit
+
+    project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
     rendered = emit.build_all(project)
     if args.check:
@@ -144,6 +168,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _add_regions(command: argparse.ArgumentParser) -> None:
+    from threetier.lint import DEFAULT_REGIONS
+
     command.add_argument(
         "--regions", default=",".join(DEFAULT_REGIONS),
         help="comma-separated regions to lint in (default: %(default)s)",
@@ -158,12 +184,13 @@ def _add_no_cache(command: argparse.ArgumentParser) -> None:
 
 
 def _cache_dir(args: argparse.Namespace) -> Path | None:
+    from threetier import emit
     from threetier.resultcache import folder_for
 
     if args.no_cache:
         return None
     try:
-        project = emit.find_project(args.project_dir)
+        project = _find_project(args.project_dir)
     except emit.ProjectNotFound:
         project = None  # files linted outside a checkout: cached only under THREETIER_CACHE_DIR
     return folder_for(project)
@@ -175,7 +202,7 @@ def _regions(args: argparse.Namespace) -> tuple[str, ...]:
 
 def _templates(args: argparse.Namespace, command: str) -> list[Path] | None:
     """The files named on the command line, else output/*.yaml; None (after saying why) if any is missing."""
-    files = args.files or sorted((emit.find_project(args.project_dir) / "output").glob("*.yaml"))
+    files = args.files or sorted((_find_project(args.project_dir) / "output").glob("*.yaml"))
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing or not files:
         print(f"threetier {command}: no such template: {', '.join(missing) or 'output/*.yaml is empty'}",
@@ -204,8 +231,15 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _secrets(args: argparse.Namespace) -> int:
     from threetier import gates
+    from threetier.scan import ScannerMissing
+    from threetier.secretscan import require_detect_secrets
 
-    result = gates.secrets(emit.find_project(args.project_dir), cache_dir=_cache_dir(args))
+    try:
+        require_detect_secrets()
+    except ScannerMissing as error:
+        print(f"threetier secrets: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    result = gates.secrets(_find_project(args.project_dir), cache_dir=_cache_dir(args))
     for detail in result.details:
         print(detail)
     print(f"detect-secrets: {result.summary}", file=sys.stdout if result.passed else sys.stderr)
@@ -216,7 +250,7 @@ def _check(args: argparse.Namespace) -> int:
     from threetier import gates
 
     regions = _regions(args)
-    results = gates.run_all(emit.find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
+    results = gates.run_all(_find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
     for result in results:
         for detail in result.details:
             print(f"{result.name}: {detail}")
@@ -232,7 +266,7 @@ def _validate(args: argparse.Namespace) -> int:
     from threetier.deploy.errors import InputError
     from threetier.deploy.inputs import load_root_template, load_values
 
-    project = emit.find_project(args.project_dir)
+    project = _find_project(args.project_dir)
     try:
         path, values = load_values(project, args.env)
         template = load_root_template(project)
@@ -241,11 +275,12 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     region = validate.region_from(args.region)
     problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure)
-    for problem in problems:
-        print(f"{path}: {problem}")
+    # The report (each problem, then the summary) is the command's output: all of it on stdout.
+    for line in validate.report_lines(path, problems):
+        print(line)
     where = f"region {region}" if region else "no region"
     if validate.errors(problems):
-        print(f"{path}: {validate.summary(problems)} ({where}); nothing was sent to AWS", file=sys.stderr)
+        print(f"{path}: {validate.summary(problems)} ({where}); nothing was sent to AWS")
         return EXIT_USAGE
     print(f"{path}: valid, {len(values)} values checked against output/main.yaml ({where})"
           + (f"; {validate.summary(problems)}" if problems else ""))

@@ -26,6 +26,7 @@ HAS_HOSTED_ZONE = "HasHostedZone"
 HAS_ORIGIN_VERSION = "HasOriginVerifySecretVersion"
 HAS_PREVIOUS_ORIGIN_VERSION = "HasPreviousOriginVerifySecretVersion"
 DOMAIN_READY = "DomainReady"
+HAS_CPU_CREDITS = "HasCpuCredits"
 
 _DEFINITIONS = {
     USE_THREE_AZS: lambda: Equals(Ref(P.NUMBER_OF_AZS.name), "3"),
@@ -41,6 +42,7 @@ _DEFINITIONS = {
     HAS_HOSTED_ZONE: lambda: Not(Equals(Ref(P.HOSTED_ZONE_ID.name), "")),
     HAS_ORIGIN_VERSION: lambda: Not(Equals(Ref(P.ORIGIN_VERIFY_VERSION.name), "")),
     HAS_PREVIOUS_ORIGIN_VERSION: lambda: Not(Equals(Ref(P.ORIGIN_VERIFY_PREVIOUS_VERSION.name), "")),
+    HAS_CPU_CREDITS: lambda: Not(Equals(Ref(P.CPU_CREDITS.name), "")),
     # Self-contained (no Condition references), so root Rules can use it too.
     DOMAIN_READY: lambda: And(Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
                               Not(Equals(Ref(P.HOSTED_ZONE_ID.name), ""))),

@@ -79,6 +79,45 @@ NO_PERFORMANCE_INSIGHTS = {
     "mysql": ("db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"),
 }
 
+# The default max_connections of the engines' default parameter groups, as RDS
+# documents it: MySQL {DBInstanceClassMemory/12582880}, PostgreSQL
+# LEAST({DBInstanceClassMemory/9531392},5000).
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
+# DBInstanceClassMemory is the class's memory less what the OS and RDS keep, so
+# the figure from the class's full memory is an upper bound: a connections alarm
+# at or above it can never fire.
+MAX_CONNECTIONS_DIVISOR = {"mysql": 12582880, "postgres": 9531392}
+MAX_CONNECTIONS_CAP = {"postgres": 5000}
+
+# Memory (GiB) of the general purpose (t, m) classes by size; memory optimized
+# (r) classes have twice as much. Other families (x2g...) are not in the table.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html
+GENERAL_PURPOSE_MEMORY_GIB = {
+    "micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64,
+    "8xlarge": 128, "12xlarge": 192, "16xlarge": 256, "24xlarge": 384,
+}
+
+
+def class_memory_gib(instance_class: str) -> int | None:
+    """db.t4g.micro -> 1, db.r6g.large -> 16; None for a class outside the table."""
+    parts = instance_class.split(".")
+    if len(parts) != 3 or parts[0] != "db" or parts[1][:1] not in ("t", "m", "r"):
+        return None
+    memory = GENERAL_PURPOSE_MEMORY_GIB.get(parts[2])
+    if memory is None:
+        return None
+    return memory * 2 if parts[1].startswith("r") else memory
+
+
+def max_connections_at_most(engine: str, instance_class: str) -> int | None:
+    """The most connections the engine's default parameter group can allow on this class."""
+    memory = class_memory_gib(instance_class)
+    if memory is None or engine not in MAX_CONNECTIONS_DIVISOR:
+        return None
+    connections = memory * 1024 ** 3 // MAX_CONNECTIONS_DIVISOR[engine]
+    return min(connections, MAX_CONNECTIONS_CAP.get(engine, connections))
+
+
 # End of RDS standard support by (engine, major version). After it, a new
 # instance is enrolled in RDS Extended Support (billed per vCPU-hour) unless
 # EngineLifecycleSupport says otherwise. Sources:

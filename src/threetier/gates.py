@@ -65,10 +65,14 @@ def scan(project: Path, cache_dir: Path | None = None, **_) -> GateResult:
 
 
 def secrets(project: Path, cache_dir: Path | None = None, **_) -> GateResult:
+    from threetier.scan import ScannerMissing
     from threetier.secretscan import find_secrets, tracked_files
 
     files = tracked_files(project)
-    findings = find_secrets(files, project, cache_dir=cache_dir)
+    try:
+        findings = find_secrets(files, project, cache_dir=cache_dir)
+    except ScannerMissing as error:
+        return GateResult("secrets", False, str(error))
     summary = f"{len(findings)} possible secret(s) in {len(files)} files"
     return GateResult("secrets", not findings, summary, details=[str(f) for f in findings])
 

@@ -41,8 +41,13 @@ def site_name() -> If:
 
 
 def origin_name() -> Sub:
-    """The host name CloudFront uses to reach the load balancer over HTTPS."""
-    return Sub("origin.${DomainName}")
+    """The host name CloudFront uses to reach the load balancer over HTTPS: origin.<site name>.
+
+    Derived from the site, which is one per environment in a zone, so a second
+    environment in the same zone gets its own (one origin.<domain> for all would
+    fail that environment's alias record with "already exists"). Needs HasSubdomain.
+    """
+    return Sub("origin.${Site}", Site=site_name())
 
 
 def add_outputs(t: Template, outputs: dict[str, tuple[str, object]]) -> None:

@@ -333,13 +333,14 @@ DB_ALLOCATED_STORAGE = Param(
 DB_MAX_ALLOCATED_STORAGE = Param(
     "DbMaxAllocatedStorage",
     "Number",
-    "Upper limit for storage autoscaling, in GiB (must exceed the initial storage).",
+    "Upper limit for storage autoscaling of the primary and the replica, in GiB (at least 10 % "
+    "above the initial storage).",
     label="Database storage autoscaling limit (GiB)",
     group=GROUP_DATABASE,
     default="100",
-    min_value=21,
+    min_value=22,
     max_value=65536,
-    constraint="A whole number of GiB from 21 to 65536, above DbAllocatedStorage.",
+    constraint="A whole number of GiB from 22 to 65536, at least 10 % above DbAllocatedStorage.",
 )
 
 DB_BACKUP_RETENTION_DAYS = Param(
@@ -567,6 +568,19 @@ ROOT_VOLUME_SIZE = Param(
     constraint="A whole number of GiB from 8 to 1024.",
 )
 
+CPU_CREDITS = Param(
+    "CpuCredits",
+    "String",
+    "T instance types only (empty for others). unlimited: never held back, CPU above the "
+    "baseline is billed; standard: no surplus charge, held at the baseline once credits run out, "
+    "where CPU scaling above the baseline cannot scale out.",
+    label="CPU credits (T types)",
+    group=GROUP_APP,
+    default="unlimited",
+    allowed_values=("unlimited", "standard", ""),
+    constraint="unlimited or standard for a T instance type; empty for any other type.",
+)
+
 DETAILED_MONITORING = Param(
     "DetailedMonitoring",
     "String",
@@ -778,6 +792,7 @@ APP = (
     AMI_ID,
     ROOT_DEVICE_NAME,
     INSTANCE_TYPE,
+    CPU_CREDITS,
     ROOT_VOLUME_SIZE,
     DETAILED_MONITORING,
     ASG_MIN_SIZE,
@@ -836,12 +851,13 @@ SITE_SUBDOMAIN = Param(
     "SiteSubdomain",
     "String",
     "Label in front of DomainName that users visit (www gives www.example.com); "
-    "empty serves the apex (example.com).",
+    "empty serves the apex (example.com). Not origin: CloudFront reaches the load balancer "
+    "at origin.<site>, and an apex site's is origin.<domain>.",
     label="Site subdomain",
     group=GROUP_EDGE,
     default="www",
-    allowed_pattern=r"^$|^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-    constraint="Empty or one DNS label: lower-case letters, digits and inner hyphens.",
+    allowed_pattern=r"^$|^(?!origin$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+    constraint="Empty or one DNS label (lower-case letters, digits and inner hyphens), not origin.",
 )
 
 HOSTED_ZONE_ID = Param(
@@ -1042,7 +1058,8 @@ DB_FREEABLE_MEMORY_MIB = _threshold(
     "DbFreeableMemoryMiB", "Alarm when the database's freeable memory falls below this.",
     "Database freeable memory (MiB)", "128", 16, 1000000, "MiB")
 DB_CONNECTIONS_MAX = _threshold(
-    "DbConnectionsMax", "Alarm when the database has more connections than this.",
+    "DbConnectionsMax", "Alarm when the database has more connections than this; keep it well below "
+    "the instance class's max_connections (about 70 %; threetier validate checks).",
     "Database connections", "200", 1, 100000, "connections")
 DB_REPLICA_LAG_SECONDS = _threshold(
     "DbReplicaLagSeconds", "Alarm when the read replica lags the primary by more than this.",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 class ParameterFileError(ValueError):
@@ -12,6 +15,23 @@ class ParameterFileError(ValueError):
 
 def path_for(project: Path, env: str) -> Path:
     return project / "parameters" / f"{env}.json"
+
+
+def environments(project: Path) -> list[str]:
+    """The environments that have a parameter file, e.g. ["dev", "prod"]."""
+    return sorted(path.stem for path in (project / "parameters").glob("*.json"))
+
+
+def load_env(project: Path, env: str) -> tuple[Path, dict[str, str]]:
+    """parameters/ENV.json and its values; a ParameterFileError names the file, the spot, and for an
+    unknown environment the known ones."""
+    if not ENV_NAME.match(env or ""):
+        raise ParameterFileError(f"environment {env!r}: use the name of a file in parameters/, e.g. dev")
+    path = path_for(project, env)
+    if not path.is_file():
+        known = ", ".join(environments(project)) or "none yet"
+        raise ParameterFileError(f"{path}: no such parameter file (environments: {known})")
+    return path, load(path)
 
 
 def load(path: Path) -> dict[str, str]:
@@ -32,11 +52,33 @@ def load(path: Path) -> dict[str, str]:
             raise ParameterFileError(
                 f"{path}: entry {index} must have exactly ParameterKey and ParameterValue"
             )
-        key = entry["ParameterKey"]
+        key, value = entry["ParameterKey"], entry["ParameterValue"]
+        if not isinstance(key, str):
+            raise ParameterFileError(f"{path}: entry {index}: ParameterKey {json.dumps(key)} must be a string")
+        if not isinstance(value, str):
+            raise ParameterFileError(f"{path}: {key}: {_not_a_string(value)}")
         if key in values:
             raise ParameterFileError(f"{path}: {key} is given twice")
-        values[key] = str(entry["ParameterValue"])
+        values[key] = value
     return values
+
+
+def _not_a_string(value: object) -> str:
+    """Why a non-string ParameterValue is refused, quoting it as the file has it.
+
+    The AWS CLI takes only strings there ("Invalid type for parameter Parameters[N].ParameterValue"),
+    and a JSON null or false read as Python would become the text "None" or "False".
+    """
+    written = json.dumps(value)
+    kind = {bool: "a boolean", type(None): "null", int: "a number", float: "a number"}.get(
+        type(value), "not a string")
+    if value is None:
+        fix = 'write "" for an empty value, or leave the entry out to take the default'
+    elif isinstance(value, (bool, int, float)):
+        fix = f"write it as a string: {json.dumps(written)}"
+    else:
+        fix = "write the value as one string"
+    return f"ParameterValue {written} is {kind}; the AWS CLI accepts only strings: {fix}"
 
 
 def update(path: Path, changes: dict[str, str]) -> None:

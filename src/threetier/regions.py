@@ -1,5 +1,8 @@
 """Facts about AWS regions that decide whether a deploy can work."""
 
+import difflib
+import functools
+
 # Regions where most accounts get fewer than three Availability Zones. Every
 # other commercial region offers at least three.
 AZ_COUNTS = {
@@ -19,3 +22,23 @@ CLOUDFRONT_LOGS_UNSUPPORTED = (
     "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ca-west-1",
     "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1",
 )
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's bundled endpoint data (offline)."""
+    import botocore.session
+
+    endpoints = botocore.session.get_session().get_data("endpoints")
+    return frozenset(region for partition in endpoints["partitions"] for region in partition["regions"])
+
+
+def unknown_region_problem(region: str) -> str | None:
+    """Why `region` is not one to deploy to (with the closest known name), or None when botocore knows it."""
+    known = known_regions()
+    if region in known:
+        return None
+    close = difflib.get_close_matches(region, sorted(known), n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return (f"not an AWS region botocore knows: {hint}Check --region, AWS_REGION or your profile's region "
+            "(a region newer than your botocore needs `pip install -U boto3`)")

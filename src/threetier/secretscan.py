@@ -13,6 +13,7 @@ from pathlib import Path
 
 from threetier import parameters as P
 from threetier.resultcache import ResultCache, fingerprint, version_of
+from threetier.scan import ScannerMissing
 
 
 @dataclass(frozen=True, order=True)
@@ -58,12 +59,21 @@ def is_template_text(secret: str, line: str) -> bool:
     )
 
 
+def require_detect_secrets() -> None:
+    """ScannerMissing, saying which extra to install, unless detect-secrets can be imported."""
+    try:
+        import detect_secrets  # noqa: F401
+    except ImportError:
+        raise ScannerMissing("detect-secrets is not installed: pip install -e '.[scan]'") from None
+
+
 def find_secrets(files: list[Path], root: Path, cache_dir: Path | None = None) -> list[SecretFinding]:
     """Every possible secret in `files`, shown relative to `root`.
 
     With `cache_dir`, a file scanned before with the same name and bytes (and the
     same detect-secrets and filter) is not scanned again.
     """
+    require_detect_secrets()
     cache = ResultCache(cache_dir, "detect-secrets")
     keys = {path: _cache_key(path, root) for path in files} if cache.folder else {}
     per_file = {path: cache.get(keys[path]) for path in keys}

@@ -25,10 +25,10 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from threetier import architectures
+from threetier import architectures, ec2types, engines
 from threetier import parameters as P
 from threetier.engines import ENGINES as ENGINE_TABLE, NO_PERFORMANCE_INSIGHTS
-from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED
+from threetier.regions import AZ_COUNTS, CLOUDFRONT_LOGS_UNSUPPORTED, unknown_region_problem
 from threetier.evaluate import Evaluation
 
 ERROR = "error"
@@ -61,6 +61,7 @@ BURSTABLE_SIZES = ("micro", "small", "medium", "large", "xlarge", "2xlarge")
 _LARGE_SIZE = re.compile(r"^(large|xlarge|[0-9]+xlarge)$")
 _DB_CLASS = re.compile(r"^db\.([a-z0-9]+)\.([a-z0-9]+)$")
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 _ACM_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):")
 _KNOWN_LIST_LIMIT = 20
 
@@ -161,6 +162,11 @@ def region_from(option: str | None) -> str | None:
     return option or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
+def report_lines(path, problems: list[Problem]) -> list[str]:
+    """One line per problem, prefixed with the parameter file."""
+    return [f"{path}: {problem}" for problem in problems]
+
+
 def summary(problems: list[Problem]) -> str:
     """`2 errors, 1 note`: the non-zero counts."""
     counts = {severity: sum(p.severity == severity for p in problems) for severity in SEVERITIES}
@@ -221,10 +227,11 @@ def constraint_problem(spec: dict, value: str) -> str | None:
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         return explain or f"must be at most {spec['MaxLength']} characters"
     if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return "must be a number"
+        # Every Number parameter of these templates counts something whole (servers, GiB, days,
+        # ports, percent): CloudFormation would take 2.5 or 1e1, the resources would not.
+        if not _WHOLE_NUMBER.fullmatch(value):
+            return f"must be a whole number written in digits, e.g. {spec.get('Default', '2')}"
+        number = float(value)
         if "MinValue" in spec and number < float(spec["MinValue"]):
             return explain or f"must be at least {spec['MinValue']}"
         if "MaxValue" in spec and number > float(spec["MaxValue"]):
@@ -254,13 +261,16 @@ def asg_sizes(inputs: Inputs) -> list[Problem]:
 
 
 def db_storage(inputs: Inputs) -> list[Problem]:
-    """DbMaxAllocatedStorage > DbAllocatedStorage (the autoscaling limit is above the start)."""
+    """DbMaxAllocatedStorage at least 10 % above DbAllocatedStorage, as RDS requires of the
+    autoscaling limit ("Invalid max storage size" otherwise).
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html"""
     top, start = P.DB_MAX_ALLOCATED_STORAGE.name, P.DB_ALLOCATED_STORAGE.name
     limit, initial = inputs.number(top), inputs.number(start)
-    if limit is None or initial is None or limit > initial:
+    if limit is None or initial is None or limit >= initial * 1.1:
         return []
-    return [Problem(top, inputs.value(top), f"must be above {inputs.shown(start)}: it is the storage "
-                    "autoscaling limit in GiB", related=(start,))]
+    return [Problem(top, inputs.value(top), f"must be at least 10 % above {inputs.shown(start)}, "
+                    f"i.e. {math.ceil(initial * 1.1)} or more: it is the storage autoscaling limit in GiB",
+                    related=(start,))]
 
 
 def vpc_cidr(inputs: Inputs) -> list[Problem]:
@@ -296,7 +306,11 @@ def vpc_cidr(inputs: Inputs) -> list[Problem]:
 # ----------------------------------------------------------------------------- region
 
 def region_known(inputs: Inputs) -> list[Problem]:
-    """AWS::Region: without one, the checks that depend on it are skipped (said once, as a note)."""
+    """AWS::Region: one botocore's endpoint data knows; without one, the checks that depend on it are
+    skipped (said once, as a note)."""
+    problem = unknown_region_problem(inputs.region) if inputs.region else None
+    if problem:
+        return [Problem("AWS::Region", inputs.region, problem)]
     depends = (inputs.declares(P.NUMBER_OF_AZS.name) or inputs.declares(P.ALB_CERTIFICATE_ARN.name)
                or any("AWS::Region" in _refs(rule) for rule in inputs.rules.values()))
     if inputs.region or not depends:
@@ -415,6 +429,22 @@ def efs_modes(inputs: Inputs) -> list[Problem]:
 
 # ----------------------------------------------------------------------------- instances
 
+def instance_types(inputs: Inputs) -> list[Problem]:
+    """InstanceType (and BastionInstanceType with bastions): a type EC2 has, offered in the region."""
+    problems = []
+    for param in _instance_type_params(inputs):
+        value = inputs.value(param.name)
+        message = ec2types.problem(value, inputs.region) if value else None
+        if message:
+            problems.append(Problem(param.name, value, message))
+    return problems
+
+
+def _instance_type_params(inputs: Inputs) -> tuple[P.Param, ...]:
+    with_bastions = inputs.value(P.BASTION_COUNT.name) not in (None, "0")
+    return (P.INSTANCE_TYPE, *([P.BASTION_INSTANCE_TYPE] if with_bastions else []))
+
+
 def instance_architecture(inputs: Inputs) -> list[Problem]:
     """InstanceType (and BastionInstanceType with bastions): the architecture of the image AmiId names."""
     ami = inputs.value(P.AMI_ID.name) or ""
@@ -422,8 +452,7 @@ def instance_architecture(inputs: Inputs) -> list[Problem]:
     if wanted is None:
         return []
     problems = []
-    with_bastions = inputs.value(P.BASTION_COUNT.name) not in (None, "0")
-    for param in (P.INSTANCE_TYPE, *([P.BASTION_INSTANCE_TYPE] if with_bastions else [])):
+    for param in _instance_type_params(inputs):
         value = inputs.value(param.name)
         if value and architectures.of_instance_type(value) != wanted:
             other = "an arm64 (Graviton)" if wanted == architectures.X86_64 else "an x86_64"
@@ -432,6 +461,31 @@ def instance_architecture(inputs: Inputs) -> list[Problem]:
                                     "the AMI parameter of the type's architecture",
                                     related=(P.AMI_ID.name,)))
     return problems
+
+
+def cpu_credits(inputs: Inputs) -> list[Problem]:
+    """CpuCredits: set for T instance types, empty for others; standard under a CPU target above the baseline."""
+    name, type_name = P.CPU_CREDITS.name, P.INSTANCE_TYPE.name
+    credits, instance_type = inputs.value(name), inputs.value(type_name)
+    if credits is None or not instance_type:
+        return []
+    if not architectures.is_burstable(instance_type):
+        if credits:
+            return [Problem(name, credits, f"applies to T instance types only, not {instance_type}: "
+                            "leave it empty", related=(type_name,))]
+        return []
+    if not credits:
+        return [Problem(name, credits, f"{instance_type} is a T type: choose unlimited (CPU above the "
+                        "baseline is billed) or standard (held at the baseline once credits run out)",
+                        WARNING, related=(type_name,))]
+    baseline = architectures.BURSTABLE.get(instance_type, (None, None))[1]
+    target = inputs.number(P.CPU_TARGET_PERCENT.name)
+    if credits == "standard" and baseline is not None and target is not None and target > baseline:
+        return [Problem(name, credits, f"{instance_type} is held at its {baseline:g} % baseline once its "
+                        f"credits run out, so CpuTargetPercent={target:g} cannot scale out then; "
+                        "fine for a test environment, use unlimited where load matters",
+                        NOTE, related=(type_name, P.CPU_TARGET_PERCENT.name))]
+    return []
 
 
 # ----------------------------------------------------------------------------- database
@@ -468,13 +522,37 @@ def _db_class_problem(value: str, engine: str, families: tuple[str, ...]) -> str
 
 
 def performance_insights(inputs: Inputs) -> list[Problem]:
-    """DbPerformanceInsights: only on instance classes that support it (not the smallest MySQL ones)."""
-    switch, name = P.DB_PERFORMANCE_INSIGHTS.name, P.DB_INSTANCE_CLASS.name
+    """DbPerformanceInsights: only on instance classes that support it (not the smallest MySQL ones),
+    the read replica's included, which inherits the setting."""
+    switch = P.DB_PERFORMANCE_INSIGHTS.name
     unsupported = NO_PERFORMANCE_INSIGHTS.get(inputs.value(P.DB_ENGINE.name) or "", ())
-    if inputs.value(switch) != "true" or inputs.value(name) not in unsupported:
+    if inputs.value(switch) != "true":
         return []
-    return [Problem(switch, "true", f"RDS has no Performance Insights on {inputs.value(name)}: use "
-                    "db.t4g.medium or larger, or set it to false", related=(name,))]
+    classes = [P.DB_INSTANCE_CLASS.name]
+    if inputs.value(P.DB_REPLICA_ENABLED.name) == "true" and inputs.value(P.DB_REPLICA_INSTANCE_CLASS.name):
+        classes.append(P.DB_REPLICA_INSTANCE_CLASS.name)
+    return [Problem(switch, "true", f"RDS has no Performance Insights on {inputs.shown(name)}: use "
+                    "db.t4g.medium or larger, or set it to false", related=(name,))
+            for name in classes if inputs.value(name) in unsupported]
+
+
+def connections_alarm(inputs: Inputs) -> list[Problem]:
+    """DbConnectionsMax: below the most connections DbInstanceClass allows, or the alarm never fires."""
+    name, engine = P.DB_CONNECTIONS_MAX.name, inputs.value(P.DB_ENGINE.name) or "mysql"
+    threshold, instance_class = inputs.number(name), inputs.value(P.DB_INSTANCE_CLASS.name)
+    if threshold is None or not instance_class:
+        return []
+    most = engines.max_connections_at_most(engine, instance_class)
+    if most is None or threshold <= most * 0.8:
+        return []
+    allows = (f"{ENGINES.get(engine, engine)} on {instance_class} allows at most {most} connections "
+              f"(default max_connections, less the memory RDS keeps)")
+    if threshold >= most:
+        severity, effect = ERROR, "so this alarm can never fire"
+    else:
+        severity, effect = WARNING, "so this alarm may never fire"
+    return [Problem(name, inputs.value(name), f"{allows}, {effect}: use about 70 % of it, e.g. {int(most * 0.7)}",
+                    severity, related=(P.DB_INSTANCE_CLASS.name, P.DB_ENGINE.name))]
 
 
 def prod_safety(inputs: Inputs) -> list[Problem]:
@@ -556,9 +634,12 @@ CROSS_FIELD_CHECKS = (
     cloudfront_logs_region,
     domain_first_pass,
     efs_modes,
+    instance_types,
     instance_architecture,
+    cpu_credits,
     db_instance_class,
     performance_insights,
+    connections_alarm,
     prod_safety,
     template_rules,
 )

@@ -6,6 +6,7 @@ guard can be tested from dicts shaped like DescribeChangeSet responses.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +23,32 @@ STACK_TYPE = "AWS::CloudFormation::Stack"
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 
 CHANGE_SET_DONE = ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE", "DELETE_FAILED")
+
+# Only a change set whose ExecutionStatus is AVAILABLE can be executed
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html).
+EXECUTABLE = "AVAILABLE"
+
+# How a root change set names a nested one that failed:
+# "Nested change set arn:aws:cloudformation:...:changeSet/... was not successfully created: Currently in FAILED."
+_CHANGE_SET_ARN = re.compile(r"arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:[0-9]+:changeSet/[^\s]+[^\s.,;:]")
+
+
+class ChangeSetTimeout(Exception):
+    """The change set was still being computed when the wait limit ran out."""
+
+    def __init__(self, status: str, waited: float):
+        super().__init__(status)
+        self.status = status
+        self.waited = waited
+
+
+@dataclass(frozen=True)
+class NestedFailure:
+    """A nested change set that failed, with its own reason."""
+
+    stack_path: str  # "project-x-dev/AppStack"
+    change_set_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,8 @@ class Review:
     status: str
     status_reason: str
     changes: tuple[Change, ...]
+    execution_status: str = ""
+    nested_failures: tuple[NestedFailure, ...] = ()
 
     @property
     def no_changes(self) -> bool:
@@ -124,26 +153,47 @@ def supports_property_values(cfn) -> bool:
 
 
 def wait_for_change_set(cfn, change_set_id: str, sleep: Callable[[float], None] = time.sleep,
-                        poll_seconds: float = 2.0) -> dict:
-    """Poll until the change set is computed; returns the first page of the last description."""
+                        poll_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic,
+                        limit_seconds: float | None = None) -> dict:
+    """Poll until the change set is computed; returns the first page of the last description.
+
+    ChangeSetTimeout when it is still pending after `limit_seconds` (a change set can stay in
+    CREATE_PENDING for good when CloudFormation has trouble)."""
+    started = clock()
     while True:
         page = _describe_page(cfn, change_set_id)
         if page["Status"] in CHANGE_SET_DONE:
             return page
+        waited = clock() - started
+        if limit_seconds is not None and waited + poll_seconds > limit_seconds:
+            raise ChangeSetTimeout(page["Status"], waited)
         sleep(poll_seconds)
 
 
+def execution_status(cfn, change_set_id: str) -> tuple[str, str]:
+    """(ExecutionStatus, StatusReason) of a change set as CloudFormation sees it now."""
+    page = cfn.describe_change_set(ChangeSetName=change_set_id)
+    return page.get("ExecutionStatus", ""), page.get("StatusReason") or ""
+
+
 def read_review(cfn, first_page: dict, stack_name: str, change_set_type: str) -> Review:
-    """All changes of a computed change set, each nested change set's rows right after its stack's row."""
-    changes = _changes(cfn, first_page, stack_path=stack_name)
+    """All changes of a computed change set, each nested change set's rows right after its stack's row,
+    and the reason of every nested change set that failed."""
+    failures: list[NestedFailure] = []
+    changes = _changes(cfn, first_page, stack_path=stack_name, failures=failures)
+    reason = first_page.get("StatusReason") or ""
+    if first_page["Status"] == "FAILED":
+        failures += _failures_named_in(cfn, reason, stack_name, known={f.change_set_id for f in failures})
     return Review(
         stack_name=stack_name,
         stack_id=first_page.get("StackId", ""),
         change_set_id=first_page["ChangeSetId"],
         change_set_type=change_set_type,
         status=first_page["Status"],
-        status_reason=first_page.get("StatusReason") or "",
+        status_reason=reason,
         changes=tuple(changes),
+        execution_status=first_page.get("ExecutionStatus") or "",
+        nested_failures=tuple(failures),
     )
 
 
@@ -160,7 +210,7 @@ def _describe_page(cfn, change_set_id: str, next_token: str | None = None) -> di
     return cfn.describe_change_set(**request)
 
 
-def _changes(cfn, first_page: dict, stack_path: str) -> list[Change]:
+def _changes(cfn, first_page: dict, stack_path: str, failures: list[NestedFailure]) -> list[Change]:
     rows: list[Change] = []
     page = first_page
     while True:
@@ -171,10 +221,28 @@ def _changes(cfn, first_page: dict, stack_path: str) -> list[Change]:
             rows.append(change)
             if change.nested_change_set_id:
                 nested = _describe_page(cfn, change.nested_change_set_id)
-                rows.extend(_changes(cfn, nested, stack_path=change.path))
+                if nested.get("Status") == "FAILED":
+                    failures.append(NestedFailure(change.path, change.nested_change_set_id,
+                                                  nested.get("StatusReason") or "no reason given"))
+                rows.extend(_changes(cfn, nested, stack_path=change.path, failures=failures))
         if not page.get("NextToken"):
             return rows
         page = _describe_page(cfn, page["ChangeSetId"], page["NextToken"])
+
+
+def _failures_named_in(cfn, reason: str, stack_name: str, known: set[str]) -> list[NestedFailure]:
+    """Nested change sets a failed root's reason names that no row led to, with their own reasons."""
+    found = []
+    for change_set_id in dict.fromkeys(_CHANGE_SET_ARN.findall(reason)):
+        if change_set_id in known:
+            continue
+        try:
+            page = cfn.describe_change_set(ChangeSetName=change_set_id)
+        except ClientError:
+            continue  # already gone: the root's own reason is all there is
+        path = page.get("StackName") or f"a nested stack of {stack_name}"
+        found.append(NestedFailure(path, change_set_id, page.get("StatusReason") or page.get("Status", "")))
+    return found
 
 
 def change_from_api(resource_change: dict, stack_path: str) -> Change:

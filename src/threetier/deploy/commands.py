@@ -16,11 +16,12 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from threetier import emit, validate
 from threetier import parameters as P
-from threetier.deploy import advice, changeset, console, danger, events, review
-from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
+from threetier.deploy import advice, aftermath, changeset, cleanup, console, danger, events, review
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
 from threetier.deploy.package import (
     ROOT_TEMPLATE,
@@ -38,6 +39,10 @@ CHANGE_SET_POLL_SECONDS = 2.0
 EVENT_POLL_SECONDS = 5.0
 
 EXIT_INTERRUPTED = 130
+# How long a command waits for a change set to be computed, or for a stack operation
+# to settle, before it stops waiting (--timeout). A first prod create with a Multi-AZ
+# database, a replica and CloudFront takes about an hour.
+DEFAULT_TIMEOUT_MINUTES = 120
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
 
@@ -57,10 +62,15 @@ def add_commands(commands) -> None:
     stack.add_argument("--stack-name",
                        help="default: <ProjectName>-<EnvironmentName> from parameters/ENV.json")
 
+    wait = argparse.ArgumentParser(add_help=False)
+    wait.add_argument("--timeout", type=_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
+                      help="stop waiting for the change set or the stack after this many minutes "
+                           "(default: %(default)s); the stack operation itself goes on")
+
     guard = argparse.ArgumentParser(add_help=False)
     allow = guard.add_argument_group("danger guard")
     allow.add_argument("--allow-replacement", action="store_true",
-                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs)")
+                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs, KMS keys)")
     allow.add_argument("--allow-delete", action="store_true",
                        help="accept removing stateful resources or nested stacks")
     allow.add_argument("--allow-open-ingress", action="store_true",
@@ -78,7 +88,7 @@ def add_commands(commands) -> None:
     package_cmd.set_defaults(run=run_package)
 
     plan = commands.add_parser(
-        "plan", parents=[stack, bucket, guard, aws],
+        "plan", parents=[stack, bucket, guard, wait, aws],
         help="package, create a change set and print its review; never executes",
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
@@ -87,7 +97,7 @@ def add_commands(commands) -> None:
     plan.set_defaults(run=run_plan)
 
     deploy = commands.add_parser(
-        "deploy", parents=[stack, bucket, guard, aws],
+        "deploy", parents=[stack, bucket, guard, wait, aws],
         help="plan, ask, execute the change set and follow the stack events",
         description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
@@ -96,7 +106,7 @@ def add_commands(commands) -> None:
     deploy.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
-        "rotate-origin-secret", parents=[stack, bucket, guard, aws],
+        "rotate-origin-secret", parents=[stack, bucket, guard, wait, aws],
         help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
         description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
                     "pins it (CloudFront sends it) and the previous one (the load balancer still accepts it "
@@ -108,10 +118,28 @@ def add_commands(commands) -> None:
     status = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
     status.set_defaults(run=run_status)
 
-    delete = commands.add_parser("delete", parents=[stack, aws],
+    delete = commands.add_parser("delete", parents=[stack, wait, aws],
                                  help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
     delete.add_argument("--yes", action="store_true", help="delete without asking")
     delete.set_defaults(run=run_delete)
+
+
+def _raised_by_response_parser(error: BaseException) -> bool:
+    """botocore's parsers fail with a bare KeyError (and the like) on XML that is not the expected answer."""
+    tb = error.__traceback__
+    while tb and tb.tb_next:
+        tb = tb.tb_next
+    return bool(tb) and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
+def _minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = 0
+    if not 0 < minutes <= 24 * 60:
+        raise argparse.ArgumentTypeError(f"{text!r}: give minutes from 1 to 1440, e.g. 120")
+    return minutes
 
 
 def run_package(args: argparse.Namespace) -> int:
@@ -141,27 +169,50 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def _guarded(command, args: argparse.Namespace) -> int:
-    """Run a command; turn the errors people meet into one clear line and an exit code."""
+    """Run a command; turn the errors people meet into one clear line and an exit code, then delete
+    any change set it created and neither executed nor kept for review."""
+    args.pending = cleanup.Pending(sys.stderr)
+    try:
+        return _reporting_errors(command, args)
+    finally:
+        args.pending.discard_all()
+
+
+def _reporting_errors(command, args: argparse.Namespace) -> int:
     name = f"threetier {args.command}"
     try:
         return command(args)
+    except changeset.ChangeSetTimeout as error:
+        print(f"{name}: the change set was still {error.status} after {events.format_elapsed(error.waited)} "
+              f"(--timeout {args.timeout:g}): stopped waiting. CloudFormation may be slow or stuck; "
+              "try again later, or with a longer --timeout.", file=sys.stderr)
+        return EXIT_FAILURE
     except InputError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except AwsError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except NoCredentialsError:
         print(f"{name}: no AWS credentials found: pass --profile, or run `aws configure` "
               "or `aws sso login`", file=sys.stderr)
         return EXIT_FAILURE
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
-        print(f"{name}: AWS said {code}: {message} ({error.operation_name})", file=sys.stderr)
+        print(f"{name}: {aws_said(error)}", file=sys.stderr)
         if code in EXPIRED_CREDENTIALS:
             print("Your credentials are expired or invalid: refresh them (e.g. `aws sso login`) "
                   "and try again.", file=sys.stderr)
         return EXIT_FAILURE
     except BotoCoreError as error:
         print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ResponseParserError, KeyError, AttributeError, TypeError) as error:
+        if not isinstance(error, ResponseParserError) and not _raised_by_response_parser(error):
+            raise
+        endpoint = getattr(args, "endpoint_url", None)
+        print(f"{name}: the answer from {endpoint or 'AWS'} is not an AWS API response (unreadable or a "
+              "server error): check --endpoint-url and --region, then try again", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         env = getattr(args, "env", "ENV")
@@ -191,6 +242,8 @@ def _print_uploads(uploads, out) -> None:
     for upload in uploads:
         verb = "uploaded " if upload.uploaded else "unchanged"
         print(f"{verb} {upload.file_name} -> {upload.url}", file=out)
+    for note in dict.fromkeys(upload.note for upload in uploads if upload.note):
+        print(note, file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- plan
@@ -210,7 +263,7 @@ def _plan(args: argparse.Namespace) -> int:
         return planned
     rev = planned.review
     if rev.no_changes:
-        return _no_changes(planned, as_json=args.json)
+        return _no_changes(planned, args, as_json=args.json)
     if rev.failed:
         return _change_set_failed(planned)
     if args.json:
@@ -218,6 +271,7 @@ def _plan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed,
                                             console.wants_color(sys.stdout)))
+    args.pending.settle(rev.change_set_id)
     print(f"Change set kept for review (not executed): {rev.change_set_id}", file=sys.stderr)
     if danger.blocking(planned.dangers, planned.allowed):
         return EXIT_DANGER
@@ -252,9 +306,8 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
 
     destination = _destination(args, clients)
     packaged = package(output_dir, destination)
-    _print_uploads(packaged.uploads, sys.stderr)
     root = upload_template(packaged.root_text, ROOT_TEMPLATE, destination)
-    _print_uploads([root], sys.stderr)
+    _print_uploads([*packaged.uploads, root], sys.stderr)
 
     print(f"creating a change set ({change_set_type}) for stack {inputs.stack_name} "
           f"({clients.region}) with {inputs.parameter_file.name}", file=sys.stderr)
@@ -270,7 +323,10 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
             status_reason="No updates are to be performed.", changes=(),
         )
     else:
-        first_page = changeset.wait_for_change_set(cfn, created["Id"], sleep, CHANGE_SET_POLL_SECONDS)
+        args.pending.track(cleanup.Created(cfn, inputs.stack_name, created["StackId"], created["Id"],
+                                           change_set_type, args.env, args.region))
+        first_page = changeset.wait_for_change_set(cfn, created["Id"], sleep, CHANGE_SET_POLL_SECONDS,
+                                                   clock=clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed)
@@ -317,10 +373,10 @@ def _allowed(args: argparse.Namespace) -> set[str]:
     return allowed
 
 
-def _no_changes(planned: Planned, as_json: bool = False) -> int:
+def _no_changes(planned: Planned, args: argparse.Namespace, as_json: bool = False) -> int:
     rev = planned.review
     if rev.change_set_id:
-        changeset.delete_change_set(planned.clients.cloudformation, rev.change_set_id)
+        args.pending.discard(rev.change_set_id)
     if as_json:
         sys.stdout.write(review.render_json(rev, [], planned.allowed))
     else:
@@ -331,10 +387,13 @@ def _no_changes(planned: Planned, as_json: bool = False) -> int:
 
 
 def _change_set_failed(planned: Planned) -> int:
+    """Say why the change set failed, nested change sets' own reasons under their stack paths
+    (it is deleted on the way out)."""
     rev = planned.review
     print(f"The change set for stack {rev.stack_name} failed: {rev.status_reason or rev.status}",
           file=sys.stderr)
-    changeset.delete_change_set(planned.clients.cloudformation, rev.change_set_id)
+    for failure in rev.nested_failures:
+        print(f"  {failure.stack_path}: {failure.reason}", file=sys.stderr)
     return EXIT_FAILURE
 
 
@@ -347,7 +406,7 @@ def _deploy(args: argparse.Namespace) -> int:
     rev = planned.review
     cfn = planned.clients.cloudformation
     if rev.no_changes:
-        return _no_changes(planned)
+        return _no_changes(planned, args)
     if rev.failed:
         return _change_set_failed(planned)
     color = console.wants_color(sys.stdout)
@@ -358,7 +417,6 @@ def _deploy(args: argparse.Namespace) -> int:
         options = " ".join(sorted({d.allow_option for d in blockers}))
         print(console.paint(f"Refusing to deploy: the change set has dangerous changes. Review them and "
                             f"pass {options} to deploy anyway.", "red", color))
-        changeset.delete_change_set(cfn, rev.change_set_id)
         return EXIT_DANGER
 
     answer = console.confirm(
@@ -371,21 +429,57 @@ def _deploy(args: argparse.Namespace) -> int:
                   "Pass --yes to execute the change set.", file=sys.stderr)
         else:
             print("Not confirmed: nothing was executed.", file=sys.stderr)
-        changeset.delete_change_set(cfn, rev.change_set_id)
         return EXIT_FAILURE
 
+    refused = _not_executable(cfn, rev, args)
+    if refused:
+        return refused
     start = events.baseline(cfn, rev.stack_id)
-    cfn.execute_change_set(ChangeSetName=rev.change_set_id)
+    refused = _execute(cfn, rev, args)
+    if refused:
+        return refused
     print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
           "not the deploy):")
     outcome = events.follow(
         cfn, rev.stack_id, rev.stack_name, start, sys.stdout, total=len(rev.changes),
         clock=clock, sleep=sleep, poll_seconds=EVENT_POLL_SECONDS, color=color,
+        limit_seconds=args.timeout * 60,
     )
-    return _report_outcome(outcome, rev.stack_name, args, SUCCESS, color)
+    return _report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
 
 
-def _report_outcome(outcome: events.Outcome, stack_name: str, args: argparse.Namespace,
+def _not_executable(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None:
+    """EXIT_FAILURE (after saying why) unless CloudFormation can execute the change set now: the stack
+    may have changed while the review was read."""
+    execution, reason = changeset.execution_status(cfn, rev.change_set_id)
+    if execution == changeset.EXECUTABLE:
+        return None
+    print(f"threetier {args.command}: the change set cannot be executed: its ExecutionStatus is "
+          f"{execution or 'unknown'}, not {changeset.EXECUTABLE}{': ' + reason if reason else ''}. "
+          f"Nothing was executed; run `threetier {args.command} {args.env}` again for a fresh change set.",
+          file=sys.stderr)
+    return _stopped_before_executing(cfn, rev, args)
+
+
+def _execute(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None:
+    """Execute the change set; EXIT_FAILURE (after saying why) when AWS refuses."""
+    try:
+        cfn.execute_change_set(ChangeSetName=rev.change_set_id)
+    except ClientError as error:
+        print(f"threetier {args.command}: AWS refused to execute the change set: "
+              f"{aws_said(error).removeprefix('AWS said ')}. Nothing was executed.", file=sys.stderr)
+        return _stopped_before_executing(cfn, rev, args)
+    args.pending.settle(rev.change_set_id)
+    return None
+
+
+def _stopped_before_executing(cfn, rev: changeset.Review, args: argparse.Namespace) -> int:
+    args.pending.discard(rev.change_set_id)
+    aftermath.print_stack_states(cfn, {rev.stack_id: rev.stack_name}, args.env, args.region, sys.stderr)
+    return EXIT_FAILURE
+
+
+def _report_outcome(cfn, outcome: events.Outcome, stack_name: str, args: argparse.Namespace,
                     success: tuple[str, ...], color: bool) -> int:
     took = events.format_elapsed(outcome.elapsed)
     if outcome.status in success:
@@ -394,12 +488,19 @@ def _report_outcome(outcome: events.Outcome, stack_name: str, args: argparse.Nam
             print()
             print(_outputs_table(outcome.stack["Outputs"]))
         return EXIT_OK
-    print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "red", color))
+    if outcome.timed_out:
+        print(console.paint(f"Stopped following stack {stack_name} after {took} (--timeout {args.timeout:g}): "
+                            f"it is still {outcome.status}; the operation goes on in AWS.", "red", color))
+    else:
+        print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "red", color))
     failure = outcome.first_failure
     if failure:
         print(f"First failure: {outcome.first_failure_path} ({failure.get('ResourceType', '')}) "
               f"{failure['ResourceStatus']}: {failure.get('ResourceStatusReason') or 'no reason given'}")
-    print(advice.after_failure(outcome.status, stack_name, args.env, args.region))
+    aftermath.print_stack_states(cfn, outcome.stacks, args.env,
+                                 args.region, sys.stdout)
+    if not outcome.timed_out:
+        print(advice.after_failure(outcome.status, stack_name, args.env, args.region))
     return EXIT_FAILURE
 
 
@@ -423,7 +524,7 @@ def _status(args: argparse.Namespace) -> int:
     if changed:
         print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
     if status == "REVIEW_IN_PROGRESS":
-        print("Not deployed yet: only a change set exists (from `threetier plan`).")
+        print(_not_deployed_yet(clients.cloudformation, stack, args))
     outputs = stack.get("Outputs") or []
     print()
     print(_outputs_table(outputs) if outputs else "Outputs: none")
@@ -433,6 +534,20 @@ def _status(args: argparse.Namespace) -> int:
         print(stuck)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _not_deployed_yet(cfn, stack: dict, args: argparse.Namespace) -> str:
+    """What a stack in REVIEW_IN_PROGRESS holds: change sets waiting for review, or nothing at all."""
+    at = f" --region {args.region}" if args.region else ""
+    summaries = cfn.list_change_sets(StackName=stack["StackId"]).get("Summaries", [])
+    waiting = [s for s in summaries if not s.get("Status", "").startswith("DELETE_")]
+    if not waiting:
+        return ("Not deployed yet, and no change set waits on it: an empty stack (no resources, no cost). "
+                f"Remove it with `threetier delete {args.env}{at}`, or deploy with `threetier deploy {args.env}`.")
+    names = ", ".join(f"{s.get('ChangeSetName', '')} ({s.get('Status', '')})" for s in waiting)
+    return (f"Not deployed yet: {len(waiting)} change set(s) wait for review: {names}. "
+            f"`threetier deploy {args.env}` creates and executes a fresh one; "
+            f"`threetier delete {args.env}{at}` removes the stack and them.")
 
 
 def _stack_name(args: argparse.Namespace, project: Path) -> str:
@@ -493,5 +608,5 @@ def _delete(args: argparse.Namespace) -> int:
     cfn.delete_stack(StackName=stack_id)
     print(f"Deleting stack {stack_name}; following its events:")
     outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=clock, sleep=sleep,
-                            poll_seconds=EVENT_POLL_SECONDS, color=color)
-    return _report_outcome(outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+                            poll_seconds=EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
+    return _report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)

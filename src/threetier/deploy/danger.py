@@ -23,6 +23,10 @@ STATEFUL_TYPES = frozenset({
     "AWS::S3::Bucket",
     "AWS::Route53::HostedZone",
     "AWS::Logs::LogGroup",
+    # Replacing or removing a customer managed key schedules its deletion (7 to 30 days),
+    # after which everything encrypted under it (log groups, topics) is unreadable:
+    # https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html
+    "AWS::KMS::Key",
 })
 
 WEB_PORTS = frozenset({80, 443})

@@ -10,7 +10,7 @@ before it started (the baseline) and not older than the newest of those.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, TextIO
 
@@ -35,6 +35,8 @@ class Outcome:
     first_failure: dict | None  # the event that explains the failure, if any
     first_failure_path: str = ""
     stack: dict | None = None  # DescribeStacks' view of the settled stack
+    timed_out: bool = False  # stopped following before the stack settled (status is still *_IN_PROGRESS)
+    stacks: dict[str, str] = field(default_factory=dict)  # stack id -> path, nested stacks included
 
 
 def baseline(cfn, stack_id: str) -> Baseline:
@@ -158,35 +160,46 @@ def format_event(event: dict, path: str, elapsed: float, progress: str, color: b
 def follow(cfn, stack_id: str, stack_name: str, start: Baseline, out: TextIO, *,
            total: int | None = None, clock: Callable[[], float] = time.monotonic,
            sleep: Callable[[float], None] = time.sleep, poll_seconds: float = 5.0,
-           color: bool = False) -> Outcome:
-    """Print events as they come until the stack settles; returns its final status."""
+           color: bool = False, limit_seconds: float | None = None) -> Outcome:
+    """Print events as they come until the stack settles, or until `limit_seconds` have passed
+    (then the outcome is `timed_out` with the status the stack has at that moment)."""
     tail = EventTail(cfn, stack_id, stack_name, start)
     progress = Progress(total)
     started = clock()
     events_so_far: list[dict] = []
+    settled = False  # the stack's own latest event is a final status
     while True:
-        settled = False
         for event in tail.poll():
             events_so_far.append(event)
             progress.record(event)
             own_event = event["StackId"] == stack_id and is_self_event(event)
-            if own_event and not event["ResourceStatus"].endswith(IN_PROGRESS):
-                settled = True
+            if own_event:
+                settled = not event["ResourceStatus"].endswith(IN_PROGRESS)
             if is_self_event(event) and not own_event:
                 continue  # a nested stack's own events repeat its row in the parent's events
             out.write(format_event(event, tail.path_of(event), clock() - started, progress.text(), color) + "\n")
             out.flush()
-        if settled:
-            # The events say the stack settled; DescribeStacks confirms it (a failed create
-            # moves on to ROLLBACK_IN_PROGRESS, for instance).
+        out_of_time = limit_seconds is not None and clock() - started + poll_seconds > limit_seconds
+        if settled or out_of_time:
+            # The events say the stack settled; DescribeStacks confirms it (a failed create moves on
+            # to ROLLBACK_IN_PROGRESS, for instance, and DescribeStacks can lag the events: then
+            # it is asked again at the next poll, new events or not).
             stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-            if not stack["StackStatus"].endswith(IN_PROGRESS):
-                failure = first_failure(events_so_far)
-                return Outcome(
-                    status=stack["StackStatus"],
-                    elapsed=clock() - started,
-                    first_failure=failure,
-                    first_failure_path=tail.path_of(failure) if failure else "",
-                    stack=stack,
-                )
+            if out_of_time or not stack["StackStatus"].endswith(IN_PROGRESS):
+                return _outcome(stack, clock() - started, events_so_far, tail,
+                                timed_out=stack["StackStatus"].endswith(IN_PROGRESS))
         sleep(poll_seconds)
+
+
+def _outcome(stack: dict, elapsed: float, events_so_far: list[dict], tail: EventTail,
+             timed_out: bool) -> Outcome:
+    failure = first_failure(events_so_far)
+    return Outcome(
+        status=stack["StackStatus"],
+        elapsed=elapsed,
+        first_failure=failure,
+        first_failure_path=tail.path_of(failure) if failure else "",
+        stack=stack,
+        timed_out=timed_out,
+        stacks=dict(tail.paths),
+    )

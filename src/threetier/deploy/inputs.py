@@ -15,7 +15,6 @@ from threetier.deploy.errors import InputError
 from threetier.deploy.package import ROOT_TEMPLATE, parse_template
 
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -36,21 +35,17 @@ def load_stack_inputs(project: Path, env: str, template: dict | None = None,
     if template is not None:
         problems = validate.validate(template, values, region=region, allow_insecure=allow_insecure,
                                      filled_later=validate.FILLED_BY_PLAN)
-        lines = [f"{path}: {problem}" for problem in problems]
+        lines = validate.report_lines(path, problems)
         if validate.errors(problems):
-            lines.append(f"{path}: {validate.summary(problems)}: nothing was sent to AWS")
-            raise InputError("\n".join(lines))
+            raise InputError("\n".join([*lines, f"{path}: {validate.summary(problems)}: nothing was sent to AWS"]))
         notes = tuple(lines)
     return StackInputs(stack_name_for(values, path, stack_name), values, path, notes)
 
 
 def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
     """The path of parameters/ENV.json and its {key: value}; InputError names the file and the spot."""
-    if not ENV_NAME.match(env):
-        raise InputError(f"environment {env!r}: use the name of a file in parameters/, e.g. dev")
-    path = paramfile.path_for(project, env)
     try:
-        return path, paramfile.load(path)
+        return paramfile.load_env(project, env)
     except paramfile.ParameterFileError as error:
         raise InputError(str(error)) from None
 

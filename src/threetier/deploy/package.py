@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from cfn_flip import dump_yaml
 from cfn_tools import load_yaml
 
-from threetier.deploy.errors import InputError
+from threetier.deploy.errors import AwsError, InputError, aws_said
 
 ROOT_TEMPLATE = "main.yaml"
 PACKAGED_DIR = "packaged"
@@ -41,6 +41,7 @@ class Upload:
     key: str
     url: str
     uploaded: bool  # False: an object with the same content was already there
+    note: str = ""  # why it was uploaded without knowing whether it was there
 
 
 @dataclass(frozen=True)
@@ -107,16 +108,55 @@ def _is_loopback_address(host: str) -> bool:
         return False
 
 
-def upload_if_missing(s3, bucket: str, key: str, data: bytes) -> bool:
-    """Put the object unless the key already exists; True when it was uploaded."""
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+FORBIDDEN = ("403", "Forbidden", "AccessDenied")
+WRONG_REGION = ("301", "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException")
+# Without s3:ListBucket, HeadObject answers 403 instead of 404 for a key that does not exist
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html): unknown, so upload.
+HEAD_FORBIDDEN_NOTE = ("note: S3 answered 403 to HeadObject in bucket {bucket}, as it does for a missing key "
+                       "when you may not list the bucket (no s3:ListBucket): the templates were uploaded "
+                       "without checking whether they were already there")
+
+
+def upload_if_missing(s3, bucket: str, key: str, data: bytes, region: str = "") -> tuple[bool, str]:
+    """Put the object unless the key already exists: (uploaded, note saying why it was uploaded blind)."""
+    note = ""
     try:
         s3.head_object(Bucket=bucket, Key=key)
-        return False
+        return False, note
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-    s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml")
-    return True
+        code = _code(error)
+        if code in FORBIDDEN:
+            note = HEAD_FORBIDDEN_NOTE.format(bucket=bucket)
+        elif code not in NOT_FOUND:
+            raise s3_error(error, bucket, region) from None
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml")
+    except ClientError as error:
+        raise s3_error(error, bucket, region) from None
+    return True, note
+
+
+def s3_error(error: ClientError, bucket: str, region: str) -> AwsError:
+    """The S3 error as one line naming the bucket and what to do."""
+    code = _code(error)
+    said = aws_said(error)
+    if code in ("NoSuchBucket", "404"):
+        return AwsError(f"bucket {bucket} does not exist ({said}): create it in {region}, e.g. "
+                        f"`aws s3 mb s3://{bucket} --region {region}`, or pass yours with --bucket")
+    if code in WRONG_REGION:
+        return AwsError(f"bucket {bucket} is not in {region} ({said}): CloudFormation reads nested templates "
+                        f"from a bucket in the stack's region; use a bucket in {region}, or deploy to the "
+                        "bucket's region with --region")
+    if code in FORBIDDEN or code in ("AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return AwsError(f"access to bucket {bucket} denied ({said}): check that the bucket is yours (bucket "
+                        "names are global: another account may own it) and that your credentials allow "
+                        "s3:PutObject and s3:GetObject on it")
+    return AwsError(f"bucket {bucket}: {said}")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def nested_template_urls(template: dict) -> dict[str, object]:
@@ -147,8 +187,8 @@ def upload_template(text: str, file_name: str, destination: Destination) -> Uplo
     """Upload one template under its content key (used for the packaged root)."""
     data = text.encode("utf-8")
     key = destination.key_for(file_name, data)
-    uploaded = upload_if_missing(destination.s3, destination.bucket, key, data)
-    return Upload(file_name, key, destination.url_for(key), uploaded)
+    uploaded, note = upload_if_missing(destination.s3, destination.bucket, key, data, destination.region)
+    return Upload(file_name, key, destination.url_for(key), uploaded, note)
 
 
 def write_packaged_root(output_dir: Path, text: str) -> Path:

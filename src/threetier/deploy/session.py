@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
+from threetier import regions
 from threetier.deploy.errors import InputError
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts).
@@ -42,11 +44,25 @@ def make_session(region: str | None, profile: str | None) -> boto3.Session:
         raise InputError(f"{error}: check --profile and your AWS config") from None
     if not session.region_name:
         raise InputError("no AWS region: pass --region, set AWS_REGION, or set a region in your profile")
+    problem = regions.unknown_region_problem(session.region_name)
+    if problem:
+        raise InputError(f"region {session.region_name!r}: {problem}")
     return session
+
+
+def check_endpoint_url(endpoint_url: str | None) -> None:
+    """InputError unless --endpoint-url is an http(s) URL with a host (botocore raises a bare ValueError)."""
+    if endpoint_url is None:
+        return
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"--endpoint-url {endpoint_url!r} is not a URL: give the scheme and host, "
+                         "e.g. http://127.0.0.1:5000")
 
 
 def make_clients(region: str | None, profile: str | None, endpoint_url: str | None) -> Clients:
     """Clients for CloudFormation and S3; creating them sends nothing to AWS."""
+    check_endpoint_url(endpoint_url)
     session = make_session(region, profile)
     s3_config = RETRIES
     if endpoint_url:

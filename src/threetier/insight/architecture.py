@@ -62,6 +62,8 @@ class AppServers:
     security_groups: tuple[str, ...]
     root_volume_gb: int
     detailed_monitoring: bool
+    cpu_credits: str | None = None  # the launch template's credit option; None leaves it to EC2
+    cpu_target_percent: float | None = None  # CPU target tracking, when the group has it
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Database:
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     source: str | None = None
+    backup_retention_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class FileSystem:
     id: str
     throughput_mode: str
     mount_targets: tuple[MountTarget, ...]
+    backed_up: bool = False  # its backup policy is on (AWS Backup's daily backup)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class Architecture:
     alarm_metrics: int = 0  # CloudWatch bills alarms per metric they watch
     dashboards: int = 0
     kms_keys: int = 0  # customer managed keys
+    rotating_kms_keys: int = 0  # of which rotate automatically
 
     @property
     def azs(self) -> list[str]:

@@ -16,7 +16,8 @@ import textwrap
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from threetier.insight.architecture import Architecture
+from threetier import architectures, engines
+from threetier.insight.architecture import AppServers, Architecture
 from threetier.insight.pricing import LivePrices, PriceTable
 
 CENT = Decimal("0.01")
@@ -90,7 +91,7 @@ def estimate(arch: Architecture, table: PriceTable, assumptions: dict[str, Decim
         lines=lines,
         assumptions=assumed,
         assumption_meanings=table.assumption_meanings(),
-        not_included=list(table.data.get("not_included", [])),
+        not_included=[*table.data.get("not_included", []), *_extended_support(arch)],
         parameters={name: arch.values[name] for name in used if name in arch.values},
     )
 
@@ -137,6 +138,10 @@ class _Pricer:
                 self.add("CloudWatch", "Detailed monitoring of the app servers", group.desired, "instance",
                          self.table.rate("cloudwatch_detailed_monitoring_instance_month"),
                          ("DetailedMonitoring", group.desired_parameter))
+            self.cpu_credit_surplus(group)
+            self.add("CloudWatch", "App server logs ingested (assumed)",
+                     group.desired * self.assumed["app_log_gb_per_server"], "GB",
+                     self.table.rate("cloudwatch_logs_ingested_gb"), (group.desired_parameter,))
         by_type: dict[tuple[str, str | None], list] = {}
         for instance in self.arch.instances:
             by_type.setdefault((instance.instance_type, instance.instance_type_parameter), []).append(instance)
@@ -147,6 +152,19 @@ class _Pricer:
             self.add("EBS", "Bastion root volumes, gp3",
                      sum(i.root_volume_gb for i in instances), "GB-month", self.table.rate("ebs_gp3_gb_month"),
                      ("BastionCount",))
+
+    def cpu_credit_surplus(self, group: AppServers) -> None:
+        """Unlimited T instances held at a CPU target above their baseline pay for the surplus vCPU time."""
+        vcpus, baseline = architectures.BURSTABLE.get(group.instance_type, (0, 0))
+        credits = group.cpu_credits or architectures.default_cpu_credits(group.instance_type)
+        target = group.cpu_target_percent
+        if not vcpus or credits != "unlimited" or target is None or target <= baseline:
+            return
+        share_at_target = self.assumed["app_hours_at_cpu_target_percent"] / 100
+        vcpu_hours = (group.desired * vcpus * self.hours * Decimal(str(target - baseline)) / 100 * share_at_target)
+        self.add("EC2", f"CPU above the {baseline:g} % baseline at the {target:g} % target, unlimited (assumed)",
+                 vcpu_hours, "vCPU-hour", self.table.rate("ec2_cpu_credit_surplus_vcpu_hour"),
+                 ("CpuCredits", "CpuTargetPercent", group.desired_parameter))
 
     def network(self) -> None:
         nats = len(self.arch.nat_gateways)
@@ -184,6 +202,12 @@ class _Pricer:
                      self.per_month(hourly), (db.instance_class_parameter, "DbMultiAz", _replica_switch(db)), source)
             self.add("RDS", f"{storage_title} {db.storage_gb} GiB{multi}", copies * db.storage_gb, "GB-month",
                      storage_rate, (db.storage_parameter, "DbMultiAz", _replica_switch(db)))
+            if db.role == "primary":
+                # The free amount covers one full copy; each day kept adds the day's changes.
+                changed = db.storage_gb * self.assumed["db_daily_change_percent"] / 100
+                self.add("RDS", f"Backup storage beyond the free amount, {db.backup_retention_days} days kept "
+                         "(assumed)", changed * db.backup_retention_days, "GB-month",
+                         self.table.rate("rds_backup_gb_month"), ("DbBackupRetentionDays", db.storage_parameter))
         self.add("Secrets Manager", "Secrets (app, database master, others)", self.arch.secrets, "secret",
                  self.table.rate("secrets_manager_secret_month"))
 
@@ -199,6 +223,12 @@ class _Pricer:
         self.add("CloudWatch", "Dashboards", self.arch.dashboards, "dashboard",
                  self.table.rate("cloudwatch_dashboard_month"))
         self.add("KMS", "Customer managed keys", self.arch.kms_keys, "key", self.table.rate("kms_key_month"))
+        self.add("KMS", "Key versions kept by yearly rotation (assumed)",
+                 self.arch.rotating_kms_keys * min(self.assumed["kms_rotations"], Decimal(2)), "key version",
+                 self.table.rate("kms_key_rotation_month"))
+        backed_up = sum(1 for fs in self.arch.file_systems if fs.backed_up)
+        self.add("AWS Backup", "EFS backups, warm storage (assumed)", backed_up * self.assumed["efs_backup_gb"],
+                 "GB-month", self.table.rate("backup_efs_warm_gb_month"))
         self.add("S3", "Log buckets (assumed size)", len(self.arch.buckets) * self.assumed["log_bucket_gb_stored"],
                  "GB-month", self.table.rate("s3_standard_gb_month"), ("AlbAccessLogs", "CloudFrontLogging"))
 
@@ -236,6 +266,18 @@ class _Pricer:
         return self.table.rds_hourly(engine, instance_class, parameter), "table"
 
 
+def _extended_support(arch: Architecture) -> list[str]:
+    """RDS Extended Support is never billed here: the data stack disables it (engines.py)."""
+    notes = []
+    for engine in sorted({db.engine for db in arch.databases if db.engine in engines.ENGINES}):
+        row = engines.ENGINES[engine]
+        ends = engines.standard_support_ends(engine, row["EngineVersion"])
+        until = f"; standard support for {row['Label']} ends {ends.isoformat()}" if ends else ""
+        notes.append(f"RDS Extended Support, never billed: the database sets EngineLifecycleSupport to "
+                     f"{engines.EXTENDED_SUPPORT_DISABLED}{until}")
+    return notes
+
+
 def _replica_switch(db) -> str | None:
     return "DbReplicaEnabled" if db.role == "replica" else None
 
@@ -267,6 +309,7 @@ def as_json(est: Estimate) -> dict:
         "total": _number(est.total),
         "parameters": est.parameters,
         "assumptions": {name: _number(value) for name, value in est.assumptions.items()},
+        "assumption_meanings": {name: est.assumption_meanings.get(name, "") for name in est.assumptions},
         "not_included": est.not_included,
     }
 

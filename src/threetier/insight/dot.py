@@ -300,9 +300,11 @@ def _vpc_cluster(arch: Architecture, nodes: list[Node]) -> tuple[list[str], dict
                     cells.setdefault((number, tier), []).append(placeholder)
                 lines.append("      }")
         lines.append("    }")
-    # One row per tier across the AZs.
+    # One row per tier across the AZs, held by the first node of each AZ's
+    # subnet: Graphviz gives up ("trouble in init_rank") when a same-rank set
+    # holds two nodes of one cluster joined to a third by edges.
     for tier in TIERS:
-        row = [node_id for number in range(1, len(arch.azs) + 1) for node_id in cells.get((number, tier), [])]
+        row = [cells[(number, tier)][0] for number in range(1, len(arch.azs) + 1) if (number, tier) in cells]
         if row:
             lines.append("    {rank=same; " + " ".join(f"{_quote(node_id)};" for node_id in row) + "}")
     lines.append("  }")

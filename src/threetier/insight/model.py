@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from threetier import emit, paramfile
+from threetier import emit, paramfile, validate
 from threetier.insight import stacks
 from threetier.insight.architecture import (
     ANYWHERE,
@@ -53,20 +53,13 @@ def load_templates(project: Path) -> Templates:
     )
 
 
-def environments(project: Path) -> list[str]:
-    return sorted(path.stem for path in (project / "parameters").glob("*.json"))
+environments = paramfile.environments
 
 
 def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
     """The parameter file of `env` and its values; InputError names the file."""
-    if not env or not all(c.isalnum() or c in "-_" for c in env):
-        raise InputError(f"environment {env!r}: use the name of a file in parameters/, e.g. dev")
-    path = paramfile.path_for(project, env)
-    if not path.is_file():
-        known = ", ".join(environments(project)) or "none"
-        raise InputError(f"{path}: no such parameter file (environments: {known})")
     try:
-        return path, paramfile.load(path)
+        return paramfile.load_env(project, env)
     except paramfile.ParameterFileError as error:
         raise InputError(str(error)) from None
 
@@ -76,9 +69,13 @@ def describe(templates: Templates, values: dict[str, str], env: str,
     """The architecture these templates build for these parameter values."""
     root_module = templates.module_of_file[ROOT_FILE]
     root_template = templates.by_module[root_module]
-    unknown = sorted(set(values) - set(root_template.get("Parameters", {})))
-    if unknown:
-        raise InputError(f"{source}: not parameters of the root template ({ROOT_FILE}): {', '.join(unknown)}")
+    # The same checks as `threetier validate` (region-independent ones), so a value the
+    # templates would refuse is refused here too, before it is drawn or priced.
+    # Prod without Multi-AZ is a policy question for a deploy, not a value to refuse here.
+    problems = validate.errors(validate.validate(root_template, values, allow_insecure=True))
+    if problems:
+        lines = validate.report_lines(source, problems)
+        raise InputError("\n".join([*lines, f"{source}: {validate.summary(problems)}: nothing was written"]))
     evaluated = stacks.evaluate(templates, values, region)
     return _read_architecture(env, region, evaluated)
 
@@ -151,6 +148,8 @@ def _read_architecture(env: str, region: str, evaluated: list[Stack]) -> Archite
     )
     architecture.dashboards = len(of_type("AWS::CloudWatch::Dashboard"))
     architecture.kms_keys = len(of_type("AWS::KMS::Key"))
+    architecture.rotating_kms_keys = sum(
+        1 for _, _, props in of_type("AWS::KMS::Key") if _true(props.get("EnableKeyRotation")))
     return architecture
 
 
@@ -250,8 +249,19 @@ def _app_servers(of_type, props_of) -> tuple[AppServers, ...]:
             security_groups=tuple(data.get("SecurityGroupIds", [])),
             root_volume_gb=_root_volume_gb(data),
             detailed_monitoring=_true(data.get("Monitoring", {}).get("Enabled")),
+            cpu_credits=data.get("CreditSpecification", {}).get("CpuCredits"),
+            cpu_target_percent=_cpu_target(of_type, stack.qualified(logical_id)),
         ))
     return tuple(groups)
+
+
+def _cpu_target(of_type, group_id: str) -> float | None:
+    for _, _, props in of_type("AWS::AutoScaling::ScalingPolicy"):
+        tracking = props.get("TargetTrackingConfiguration", {})
+        metric = tracking.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+        if props.get("AutoScalingGroupName") == group_id and metric == "ASGAverageCPUUtilization":
+            return float(tracking["TargetValue"])
+    return None
 
 
 def _instances(of_type, props_of) -> tuple[Instance, ...]:
@@ -299,6 +309,7 @@ def _databases(of_type, props_of) -> tuple[Database, ...]:
             subnets=tuple(props_of(subnet_group).get("SubnetIds", [])) if isinstance(subnet_group, str) else (),
             security_groups=tuple(props.get("VPCSecurityGroups", [])),
             source=source,
+            backup_retention_days=int(props.get("BackupRetentionPeriod", 0) or 0),
         ))
     return tuple(databases)
 
@@ -314,6 +325,7 @@ def _file_systems(of_type) -> tuple[FileSystem, ...]:
             id=stack.qualified(logical_id),
             throughput_mode=str(props.get("ThroughputMode", "bursting")),
             mount_targets=tuple(targets.get(stack.qualified(logical_id), [])),
+            backed_up=props.get("BackupPolicy", {}).get("Status") == "ENABLED",
         )
         for logical_id, stack, props in of_type("AWS::EFS::FileSystem")
     )
