@@ -40,7 +40,7 @@ def build() -> Template:
         "threetier network: VPC with public, private app and private data subnets "
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
-    P.use(t, *P.NETWORK)
+    P.use(t, P.VPC_CIDR, *P.NETWORK_SHARED)
     conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
 
     vpc = t.add_resource(

@@ -60,7 +60,8 @@ def build() -> Template:
     t.add_condition(USE_MONITORING, Equals(Ref(P.MONITORING_ENABLED.name), "true"))
     _rules(t)
 
-    network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
+    network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK_SHARED,
+                            VpcCidr=Sub("${VpcNetworkAddress}/${VpcPrefixLength}"))
     security = _nested_stack(
         t, "SecurityStack", "security",
         P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID),
@@ -166,8 +167,9 @@ def build() -> Template:
 def _rules(t: Template) -> None:
     """Combinations no single parameter constraint can catch, refused before anything is created."""
     def rule(name: str, when, holds, message: str) -> None:
-        t.add_rule(name, {"RuleCondition": when,
-                          "Assertions": [{"Assert": holds, "AssertDescription": message}]})
+        """A Rule whose assertion must hold when `when` does (always, for None)."""
+        condition = {} if when is None else {"RuleCondition": when}
+        t.add_rule(name, {**condition, "Assertions": [{"Assert": holds, "AssertDescription": message}]})
 
     def is_empty(param: P.Param):
         return Equals(Ref(param.name), "")
@@ -202,6 +204,16 @@ def _rules(t: Template) -> None:
          "has two for most accounts: use 2 there.")
     mysql_with_insights = And(Equals(Ref(P.DB_ENGINE.name), "mysql"),
                               Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
+    # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
+    # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix. Checked
+    # here rather than failing deep inside the network stack.
+    rule("NineSubnetsFitTheVpc", None,
+         Or(*[And(Equals(Ref(P.VPC_PREFIX_LENGTH.name), prefix),
+                  {"Fn::Contains": [[str(bits) for bits in range(5, 28 - int(prefix) + 1)],
+                                    Ref(P.SUBNET_CIDR_BITS.name)]})
+              for prefix in P.VPC_PREFIX_LENGTHS]),
+         "Nine subnets of SubnetCidrBits host bits do not fit in a VPC of VpcPrefixLength: "
+         "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 8 for a /20, 5 for a /23).")
     rule("PerformanceInsightsNeedsALargerMySqlClass", mysql_with_insights,
          Not(Or(*[Equals(Ref(P.DB_INSTANCE_CLASS.name), name) for name in NO_PERFORMANCE_INSIGHTS["mysql"]])),
          "RDS for MySQL has no Performance Insights on db.t3/db.t4g micro and small: set "

@@ -33,7 +33,8 @@ def network_shape(project, network_dict, env):
 
 def test_prod_reproduces_the_tutorial_with_a_nat_per_az(project, network_dict):
     values, subnets, nats = network_shape(project, network_dict, "prod")
-    assert values["ProjectName"] == "project-x" and values["VpcCidr"] == "10.0.0.0/16"
+    assert values["ProjectName"] == "project-x"
+    assert (values["VpcNetworkAddress"], values["VpcPrefixLength"]) == ("10.0.0.0", "16")
     assert subnets == 9 and nats == 3
 
 
@@ -42,12 +43,14 @@ def test_dev_is_two_azs_and_one_nat(project, network_dict):
     assert subnets == 6 and nats == 1
 
 
-def test_the_vpc_cidr_pattern_accepts_private_ranges_only(root_template):
-    spec = root_template.to_dict()["Parameters"]["VpcCidr"]
-    for good in ("10.0.0.0/16", "172.31.0.0/20", "192.168.0.0/23"):
+def test_the_vpc_address_pattern_accepts_private_ranges_only(root_template):
+    parameters = root_template.to_dict()["Parameters"]
+    spec = parameters["VpcNetworkAddress"]
+    for good in ("10.0.0.0", "172.31.0.0", "192.168.0.0"):
         assert satisfies(spec, good), good
-    for bad in ("8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/24", "172.32.0.0/16", "10.0.0.256/16", "10.0.0.0"):
+    for bad in ("8.8.0.0", "172.32.0.0", "10.0.0.256", "10.0.0.0/16"):
         assert not satisfies(spec, bad), bad
+    assert parameters["VpcPrefixLength"]["AllowedValues"] == [str(n) for n in range(16, 24)]
 
 
 def test_malformed_parameter_file_names_file_line_and_column(tmp_path):

@@ -43,7 +43,18 @@ def test_root_passes_every_parameter_the_network_stack_declares(root_template, n
     required = {name for name, spec in network["Parameters"].items() if "Default" not in spec}
     assert required <= set(passed)
     assert set(passed) <= set(network["Parameters"])
-    assert set(passed) == {p.name for p in P.PROJECT + P.NETWORK}
+    assert set(passed) == {p.name for p in P.PROJECT + P.NETWORK_SHARED} | {"VpcCidr"}
+    # The root joins the block from its two parts, which a root Rule can check.
+    assert passed["VpcCidr"] == {"Fn::Sub": "${VpcNetworkAddress}/${VpcPrefixLength}"}
+
+
+@pytest.mark.parametrize("prefix,bits,ok", [
+    ("16", "12", True), ("20", "8", True), ("23", "5", True),
+    ("17", "12", False), ("20", "9", False), ("23", "6", False),
+])
+def test_nine_subnets_must_fit_the_vpc(root_template, prefix, bits, ok):
+    assert rule_holds(root_template.to_dict(), "NineSubnetsFitTheVpc", VpcPrefixLength=prefix,
+                      SubnetCidrBits=bits) is ok
 
 
 def test_root_outputs_come_from_the_network_stack(root_template):

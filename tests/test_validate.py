@@ -22,7 +22,8 @@ US_EAST_1_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1
 EU_CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 
 BASE = {
-    "ProjectName": "shop", "EnvironmentName": "dev", "VpcCidr": "10.0.0.0/16", "SubnetCidrBits": "12",
+    "ProjectName": "shop", "EnvironmentName": "dev", "VpcNetworkAddress": "10.0.0.0", "VpcPrefixLength": "16",
+    "SubnetCidrBits": "12",
     "NumberOfAzs": "2", "SingleNatGateway": "true", "BastionCount": "0", "DbEngine": "mysql",
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
@@ -92,14 +93,15 @@ def run(project, env: str, *extra: str) -> int:
 BAD = [
     # (id, changes to BASE, the parameter the error names, region)
     ("unknown-key-typo", {"InstanceTyp": "t3.small"}, "InstanceTyp", None),
-    ("unknown-key-case", {"vpccidr": "10.1.0.0/16"}, "vpccidr", None),
+    ("unknown-key-case", {"vpcprefixlength": "16"}, "vpcprefixlength", None),
+    ("replaced-parameter", {"VpcCidr": "10.0.0.0/16"}, "VpcCidr", None),
     ("wired-parameter", {"VpcId": "vpc-0123456789abcdef0"}, "VpcId", None),
     ("project-name-pattern", {"ProjectName": "Shop_X"}, "ProjectName", None),
     ("environment-name-pattern", {"EnvironmentName": "Dev!"}, "EnvironmentName", None),
-    ("vpc-cidr-public", {"VpcCidr": "8.8.0.0/16"}, "VpcCidr", None),
-    ("vpc-cidr-prefix-too-long", {"VpcCidr": "10.0.0.0/24"}, "VpcCidr", None),
-    ("vpc-cidr-too-small-for-nine-subnets", {"VpcCidr": "10.0.0.0/20"}, "VpcCidr", None),
-    ("vpc-cidr-host-bits", {"VpcCidr": "10.0.1.0/16"}, "VpcCidr", None),
+    ("vpc-address-public", {"VpcNetworkAddress": "8.8.0.0"}, "VpcNetworkAddress", None),
+    ("vpc-prefix-too-long", {"VpcPrefixLength": "24"}, "VpcPrefixLength", None),
+    ("vpc-too-small-for-nine-subnets", {"VpcPrefixLength": "20"}, "VpcPrefixLength", None),
+    ("vpc-address-off-its-boundary", {"VpcNetworkAddress": "10.0.1.0"}, "VpcNetworkAddress", None),
     ("subnet-bits-out-of-range", {"SubnetCidrBits": "13"}, "SubnetCidrBits", None),
     ("subnet-bits-not-a-number", {"SubnetCidrBits": "twelve"}, "SubnetCidrBits", None),
     ("az-count-not-allowed", {"NumberOfAzs": "4"}, "NumberOfAzs", None),
@@ -201,16 +203,19 @@ def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, pars
 
 
 def test_an_unknown_key_gets_a_suggestion(tmp_project, parsed_once, capsys):
-    write(tmp_project, "case", {**BASE, "vpccidr": "10.1.0.0/16", "InstanceTyp": "t3.small", "Colour": "blue"})
+    write(tmp_project, "case", {**BASE, "vpcprefixlength": "16", "InstanceTyp": "t3.small", "Colour": "blue",
+                                "VpcCidr": "10.0.0.0/16"})
     run(tmp_project, "case")
     out = capsys.readouterr().out
-    assert "vpccidr: not a parameter of the template; did you mean VpcCidr?" in out
+    assert "vpcprefixlength: not a parameter of the template; did you mean VpcPrefixLength?" in out
+    assert ("VpcCidr: no longer a parameter: split into VpcNetworkAddress and VpcPrefixLength "
+            "(10.0.0.0/16 is 10.0.0.0 and 16)") in out
     assert "InstanceTyp: not a parameter of the template; did you mean InstanceType?" in out
     assert "Colour: not a parameter of the template (parameters/README.md lists them all)" in out
 
 
 def test_every_mistake_is_reported_at_once(tmp_project, parsed_once, capsys):
-    write(tmp_project, "case", {**PROD, "Colour": "blue", "VpcCidr": "10.0.0.0/22", "AsgMinSize": "9",
+    write(tmp_project, "case", {**PROD, "Colour": "blue", "VpcPrefixLength": "22", "AsgMinSize": "9",
                             "DbInstanceClass": "db.m4.large", "DbMultiAz": "false", "AdminCidr": "0.0.0.0/0",
                             "DbMaxAllocatedStorage": "20"})
 
@@ -220,7 +225,7 @@ def test_every_mistake_is_reported_at_once(tmp_project, parsed_once, capsys):
     *problem_lines, summary = out.splitlines()
     named = [line.split(": ")[1].split("=")[0] for line in problem_lines]
     # Per-value checks first (AdminCidr's pattern refuses any /0), then the cross-field ones.
-    assert named == ["Colour", "AdminCidr", "DbMaxAllocatedStorage", "AsgMinSize", "VpcCidr", "NumberOfAzs",
+    assert named == ["Colour", "AdminCidr", "DbMaxAllocatedStorage", "AsgMinSize", "VpcPrefixLength", "NumberOfAzs",
                      "DbInstanceClass", "DbMultiAz"]
     assert "8 errors" in summary
 
@@ -321,7 +326,7 @@ GOOD = {
     "bastions": ({"BastionCount": "2", "BastionKeyPairName": "ops", "AdminCidr": "203.0.113.0/24"}, None),
     "postgres": ({"DbEngine": "postgres", "DbInstanceClass": "db.r6g.large", "DbPerformanceInsights": "true",
                   "DbReplicaEnabled": "true", "DbReplicaInstanceClass": "db.r7g.xlarge"}, None),
-    "small-vpc": ({"VpcCidr": "192.168.0.0/23", "SubnetCidrBits": "5"}, None),
+    "small-vpc": ({"VpcNetworkAddress": "192.168.0.0", "VpcPrefixLength": "23", "SubnetCidrBits": "5"}, None),
     "cloudfront-domain-us-east-1": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
                                      "HostedZoneId": "Z0123456789ABCDEFGHIJ",
                                      "CloudFrontPrefixListId": "pl-3b927c52", "WafEnabled": "true"}, "us-east-1"),
@@ -350,7 +355,7 @@ def test_good_variants_are_valid(tmp_project, parsed_once, capsys, changes, regi
 # ----------------------------------------------------------------------------- files and templates
 
 def test_malformed_json_names_file_line_and_column(tmp_project, capsys):
-    (tmp_project / "parameters" / "case.json").write_text('[\n  {"ParameterKey": "VpcCidr",\n}\n]\n')
+    (tmp_project / "parameters" / "case.json").write_text('[\n  {"ParameterKey": "VpcPrefixLength",\n}\n]\n')
     assert run(tmp_project, "case") == 2
     assert "case.json:3:1: not valid JSON" in capsys.readouterr().err
 

@@ -95,10 +95,11 @@ def _group(interface: dict, name: str) -> list:
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 # RFC 1918 ranges only, prefix /16 (the largest VPC) to /23 (the smallest
 # that still holds nine /27 subnets).
-PRIVATE_VPC_CIDR_PATTERN = (
+PRIVATE_VPC_ADDRESS_PATTERN = (
     r"^(10\." + _OCTET + r"|172\.(1[6-9]|2[0-9]|3[01])|192\.168)"
-    r"\." + _OCTET + r"\." + _OCTET + r"/(1[6-9]|2[0-3])$"
+    r"\." + _OCTET + r"\." + _OCTET + r"$"
 )
+VPC_PREFIX_LENGTHS = tuple(str(length) for length in range(16, 24))
 
 # Values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
@@ -143,16 +144,30 @@ ENVIRONMENT_NAME = Param(
     "with a letter (e.g. dev, staging, prod).",
 )
 
-VPC_CIDR = Param(
-    "VpcCidr",
+# The VPC's block in two parts, so a root Rule can check that nine subnets fit:
+# Rules compare whole values, they cannot read the prefix out of "10.0.0.0/16".
+VPC_NETWORK_ADDRESS = Param(
+    "VpcNetworkAddress",
     "String",
-    "IPv4 CIDR block of the VPC; the subnets are carved from it with Fn::Cidr.",
-    label="VPC CIDR block",
+    "First address of the VPC's IPv4 block (VpcNetworkAddress/VpcPrefixLength): private "
+    "(RFC 1918) and on a block boundary, e.g. 10.0.0.0 for a /16.",
+    label="VPC network address",
     group=GROUP_NETWORK,
-    default="10.0.0.0/16",
-    allowed_pattern=PRIVATE_VPC_CIDR_PATTERN,
-    constraint="A private (RFC 1918) IPv4 CIDR block with a prefix from /16 "
-    "to /23, e.g. 10.0.0.0/16.",
+    default="10.0.0.0",
+    allowed_pattern=PRIVATE_VPC_ADDRESS_PATTERN,
+    constraint="A private (RFC 1918) IPv4 address such as 10.0.0.0, 172.16.0.0 or 192.168.0.0.",
+)
+
+VPC_PREFIX_LENGTH = Param(
+    "VpcPrefixLength",
+    "String",
+    "Prefix length of the VPC's block: 16 gives 65,536 addresses, 23 gives 512. Nine "
+    "subnets of SubnetCidrBits host bits must fit (a Rule checks).",
+    label="VPC prefix length",
+    group=GROUP_NETWORK,
+    default="16",
+    allowed_values=VPC_PREFIX_LENGTHS,
+    constraint="16 to 23.",
 )
 
 SUBNET_CIDR_BITS = Param(
@@ -198,13 +213,14 @@ FLOW_LOG_RETENTION_DAYS = log_retention(
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
-NETWORK = (
-    VPC_CIDR,
+# What the root and the network stack share; the root joins the block for it (VPC_CIDR).
+NETWORK_SHARED = (
     SUBNET_CIDR_BITS,
     NUMBER_OF_AZS,
     SINGLE_NAT_GATEWAY,
     FLOW_LOG_RETENTION_DAYS,
 )
+NETWORK = (VPC_NETWORK_ADDRESS, VPC_PREFIX_LENGTH, *NETWORK_SHARED)
 
 # --- Security ---------------------------------------------------------------
 
@@ -484,6 +500,8 @@ def _wired(name: str, type_: str, description: str) -> Param:
 
 
 VPC_ID = _wired("VpcId", "AWS::EC2::VPC::Id", "VPC of the stack (network stack output).")
+VPC_CIDR = Param("VpcCidr", "String", "IPv4 CIDR block of the VPC: VpcNetworkAddress/VpcPrefixLength.",
+                 label="VpcCidr", group=GROUP_WIRED, default="10.0.0.0/16")
 AVAILABILITY_ZONES = _wired(
     "AvailabilityZones", "CommaDelimitedList", "AZs in use (network stack output)."
 )

@@ -183,6 +183,8 @@ def unknown_keys(inputs: Inputs) -> list[Problem]:
 
 
 def _unknown_message(key: str, declared: dict) -> str:
+    if key in _REPLACED:
+        return f"no longer a parameter: {_REPLACED[key]}"
     if key in _WIRED:
         return "set by the root stack from another stack's output, not by a parameter file: remove it"
     lowered = {name.lower(): name for name in declared}
@@ -194,6 +196,11 @@ def _unknown_message(key: str, declared: dict) -> str:
     return "not a parameter of the template (parameters/README.md lists them all)"
 
 
+# Parameters an older parameter file may still have, and what took their place.
+_REPLACED = {
+    P.VPC_CIDR.name: "split into VpcNetworkAddress and VpcPrefixLength (10.0.0.0/16 is 10.0.0.0 and 16), "
+                     "so the template can check that the subnets fit",
+}
 _WIRED = frozenset(p.name for p in vars(P).values() if isinstance(p, P.Param) and p.group == P.GROUP_WIRED)
 
 
@@ -274,20 +281,22 @@ def db_storage(inputs: Inputs) -> list[Problem]:
 
 
 def vpc_cidr(inputs: Inputs) -> list[Problem]:
-    """VpcCidr: an RFC 1918 network address, big enough for nine subnets of SubnetCidrBits host bits."""
-    name, bits_name = P.VPC_CIDR.name, P.SUBNET_CIDR_BITS.name
-    value = inputs.value(name)
-    if value is None:
+    """VpcNetworkAddress/VpcPrefixLength: an RFC 1918 block on its boundary, big enough for nine
+    subnets of SubnetCidrBits host bits."""
+    name, length_name, bits_name = P.VPC_NETWORK_ADDRESS.name, P.VPC_PREFIX_LENGTH.name, P.SUBNET_CIDR_BITS.name
+    address, length = inputs.value(name), inputs.value(length_name)
+    if address is None or length is None:
         return []
     try:
-        network = ipaddress.ip_network(value, strict=False)
+        network = ipaddress.ip_network(f"{address}/{length}", strict=False)
     except ValueError:
-        return [Problem(name, value, "not an IPv4 CIDR block such as 10.0.0.0/16")]
+        return [Problem(name, address, "not an IPv4 address such as 10.0.0.0")]
     if network.version != 4 or not any(network.subnet_of(block) for block in PRIVATE_RANGES):
-        return [Problem(name, value, "must be inside a private (RFC 1918) range: 10.0.0.0/8, "
+        return [Problem(name, address, "must be inside a private (RFC 1918) range: 10.0.0.0/8, "
                         "172.16.0.0/12 or 192.168.0.0/16")]
-    if str(network) != value:
-        return [Problem(name, value, f"has host bits set: the block is {network}")]
+    if str(network.network_address) != address:
+        return [Problem(name, address, f"is not on a /{length} boundary: the block would be {network}, "
+                        f"so use {network.network_address}", related=(length_name,))]
     bits = inputs.number(bits_name)
     if bits is None:
         return []
@@ -297,9 +306,9 @@ def vpc_cidr(inputs: Inputs) -> list[Problem]:
     largest_prefix = 32 - math.ceil(math.log2(needed))
     fewest_bits = 32 - network.prefixlen - math.ceil(math.log2(SUBNET_COUNT))
     return [Problem(
-        name, value, f"too small for {SUBNET_COUNT} subnets of /{32 - int(bits)} "
-        f"with {inputs.shown(bits_name)}: use a /{largest_prefix} or larger block, "
-        f"or SubnetCidrBits {fewest_bits} or less", related=(bits_name,),
+        length_name, length, f"too small for {SUBNET_COUNT} subnets of /{32 - int(bits)} "
+        f"with {inputs.shown(bits_name)}: use VpcPrefixLength {largest_prefix} or less, "
+        f"or SubnetCidrBits {fewest_bits} or less", related=(bits_name, name),
     )]
 
 
