@@ -1,58 +1,74 @@
 #!/usr/bin/env python3
-"""Wall time of generate, lint and every `threetier check` gate (median of N runs).
+"""Whole-process times of the inner loop: generate, lint and check, cold and warm (median of N runs).
 
-Usage: python bench/generate.py [RUNS]   (default 5). Prints figures; asserts nothing.
-Whole-process times include interpreter start and imports; gate times are
-measured inside one process, as `threetier check` runs them.
+Usage: python bench/generate.py [RUNS]   (default 5). Prints a Markdown table; asserts nothing.
+
+Each figure is one whole `python generate.py` or `threetier ...` process,
+interpreter start and imports included. "cold" runs with an empty result cache
+(a new THREETIER_CACHE_DIR each run), "warm" with the cache a previous run left
+and nothing changed. CPU is user + system time of the process and its children
+(lint's workers, checkov): unlike wall time it barely moves when other work
+shares the machine. Memory is the peak resident size of a generate process.
 """
 
+import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def process_seconds(command: list[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=PROJECT, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+def run_once(command: list[str], cache_dir: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `command`."""
+    env = {**os.environ, "THREETIER_CACHE_DIR": str(cache_dir)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def gate_seconds(runs: int) -> dict[str, list[float]]:
-    from threetier import gates
-    from threetier.lint import DEFAULT_REGIONS
-
-    times: dict[str, list[float]] = {}
-    for _ in range(runs):
-        for result in gates.run_all(PROJECT, DEFAULT_REGIONS):
-            times.setdefault(f"gate: {result.name}", []).append(result.seconds)
-    return times
-
-
-def show(label: str, times: list[float]) -> None:
-    print(f"{label:32} {statistics.median(times):7.2f}s {min(times):7.2f}s {max(times):7.2f}s")
+def measure(command: list[str], runs: int, warm: bool) -> tuple[list[float], list[float]]:
+    walls, cpus = [], []
+    with tempfile.TemporaryDirectory(prefix="threetier-bench-") as scratch:
+        for index in range(runs):
+            cache_dir = Path(scratch) / ("warm" if warm else f"cold-{index}")
+            if warm and index == 0:
+                run_once(command, cache_dir)  # fills the cache; not counted
+            wall, cpu = run_once(command, cache_dir)
+            walls.append(wall)
+            cpus.append(cpu)
+    return walls, cpus
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     threetier = shutil.which("threetier", path=str(Path(sys.executable).parent)) or "threetier"
-    print(f"{'command':32} {'median':>8} {'min':>8} {'max':>8}   ({runs} runs)")
-    for label, command in {
-        "python generate.py": [sys.executable, "generate.py"],
-        "python generate.py --check": [sys.executable, "generate.py", "--check"],
-        "threetier lint (6 regions)": [threetier, "lint"],
-        "threetier check (all gates)": [threetier, "check"],
-    }.items():
-        show(label, process_seconds(command, runs))
-    for label, times in gate_seconds(runs).items():
-        show(label, times)
+    commands = {
+        "python generate.py": ([sys.executable, "generate.py"], False),
+        "python generate.py --check": ([sys.executable, "generate.py", "--check"], False),
+        "threetier lint, cold": ([threetier, "lint"], False),
+        "threetier lint, warm": ([threetier, "lint"], True),
+        "threetier check, cold": ([threetier, "check"], False),
+        "threetier check, warm": ([threetier, "check"], True),
+    }
+    print(f"| command ({runs} runs, {os.cpu_count()} CPUs) | median | min | max | CPU (median) |")
+    print("|---|---:|---:|---:|---:|")
+    generate_peak = 0.0
+    for label, (command, warm) in commands.items():
+        walls, cpus = measure(command, runs, warm)
+        print(f"| `{label}` | {statistics.median(walls):.2f} s | {min(walls):.2f} s | {max(walls):.2f} s "
+              f"| {statistics.median(cpus):.2f} s |", flush=True)
+        if "generate" in label:  # the largest child so far is a generate process
+            generate_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\n`python generate.py` peak memory: {generate_peak:.0f} MB")
 
 
 if __name__ == "__main__":

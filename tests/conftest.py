@@ -6,8 +6,20 @@ import pytest
 from templates import network, root
 from threetier import paramfile
 from threetier.insight import model
+from threetier.resultcache import CACHE_DIR_VARIABLE
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_result_cache(tmp_path_factory):
+    """lint, scan and secrets cache results in a folder of this test session, never in the
+    checkout's .cache: a result left by an earlier run (or by a developer) cannot make a test pass.
+    Within the session an entry is reused only for the same key, i.e. the same inputs."""
+    folder = tmp_path_factory.mktemp("result-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_VARIABLE, str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

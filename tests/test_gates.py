@@ -6,7 +6,21 @@ import yaml
 import templates
 from threetier import gates
 from threetier.cli import main
+from threetier.scan import scan
 from threetier.secretscan import find_secrets
+
+SCAN_FIXTURES = ("insecure.yaml", "insecure-with-reason.yaml")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_checkov_run(project, session_result_cache):
+    """checkov takes seconds to start: scan the project's templates and the scan fixtures in one run.
+
+    The tests below get the same results from the session's cache (same bytes, same checkov)
+    instead of starting checkov three times.
+    """
+    scan([*gates.templates_in(project), *(project / "tests" / "fixtures" / name for name in SCAN_FIXTURES)],
+         cache_dir=session_result_cache)
 
 
 def test_check_runs_every_gate_and_all_pass(capsys):

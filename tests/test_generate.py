@@ -1,3 +1,4 @@
+import importlib
 import shutil
 import subprocess
 import sys
@@ -5,6 +6,7 @@ import sys
 import pytest
 
 import templates
+from threetier import cfnyaml
 from threetier.cli import main
 
 
@@ -70,3 +72,26 @@ def test_generate_py_is_the_same_command(project, tmp_path):
 def test_outside_a_project_the_error_says_where_to_run(tmp_path, capsys):
     assert main(["--project-dir", str(tmp_path), "generate"]) == 2
     assert "no threetier project" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
+def test_the_fast_renderer_gives_troposphere_s_own_bytes(module):
+    template = importlib.import_module(f"templates.{module}").build()
+    assert cfnyaml.to_yaml(template) == template.to_yaml()
+
+
+def test_generate_does_not_import_the_aws_sdk(project):
+    probe = "import sys; from threetier.cli import main; main(['generate', '--check']); print(sorted(" \
+            "m for m in ('boto3', 'botocore', 'cfnlint') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_aws_commands_are_still_listed_and_parsed(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "deploy" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--project-dir", ".", "plan", "--help"])
+    assert "usage: threetier plan" in capsys.readouterr().out

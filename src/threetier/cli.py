@@ -18,6 +18,11 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
+# Commands that never talk to AWS. Their parser leaves out the deploy and
+# insight commands, whose modules import boto3 (~130 ms): the inner loop
+# (generate, lint, check) should not pay for an SDK it does not use.
+LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check"})
+
 
 def main(argv: list[str] | None = None) -> int:
     try:
@@ -30,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     from threetier import emit
 
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(with_aws_commands=_command_in(argv) not in LOCAL_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -39,7 +45,18 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand argv names: its first word that is neither an option nor --project-dir's value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--project-dir":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threetier",
         description="Generate, lint and deploy the three-tier CloudFormation stacks.",
@@ -62,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="cfn-lint every template, informational rules included")
     lint.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
     _add_regions(lint)
+    _add_no_cache(lint)
     lint.set_defaults(run=_lint)
 
     validate_cmd = commands.add_parser(
@@ -79,15 +97,24 @@ def _parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="checkov security scan of the templates, offline")
     scan.add_argument("files", nargs="*", type=Path, help="default: <project>/output/*.yaml")
+    _add_no_cache(scan)
     scan.set_defaults(run=_scan)
 
     secrets = commands.add_parser("secrets", help="detect-secrets over the repository and output/")
+    _add_no_cache(secrets)
     secrets.set_defaults(run=_secrets)
 
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
     _add_regions(check)
+    _add_no_cache(check)
     check.set_defaults(run=_check)
 
+    if with_aws_commands:
+        _add_aws_commands(commands)
+    return parser
+
+
+def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
     from threetier.insight.commands import add_commands as add_insight_commands
@@ -95,7 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     add_deploy_commands(commands)
     add_delegation_command(commands)
     add_insight_commands(commands)
-    return parser
 
 
 def _find_project(project_dir: Path | None) -> Path:
@@ -133,7 +159,7 @@ def _lint(args: argparse.Namespace) -> int:
     files = _templates(args, "lint")
     if files is None:
         return EXIT_USAGE
-    findings = lint_files(files, regions)
+    findings = lint_files(files, regions, cache_dir=_cache_dir(args))
     for finding in findings:
         print(finding)
     print(f"cfn-lint: {len(files)} template(s), {len(findings)} finding(s), regions {', '.join(regions)}",
@@ -148,6 +174,26 @@ def _add_regions(command: argparse.ArgumentParser) -> None:
         "--regions", default=",".join(DEFAULT_REGIONS),
         help="comma-separated regions to lint in (default: %(default)s)",
     )
+
+
+def _add_no_cache(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-cache", action="store_true",
+        help="check every file again instead of reusing results for unchanged files (.cache/threetier)",
+    )
+
+
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    from threetier import emit
+    from threetier.resultcache import folder_for
+
+    if args.no_cache:
+        return None
+    try:
+        project = _find_project(args.project_dir)
+    except emit.ProjectNotFound:
+        project = None  # files linted outside a checkout: cached only under THREETIER_CACHE_DIR
+    return folder_for(project)
 
 
 def _regions(args: argparse.Namespace) -> tuple[str, ...]:
@@ -172,7 +218,7 @@ def _scan(args: argparse.Namespace) -> int:
     if files is None:
         return EXIT_USAGE
     try:
-        result = scan(files)
+        result = scan(files, cache_dir=_cache_dir(args))
     except ScannerMissing as error:
         print(f"threetier scan: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -193,7 +239,7 @@ def _secrets(args: argparse.Namespace) -> int:
     except ScannerMissing as error:
         print(f"threetier secrets: {error}", file=sys.stderr)
         return EXIT_USAGE
-    result = gates.secrets(_find_project(args.project_dir))
+    result = gates.secrets(_find_project(args.project_dir), cache_dir=_cache_dir(args))
     for detail in result.details:
         print(detail)
     print(f"detect-secrets: {result.summary}", file=sys.stdout if result.passed else sys.stderr)
@@ -204,7 +250,7 @@ def _check(args: argparse.Namespace) -> int:
     from threetier import gates
 
     regions = _regions(args)
-    results = gates.run_all(_find_project(args.project_dir), regions)
+    results = gates.run_all(_find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
     for result in results:
         for detail in result.details:
             print(f"{result.name}: {detail}")

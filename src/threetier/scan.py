@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from threetier.resultcache import ResultCache, fingerprint, version_of
+
 
 class ScannerMissing(Exception):
     pass
@@ -45,9 +47,37 @@ def checkov_command() -> str:
     return found
 
 
-def scan(paths: list[Path]) -> ScanResult:
-    """Scan the templates; every failed check, in file/resource order."""
-    command = [checkov_command(), "--framework", "cloudformation", "--skip-download", "--quiet",
+def scan(paths: list[Path], cache_dir: Path | None = None) -> ScanResult:
+    """Scan the templates; every failed check, in file/resource order.
+
+    With `cache_dir`, a template scanned before with the same bytes and the
+    same checkov is not scanned again; checkov runs only if some file is new.
+    """
+    cache = ResultCache(cache_dir, "checkov")
+    keys = {path: _cache_key(path) for path in paths} if cache.folder else {}
+    per_file = {path: cache.get(keys[path]) for path in keys}
+    new = [path for path in paths if per_file.get(path) is None]
+    if new:
+        scanned = _run_checkov(new)
+        for path in new:
+            per_file[path] = scanned[path]
+            if keys:
+                cache.put(keys[path], scanned[path])
+    failures = [Failure(_display_path(str(path.resolve())), *failure)
+                for path in paths for failure in per_file[path]["failures"]]
+    return ScanResult(sorted(failures), sum(per_file[p]["passed"] for p in paths),
+                      sum(per_file[p]["skipped"] for p in paths))
+
+
+def _cache_key(path: Path) -> str:
+    # This module's bytes stand for the checkov options it passes.
+    return fingerprint(f"checkov {version_of('checkov')}", Path(__file__).read_bytes(), path.read_bytes())
+
+
+def _run_checkov(paths: list[Path]) -> dict[Path, dict]:
+    """Per file: {"failures": [[resource, check id, check name]], "passed": n, "skipped": n}."""
+    # Not --quiet: it leaves out the passed and skipped checks, which are counted per file here.
+    command = [checkov_command(), "--framework", "cloudformation", "--skip-download",
                "--compact", "--output", "json"]
     for path in paths:
         command += ["--file", str(path)]
@@ -56,16 +86,16 @@ def scan(paths: list[Path]) -> ScanResult:
         raise RuntimeError(f"checkov produced no report (exit {completed.returncode}): {completed.stderr.strip()}")
     reports = json.loads(completed.stdout)
     reports = reports if isinstance(reports, list) else [reports]
-    failures, passed, skipped = [], 0, 0
+    by_file = {path.resolve(): {"failures": [], "passed": 0, "skipped": 0} for path in paths}
     for report in reports:
-        summary = report.get("summary", {})
-        passed += summary.get("passed", 0)
-        skipped += summary.get("skipped", 0)
-        for check in report.get("results", {}).get("failed_checks", []):
-            failures.append(Failure(
-                _display_path(check["file_abs_path"]), check["resource"], check["check_id"], check["check_name"]
-            ))
-    return ScanResult(sorted(failures), passed, skipped)
+        results = report.get("results", {})
+        for check in results.get("failed_checks", []):
+            by_file[Path(check["file_abs_path"]).resolve()]["failures"].append(
+                [check["resource"], check["check_id"], check["check_name"]])
+        for kind, count in (("passed_checks", "passed"), ("skipped_checks", "skipped")):
+            for check in results.get(kind, []):
+                by_file[Path(check["file_abs_path"]).resolve()][count] += 1
+    return {path: by_file[path.resolve()] for path in paths}
 
 
 def _display_path(path: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import parameters as P
+from threetier.resultcache import ResultCache, fingerprint, version_of
 from threetier.scan import ScannerMissing
 
 
@@ -66,8 +67,35 @@ def require_detect_secrets() -> None:
         raise ScannerMissing("detect-secrets is not installed: pip install -e '.[scan]'") from None
 
 
-def find_secrets(files: list[Path], root: Path) -> list[SecretFinding]:
+def find_secrets(files: list[Path], root: Path, cache_dir: Path | None = None) -> list[SecretFinding]:
+    """Every possible secret in `files`, shown relative to `root`.
+
+    With `cache_dir`, a file scanned before with the same name and bytes (and the
+    same detect-secrets and filter) is not scanned again.
+    """
     require_detect_secrets()
+    cache = ResultCache(cache_dir, "detect-secrets")
+    keys = {path: _cache_key(path, root) for path in files} if cache.folder else {}
+    per_file = {path: cache.get(keys[path]) for path in keys}
+    new = [path for path in files if per_file.get(path) is None]
+    if new:
+        scanned = _scan(new)
+        for path in new:
+            per_file[path] = scanned.get(str(path), [])
+            if keys:
+                cache.put(keys[path], per_file[path])
+    return sorted(SecretFinding(_shown(path, root), line, kind)
+                  for path in files for line, kind in per_file[path])
+
+
+def _cache_key(path: Path, root: Path) -> str:
+    # The plugins' filters look at file names too (lock files, extensions), so the name is part of the key.
+    return fingerprint(f"bc-detect-secrets {version_of('bc-detect-secrets')}", Path(__file__).read_bytes(),
+                       *sorted(PUBLIC_VALUES), _shown(path, root), path.read_bytes())
+
+
+def _scan(files: list[Path]) -> dict[str, list[list]]:
+    """{file name as given: [[line, kind], ...]} for the files with findings."""
     from detect_secrets import SecretsCollection
     from detect_secrets.settings import default_settings
 
@@ -76,11 +104,14 @@ def find_secrets(files: list[Path], root: Path) -> list[SecretFinding]:
         settings.filters[f"{__name__}.is_template_text"] = {}
         for path in files:
             collection.scan_file(str(path))
-    findings = []
+    found: dict[str, list[list]] = {}
     for filename, secret in collection:
-        try:
-            shown = str(Path(filename).resolve().relative_to(root.resolve()))
-        except ValueError:
-            shown = filename
-        findings.append(SecretFinding(shown, secret.line_number, secret.type))
-    return sorted(findings)
+        found.setdefault(filename, []).append([secret.line_number, secret.type])
+    return found
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
