@@ -20,7 +20,18 @@ from botocore.parsers import ResponseParserError
 
 from threetier import emit, validate
 from threetier import parameters as P
-from threetier.deploy import advice, aftermath, changeset, cleanup, console, danger, events, review
+from threetier.deploy import (
+    advice,
+    aftermath,
+    changeset,
+    cleanup,
+    console,
+    danger,
+    events,
+    review,
+    rollback,
+    settings,
+)
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
 from threetier.deploy.package import (
@@ -53,14 +64,24 @@ def add_commands(commands) -> None:
     add_aws_options(aws)
 
     bucket = argparse.ArgumentParser(add_help=False)
-    bucket.add_argument("--bucket", required=True,
-                        help="S3 bucket for the templates, in the region you deploy to")
-    bucket.add_argument("--prefix", default="threetier", help="key prefix in the bucket (default: %(default)s)")
+    bucket.add_argument("--bucket",
+                        help="S3 bucket for the templates, in the region you deploy to "
+                             "(default: bucket in threetier.toml)")
+    bucket.add_argument("--prefix", help="key prefix in the bucket (default: prefix in threetier.toml, "
+                                         f"else {settings.DEFAULT_PREFIX})")
 
     stack = argparse.ArgumentParser(add_help=False)
     stack.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
     stack.add_argument("--stack-name",
-                       help="default: <ProjectName>-<EnvironmentName> from parameters/ENV.json")
+                       help="default: stack_name in threetier.toml, else <ProjectName>-<EnvironmentName> "
+                            "from parameters/ENV.json")
+    stack.add_argument("--settings", type=Path, metavar="FILE",
+                       help="settings file pinning the environment's account, region, bucket, ... "
+                            "(default: threetier.toml in the project, if there is one)")
+
+    role = argparse.ArgumentParser(add_help=False)
+    role.add_argument("--role-arn", help="IAM role CloudFormation uses for the stack operation "
+                                         "(default: role_arn in threetier.toml)")
 
     wait = argparse.ArgumentParser(add_help=False)
     wait.add_argument("--timeout", type=_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
@@ -88,7 +109,7 @@ def add_commands(commands) -> None:
     package_cmd.set_defaults(run=run_package)
 
     plan = commands.add_parser(
-        "plan", parents=[stack, bucket, guard, wait, aws],
+        "plan", parents=[stack, bucket, role, guard, wait, aws],
         help="package, create a change set and print its review; never executes",
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
@@ -97,7 +118,7 @@ def add_commands(commands) -> None:
     plan.set_defaults(run=run_plan)
 
     deploy = commands.add_parser(
-        "deploy", parents=[stack, bucket, guard, wait, aws],
+        "deploy", parents=[stack, bucket, role, guard, wait, aws],
         help="plan, ask, execute the change set and follow the stack events",
         description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
@@ -106,7 +127,7 @@ def add_commands(commands) -> None:
     deploy.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
-        "rotate-origin-secret", parents=[stack, bucket, guard, wait, aws],
+        "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, aws],
         help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
         description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
                     "pins it (CloudFront sends it) and the previous one (the load balancer still accepts it "
@@ -173,9 +194,36 @@ def _guarded(command, args: argparse.Namespace) -> int:
     any change set it created and neither executed nor kept for review."""
     args.pending = cleanup.Pending(sys.stderr)
     try:
-        return _reporting_errors(command, args)
+        return _reporting_errors(lambda arguments: command(_with_settings(arguments)), args)
     finally:
         args.pending.discard_all()
+
+
+def _with_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """The environment's settings (threetier.toml) filled into the options the command line left out."""
+    if hasattr(args, "env"):
+        project = emit.find_project(args.project_dir)
+        settings.apply(args, settings.load(project, args.env, args.settings))
+    elif getattr(args, "prefix", "") is None:
+        args.prefix = settings.DEFAULT_PREFIX
+    return args
+
+
+def connect(args: argparse.Namespace) -> Clients:
+    """Clients for the command, after checking that the credentials are for the pinned account
+    (the first AWS call of every command that has an environment)."""
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    check_pinned_account(args, clients)
+    return clients
+
+
+def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:
+    """Refuse (InputError, exit 2) credentials for another account than the one pinned for the environment."""
+    pinned = getattr(args, "settings", None)
+    if pinned is not None and pinned.account_id:
+        account = settings.check_account(clients.sts, pinned)
+        print(f"account {account} and region {clients.region}, as pinned for {args.env} in {pinned.source}",
+              file=sys.stderr)
 
 
 def _reporting_errors(command, args: argparse.Namespace) -> int:
@@ -234,7 +282,7 @@ def _package(args: argparse.Namespace) -> int:
 
 
 def _destination(args: argparse.Namespace, clients: Clients) -> Destination:
-    return Destination(s3=clients.s3, bucket=args.bucket, prefix=args.prefix,
+    return Destination(s3=clients.s3, bucket=settings.require_bucket(args), prefix=args.prefix,
                        region=clients.region, endpoint_url=clients.endpoint_url)
 
 
@@ -255,6 +303,16 @@ class Planned:
     review: changeset.Review
     dangers: list[danger.Danger]
     allowed: set[str]
+    guard: rollback.Guard | None = None
+    stack: dict | None = None  # the stack as it was before the change set (None on a first create)
+
+    def notes(self) -> list[str]:
+        """What the review says besides the table: the alarms that guard the update."""
+        return self.guard.lines() if self.guard else []
+
+    def extras(self) -> dict:
+        """The same for --json."""
+        return {"rollback_triggers": self.guard.as_dict() if self.guard else None}
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -267,10 +325,10 @@ def _plan(args: argparse.Namespace) -> int:
     if rev.failed:
         return _change_set_failed(planned)
     if args.json:
-        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed))
+        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed, planned.extras()))
     else:
         sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed,
-                                            console.wants_color(sys.stdout)))
+                                            console.wants_color(sys.stdout), planned.notes()))
     args.pending.settle(rev.change_set_id)
     print(f"Change set kept for review (not executed): {rev.change_set_id}", file=sys.stderr)
     if danger.blocking(planned.dangers, planned.allowed):
@@ -282,6 +340,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
     """Validate inputs, package, create the change set and read it; an int is an early exit code."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
+    settings.require_bucket(args)
     template = load_root_template(project)
     # Creating clients sends nothing; it settles the region the values are validated for.
     clients = make_clients(args.region, args.profile, args.endpoint_url)
@@ -291,6 +350,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         print(note, file=sys.stderr)
 
     # The first AWS calls.
+    check_pinned_account(args, clients)
     if validate.prefix_list_to_look_up(template, inputs.parameters):
         inputs = _with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
@@ -303,6 +363,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
     change_set_type = changeset.change_set_type_for(stack)
+    guard = _rollback_guard(args, cfn, stack, template, change_set_type)
 
     destination = _destination(args, clients)
     packaged = package(output_dir, destination)
@@ -314,6 +375,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
     created = changeset.create_change_set(
         cfn, inputs.stack_name, root.url, inputs.parameters, change_set_type,
         description=f"threetier {args.command} {args.env}",
+        options=_stack_options(args, guard),
     )
     if created is None:
         # AWS refused to even create it because nothing would change: same as an empty change set.
@@ -329,7 +391,32 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
                                                    clock=clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
-    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed)
+    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack)
+
+
+def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
+                    change_set_type: str) -> rollback.Guard | None:
+    """The monitoring stack's alarms as rollback triggers of an update (unless the settings turn them off)."""
+    pinned = args.settings
+    if change_set_type != "UPDATE" or not pinned.rollback_triggers:
+        return None
+    return rollback.find_guard(cfn, stack["StackId"], template, pinned.rollback_monitoring_minutes)
+
+
+def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> dict:
+    """CreateChangeSet arguments from the settings and flags: the role CloudFormation acts as, stack tags,
+    notification topics, and the rollback triggers of an update."""
+    pinned = args.settings
+    options: dict = {}
+    if args.role_arn:
+        options["RoleARN"] = args.role_arn
+    if pinned.tags:
+        options["Tags"] = [{"Key": key, "Value": value} for key, value in pinned.tags.items()]
+    if pinned.notification_arns:
+        options["NotificationARNs"] = list(pinned.notification_arns)
+    if guard is not None:
+        options["RollbackConfiguration"] = guard.configuration()
+    return options
 
 
 def make_ec2(clients: Clients, profile: str | None):
@@ -410,7 +497,7 @@ def _deploy(args: argparse.Namespace) -> int:
     if rev.failed:
         return _change_set_failed(planned)
     color = console.wants_color(sys.stdout)
-    sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed, color))
+    sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed, color, planned.notes()))
 
     blockers = danger.blocking(planned.dangers, planned.allowed)
     if blockers:
@@ -509,7 +596,7 @@ def _report_outcome(cfn, outcome: events.Outcome, stack_name: str, args: argpars
 def _status(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     stack_name = _stack_name(args, project)
-    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    clients = connect(args)
     stack = changeset.describe_stack(clients.cloudformation, stack_name)
     if stack is None:
         print(f"Stack {stack_name} does not exist in {clients.region}.")
@@ -573,7 +660,7 @@ def _delete(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     stack_name = _stack_name(args, project)
     kept = advice.retained_resources(project / "output")
-    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    clients = connect(args)
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
