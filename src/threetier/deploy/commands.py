@@ -28,6 +28,7 @@ from threetier.deploy import (
     console,
     danger,
     events,
+    protection,
     review,
     rollback,
     settings,
@@ -142,6 +143,9 @@ def add_commands(commands) -> None:
     delete = commands.add_parser("delete", parents=[stack, wait, aws],
                                  help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
     delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.add_argument("--disable-termination-protection", action="store_true",
+                        help="needed to delete a protected environment: turns the stack's termination "
+                             "protection off (after the confirmation), then deletes")
     delete.set_defaults(run=run_delete)
 
 
@@ -525,6 +529,8 @@ def _deploy(args: argparse.Namespace) -> int:
     refused = _execute(cfn, rev, args)
     if refused:
         return refused
+    if args.settings.protected:
+        protection.protect(cfn, rev.stack_id, rev.stack_name, planned.stack, args.region, sys.stdout)
     print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
           "not the deploy):")
     outcome = events.follow(
@@ -607,6 +613,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"Status:  {status}")
     if stack.get("StackStatusReason"):
         print(f"Reason:  {stack['StackStatusReason']}")
+    print(f"Protect: termination protection {'on' if stack.get('EnableTerminationProtection') else 'off'}"
+          + (" (a protected environment)" if args.settings.protected else ""))
     changed = stack.get("LastUpdatedTime") or stack.get("CreationTime")
     if changed:
         print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
@@ -672,6 +680,10 @@ def _delete(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     color = console.wants_color(sys.stdout)
+    guarded = protection.guarded(stack, args.settings.protected)
+    if guarded and not args.disable_termination_protection:
+        print(protection.refusal(stack, stack_name, args.env, args.settings, args.region), file=sys.stderr)
+        return EXIT_FAILURE
     print(console.paint(f"Deleting stack {stack_name} ({status}) in {clients.region} deletes every "
                         "resource in it and in its nested stacks.", "red", color))
     if kept:
@@ -681,7 +693,11 @@ def _delete(args: argparse.Namespace) -> int:
             only_if = f", if condition {resource.condition} held" if resource.condition else ""
             print(f"  - {resource.logical_id} ({resource.resource_type}) in {resource.file_name}: "
                   f"DeletionPolicy {resource.policy}{only_if}")
-    answer = console.confirm(f"Delete stack {stack_name}?", args.yes, sys.stdin, sys.stdout)
+    question = f"Delete stack {stack_name}?"
+    if guarded:
+        question = (f"Stack {stack_name} is a protected environment: turn its termination protection off "
+                    "and delete it?")
+    answer = console.confirm(question, args.yes, sys.stdin, sys.stdout)
     if answer == console.NOT_INTERACTIVE:
         print("Refusing to delete without confirmation: stdin is not a terminal. "
               "Pass --yes to delete the stack.", file=sys.stderr)
@@ -691,6 +707,8 @@ def _delete(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     stack_id = stack["StackId"]
+    if stack.get("EnableTerminationProtection"):
+        protection.unprotect(cfn, stack_id, stack_name, sys.stdout)
     start = events.baseline(cfn, stack_id)
     cfn.delete_stack(StackName=stack_id)
     print(f"Deleting stack {stack_name}; following its events:")
