@@ -27,6 +27,7 @@ from threetier.deploy import (
     cleanup,
     console,
     danger,
+    drift,
     events,
     protection,
     review,
@@ -49,6 +50,7 @@ sleep = time.sleep
 clock = time.monotonic
 CHANGE_SET_POLL_SECONDS = 2.0
 EVENT_POLL_SECONDS = 5.0
+DRIFT_POLL_SECONDS = 5.0
 
 EXIT_INTERRUPTED = 130
 # How long a command waits for a change set to be computed, or for a stack operation
@@ -148,6 +150,14 @@ def add_commands(commands) -> None:
                              "protection off (after the confirmation), then deletes")
     delete.set_defaults(run=run_delete)
 
+    drift_cmd = commands.add_parser(
+        "drift", parents=[stack, wait, aws],
+        help="drift detection on the root and every nested stack",
+        description="Exit codes: 0 every stack in sync, 1 drifted (or detection failed), 2 bad input.",
+    )
+    drift_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    drift_cmd.set_defaults(run=run_drift)
+
 
 def _raised_by_response_parser(error: BaseException) -> bool:
     """botocore's parsers fail with a bare KeyError (and the like) on XML that is not the expected answer."""
@@ -193,6 +203,10 @@ def run_delete(args: argparse.Namespace) -> int:
     return _guarded(_delete, args)
 
 
+def run_drift(args: argparse.Namespace) -> int:
+    return _guarded(_drift, args)
+
+
 def _guarded(command, args: argparse.Namespace) -> int:
     """Run a command; turn the errors people meet into one clear line and an exit code, then delete
     any change set it created and neither executed nor kept for review."""
@@ -234,6 +248,11 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
     name = f"threetier {args.command}"
     try:
         return command(args)
+    except drift.DriftTimeout as error:
+        print(f"{name}: drift detection was still running on {', '.join(error.pending)} after "
+              f"{events.format_elapsed(error.waited)} (--timeout {args.timeout:g}): stopped waiting. "
+              "Try again later, or with a longer --timeout.", file=sys.stderr)
+        return EXIT_FAILURE
     except changeset.ChangeSetTimeout as error:
         print(f"{name}: the change set was still {error.status} after {events.format_elapsed(error.waited)} "
               f"(--timeout {args.timeout:g}): stopped waiting. CloudFormation may be slow or stuck; "
@@ -715,3 +734,27 @@ def _delete(args: argparse.Namespace) -> int:
     outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=clock, sleep=sleep,
                             poll_seconds=EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
     return _report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+
+
+# ----------------------------------------------------------------------------- drift
+
+def _drift(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = _stack_name(args, project)
+    clients = connect(args)
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}.", file=sys.stderr)
+        return EXIT_FAILURE
+    stacks = drift.stack_tree(cfn, stack["StackId"], stack_name)
+    print(f"detecting drift on {len(stacks)} stack(s) of {stack_name} ({clients.region})", file=sys.stderr)
+    checked = drift.detect(cfn, stacks, sys.stderr, sleep=sleep, clock=clock, poll_seconds=DRIFT_POLL_SECONDS,
+                           limit_seconds=args.timeout * 60)
+    resources = [resource for stack_drift in checked for resource in drift.drifted_resources(cfn, stack_drift)]
+    if args.json:
+        sys.stdout.write(drift.render_json(stack_name, checked, resources))
+    else:
+        sys.stdout.write(drift.render_text(stack_name, clients.region, checked, resources, args.env))
+    failed = any(stack_drift.detection_status == drift.FAILED for stack_drift in checked)
+    return EXIT_FAILURE if resources or failed else EXIT_OK
