@@ -30,12 +30,13 @@ from threetier.deploy import (
     drift,
     events,
     protection,
+    release,
     review,
     rollback,
     settings,
 )
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError, aws_said
-from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
+from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, load_values, stack_name_for
 from threetier.deploy.package import (
     ROOT_TEMPLATE,
     Destination,
@@ -150,6 +151,17 @@ def add_commands(commands) -> None:
                              "protection off (after the confirmation), then deletes")
     delete.set_defaults(run=run_delete)
 
+    release_cmd = commands.add_parser(
+        "release", parents=[stack, bucket, role, guard, wait, aws],
+        help="set AppRepositoryRef in parameters/ENV.json (nothing else) and plan it",
+        description="A release is a parameter change: a new launch template version and a rolling "
+                    "replacement of the servers. Writes REF into parameters/ENV.json, then does what "
+                    "`plan` does (deploy it with `threetier deploy ENV`). Exit codes as plan.",
+    )
+    release_cmd.add_argument("ref", metavar="REF", help="branch, tag or commit of the app to release")
+    release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
+    release_cmd.set_defaults(run=run_release)
+
     drift_cmd = commands.add_parser(
         "drift", parents=[stack, wait, aws],
         help="drift detection on the root and every nested stack",
@@ -201,6 +213,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_delete(args: argparse.Namespace) -> int:
     return _guarded(_delete, args)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    return _guarded(_release, args)
 
 
 def run_drift(args: argparse.Namespace) -> int:
@@ -328,14 +344,17 @@ class Planned:
     allowed: set[str]
     guard: rollback.Guard | None = None
     stack: dict | None = None  # the stack as it was before the change set (None on a first create)
+    release: release.Release | None = None
 
     def notes(self) -> list[str]:
-        """What the review says besides the table: the alarms that guard the update."""
-        return self.guard.lines() if self.guard else []
+        """What the review says besides the table: what a release does, the alarms that guard the update."""
+        notes = self.release.lines() if self.release else []
+        return notes + (self.guard.lines() if self.guard else [])
 
     def extras(self) -> dict:
         """The same for --json."""
-        return {"rollback_triggers": self.guard.as_dict() if self.guard else None}
+        return {"release": self.release.as_dict() if self.release else None,
+                "rollback_triggers": self.guard.as_dict() if self.guard else None}
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -414,7 +433,8 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
                                                    clock=clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
-    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack)
+    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
+                   release.describe(stack, inputs.parameters, template, rev))
 
 
 def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
@@ -505,6 +525,17 @@ def _change_set_failed(planned: Planned) -> int:
     for failure in rev.nested_failures:
         print(f"  {failure.stack_path}: {failure.reason}", file=sys.stderr)
     return EXIT_FAILURE
+
+
+def _release(args: argparse.Namespace) -> int:
+    """Write the new AppRepositoryRef into parameters/ENV.json, then plan it."""
+    project = emit.find_project(args.project_dir)
+    settings.require_bucket(args)
+    path, values = load_values(project, args.env)
+    previous = release.set_ref(path, values, load_root_template(project), args.ref)
+    print(f"{path}: {release.REF} {previous or '(default)'} -> {args.ref}; commit the file with the release",
+          file=sys.stderr)
+    return _plan(args)
 
 
 # ----------------------------------------------------------------------------- deploy
