@@ -26,6 +26,7 @@ from threetier.conditions import (
 from threetier.suppressions import cfn_lint
 
 HAS_EDGE = "HasEdge"
+HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
 
 # Top-level outputs: {output name: (nested stack, description)}.
@@ -51,13 +52,16 @@ def build() -> Template:
         "threetier: highly available three-tier web application (root stack)"
     )
     P.use(t, *P.NETWORK, *P.SECURITY, *P.DATABASE, *P.FILES, *P.APP, *P.LOAD_BALANCER,
-          *P.EDGE, *P.MONITORING, *P.BASTION)
+          *P.EDGE, *P.MONITORING, *P.BASTION, P.PINNED_AMI_ID)
     conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, DOMAIN_READY)
     t.add_condition(HAS_EDGE, Or(Condition(DOMAIN_READY), Condition(USE_CLOUDFRONT)))
     # Until the domain's zone is given (pass 2, see templates/dns.py), the
     # stacks after dns run as if there were no domain.
     ready_domain = If(DOMAIN_READY, Ref(P.DOMAIN_NAME.name), "")
     t.add_condition(USE_MONITORING, Equals(Ref(P.MONITORING_ENABLED.name), "true"))
+    t.add_condition(HAS_PINNED_AMI, Not(Equals(Ref(P.PINNED_AMI_ID.name), "")))
+    # The pinned id, when the environment keeps one, wins over AmiId's latest value (see parameters.py).
+    image = If(HAS_PINNED_AMI, Ref(P.PINNED_AMI_ID.name), Ref(P.AMI_ID.name))
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK)
@@ -95,6 +99,7 @@ def build() -> Template:
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
         DbRotationSecurityGroupId=_output(security, "DbRotationSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),
+        AmiId=image,
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "DbAppSecretArn", "AppSecretArn",
             "EfsFileSystemId", "EfsFileSystemArn", "EfsAccessPointId", "EfsAccessPointArn",
@@ -104,6 +109,7 @@ def build() -> Template:
         t, "AdminStack", "admin", P.PROJECT + (P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         BastionSecurityGroupId=_output(security, "BastionSecurityGroupId"),
+        AmiId=image,
         condition=HAS_BASTIONS,
     )
     edge = _nested_stack(

@@ -533,6 +533,22 @@ AMI_ID = Param(
     default=AL2023_AMI_PARAMETER,
 )
 
+# CloudFormation fetches an SSM parameter type's latest value on every stack update, even with
+# "use existing value" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm),
+# so a newer image published under AmiId would replace every server on any update. The
+# environment keeps the resolved id here; `threetier plan` sets it when empty.
+PINNED_AMI_ID = Param(
+    "PinnedAmiId",
+    "String",
+    "AMI id the servers run, resolved once from AmiId and kept (threetier plan sets it when empty; "
+    "threetier pin-ami moves it). Empty: AmiId's latest image, fetched again on every stack update.",
+    label="Pinned AMI id (set by threetier plan)",
+    group=GROUP_APP,
+    default="",
+    allowed_pattern=r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$",
+    constraint="Empty, or an AMI id: ami- and 8 or 17 hexadecimal digits, e.g. ami-0abcdef1234567890.",
+)
+
 ROOT_DEVICE_NAME = Param(
     "RootDeviceName",
     "String",

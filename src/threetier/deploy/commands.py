@@ -23,6 +23,7 @@ from threetier import parameters as P
 from threetier.deploy import (
     advice,
     aftermath,
+    ami,
     changeset,
     cleanup,
     console,
@@ -162,6 +163,15 @@ def add_commands(commands) -> None:
     release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
     release_cmd.set_defaults(run=run_release)
 
+    pin_ami = commands.add_parser(
+        "pin-ami", parents=[stack, aws],
+        help="move PinnedAmiId in parameters/ENV.json to AmiId's latest image (or --ami-id); then plan",
+        description="Servers run the image the environment pins; this moves the pin deliberately. "
+                    "Writes parameters/ENV.json only: review and apply it with plan/deploy.",
+    )
+    pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
+    pin_ami.set_defaults(run=run_pin_ami)
+
     drift_cmd = commands.add_parser(
         "drift", parents=[stack, wait, aws],
         help="drift detection on the root and every nested stack",
@@ -217,6 +227,10 @@ def run_delete(args: argparse.Namespace) -> int:
 
 def run_release(args: argparse.Namespace) -> int:
     return _guarded(_release, args)
+
+
+def run_pin_ami(args: argparse.Namespace) -> int:
+    return _guarded(_pin_ami, args)
 
 
 def run_drift(args: argparse.Namespace) -> int:
@@ -345,15 +359,20 @@ class Planned:
     guard: rollback.Guard | None = None
     stack: dict | None = None  # the stack as it was before the change set (None on a first create)
     release: release.Release | None = None
+    ami: ami.AmiPin | None = None
+    env: str = ""
 
     def notes(self) -> list[str]:
-        """What the review says besides the table: what a release does, the alarms that guard the update."""
+        """What the review says besides the table: what a release does, the AMI pin, the alarms that
+        guard the update."""
         notes = self.release.lines() if self.release else []
+        notes += self.ami.lines(self.env) if self.ami else []
         return notes + (self.guard.lines() if self.guard else [])
 
     def extras(self) -> dict:
         """The same for --json."""
         return {"release": self.release.as_dict() if self.release else None,
+                "ami": self.ami.as_dict() if self.ami else None,
                 "rollback_triggers": self.guard.as_dict() if self.guard else None}
 
 
@@ -397,6 +416,11 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         inputs = _with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
             return EXIT_FAILURE
+    pinned_ami = None
+    if ami.applies(template):
+        pinned_ami = ami.pin(make_client(clients, args.profile, "ssm"), template, inputs.parameters,
+                             inputs.parameter_file)
+        inputs = dataclasses.replace(inputs, parameters={**inputs.parameters, ami.PIN: pinned_ami.pinned})
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, inputs.stack_name)
     if stack is not None:
@@ -434,7 +458,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
-                   release.describe(stack, inputs.parameters, template, rev))
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
 
 
 def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
@@ -462,10 +486,14 @@ def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> di
     return options
 
 
-def make_ec2(clients: Clients, profile: str | None):
-    """An EC2 client for the region, profile and endpoint of `clients` (creating it sends nothing)."""
+def make_client(clients: Clients, profile: str | None, service: str):
+    """A client of `service` for the region, profile and endpoint of `clients` (creating it sends nothing)."""
     session = boto3.Session(profile_name=profile, region_name=clients.region)
-    return session.client("ec2", endpoint_url=clients.endpoint_url, config=RETRIES)
+    return session.client(service, endpoint_url=clients.endpoint_url, config=RETRIES)
+
+
+def make_ec2(clients: Clients, profile: str | None):
+    return make_client(clients, profile, "ec2")
 
 
 def _with_cloudfront_prefix_list(args: argparse.Namespace, clients: Clients,
@@ -536,6 +564,28 @@ def _release(args: argparse.Namespace) -> int:
     print(f"{path}: {release.REF} {previous or '(default)'} -> {args.ref}; commit the file with the release",
           file=sys.stderr)
     return _plan(args)
+
+
+def _pin_ami(args: argparse.Namespace) -> int:
+    """Move the environment's pinned AMI to AmiId's latest image (or the one given)."""
+    project = emit.find_project(args.project_dir)
+    template = load_root_template(project)
+    path, values = load_values(project, args.env)
+    if not ami.applies(template):
+        raise InputError(f"output/main.yaml has no {ami.PIN} parameter: run `python generate.py` first")
+    image_id = args.ami_id
+    if image_id:
+        problems = validate.errors(validate.declared_problems(template["Parameters"], {**values, ami.PIN: image_id}))
+        if any(ami.PIN in str(problem) for problem in problems):
+            raise InputError(f"--ami-id {image_id}: not an AMI id (ami- and 8 or 17 hexadecimal digits)")
+    else:
+        clients = connect(args)
+        image_id = ami.latest(make_client(clients, args.profile, "ssm"), ami.source_of(template, values))
+    previous = values.get(ami.PIN) or "(none)"
+    ami.move(path, image_id)
+    print(f"{path}: {ami.PIN} {previous} -> {image_id}. Review it with `threetier plan {args.env}` (every "
+          "server is replaced, one at a time), deploy it, and commit the file.")
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- deploy
