@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from troposphere import (
     Cidr,
+    Equals,
     GetAtt,
     GetAZs,
     If,
     Join,
     NoValue,
+    Not,
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Template,
     ec2,
@@ -33,6 +36,7 @@ AZ_NUMBERS = (1, 2, 3)
 TIERS = ("Public", "App", "Data")
 SUBNET_COUNT = len(TIERS) * len(AZ_NUMBERS)
 ANYWHERE = "0.0.0.0/0"
+HAS_AZ_NAMES = "HasAvailabilityZoneNames"
 
 
 def build() -> Template:
@@ -42,6 +46,7 @@ def build() -> Template:
     )
     P.use(t, *P.NETWORK)
     conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
+    t.add_condition(HAS_AZ_NAMES, Not(Equals(Ref(P.AVAILABILITY_ZONE_NAMES.name), "")))
 
     vpc = t.add_resource(
         ec2.VPC(
@@ -150,7 +155,9 @@ def _subnet(t: Template, vpc: ec2.VPC, tier: str, az: int) -> ec2.Subnet:
             ec2.Subnet(
                 f"{tier}Subnet{az}",
                 VpcId=Ref(vpc),
-                AvailabilityZone=Select(az - 1, GetAZs("")),
+                AvailabilityZone=If(HAS_AZ_NAMES,
+                                    Select(az - 1, Split(",", Ref(P.AVAILABILITY_ZONE_NAMES.name))),
+                                    Select(az - 1, GetAZs(""))),
                 CidrBlock=Select(
                     block,
                     Cidr(Ref(P.VPC_CIDR.name), SUBNET_COUNT, Ref(P.SUBNET_CIDR_BITS.name)),

@@ -82,3 +82,47 @@ def test_the_root_gives_the_servers_the_pinned_image_when_there_is_one(root_temp
     for stack in ("AppStack", "AdminStack"):
         assert built["Resources"][stack]["Properties"]["Parameters"]["AmiId"] == image
     assert built["Parameters"]["PinnedAmiId"]["Default"] == ""
+
+
+# ----------------------------------------------------------------------------- the AZs the environment keeps
+
+@pytest.fixture
+def az_project(tmp_path):
+    root = root_template()
+    for param in (P.NUMBER_OF_AZS, P.AVAILABILITY_ZONE_NAMES):
+        root.add_parameter(param.to_parameter())
+    return write_project(tmp_path, templates={"main.yaml": root, "app.yaml": app_template()},
+                         parameters={"ProjectName": "shop", "EnvironmentName": ENV, "NumberOfAzs": "2"})
+
+
+def test_the_first_plan_keeps_the_regions_first_azs_in_the_parameter_file(az_project, aws, capsys):
+    assert run(az_project, aws, "plan", ENV, "--bucket", BUCKET) == 0
+
+    assert values(az_project)["AvailabilityZoneNames"] == "us-east-1a,us-east-1b"
+    assert "AvailabilityZoneNames: (empty) -> us-east-1a,us-east-1b, written into dev.json" in capsys.readouterr().err
+
+
+def test_a_third_az_is_appended_and_the_first_two_stay(az_project, aws):
+    write_parameters(az_project, {"ProjectName": "shop", "EnvironmentName": ENV, "NumberOfAzs": "3",
+                                  "AvailabilityZoneNames": "us-east-1c,us-east-1a"})
+
+    assert run(az_project, aws, "plan", ENV, "--bucket", BUCKET) == 0
+    assert values(az_project)["AvailabilityZoneNames"] == "us-east-1c,us-east-1a,us-east-1b"
+
+
+def test_validate_checks_the_az_names_against_the_count_and_the_region(az_project, capsys):
+    write_parameters(az_project, {"ProjectName": "shop", "EnvironmentName": ENV, "NumberOfAzs": "3",
+                                  "AvailabilityZoneNames": "eu-west-1a,eu-west-1a"})
+
+    assert cli.main(["--project-dir", str(az_project), "validate", ENV, "--region", "us-east-1"]) == 2
+
+    out = capsys.readouterr().out
+    assert "names 2 AZs for NumberOfAzs=3" in out and "names an AZ twice" in out
+    assert "eu-west-1a, eu-west-1a is not in us-east-1" in out
+
+
+def test_the_network_stack_places_subnets_in_the_kept_azs(network_dict):
+    zone = network_dict["Resources"]["PublicSubnet1"]["Properties"]["AvailabilityZone"]
+    assert zone == {"Fn::If": ["HasAvailabilityZoneNames",
+                               {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "AvailabilityZoneNames"}]}]},
+                               {"Fn::Select": [0, {"Fn::GetAZs": ""}]}]}

@@ -198,10 +198,26 @@ FLOW_LOG_RETENTION_DAYS = log_retention(
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
+# Fn::GetAZs returns only the AZs that have a default subnet (when any has one) and its order
+# "isn't guaranteed" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getavailabilityzones.html);
+# subnets are placed by position, so the environment keeps the names it was built in.
+AVAILABILITY_ZONE_NAMES = Param(
+    "AvailabilityZoneNames",
+    "String",
+    "The AZs of subnets 1, 2 and 3, comma-separated, kept by the environment (threetier plan sets "
+    "them when empty). Empty: Fn::GetAZs by position, whose order is not guaranteed.",
+    label="Availability Zone names (set by threetier plan)",
+    group=GROUP_NETWORK,
+    default="",
+    allowed_pattern=r"^([a-z]{2}(-gov)?-[a-z]+-[0-9][a-z](,[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]){1,2})?$",
+    constraint="Empty, or 2 or 3 AZ names of the region, comma-separated, e.g. us-east-1a,us-east-1b.",
+)
+
 NETWORK = (
     VPC_CIDR,
     SUBNET_CIDR_BITS,
     NUMBER_OF_AZS,
+    AVAILABILITY_ZONE_NAMES,
     SINGLE_NAT_GATEWAY,
     FLOW_LOG_RETENTION_DAYS,
 )

@@ -24,6 +24,7 @@ from threetier.deploy import (
     advice,
     aftermath,
     ami,
+    azs,
     changeset,
     cleanup,
     console,
@@ -428,6 +429,8 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         if stuck:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
+    if azs.applies(template):
+        inputs = _with_pinned_azs(args, clients, stack, template, inputs)
     change_set_type = changeset.change_set_type_for(stack)
     guard = _rollback_guard(args, cfn, stack, template, change_set_type)
 
@@ -468,6 +471,19 @@ def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template:
     if change_set_type != "UPDATE" or not pinned.rollback_triggers:
         return None
     return rollback.find_guard(cfn, stack["StackId"], template, pinned.rollback_monitoring_minutes)
+
+
+def _with_pinned_azs(args: argparse.Namespace, clients: Clients, stack: dict | None, template: dict,
+                     inputs: StackInputs) -> StackInputs:
+    """`inputs` with the environment's AZ names, resolved and written into the parameter file when missing."""
+    written = azs.resolve(clients.cloudformation, make_ec2(clients, args.profile), stack, template,
+                          inputs.parameters, inputs.parameter_file)
+    if written is None:
+        return inputs
+    before, after = written
+    print(f"{azs.NAMES}: {before or '(empty)'} -> {after}, written into {inputs.parameter_file.name}: the "
+          "environment keeps these AZs (commit the file)", file=sys.stderr)
+    return dataclasses.replace(inputs, parameters={**inputs.parameters, azs.NAMES: after})
 
 
 def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> dict:
