@@ -25,16 +25,20 @@ def project(tmp_path):
     return write_project(tmp_path, templates={"main.yaml": root, "app.yaml": app_template()}, parameters=VALUES)
 
 
-def released(aws, app_changes, data_changes=None):
+def deployed_with_values_then_change_set(aws, parameters=ANY):
+    """The stack runs VALUES; the change set is created (with `parameters`)."""
     response = r.stack(STACK_NAME, "UPDATE_COMPLETE")
     response["Stacks"][0]["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in VALUES.items()]
     aws.cfn_stub.add_response("describe_stacks", response, {"StackName": STACK_NAME})
     aws.templates_already_uploaded()
     aws.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, {
         "StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "TemplateURL": ANY,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": NEW if k == "AppRepositoryRef" else v}
-                       for k, v in VALUES.items()],
-        "Capabilities": ANY, "IncludeNestedStacks": True, "Description": "threetier release dev"})
+        "Parameters": parameters, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY})
+
+
+def released(aws, app_changes, data_changes=None):
+    deployed_with_values_then_change_set(aws, [
+        {"ParameterKey": k, "ParameterValue": NEW if k == "AppRepositoryRef" else v} for k, v in VALUES.items()])
     rows = [r.resource_change("Modify", "AppStack", "AWS::CloudFormation::Stack", PhysicalResourceId=NESTED_ID,
                               Replacement="False", ChangeSetId=NESTED_CHANGE_SET,
                               Details=[r.property_detail("Parameters")])]
@@ -96,14 +100,7 @@ def test_a_ref_the_template_refuses_changes_nothing(project, aws, capsys):
 
 
 def test_a_plain_plan_of_another_change_is_no_release(project, aws, capsys):
-    VALUES_NOW = dict(VALUES)
-    response = r.stack(STACK_NAME, "UPDATE_COMPLETE")
-    response["Stacks"][0]["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in VALUES_NOW.items()]
-    aws.cfn_stub.add_response("describe_stacks", response, {"StackName": STACK_NAME})
-    aws.templates_already_uploaded()
-    aws.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, {
-        "StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "TemplateURL": ANY,
-        "Parameters": ANY, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY})
+    deployed_with_values_then_change_set(aws)
     aws.change_set_described(r.change_set(STACK_NAME, [r.resource_change("Add", "T", "AWS::SNS::Topic")]))
 
     assert threetier(project, "plan", ENV, "--bucket", BUCKET) == 0

@@ -162,7 +162,7 @@ def add_commands(commands) -> None:
     )
     release_cmd.add_argument("ref", metavar="REF", help="branch, tag or commit of the app to release")
     release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
-    release_cmd.set_defaults(run=run_release)
+    release_cmd.set_defaults(run=lambda args: _guarded(_release, args))
 
     pin_ami = commands.add_parser(
         "pin-ami", parents=[stack, aws],
@@ -171,7 +171,7 @@ def add_commands(commands) -> None:
                     "Writes parameters/ENV.json only: review and apply it with plan/deploy.",
     )
     pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
-    pin_ami.set_defaults(run=run_pin_ami)
+    pin_ami.set_defaults(run=lambda args: _guarded(_pin_ami, args))
 
     drift_cmd = commands.add_parser(
         "drift", parents=[stack, wait, aws],
@@ -179,7 +179,7 @@ def add_commands(commands) -> None:
         description="Exit codes: 0 every stack in sync, 1 drifted (or detection failed), 2 bad input.",
     )
     drift_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
-    drift_cmd.set_defaults(run=run_drift)
+    drift_cmd.set_defaults(run=lambda args: _guarded(_drift, args))
 
 
 def _raised_by_response_parser(error: BaseException) -> bool:
@@ -224,18 +224,6 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_delete(args: argparse.Namespace) -> int:
     return _guarded(_delete, args)
-
-
-def run_release(args: argparse.Namespace) -> int:
-    return _guarded(_release, args)
-
-
-def run_pin_ami(args: argparse.Namespace) -> int:
-    return _guarded(_pin_ami, args)
-
-
-def run_drift(args: argparse.Namespace) -> int:
-    return _guarded(_drift, args)
 
 
 def _guarded(command, args: argparse.Namespace) -> int:
