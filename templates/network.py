@@ -21,6 +21,7 @@ from troposphere import (
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Template,
     ec2,
@@ -28,7 +29,7 @@ from troposphere import (
     kms,
 )
 
-from threetier import conditions, logstore, naming, policies
+from threetier import architectures, conditions, logstore, naming, policies
 from threetier.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 from threetier import parameters as P
 
@@ -37,6 +38,7 @@ AZ_NUMBERS = (1, 2, 3)
 TIERS = ("Public", "App", "Data")
 SUBNET_COUNT = len(TIERS) * len(AZ_NUMBERS)
 ANYWHERE = "0.0.0.0/0"
+HAS_AZ_NAMES = "HasAvailabilityZoneNames"
 
 
 def build() -> Template:
@@ -44,17 +46,10 @@ def build() -> Template:
         "threetier network: VPC with public, private app and private data subnets "
         "in 2 or 3 AZs, NAT gateways, S3 gateway endpoint and VPC flow logs"
     )
-    P.use(t, P.VPC_CIDR, P.VPC_PREFIX_LENGTH, *P.NETWORK_SHARED, *P.IAM)
+    P.use(t, P.VPC_CIDR, *P.NETWORK_STACK)
     conditions.add(t, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3, conditions.HAS_PERMISSIONS_BOUNDARY)
-    # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
-    # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix. A Rule of
-    # this, the first nested stack, refuses it before any resource is created
-    # (in the root it would push the root past the 51,200 bytes a template body
-    # may have); `threetier validate` refuses it offline.
-    t.add_rule("NineSubnetsFitTheVpc", {"Assertions": [{
-        "Assert": Or(*[_subnets_fit(prefix) for prefix in P.VPC_PREFIX_LENGTHS]),
-        "AssertDescription": "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 5 for a /23).",
-    }]})
+    _rules(t)
+    t.add_condition(HAS_AZ_NAMES, Not(Equals(Ref(P.AVAILABILITY_ZONE_NAMES.name), "")))
 
     vpc = t.add_resource(
         ec2.VPC(
@@ -163,7 +158,9 @@ def _subnet(t: Template, vpc: ec2.VPC, tier: str, az: int) -> ec2.Subnet:
             ec2.Subnet(
                 f"{tier}Subnet{az}",
                 VpcId=Ref(vpc),
-                AvailabilityZone=Select(az - 1, GetAZs("")),
+                AvailabilityZone=If(HAS_AZ_NAMES,
+                                    Select(az - 1, Split(",", Ref(P.AVAILABILITY_ZONE_NAMES.name))),
+                                    Select(az - 1, GetAZs(""))),
                 CidrBlock=Select(
                     block,
                     Cidr(Ref(P.VPC_CIDR.name), SUBNET_COUNT, Ref(P.SUBNET_CIDR_BITS.name)),
@@ -298,6 +295,29 @@ def _per_az(values: list) -> If:
 
 def _output(t: Template, name: str, description: str, value) -> None:
     t.add_output(Output(name, Description=description, Value=value))
+
+
+def _rules(t: Template) -> None:
+    """Checks that would not fit in the root (its body may have 51,200 bytes). This is the
+    first nested stack, so they refuse before any resource is created; `threetier
+    validate` refuses the same offline."""
+    # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
+    # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix.
+    t.add_rule("NineSubnetsFitTheVpc", {"Assertions": [{
+        "Assert": Or(*[_subnets_fit(prefix) for prefix in P.VPC_PREFIX_LENGTHS]),
+        "AssertDescription": "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 5 for a /23).",
+    }]})
+    # The credit option is for T instances only; what EC2 does with it on
+    # another type is not documented, so it is never sent for one.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-launchtemplate-creditspecification.html
+    t.add_rule("CpuCreditsOnlyForTInstanceTypes", {
+        "RuleCondition": conditions.expression(conditions.HAS_CPU_CREDITS),
+        "Assertions": [{
+            "Assert": {"Fn::Contains": [sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)]},
+            "AssertDescription": "CpuCredits is for T instance types (t2, t3, t3a, t4g): leave it empty "
+                                 "for this InstanceType.",
+        }],
+    })
 
 
 def _subnets_fit(prefix: str):

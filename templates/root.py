@@ -25,6 +25,7 @@ from threetier.conditions import (
 )
 
 HAS_EDGE = "HasEdge"
+HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
 
 # Top-level outputs: {output name: (nested stack, description)}. Only what a
@@ -61,9 +62,12 @@ def build() -> Template:
     # stacks after dns run as if there were no domain.
     ready_domain = If(DOMAIN_READY, Ref(P.DOMAIN_NAME.name), "")
     t.add_condition(USE_MONITORING, Equals(Ref(P.MONITORING_ENABLED.name), "true"))
+    t.add_condition(HAS_PINNED_AMI, Not(Equals(Ref(P.PINNED_AMI_ID.name), "")))
+    # The pinned id, when the environment keeps one, wins over AmiId's latest value (see parameters.py).
+    image = If(HAS_PINNED_AMI, Ref(P.PINNED_AMI_ID.name), Ref(P.AMI_ID.name))
     _rules(t)
 
-    network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + (P.VPC_PREFIX_LENGTH,) + P.NETWORK_SHARED + P.IAM,
+    network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK_STACK,
                             VpcCidr=Sub("${VpcNetworkAddress}/${VpcPrefixLength}"))
     security = _nested_stack(
         t, "SecurityStack", "security",
@@ -99,6 +103,7 @@ def build() -> Template:
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
         DbRotationSecurityGroupId=_output(security, "DbRotationSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),
+        AmiId=image,
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "DbAppSecretArn", "AppSecretArn",
             "EfsFileSystemId", "EfsFileSystemArn", "EfsAccessPointId", "EfsAccessPointArn",
@@ -108,6 +113,7 @@ def build() -> Template:
         t, "AdminStack", "admin", P.PROJECT + P.IAM + (P.BASTION_COUNT, *P.BASTION, P.AMI_ID, P.ROOT_DEVICE_NAME),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         BastionSecurityGroupId=_output(security, "BastionSecurityGroupId"),
+        AmiId=image,
         condition=HAS_BASTIONS,
     )
     edge = _nested_stack(
@@ -240,13 +246,6 @@ def _rules(t: Template) -> None:
          Not({"Fn::Contains": [architectures.common_graviton_types(), Ref(P.INSTANCE_TYPE.name)]}),
          "InstanceType is a Graviton (arm64) type, but the default AmiId is x86_64: use e.g. t3.small, "
          "or AmiId ending in -arm64 instead of -x86_64.")
-    # The credit option is for T instances only; what EC2 does with it on
-    # another type is not documented, so it is never sent for one.
-    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-launchtemplate-creditspecification.html
-    # validate also flags a T type left without one (T3, T3a, T4g then run unlimited).
-    rule("CpuCreditsOnlyForTInstanceTypes", conditions.expression(conditions.HAS_CPU_CREDITS),
-         {"Fn::Contains": [sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)]},
-         "CpuCredits is for T instance types (t2, t3, t3a, t4g): leave it empty for this InstanceType.")
     rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
          And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
          "WafEnabled needs CloudFrontEnabled true and the stack in us-east-1, where CloudFront web ACLs are.")

@@ -116,10 +116,12 @@ def test_ami_is_resolved_from_the_public_ssm_parameter_in_the_root_only(app_dict
     ami = root_template.to_dict()["Parameters"]["AmiId"]
     assert ami["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert ami["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-    # The root passes the resolved ami-... id: the nested stacks must not look it up again.
+    # The root passes the resolved ami-... id (or the environment's pinned one): the nested
+    # stacks must not look it up again.
     resources = root_template.to_dict()["Resources"]
     for stack in ("AppStack", "AdminStack"):
-        assert resources[stack]["Properties"]["Parameters"]["AmiId"] == {"Ref": "AmiId"}
+        assert resources[stack]["Properties"]["Parameters"]["AmiId"] == {
+            "Fn::If": ["HasPinnedAmi", {"Ref": "PinnedAmiId"}, {"Ref": "AmiId"}]}
     assert app_dict["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
     assert "Default" not in app_dict["Parameters"]["AmiId"]
     from templates import admin

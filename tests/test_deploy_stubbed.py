@@ -842,10 +842,10 @@ def test_an_environment_that_is_not_a_file_name(project, aws, capsys):
     assert aws.calls == []
 
 
-def test_plan_without_a_bucket_is_a_usage_error(project, aws):
-    with pytest.raises(SystemExit) as exit_info:
-        threetier(project, "plan", ENV)
-    assert exit_info.value.code == 2
+def test_plan_without_a_bucket_is_a_usage_error(project, aws, capsys):
+    assert threetier(project, "plan", ENV) == 2
+    assert "no template bucket: pass --bucket, or set bucket in the [dev] table of threetier.toml" in (
+        capsys.readouterr().err)
     assert aws.calls == []
 
 

@@ -285,7 +285,6 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1",
      "EfsMaxIoNeedsBurstingThroughput"),
     ({"InstanceType": "m7g.large", "CpuCredits": ""}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
-    ({"InstanceType": "m6i.large"}, "us-east-1", "CpuCreditsOnlyForTInstanceTypes"),
 ])
 def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
     assert rules_broken(stacks["root"], region, values) == [broken]

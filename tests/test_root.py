@@ -117,8 +117,9 @@ def test_root_passes_every_parameter_the_network_stack_declares(root_template, n
     required = {name for name, spec in network["Parameters"].items() if "Default" not in spec}
     assert required <= set(passed)
     assert set(passed) <= set(network["Parameters"])
-    assert set(passed) == {p.name for p in P.PROJECT + P.NETWORK_SHARED + P.IAM} | {"VpcCidr", "VpcPrefixLength"}
-    # The root joins the block from its two parts; the prefix comes along for the network stack's Rule.
+    assert set(passed) == {p.name for p in P.PROJECT + P.NETWORK_STACK} | {"VpcCidr"}
+    # The root joins the block from its two parts; the prefix (and InstanceType,
+    # CpuCredits) come along for the network stack's Rules.
     assert passed["VpcCidr"] == {"Fn::Sub": "${VpcNetworkAddress}/${VpcPrefixLength}"}
 
 
@@ -192,9 +193,9 @@ def test_bastions_need_a_restricted_admin_cidr(root_template, count, cidr, ok):
     ("m6i.large", "unlimited", False),
     ("c7g.xlarge", "standard", False),
 ])
-def test_cpu_credits_only_for_t_instance_types(root_template, instance_type, credits, ok):
-    root = root_template.to_dict()
-    assert rule_holds(root, "CpuCreditsOnlyForTInstanceTypes", InstanceType=instance_type,
+def test_cpu_credits_only_for_t_instance_types(network_dict, instance_type, credits, ok):
+    """A Rule of the first nested stack: it refuses before any resource is created."""
+    assert rule_holds(network_dict, "CpuCreditsOnlyForTInstanceTypes", InstanceType=instance_type,
                       CpuCredits=credits) is ok
 
 

@@ -247,10 +247,28 @@ FLOW_LOG_RETENTION_DAYS = log_retention(
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
+# Fn::GetAZs returns only the AZs that have a default subnet (when any has one) and its order
+# "isn't guaranteed" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getavailabilityzones.html);
+# subnets are placed by position, so the environment keeps the names it was built in.
+AVAILABILITY_ZONE_NAMES = Param(
+    "AvailabilityZoneNames",
+    "String",
+    "The AZs of subnets 1, 2 and 3, comma-separated, kept by the environment (threetier plan sets "
+    "them when empty). Empty: Fn::GetAZs by position, whose order is not guaranteed.",
+    label="Availability Zone names (set by threetier plan)",
+    hint="set by threetier plan; empty: Fn::GetAZs",
+    group=GROUP_ADVANCED_SERVERS,
+    default="",
+    # The shape only: validate checks the names against the region.
+    allowed_pattern=r"^([a-z0-9-]+(,[a-z0-9-]+){1,2})?$",
+    constraint="Empty, or 2 or 3 AZ names, comma-separated.",
+)
+
 # What the root and the network stack share; the root joins the block for it (VPC_CIDR).
 NETWORK_SHARED = (
     SUBNET_CIDR_BITS,
     NUMBER_OF_AZS,
+    AVAILABILITY_ZONE_NAMES,
     SINGLE_NAT_GATEWAY,
     FLOW_LOG_RETENTION_DAYS,
 )
@@ -587,6 +605,23 @@ AMI_ID = Param(
     label="AMI (public SSM parameter path)",
     group=GROUP_ADVANCED_SERVERS,
     default=AL2023_AMI_PARAMETER,
+)
+
+# CloudFormation fetches an SSM parameter type's latest value on every stack update, even with
+# "use existing value" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm),
+# so a newer image published under AmiId would replace every server on any update. The
+# environment keeps the resolved id here; `threetier plan` sets it when empty.
+PINNED_AMI_ID = Param(
+    "PinnedAmiId",
+    "String",
+    "AMI id the servers run, resolved once from AmiId and kept (threetier plan sets it when empty; "
+    "threetier pin-ami moves it). Empty: AmiId's latest image, fetched again on every stack update.",
+    label="Pinned AMI id (set by threetier plan)",
+    hint="set by threetier plan; empty: AmiId's latest",
+    group=GROUP_ADVANCED_SERVERS,
+    default="",
+    allowed_pattern=r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$",
+    constraint="Empty, or an AMI id such as ami-0abcdef1234567890.",
 )
 
 ROOT_DEVICE_NAME = Param(
@@ -1203,6 +1238,11 @@ IAM_ROLE_PATH = Param(
 )
 
 IAM = (PERMISSIONS_BOUNDARY_ARN, IAM_ROLE_PATH)
+# What the root passes the network stack, besides the VPC block it joins. The
+# network stack is the first nested stack, so its Rules also carry the checks
+# that would not fit in the root (51,200 bytes): the subnet fit and the CPU
+# credit option, both refused before any resource is created.
+NETWORK_STACK = (VPC_PREFIX_LENGTH, *NETWORK_SHARED, *IAM, INSTANCE_TYPE, CPU_CREDITS)
 
 # Every root parameter in console order: groups show in the order their first
 # parameter comes (see GROUP_PROJECT).
@@ -1217,7 +1257,8 @@ ROOT = (
     APP_REPOSITORY_URL, APP_REPOSITORY_REF, APP_ENTRY_POINT, APP_PORT, HEALTH_CHECK_PATH,
     BASTION_COUNT, ADMIN_CIDR, BASTION_KEY_PAIR, BASTION_INSTANCE_TYPE,
     *IAM,
-    VPC_NETWORK_ADDRESS, VPC_PREFIX_LENGTH, SUBNET_CIDR_BITS, FLOW_LOG_RETENTION_DAYS, AMI_ID, ROOT_DEVICE_NAME,
+    VPC_NETWORK_ADDRESS, VPC_PREFIX_LENGTH, SUBNET_CIDR_BITS, AVAILABILITY_ZONE_NAMES, FLOW_LOG_RETENTION_DAYS,
+    AMI_ID, PINNED_AMI_ID, ROOT_DEVICE_NAME,
     ROOT_VOLUME_SIZE,
     DETAILED_MONITORING, CPU_TARGET_PERCENT, HEALTH_CHECK_GRACE_SECONDS, APP_LOG_RETENTION_DAYS,
     ALB_IDLE_TIMEOUT_SECONDS, ALB_ACCESS_LOGS, ALB_ACCESS_LOG_RETENTION_DAYS, CLOUDFRONT_PRICE_CLASS,

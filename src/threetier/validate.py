@@ -44,7 +44,7 @@ SEVERITIES = (ERROR, WARNING, NOTE)
 
 CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters `threetier plan`/`deploy` fill in themselves when the file leaves them empty.
-FILLED_BY_PLAN = frozenset({P.CLOUDFRONT_PREFIX_LIST_ID.name})
+FILLED_BY_PLAN = frozenset({P.CLOUDFRONT_PREFIX_LIST_ID.name, P.AVAILABILITY_ZONE_NAMES.name})
 
 
 PRIVATE_RANGES = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -342,6 +342,27 @@ def az_count(inputs: Inputs) -> list[Problem]:
         return []
     return [Problem(name, inputs.value(name), f"{inputs.region} has only {available} Availability Zones "
                     f"for most accounts: use {available}, or deploy to another region")]
+
+
+def az_names(inputs: Inputs) -> list[Problem]:
+    """AvailabilityZoneNames: distinct, at least NumberOfAzs of them, all in the region."""
+    name = P.AVAILABILITY_ZONE_NAMES.name
+    text = inputs.value(name)
+    if not text:
+        return []
+    names = text.split(",")
+    problems = []
+    requested = inputs.number(P.NUMBER_OF_AZS.name)
+    # plan appends the missing ones itself
+    if requested is not None and len(names) < requested and name not in inputs.filled_later:
+        problems.append(Problem(name, text, f"names {len(names)} AZs for {inputs.shown(P.NUMBER_OF_AZS.name)}: "
+                                "add the next one (threetier plan does)", related=(P.NUMBER_OF_AZS.name,)))
+    if len(set(names)) != len(names):
+        problems.append(Problem(name, text, "names an AZ twice: each tier needs a different AZ per subnet"))
+    foreign = [az for az in names if inputs.region and not az.startswith(inputs.region)]
+    if foreign:
+        problems.append(Problem(name, text, f"{', '.join(foreign)} is not in {inputs.region}"))
+    return problems
 
 
 # ----------------------------------------------------------------------------- access
@@ -651,6 +672,7 @@ CROSS_FIELD_CHECKS = (
     vpc_cidr,
     region_known,
     az_count,
+    az_names,
     bastion_access,
     admin_cidr_not_world,
     cloudfront_certificate_region,

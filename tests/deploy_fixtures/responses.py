@@ -98,3 +98,21 @@ def stack_event(stack_name: str, seconds: float, status: str, reason: str = "",
 def events_page(events: list[dict]) -> dict:
     """DescribeStackEvents: newest first."""
     return {"StackEvents": sorted(events, key=lambda e: e["Timestamp"], reverse=True)}
+
+
+def stack_resource(stack_name: str, logical_id: str, resource_type: str, physical_id: str,
+                   status: str = "UPDATE_COMPLETE", stack_id: str | None = None) -> dict:
+    """One resource as DescribeStackResources lists it."""
+    return {
+        "StackName": stack_name, "StackId": stack_id or stack_arn(stack_name),
+        "LogicalResourceId": logical_id, "PhysicalResourceId": physical_id,
+        "ResourceType": resource_type, "Timestamp": T0, "ResourceStatus": status,
+    }
+
+
+def stack_resource_detail(stack_name: str, logical_id: str, resource_type: str, physical_id: str,
+                          status: str = "UPDATE_COMPLETE") -> dict:
+    """DescribeStackResource."""
+    detail = stack_resource(stack_name, logical_id, resource_type, physical_id, status)
+    detail["LastUpdatedTimestamp"] = detail.pop("Timestamp")
+    return {"StackResourceDetail": detail}

@@ -129,10 +129,14 @@ def new_change_set_name(now: datetime | None = None) -> str:
 
 
 def create_change_set(cfn, stack_name: str, template_url: str, parameters: dict[str, str],
-                      change_set_type: str, description: str) -> dict | None:
-    """{"Id", "StackId"} of the new change set, or None if AWS already says there is nothing to change."""
+                      change_set_type: str, description: str, options: dict | None = None) -> dict | None:
+    """{"Id", "StackId"} of the new change set, or None if AWS already says there is nothing to change.
+
+    `options` are further CreateChangeSet arguments (RoleARN, Tags, NotificationARNs,
+    RollbackConfiguration), sent only when given."""
     try:
         return cfn.create_change_set(
+            **(options or {}),
             StackName=stack_name,
             ChangeSetName=new_change_set_name(),
             ChangeSetType=change_set_type,

@@ -20,9 +20,25 @@ from botocore.parsers import ResponseParserError
 
 from threetier import emit, validate
 from threetier import parameters as P
-from threetier.deploy import advice, aftermath, changeset, cleanup, console, danger, events, review
+from threetier.deploy import (
+    advice,
+    aftermath,
+    ami,
+    azs,
+    changeset,
+    cleanup,
+    console,
+    danger,
+    drift,
+    events,
+    protection,
+    release,
+    review,
+    rollback,
+    settings,
+)
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError, aws_said
-from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, stack_name_for
+from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs, load_values, stack_name_for
 from threetier.deploy.package import (
     ROOT_TEMPLATE,
     Destination,
@@ -37,6 +53,7 @@ sleep = time.sleep
 clock = time.monotonic
 CHANGE_SET_POLL_SECONDS = 2.0
 EVENT_POLL_SECONDS = 5.0
+DRIFT_POLL_SECONDS = 5.0
 
 EXIT_INTERRUPTED = 130
 # How long a command waits for a change set to be computed, or for a stack operation
@@ -53,14 +70,24 @@ def add_commands(commands) -> None:
     add_aws_options(aws)
 
     bucket = argparse.ArgumentParser(add_help=False)
-    bucket.add_argument("--bucket", required=True,
-                        help="S3 bucket for the templates, in the region you deploy to")
-    bucket.add_argument("--prefix", default="threetier", help="key prefix in the bucket (default: %(default)s)")
+    bucket.add_argument("--bucket",
+                        help="S3 bucket for the templates, in the region you deploy to "
+                             "(default: bucket in threetier.toml)")
+    bucket.add_argument("--prefix", help="key prefix in the bucket (default: prefix in threetier.toml, "
+                                         f"else {settings.DEFAULT_PREFIX})")
 
     stack = argparse.ArgumentParser(add_help=False)
     stack.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
     stack.add_argument("--stack-name",
-                       help="default: <ProjectName>-<EnvironmentName> from parameters/ENV.json")
+                       help="default: stack_name in threetier.toml, else <ProjectName>-<EnvironmentName> "
+                            "from parameters/ENV.json")
+    stack.add_argument("--settings", type=Path, metavar="FILE",
+                       help="settings file pinning the environment's account, region, bucket, ... "
+                            "(default: threetier.toml in the project, if there is one)")
+
+    role = argparse.ArgumentParser(add_help=False)
+    role.add_argument("--role-arn", help="IAM role CloudFormation uses for the stack operation "
+                                         "(default: role_arn in threetier.toml)")
 
     wait = argparse.ArgumentParser(add_help=False)
     wait.add_argument("--timeout", type=_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
@@ -88,7 +115,7 @@ def add_commands(commands) -> None:
     package_cmd.set_defaults(run=run_package)
 
     plan = commands.add_parser(
-        "plan", parents=[stack, bucket, guard, wait, aws],
+        "plan", parents=[stack, bucket, role, guard, wait, aws],
         help="package, create a change set and print its review; never executes",
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
@@ -97,7 +124,7 @@ def add_commands(commands) -> None:
     plan.set_defaults(run=run_plan)
 
     deploy = commands.add_parser(
-        "deploy", parents=[stack, bucket, guard, wait, aws],
+        "deploy", parents=[stack, bucket, role, guard, wait, aws],
         help="plan, ask, execute the change set and follow the stack events",
         description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
@@ -106,7 +133,7 @@ def add_commands(commands) -> None:
     deploy.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
-        "rotate-origin-secret", parents=[stack, bucket, guard, wait, aws],
+        "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, aws],
         help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
         description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
                     "pins it (CloudFront sends it) and the previous one (the load balancer still accepts it "
@@ -121,7 +148,38 @@ def add_commands(commands) -> None:
     delete = commands.add_parser("delete", parents=[stack, wait, aws],
                                  help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
     delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.add_argument("--disable-termination-protection", action="store_true",
+                        help="needed to delete a protected environment: turns the stack's termination "
+                             "protection off (after the confirmation), then deletes")
     delete.set_defaults(run=run_delete)
+
+    release_cmd = commands.add_parser(
+        "release", parents=[stack, bucket, role, guard, wait, aws],
+        help="set AppRepositoryRef in parameters/ENV.json (nothing else) and plan it",
+        description="A release is a parameter change: a new launch template version and a rolling "
+                    "replacement of the servers. Writes REF into parameters/ENV.json, then does what "
+                    "`plan` does (deploy it with `threetier deploy ENV`). Exit codes as plan.",
+    )
+    release_cmd.add_argument("ref", metavar="REF", help="branch, tag or commit of the app to release")
+    release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
+    release_cmd.set_defaults(run=lambda args: _guarded(_release, args))
+
+    pin_ami = commands.add_parser(
+        "pin-ami", parents=[stack, aws],
+        help="move PinnedAmiId in parameters/ENV.json to AmiId's latest image (or --ami-id); then plan",
+        description="Servers run the image the environment pins; this moves the pin deliberately. "
+                    "Writes parameters/ENV.json only: review and apply it with plan/deploy.",
+    )
+    pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
+    pin_ami.set_defaults(run=lambda args: _guarded(_pin_ami, args))
+
+    drift_cmd = commands.add_parser(
+        "drift", parents=[stack, wait, aws],
+        help="drift detection on the root and every nested stack",
+        description="Exit codes: 0 every stack in sync, 1 drifted (or detection failed), 2 bad input.",
+    )
+    drift_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    drift_cmd.set_defaults(run=lambda args: _guarded(_drift, args))
 
 
 def _raised_by_response_parser(error: BaseException) -> bool:
@@ -173,15 +231,47 @@ def _guarded(command, args: argparse.Namespace) -> int:
     any change set it created and neither executed nor kept for review."""
     args.pending = cleanup.Pending(sys.stderr)
     try:
-        return _reporting_errors(command, args)
+        return _reporting_errors(lambda arguments: command(_with_settings(arguments)), args)
     finally:
         args.pending.discard_all()
+
+
+def _with_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """The environment's settings (threetier.toml) filled into the options the command line left out."""
+    if hasattr(args, "env"):
+        project = emit.find_project(args.project_dir)
+        settings.apply(args, settings.load(project, args.env, args.settings))
+    elif getattr(args, "prefix", "") is None:
+        args.prefix = settings.DEFAULT_PREFIX
+    return args
+
+
+def connect(args: argparse.Namespace) -> Clients:
+    """Clients for the command, after checking that the credentials are for the pinned account
+    (the first AWS call of every command that has an environment)."""
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    check_pinned_account(args, clients)
+    return clients
+
+
+def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:
+    """Refuse (InputError, exit 2) credentials for another account than the one pinned for the environment."""
+    pinned = getattr(args, "settings", None)
+    if pinned is not None and pinned.account_id:
+        account = settings.check_account(clients.sts, pinned)
+        print(f"account {account} and region {clients.region}, as pinned for {args.env} in {pinned.source}",
+              file=sys.stderr)
 
 
 def _reporting_errors(command, args: argparse.Namespace) -> int:
     name = f"threetier {args.command}"
     try:
         return command(args)
+    except drift.DriftTimeout as error:
+        print(f"{name}: drift detection was still running on {', '.join(error.pending)} after "
+              f"{events.format_elapsed(error.waited)} (--timeout {args.timeout:g}): stopped waiting. "
+              "Try again later, or with a longer --timeout.", file=sys.stderr)
+        return EXIT_FAILURE
     except changeset.ChangeSetTimeout as error:
         print(f"{name}: the change set was still {error.status} after {events.format_elapsed(error.waited)} "
               f"(--timeout {args.timeout:g}): stopped waiting. CloudFormation may be slow or stuck; "
@@ -234,7 +324,7 @@ def _package(args: argparse.Namespace) -> int:
 
 
 def _destination(args: argparse.Namespace, clients: Clients) -> Destination:
-    return Destination(s3=clients.s3, bucket=args.bucket, prefix=args.prefix,
+    return Destination(s3=clients.s3, bucket=settings.require_bucket(args), prefix=args.prefix,
                        region=clients.region, endpoint_url=clients.endpoint_url)
 
 
@@ -255,6 +345,24 @@ class Planned:
     review: changeset.Review
     dangers: list[danger.Danger]
     allowed: set[str]
+    guard: rollback.Guard | None = None
+    stack: dict | None = None  # the stack as it was before the change set (None on a first create)
+    release: release.Release | None = None
+    ami: ami.AmiPin | None = None
+    env: str = ""
+
+    def notes(self) -> list[str]:
+        """What the review says besides the table: what a release does, the AMI pin, the alarms that
+        guard the update."""
+        notes = self.release.lines() if self.release else []
+        notes += self.ami.lines(self.env) if self.ami else []
+        return notes + (self.guard.lines() if self.guard else [])
+
+    def extras(self) -> dict:
+        """The same for --json."""
+        return {"release": self.release.as_dict() if self.release else None,
+                "ami": self.ami.as_dict() if self.ami else None,
+                "rollback_triggers": self.guard.as_dict() if self.guard else None}
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -267,10 +375,10 @@ def _plan(args: argparse.Namespace) -> int:
     if rev.failed:
         return _change_set_failed(planned)
     if args.json:
-        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed))
+        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed, planned.extras()))
     else:
         sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed,
-                                            console.wants_color(sys.stdout)))
+                                            console.wants_color(sys.stdout), planned.notes()))
     args.pending.settle(rev.change_set_id)
     print(f"Change set kept for review (not executed): {rev.change_set_id}", file=sys.stderr)
     if danger.blocking(planned.dangers, planned.allowed):
@@ -282,6 +390,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
     """Validate inputs, package, create the change set and read it; an int is an early exit code."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
+    settings.require_bucket(args)
     template = load_root_template(project)
     # Creating clients sends nothing; it settles the region the values are validated for.
     clients = make_clients(args.region, args.profile, args.endpoint_url)
@@ -291,10 +400,16 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         print(note, file=sys.stderr)
 
     # The first AWS calls.
+    check_pinned_account(args, clients)
     if validate.prefix_list_to_look_up(template, inputs.parameters):
         inputs = _with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
             return EXIT_FAILURE
+    pinned_ami = None
+    if ami.applies(template):
+        pinned_ami = ami.pin(make_client(clients, args.profile, "ssm"), template, inputs.parameters,
+                             inputs.parameter_file)
+        inputs = dataclasses.replace(inputs, parameters={**inputs.parameters, ami.PIN: pinned_ami.pinned})
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, inputs.stack_name)
     if stack is not None:
@@ -302,7 +417,10 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         if stuck:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
+    if azs.applies(template):
+        inputs = _with_pinned_azs(args, clients, stack, template, inputs)
     change_set_type = changeset.change_set_type_for(stack)
+    guard = _rollback_guard(args, cfn, stack, template, change_set_type)
 
     destination = _destination(args, clients)
     packaged = package(output_dir, destination)
@@ -314,6 +432,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
     created = changeset.create_change_set(
         cfn, inputs.stack_name, root.url, inputs.parameters, change_set_type,
         description=f"threetier {args.command} {args.env}",
+        options=_stack_options(args, guard),
     )
     if created is None:
         # AWS refused to even create it because nothing would change: same as an empty change set.
@@ -329,13 +448,56 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
                                                    clock=clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = _allowed(args)
-    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed)
+    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
+
+
+def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
+                    change_set_type: str) -> rollback.Guard | None:
+    """The monitoring stack's alarms as rollback triggers of an update (unless the settings turn them off)."""
+    pinned = args.settings
+    if change_set_type != "UPDATE" or not pinned.rollback_triggers:
+        return None
+    return rollback.find_guard(cfn, stack["StackId"], template, pinned.rollback_monitoring_minutes)
+
+
+def _with_pinned_azs(args: argparse.Namespace, clients: Clients, stack: dict | None, template: dict,
+                     inputs: StackInputs) -> StackInputs:
+    """`inputs` with the environment's AZ names, resolved and written into the parameter file when missing."""
+    written = azs.resolve(clients.cloudformation, make_ec2(clients, args.profile), stack, template,
+                          inputs.parameters, inputs.parameter_file)
+    if written is None:
+        return inputs
+    before, after = written
+    print(f"{azs.NAMES}: {before or '(empty)'} -> {after}, written into {inputs.parameter_file.name}: the "
+          "environment keeps these AZs (commit the file)", file=sys.stderr)
+    return dataclasses.replace(inputs, parameters={**inputs.parameters, azs.NAMES: after})
+
+
+def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> dict:
+    """CreateChangeSet arguments from the settings and flags: the role CloudFormation acts as, stack tags,
+    notification topics, and the rollback triggers of an update."""
+    pinned = args.settings
+    options: dict = {}
+    if args.role_arn:
+        options["RoleARN"] = args.role_arn
+    if pinned.tags:
+        options["Tags"] = [{"Key": key, "Value": value} for key, value in pinned.tags.items()]
+    if pinned.notification_arns:
+        options["NotificationARNs"] = list(pinned.notification_arns)
+    if guard is not None:
+        options["RollbackConfiguration"] = guard.configuration()
+    return options
+
+
+def make_client(clients: Clients, profile: str | None, service: str):
+    """A client of `service` for the region, profile and endpoint of `clients` (creating it sends nothing)."""
+    session = boto3.Session(profile_name=profile, region_name=clients.region)
+    return session.client(service, endpoint_url=clients.endpoint_url, config=RETRIES)
 
 
 def make_ec2(clients: Clients, profile: str | None):
-    """An EC2 client for the region, profile and endpoint of `clients` (creating it sends nothing)."""
-    session = boto3.Session(profile_name=profile, region_name=clients.region)
-    return session.client("ec2", endpoint_url=clients.endpoint_url, config=RETRIES)
+    return make_client(clients, profile, "ec2")
 
 
 def _with_cloudfront_prefix_list(args: argparse.Namespace, clients: Clients,
@@ -397,6 +559,39 @@ def _change_set_failed(planned: Planned) -> int:
     return EXIT_FAILURE
 
 
+def _release(args: argparse.Namespace) -> int:
+    """Write the new AppRepositoryRef into parameters/ENV.json, then plan it."""
+    project = emit.find_project(args.project_dir)
+    settings.require_bucket(args)
+    path, values = load_values(project, args.env)
+    previous = release.set_ref(path, values, load_root_template(project), args.ref)
+    print(f"{path}: {release.REF} {previous or '(default)'} -> {args.ref}; commit the file with the release",
+          file=sys.stderr)
+    return _plan(args)
+
+
+def _pin_ami(args: argparse.Namespace) -> int:
+    """Move the environment's pinned AMI to AmiId's latest image (or the one given)."""
+    project = emit.find_project(args.project_dir)
+    template = load_root_template(project)
+    path, values = load_values(project, args.env)
+    if not ami.applies(template):
+        raise InputError(f"output/main.yaml has no {ami.PIN} parameter: run `python generate.py` first")
+    image_id = args.ami_id
+    if image_id:
+        problems = validate.errors(validate.declared_problems(template["Parameters"], {**values, ami.PIN: image_id}))
+        if any(ami.PIN in str(problem) for problem in problems):
+            raise InputError(f"--ami-id {image_id}: not an AMI id (ami- and 8 or 17 hexadecimal digits)")
+    else:
+        clients = connect(args)
+        image_id = ami.latest(make_client(clients, args.profile, "ssm"), ami.source_of(template, values))
+    previous = values.get(ami.PIN) or "(none)"
+    ami.move(path, image_id)
+    print(f"{path}: {ami.PIN} {previous} -> {image_id}. Review it with `threetier plan {args.env}` (every "
+          "server is replaced, one at a time), deploy it, and commit the file.")
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- deploy
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -410,7 +605,7 @@ def _deploy(args: argparse.Namespace) -> int:
     if rev.failed:
         return _change_set_failed(planned)
     color = console.wants_color(sys.stdout)
-    sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed, color))
+    sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed, color, planned.notes()))
 
     blockers = danger.blocking(planned.dangers, planned.allowed)
     if blockers:
@@ -438,6 +633,8 @@ def _deploy(args: argparse.Namespace) -> int:
     refused = _execute(cfn, rev, args)
     if refused:
         return refused
+    if args.settings.protected:
+        protection.protect(cfn, rev.stack_id, rev.stack_name, planned.stack, args.region, sys.stdout)
     print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
           "not the deploy):")
     outcome = events.follow(
@@ -509,7 +706,7 @@ def _report_outcome(cfn, outcome: events.Outcome, stack_name: str, args: argpars
 def _status(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     stack_name = _stack_name(args, project)
-    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    clients = connect(args)
     stack = changeset.describe_stack(clients.cloudformation, stack_name)
     if stack is None:
         print(f"Stack {stack_name} does not exist in {clients.region}.")
@@ -520,6 +717,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"Status:  {status}")
     if stack.get("StackStatusReason"):
         print(f"Reason:  {stack['StackStatusReason']}")
+    print(f"Protect: termination protection {'on' if stack.get('EnableTerminationProtection') else 'off'}"
+          + (" (a protected environment)" if args.settings.protected else ""))
     changed = stack.get("LastUpdatedTime") or stack.get("CreationTime")
     if changed:
         print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
@@ -573,7 +772,7 @@ def _delete(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     stack_name = _stack_name(args, project)
     kept = advice.retained_resources(project / "output")
-    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    clients = connect(args)
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
@@ -585,6 +784,10 @@ def _delete(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     color = console.wants_color(sys.stdout)
+    guarded = protection.guarded(stack, args.settings.protected)
+    if guarded and not args.disable_termination_protection:
+        print(protection.refusal(stack, stack_name, args.env, args.settings, args.region), file=sys.stderr)
+        return EXIT_FAILURE
     print(console.paint(f"Deleting stack {stack_name} ({status}) in {clients.region} deletes every "
                         "resource in it and in its nested stacks.", "red", color))
     if kept:
@@ -594,7 +797,11 @@ def _delete(args: argparse.Namespace) -> int:
             only_if = f", if condition {resource.condition} held" if resource.condition else ""
             print(f"  - {resource.logical_id} ({resource.resource_type}) in {resource.file_name}: "
                   f"DeletionPolicy {resource.policy}{only_if}")
-    answer = console.confirm(f"Delete stack {stack_name}?", args.yes, sys.stdin, sys.stdout)
+    question = f"Delete stack {stack_name}?"
+    if guarded:
+        question = (f"Stack {stack_name} is a protected environment: turn its termination protection off "
+                    "and delete it?")
+    answer = console.confirm(question, args.yes, sys.stdin, sys.stdout)
     if answer == console.NOT_INTERACTIVE:
         print("Refusing to delete without confirmation: stdin is not a terminal. "
               "Pass --yes to delete the stack.", file=sys.stderr)
@@ -604,9 +811,35 @@ def _delete(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     stack_id = stack["StackId"]
+    if stack.get("EnableTerminationProtection"):
+        protection.unprotect(cfn, stack_id, stack_name, sys.stdout)
     start = events.baseline(cfn, stack_id)
     cfn.delete_stack(StackName=stack_id)
     print(f"Deleting stack {stack_name}; following its events:")
     outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=clock, sleep=sleep,
                             poll_seconds=EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
     return _report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+
+
+# ----------------------------------------------------------------------------- drift
+
+def _drift(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = _stack_name(args, project)
+    clients = connect(args)
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}.", file=sys.stderr)
+        return EXIT_FAILURE
+    stacks = drift.stack_tree(cfn, stack["StackId"], stack_name)
+    print(f"detecting drift on {len(stacks)} stack(s) of {stack_name} ({clients.region})", file=sys.stderr)
+    checked = drift.detect(cfn, stacks, sys.stderr, sleep=sleep, clock=clock, poll_seconds=DRIFT_POLL_SECONDS,
+                           limit_seconds=args.timeout * 60)
+    resources = [resource for stack_drift in checked for resource in drift.drifted_resources(cfn, stack_drift)]
+    if args.json:
+        sys.stdout.write(drift.render_json(stack_name, checked, resources))
+    else:
+        sys.stdout.write(drift.render_text(stack_name, clients.region, checked, resources, args.env))
+    failed = any(stack_drift.detection_status == drift.FAILED for stack_drift in checked)
+    return EXIT_FAILURE if resources or failed else EXIT_OK

@@ -21,7 +21,7 @@ import uuid
 
 from threetier import emit, paramfile
 from threetier import parameters as P
-from threetier.deploy import changeset
+from threetier.deploy import changeset, settings
 from threetier.deploy.errors import InputError
 from threetier.deploy.inputs import load_root_template, load_stack_inputs
 from threetier.deploy.session import RETRIES, make_session
@@ -42,6 +42,8 @@ def rotate(args: argparse.Namespace, deploy) -> int:
     session = make_session(args.region, args.profile)
     cloudformation = session.client("cloudformation", endpoint_url=args.endpoint_url, config=RETRIES)
     secrets = session.client("secretsmanager", endpoint_url=args.endpoint_url, config=RETRIES)
+    # The new secret version is the first change: the pinned account is checked before it.
+    settings.check_account(session.client("sts", endpoint_url=args.endpoint_url, config=RETRIES), args.settings)
     arn = _secret_arn(cloudformation, inputs.stack_name)
 
     current = secrets.get_secret_value(SecretId=arn)["VersionId"]

@@ -75,8 +75,10 @@ def danger_lines(dangers: list[Danger], allowed: set[str], color: bool) -> list[
     return lines
 
 
-def render_text(review: Review, dangers: list[Danger], allowed: set[str], color: bool) -> str:
-    """The review a person reads: header, table, summary line, danger warnings."""
+def render_text(review: Review, dangers: list[Danger], allowed: set[str], color: bool,
+                notes: list[str] | None = None) -> str:
+    """The review a person reads: header, table, summary line, danger warnings, then `notes`
+    (what guards the update, what a release does)."""
     lines = [
         f"Change set for stack {review.stack_name} ({review.change_set_type}):",
         "",
@@ -87,12 +89,15 @@ def render_text(review: Review, dangers: list[Danger], allowed: set[str], color:
     warnings = danger_lines(dangers, allowed, color)
     if warnings:
         lines += [""] + warnings
+    if notes:
+        lines += [""] + notes
     return "\n".join(lines) + "\n"
 
 
-def as_dict(review: Review, dangers: list[Danger], allowed: set[str]) -> dict:
+def as_dict(review: Review, dangers: list[Danger], allowed: set[str], extras: dict | None = None) -> dict:
     """The same review as plain data; keys are stable for CI bots."""
     return {
+        **(extras or {}),
         "stack": review.stack_name,
         "change_set": review.change_set_id,
         "change_set_type": review.change_set_type,
@@ -126,5 +131,5 @@ def as_dict(review: Review, dangers: list[Danger], allowed: set[str]) -> dict:
     }
 
 
-def render_json(review: Review, dangers: list[Danger], allowed: set[str]) -> str:
-    return json.dumps(as_dict(review, dangers, allowed), indent=2) + "\n"
+def render_json(review: Review, dangers: list[Danger], allowed: set[str], extras: dict | None = None) -> str:
+    return json.dumps(as_dict(review, dangers, allowed, extras), indent=2) + "\n"

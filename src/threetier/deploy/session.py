@@ -24,6 +24,7 @@ class Clients:
     s3: Any
     region: str
     endpoint_url: str | None = None
+    sts: Any = None  # only asked when an account is pinned (threetier.toml)
 
 
 def add_aws_options(parser: argparse.ArgumentParser) -> None:
@@ -73,4 +74,5 @@ def make_clients(region: str | None, profile: str | None, endpoint_url: str | No
         s3=session.client("s3", endpoint_url=endpoint_url, config=s3_config),
         region=session.region_name,
         endpoint_url=endpoint_url,
+        sts=session.client("sts", endpoint_url=endpoint_url, config=RETRIES),
     )

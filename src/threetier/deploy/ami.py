@@ -1,0 +1,72 @@
+"""Pinned AMI: the environment keeps the image id it runs (PinnedAmiId in parameters/ENV.json).
+
+CloudFormation fetches the latest value of an SSM parameter type on every stack update,
+even with "use existing value"
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm):
+with AmiId alone, the first update after a newer Amazon Linux image is published, even an
+alarm threshold, replaces every server. So `plan` resolves AmiId once (SSM GetParameter)
+and writes the id into the parameter file when PinnedAmiId is empty, and afterwards shows
+"pinned X, latest Y"; `threetier pin-ami ENV` moves the pin, a deliberate change reviewed
+like a release. With PinnedAmiId empty (the console) the template uses AmiId as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from threetier import paramfile
+from threetier import parameters as P
+
+PIN = P.PINNED_AMI_ID.name
+SOURCE = P.AMI_ID.name
+
+
+@dataclass(frozen=True)
+class AmiPin:
+    source: str  # the SSM parameter name AmiId holds
+    pinned: str
+    latest: str
+    newly_pinned: bool = False
+
+    def lines(self, env: str) -> list[str]:
+        if self.newly_pinned:
+            return [f"AMI: pinned {self.pinned}, the latest image of {self.source}; it stays until you move it "
+                    f"(threetier pin-ami {env}). Commit parameters/{env}.json."]
+        if self.pinned == self.latest:
+            return [f"AMI: pinned {self.pinned}, the latest of {self.source}."]
+        return [f"AMI: pinned {self.pinned}, latest {self.latest} ({self.source}). Servers keep the pinned image; "
+                f"to move them, run `threetier pin-ami {env}` and deploy (a rolling replacement, like a release)."]
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "pinned": self.pinned, "latest": self.latest,
+                "newly_pinned": self.newly_pinned}
+
+
+def applies(template: dict) -> bool:
+    """Whether the root template has the pin (older generated roots do not)."""
+    declared = template.get("Parameters") or {}
+    return PIN in declared and SOURCE in declared
+
+
+def source_of(template: dict, values: dict[str, str]) -> str:
+    return values.get(SOURCE) or (template.get("Parameters") or {}).get(SOURCE, {}).get("Default", "")
+
+
+def latest(ssm, name: str) -> str:
+    return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+
+
+def pin(ssm, template: dict, values: dict[str, str], parameter_file: Path) -> AmiPin:
+    """Resolve AmiId; write the id as PinnedAmiId when the file has none yet."""
+    source = source_of(template, values)
+    newest = latest(ssm, source)
+    pinned = values.get(PIN) or ""
+    if pinned:
+        return AmiPin(source, pinned, newest)
+    paramfile.update(parameter_file, {PIN: newest})
+    return AmiPin(source, newest, newest, newly_pinned=True)
+
+
+def move(parameter_file: Path, image_id: str) -> None:
+    paramfile.update(parameter_file, {PIN: image_id})
