@@ -16,3 +16,11 @@ def test_ci_runs_exactly_the_readme_test_command(project):
     _, test = readme_commands(project)
     ci = (project / ".ci" / "run").read_text().splitlines()
     assert test in ci
+
+
+def test_pull_requests_get_the_offline_review_and_pre_commit_runs_it(project):
+    review = (project / ".github" / "workflows" / "review.yml").read_text()
+    assert "pull_request:" in review and 'threetier diff "$BASE" --markdown' in review
+    assert "fetch-depth: 0" in review, "the base branch must be there to compare with"
+    hooks = (project / ".pre-commit-config.yaml").read_text()
+    assert "entry: threetier diff HEAD" in hooks

@@ -117,8 +117,10 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
 def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
+    from threetier.diffcommand import add_command as add_diff_command
     from threetier.insight.commands import add_commands as add_insight_commands
 
+    add_diff_command(commands)
     add_deploy_commands(commands)
     add_delegation_command(commands)
     add_insight_commands(commands)

@@ -37,9 +37,16 @@ def load_env(project: Path, env: str) -> tuple[Path, dict[str, str]]:
 def load(path: Path) -> dict[str, str]:
     """{key: value} from a CLI-format parameter file; a clear error names the file and the spot."""
     try:
-        entries = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParameterFileError(f"{path}: no such parameter file") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path | str) -> dict[str, str]:
+    """{key: value} from the text of a parameter file (`path` names it in errors)."""
+    try:
+        entries = json.loads(text)
     except json.JSONDecodeError as error:
         raise ParameterFileError(
             f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"

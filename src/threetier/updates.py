@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from threetier.deploy.danger import STATEFUL_TYPES
 from threetier.insight import stacks
 
 REPLACE, MAY_REPLACE, IN_PLACE, ADD, REMOVE = "replace", "may replace", "in place", "add", "remove"
@@ -41,13 +42,6 @@ NAME_PROPERTIES = dict((
     ("AWS::IAM::Role", "RoleName"),
     ("AWS::EC2::SecurityGroup", "GroupName"),
 ))
-
-# The resources whose loss loses data (the danger guard's list, with KMS keys:
-# deleting one schedules the key's deletion and what it encrypts goes with it).
-STATEFUL_TYPES = frozenset({
-    "AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::EFS::FileSystem", "AWS::SecretsManager::Secret",
-    "AWS::S3::Bucket", "AWS::Route53::HostedZone", "AWS::Logs::LogGroup", "AWS::KMS::Key",
-})
 
 # Conditional create-only properties: what the handler does when the value changes.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html
@@ -183,7 +177,10 @@ def _compare(name: str, old: dict, new: dict) -> ResourceChange | None:
 def _judge(name: str, resource: dict, changed) -> ResourceChange:
     """In place, may replace or replace, from the schema and the handler behaviours."""
     action, why = IN_PLACE, ""
-    create_only, conditional = _create_only(resource["Type"])
+    try:
+        create_only, conditional = create_only_properties(resource["Type"])
+    except NoSchema:
+        return _change(name, resource, MAY_REPLACE, changed, "no provider schema to judge by")
     for prop in changed:
         if prop in create_only:
             action, why = REPLACE, prop
@@ -197,11 +194,19 @@ def _judge(name: str, resource: dict, changed) -> ResourceChange:
     return _change(name, resource, action, changed, why)
 
 
-def _create_only(resource_type: str) -> tuple[set[str], set[str]]:
+class NoSchema(LookupError):
+    """A resource type without a provider schema (an old, non-provisionable type)."""
+
+
+def create_only_properties(resource_type: str) -> tuple[set[str], set[str]]:
     """Top-level create-only and conditional create-only properties from the provider schema."""
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # cfn-lint loads slowly: only when predicting
+    from cfnlint.schema._exceptions import ResourceNotFoundError
 
-    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    try:
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    except ResourceNotFoundError as error:
+        raise NoSchema(resource_type) from error
 
     def top_level(key: str) -> set[str]:
         return {pointer.split("/")[2] for pointer in schema.get(key, []) if pointer.startswith("/properties/")}
@@ -249,7 +254,10 @@ def _renew(prediction: Prediction, name: str, resource: dict, readers: list[str]
     existing = prediction.find(name)
     if existing is not None and existing.action in (REPLACE, ADD, REMOVE):
         return
-    create_only, _ = _create_only(resource["Type"])
+    try:
+        create_only, _ = create_only_properties(resource["Type"])
+    except NoSchema:
+        create_only = set(readers)  # cannot tell: assume the worst
     forced = next((prop for prop in readers if prop in create_only), None)
     properties = tuple(sorted(set(readers) | set(existing.properties if existing else ())))
     if forced:
