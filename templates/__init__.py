@@ -13,4 +13,6 @@ STACKS = {
     "admin.yaml": "admin",
     "edge.yaml": "edge",
     "monitoring.yaml": "monitoring",
+    # Not a stack of the application: the role CloudFormation may assume to deploy them.
+    "deployer-role.yaml": "deployer_role",
 }

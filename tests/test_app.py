@@ -84,7 +84,9 @@ def policy_documents(template: dict):
                 yield name, props[key]
 
 
-@pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
+# The deployer role is CloudFormation's own: its handler permissions apply to whatever the
+# stacks create, so it grants them on "*" within the deploy regions (tests/test_deployer_role.py).
+@pytest.mark.parametrize("module", sorted(set(templates.STACKS.values()) - {"deployer_role"}))
 def test_no_allow_statement_grants_every_resource(module):
     template = importlib.import_module(f"templates.{module}").build().to_dict()
     for name, document in policy_documents(template):

@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 # Commands that never talk to AWS. Their parser leaves out the deploy and
 # insight commands, whose modules import boto3 (~130 ms): the inner loop
 # (generate, lint, check) should not pay for an SDK it does not use.
-LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check"})
+LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check", "deployer-role"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +104,13 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     _add_no_cache(secrets)
     secrets.set_defaults(run=_secrets)
 
+    deployer = commands.add_parser(
+        "deployer-role", help="write output/deployer-role.yaml: the role CloudFormation assumes to deploy",
+        description="Write the deployer role template (generate writes it too): the union of the "
+                    "resource provider schemas' handler permissions for the types in output/.")
+    deployer.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
+    deployer.set_defaults(run=_deployer_role)
+
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
     _add_regions(check)
     _add_no_cache(check)
@@ -151,6 +158,17 @@ def _generate(args: argparse.Namespace) -> int:
     changed = emit.write(output_dir, rendered)
     print(f"wrote {len(changed)} of {len(rendered)} templates to {output_dir}"
           + (f": {', '.join(changed)}" if changed else " (all unchanged)"))
+    return EXIT_OK
+
+
+def _deployer_role(args: argparse.Namespace) -> int:
+    from threetier import emit
+
+    project = _find_project(args.project_dir)
+    output_dir = args.output_dir or project / "output"
+    emit._templates_package(project)
+    changed = emit.write(output_dir, {"deployer-role.yaml": emit.render(emit.build("deployer_role"), "deployer_role")})
+    print(f"{output_dir / 'deployer-role.yaml'}: " + ("written" if changed else "unchanged"))
     return EXIT_OK
 
 

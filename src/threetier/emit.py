@@ -6,6 +6,7 @@ timestamp, and the same code gives the same bytes on every run.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from dataclasses import dataclass
@@ -44,10 +45,13 @@ def render(template: Template, module: str) -> str:
 def build_all(project: Path) -> dict[str, str]:
     """Render every stack: {file name in output/: YAML text}."""
     stacks = _templates_package(project).STACKS
-    return {
-        file_name: render(importlib.import_module(f"templates.{module}").build(), module)
-        for file_name, module in stacks.items()
-    }
+    return {file_name: render(build(module), module) for file_name, module in stacks.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def build(module: str) -> Template:
+    """The Template of templates/<module>.py, built once per run (the deployer role reads the others)."""
+    return importlib.import_module(f"templates.{module}").build()
 
 
 def write(output_dir: Path, rendered: dict[str, str]) -> list[str]:

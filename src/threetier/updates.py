@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from threetier import schemas
 from threetier.deploy.danger import STATEFUL_TYPES
 from threetier.insight import stacks
+from threetier.schemas import NoSchema
 
 REPLACE, MAY_REPLACE, IN_PLACE, ADD, REMOVE = "replace", "may replace", "in place", "add", "remove"
 FAILS = "fails"  # a replacement CloudFormation refuses: the resource has a custom name
@@ -194,19 +196,9 @@ def _judge(name: str, resource: dict, changed) -> ResourceChange:
     return _change(name, resource, action, changed, why)
 
 
-class NoSchema(LookupError):
-    """A resource type without a provider schema (an old, non-provisionable type)."""
-
-
 def create_only_properties(resource_type: str) -> tuple[set[str], set[str]]:
     """Top-level create-only and conditional create-only properties from the provider schema."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # cfn-lint loads slowly: only when predicting
-    from cfnlint.schema._exceptions import ResourceNotFoundError
-
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-    except ResourceNotFoundError as error:
-        raise NoSchema(resource_type) from error
+    schema = schemas.resource_schema(resource_type)
 
     def top_level(key: str) -> set[str]:
         return {pointer.split("/")[2] for pointer in schema.get(key, []) if pointer.startswith("/properties/")}
