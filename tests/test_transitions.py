@@ -121,3 +121,10 @@ def test_a_named_resource_that_needs_replacing_fails_instead():
     db = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceIdentifier": "shop-db", "DBName": "a"}}
     other_name = {**db, "Properties": {**db["Properties"], "DBName": "b"}}
     assert predict({"Db": db}, {"Db": other_name}).find("root.Db").action == updates.FAILS
+
+
+def test_keeping_the_az_names_changes_nothing_and_moving_them_replaces_subnets(found):
+    assert found["The AZ names kept (threetier plan, first time)"].prediction.changes == []
+    moved = found["Other AZ names, edited by hand"].prediction
+    assert moved.find("network.AppSubnet2").action == updates.REPLACE
+    assert moved.find("data.DbReplica").action == updates.FAILS  # pinned to the second AZ, and named

@@ -2,7 +2,7 @@
 
 Answers "which resources exist, and with what values" for an environment
 without AWS: Conditions are decided, and the intrinsics the network depends on
-(Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::GetAZs,
+(Ref to parameters, Fn::If, Fn::Select, Fn::Cidr, Fn::Join, Fn::Split, Fn::GetAZs,
 Fn::FindInMap, Fn::Sub over known names) are
 computed. Anything else (resource Refs, GetAtt) is returned unchanged, as
 it can only be known after deploy.
@@ -129,6 +129,11 @@ def _join(ev: Evaluation, arg):
     return {"Fn::Join": [delimiter, values]}
 
 
+def _split(ev: Evaluation, arg):
+    delimiter, text = arg[0], ev.resolve(arg[1])
+    return text.split(delimiter) if isinstance(text, str) else {"Fn::Split": [delimiter, text]}
+
+
 def _get_azs(ev: Evaluation, arg):
     region = ev.resolve(arg) or ev.region
     return [f"{region}{suffix}" for suffix in "abc"]
@@ -170,6 +175,7 @@ _INTRINSICS = {
     "Fn::Select": _select,
     "Fn::Cidr": _cidr,
     "Fn::Join": _join,
+    "Fn::Split": _split,
     "Fn::GetAZs": _get_azs,
     "Fn::FindInMap": _find_in_map,
     "Fn::Sub": _sub,

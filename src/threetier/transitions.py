@@ -61,6 +61,13 @@ TRANSITIONS = (
     Transition("Monitoring off", "prod", {"MonitoringEnabled": "false"}),
     Transition("A release (new app version)", "prod", {"AppRepositoryRef": "v2.0.0"}),
     Transition("More app servers at most", "prod", {"AsgMaxSize": "10"}),
+    Transition("A newer pinned AMI (threetier pin-ami)", "prod", {"PinnedAmiId": "ami-0fedcba9876543210"},
+               base={"PinnedAmiId": "ami-0123456789abcdef0"}),
+    Transition("The AZ names kept (threetier plan, first time)", "prod",
+               {"AvailabilityZoneNames": "us-east-1a,us-east-1b,us-east-1c"}),
+    Transition("Other AZ names, edited by hand", "prod",
+               {"AvailabilityZoneNames": "us-east-1a,us-east-1c,us-east-1d"},
+               base={"AvailabilityZoneNames": "us-east-1a,us-east-1b,us-east-1c"}),
 )
 
 
