@@ -259,3 +259,42 @@ def test_delete_names_what_survives_and_deletes_the_stack(project, aws, capsys):
 def test_delete_of_a_missing_stack_is_a_no_op(project, aws, capsys):
     assert threetier(project, aws, "delete", ENV, "--yes") == 0
     assert "nothing to delete" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- quick-create link
+
+def test_package_with_an_environment_prints_a_quick_create_link_with_its_values(project, aws, capsys):
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    assert threetier(project, aws, "package", ENV, "--bucket", BUCKET) == 0
+    out = capsys.readouterr().out.splitlines()
+    link = out[-1]
+    parts = urlsplit(link)
+    assert (parts.scheme, parts.netloc) == ("https", "us-east-1.console.aws.amazon.com")
+    assert parts.query == "region=us-east-1"
+    route, _, query = parts.fragment.partition("?")
+    assert route == "/stacks/quickcreate"
+    fields = {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
+    assert fields["stackName"] == "shop-dev"
+    root_key = next(key for key in keys(aws) if key.startswith("threetier/main-"))
+    assert unquote(fields["templateURL"]).endswith(f"/{BUCKET}/{root_key}")
+    values = {key.removeprefix("param_"): value for key, value in fields.items() if key.startswith("param_")}
+    # The file's values; what it leaves out keeps the template's default on the console page.
+    assert values == {"ProjectName": "shop", "EnvironmentName": "dev"}
+    assert len(link) < 2048, "a link this short survives any tool"
+
+
+def test_package_refuses_a_bucket_in_another_region(project, aws, capsys):
+    aws.s3.create_bucket(Bucket="far-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert threetier(project, aws, "package", ENV, "--bucket", "far-bucket") == 2
+    err = capsys.readouterr().err
+    assert "bucket far-bucket is in eu-west-1, the stack would be in us-east-1" in err
+    assert not aws.s3.list_objects_v2(Bucket="far-bucket").get("Contents")
+
+
+def test_package_with_bad_values_uploads_nothing(project, aws, capsys):
+    (project / "parameters" / f"{ENV}.json").write_text(
+        '[{"ParameterKey": "ProjectName", "ParameterValue": "Shop!"}]\n')
+    assert threetier(project, aws, "package", ENV, "--bucket", BUCKET) == 2
+    assert "ProjectName='Shop!'" in capsys.readouterr().err
+    assert keys(aws) == []

@@ -377,3 +377,19 @@ def test_clients_use_standard_retries_and_path_style_with_an_endpoint(no_aws_con
     assert clients.cloudformation.meta.config.retries["mode"] == "standard"
     assert clients.s3.meta.config.s3["addressing_style"] == "path"
     assert clients.cloudformation.meta.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_a_quick_create_link_for_prod_carries_every_value_and_stays_short(project):
+    from urllib.parse import parse_qs, urlsplit
+
+    from threetier import paramfile
+    from threetier.deploy import quickcreate
+
+    values = paramfile.load(project / "parameters" / "prod.json")
+    url = "https://templates-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com/threetier/main-" + "f" * 64 + ".yaml"
+    link = quickcreate.link("eu-west-1", url, "project-x-prod", values)
+    route, _, query = urlsplit(link).fragment.partition("?")
+    fields = parse_qs(query, keep_blank_values=True)
+    assert route == "/stacks/quickcreate" and fields["templateURL"] == [url]
+    assert {k.removeprefix("param_"): v[0] for k, v in fields.items() if k.startswith("param_")} == values
+    assert len(link) < quickcreate.LONG_LINK

@@ -32,6 +32,7 @@ from threetier.deploy import (
     drift,
     events,
     protection,
+    quickcreate,
     release,
     review,
     rollback,
@@ -107,11 +108,16 @@ def add_commands(commands) -> None:
 
     package_cmd = commands.add_parser(
         "package", parents=[bucket, aws],
-        help="upload the nested templates to S3 and write output/packaged/main.yaml",
+        help="upload the templates to S3; with ENV, print a console quick-create link with its values",
         description="Upload every nested template of output/main.yaml to S3 under a content-hashed "
                     "key and write output/packaged/main.yaml, which points at them (upload that file "
-                    "in the CloudFormation console).",
+                    "in the CloudFormation console). With ENV: validate parameters/ENV.json first, check "
+                    "the bucket is in the deploy region, upload the root too, fill in what a console "
+                    "user cannot easily find (the CloudFront prefix list id), and print a quick-create "
+                    "link that opens the console with ENV's values.",
     )
+    package_cmd.add_argument("env", metavar="ENV", nargs="?",
+                             help="environment whose values the quick-create link carries")
     package_cmd.set_defaults(run=run_package)
 
     plan = commands.add_parser(
@@ -238,9 +244,9 @@ def _guarded(command, args: argparse.Namespace) -> int:
 
 def _with_settings(args: argparse.Namespace) -> argparse.Namespace:
     """The environment's settings (threetier.toml) filled into the options the command line left out."""
-    if hasattr(args, "env"):
+    if getattr(args, "env", None):
         project = emit.find_project(args.project_dir)
-        settings.apply(args, settings.load(project, args.env, args.settings))
+        settings.apply(args, settings.load(project, args.env, getattr(args, "settings", None)))
     elif getattr(args, "prefix", "") is None:
         args.prefix = settings.DEFAULT_PREFIX
     return args
@@ -314,12 +320,37 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- package
 
 def _package(args: argparse.Namespace) -> int:
-    output_dir = emit.find_project(args.project_dir) / "output"
+    project = emit.find_project(args.project_dir)
+    output_dir = project / "output"
     clients = make_clients(args.region, args.profile, args.endpoint_url)
-    packaged = package(output_dir, _destination(args, clients))
-    _print_uploads(packaged.uploads, sys.stdout)
+    inputs = None
+    if args.env:
+        template = load_root_template(project)
+        inputs = load_stack_inputs(project, args.env, template, region=clients.region)
+        for note in inputs.notes:
+            print(note, file=sys.stderr)
+        check_pinned_account(args, clients)
+        destination = _destination(args, clients)
+        quickcreate.check_bucket_region(clients.s3, destination.bucket, clients.region)
+        if validate.prefix_list_to_look_up(template, inputs.parameters):
+            inputs = _with_cloudfront_prefix_list(args, clients, inputs)
+            if inputs is None:
+                return EXIT_FAILURE
+    destination = _destination(args, clients)
+    packaged = package(output_dir, destination)
     path = write_packaged_root(output_dir, packaged.root_text)
-    print(f"wrote {path}: upload it in the CloudFormation console (Create stack > Upload a template file)")
+    if inputs is None:
+        _print_uploads(packaged.uploads, sys.stdout)
+        print(f"wrote {path}: upload it in the CloudFormation console (Create stack > Upload a template file)")
+        return EXIT_OK
+    root = upload_template(packaged.root_text, ROOT_TEMPLATE, destination)
+    _print_uploads([*packaged.uploads, root], sys.stderr)
+    url = quickcreate.link(clients.region, root.url, inputs.stack_name, inputs.parameters)
+    print(f"Quick-create link for {inputs.stack_name} with {inputs.parameter_file.name} (review the values, "
+          "tick CAPABILITY_IAM and CAPABILITY_AUTO_EXPAND, then Create stack):")
+    print(url)
+    if len(url) > quickcreate.LONG_LINK:
+        print(f"note: the link is {len(url)} characters; some tools cut links that long", file=sys.stderr)
     return EXIT_OK
 
 

@@ -170,8 +170,8 @@ def apply(args: argparse.Namespace, settings: Settings) -> None:
 
 def require_bucket(args: argparse.Namespace) -> str:
     if not getattr(args, "bucket", None):
-        raise InputError(f"no template bucket: pass --bucket, or set bucket in the [{args.env}] table of "
-                         f"{FILE_NAME}")
+        table = f"the [{args.env}] table of {FILE_NAME}" if getattr(args, "env", None) else FILE_NAME
+        raise InputError(f"no template bucket: pass --bucket, or set bucket in {table}")
     return args.bucket
 
 
