@@ -40,10 +40,7 @@ def add_command(commands) -> None:
     output = diff.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable report")
     output.add_argument("--markdown", action="store_true", help="a report for a pull request comment")
-    for option, help_text in (("--allow-replacement", "accept replacing stateful resources"),
-                              ("--allow-delete", "accept removing stateful resources or nested stacks"),
-                              ("--allow-open-ingress", "accept rules that open a non-web port to the world")):
-        diff.add_argument(option, action="store_true", help=help_text)
+    danger.add_allow_options(diff.add_argument_group("danger guard"))
     diff.set_defaults(run=run)
 
 
@@ -52,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     project = emit.find_project(args.project_dir)
     try:
-        report = build(project, args.revision, _allowed(args))
+        report = build(project, args.revision, danger.allowed_kinds(args))
     except templatediff.RevisionError as error:
         print(f"threetier diff: {args.revision}: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,12 +60,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text(report))
     return EXIT_DANGER if danger.blocking(report.dangers, report.allowed) else EXIT_OK
-
-
-def _allowed(args: argparse.Namespace) -> set[str]:
-    options = {"replace": args.allow_replacement, "delete": args.allow_delete,
-               "open-ingress": args.allow_open_ingress}
-    return {kind for kind, given in options.items() if given}
 
 
 def build(project: Path, revision: str, allowed: set[str]) -> Report:

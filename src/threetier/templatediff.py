@@ -24,8 +24,8 @@ from pathlib import Path
 
 from threetier import updates
 from threetier.deploy.changeset import STACK_TYPE, Change
+from threetier.insight.stacks import ROOT_FILE
 
-ROOT_FILE = "main.yaml"
 ROOT_PATH = "root"
 # Resource attributes whose change CloudFormation applies without touching the resource itself.
 ATTRIBUTES = ("Condition", "DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Metadata",

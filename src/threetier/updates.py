@@ -18,6 +18,8 @@ this is what a reviewer sees before anyone asks AWS.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 from threetier import schemas
@@ -196,12 +198,15 @@ def _judge(name: str, resource: dict, changed) -> ResourceChange:
     return _change(name, resource, action, changed, why)
 
 
-def create_only_properties(resource_type: str) -> tuple[set[str], set[str]]:
-    """Top-level create-only and conditional create-only properties from the provider schema."""
+@functools.lru_cache(maxsize=None)
+def create_only_properties(resource_type: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Top-level create-only and conditional create-only properties from the provider schema
+    (asked once per changed property: worked out once per type)."""
     schema = schemas.resource_schema(resource_type)
 
-    def top_level(key: str) -> set[str]:
-        return {pointer.split("/")[2] for pointer in schema.get(key, []) if pointer.startswith("/properties/")}
+    def top_level(key: str) -> frozenset[str]:
+        return frozenset(pointer.split("/")[2] for pointer in schema.get(key, [])
+                         if pointer.startswith("/properties/"))
 
     return top_level("createOnlyProperties"), top_level("conditionalCreateOnlyProperties")
 

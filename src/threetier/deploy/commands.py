@@ -97,12 +97,7 @@ def add_commands(commands) -> None:
 
     guard = argparse.ArgumentParser(add_help=False)
     allow = guard.add_argument_group("danger guard")
-    allow.add_argument("--allow-replacement", action="store_true",
-                       help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs, KMS keys)")
-    allow.add_argument("--allow-delete", action="store_true",
-                       help="accept removing stateful resources or nested stacks")
-    allow.add_argument("--allow-open-ingress", action="store_true",
-                       help="accept security group rules that open a non-web port to 0.0.0.0/0")
+    danger.add_allow_options(allow)
     allow.add_argument("--allow-insecure", action="store_true",
                        help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
 
@@ -329,14 +324,14 @@ def _package(args: argparse.Namespace) -> int:
         inputs = load_stack_inputs(project, args.env, template, region=clients.region)
         for note in inputs.notes:
             print(note, file=sys.stderr)
+    destination = _destination(args, clients)
+    if args.env:
         check_pinned_account(args, clients)
-        destination = _destination(args, clients)
         quickcreate.check_bucket_region(clients.s3, destination.bucket, clients.region)
         if validate.prefix_list_to_look_up(template, inputs.parameters):
             inputs = _with_cloudfront_prefix_list(args, clients, inputs)
             if inputs is None:
                 return EXIT_FAILURE
-    destination = _destination(args, clients)
     packaged = package(output_dir, destination)
     path = write_packaged_root(output_dir, packaged.root_text)
     if inputs is None:
@@ -478,7 +473,7 @@ def _make_change_set(args: argparse.Namespace) -> Planned | int:
         first_page = changeset.wait_for_change_set(cfn, created["Id"], sleep, CHANGE_SET_POLL_SECONDS,
                                                    clock=clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
-    allowed = _allowed(args)
+    allowed = danger.allowed_kinds(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
                    release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
 
@@ -553,17 +548,6 @@ def cloudfront_prefix_list_id(ec2) -> str | None:
     )
     found = sorted(pl["PrefixListId"] for pl in response.get("PrefixLists", []))
     return found[0] if found else None
-
-
-def _allowed(args: argparse.Namespace) -> set[str]:
-    allowed = set()
-    if args.allow_replacement:
-        allowed.add("replace")
-    if args.allow_delete:
-        allowed.add("delete")
-    if args.allow_open_ingress:
-        allowed.add("open-ingress")
-    return allowed
 
 
 def _no_changes(planned: Planned, args: argparse.Namespace, as_json: bool = False) -> int:

@@ -51,6 +51,23 @@ class Danger:
         return ALLOW_OPTION[self.kind]
 
 
+def add_allow_options(parser) -> None:
+    """The --allow-... options that accept each kind of danger (plan, deploy and diff)."""
+    parser.add_argument("--allow-replacement", action="store_true",
+                        help="accept replacing stateful resources (database, EFS, secrets, buckets, zones, logs, "
+                             "KMS keys)")
+    parser.add_argument("--allow-delete", action="store_true",
+                        help="accept removing stateful resources or nested stacks")
+    parser.add_argument("--allow-open-ingress", action="store_true",
+                        help="accept security group rules that open a non-web port to 0.0.0.0/0")
+
+
+def allowed_kinds(args) -> set[str]:
+    """The kinds of danger the command line accepts."""
+    return {kind for kind, option in ALLOW_OPTION.items()
+            if getattr(args, option.removeprefix("--").replace("-", "_"))}
+
+
 def find_dangers(changes: tuple[Change, ...] | list[Change]) -> list[Danger]:
     dangers = []
     for change in changes:
