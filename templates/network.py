@@ -29,7 +29,8 @@ from troposphere import (
     kms,
 )
 
-from threetier import architectures, conditions, logstore, naming, policies
+from threetier import architectures, conditions, logstore, naming, policies, regions, rules
+from threetier.engines import NO_PERFORMANCE_INSIGHTS
 from threetier.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 from threetier import parameters as P
 
@@ -298,26 +299,49 @@ def _output(t: Template, name: str, description: str, value) -> None:
 
 
 def _rules(t: Template) -> None:
-    """Checks that would not fit in the root (its body may have 51,200 bytes). This is the
-    first nested stack, so they refuse before any resource is created; `threetier
-    validate` refuses the same offline."""
+    """Checks of advanced settings and regions that do not fit in the root (see
+    threetier.rules). This is the first nested stack, so they refuse before any
+    resource is created; `threetier validate` refuses the same offline."""
     # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
     # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix.
-    t.add_rule("NineSubnetsFitTheVpc", {"Assertions": [{
-        "Assert": Or(*[_subnets_fit(prefix) for prefix in P.VPC_PREFIX_LENGTHS]),
-        "AssertDescription": "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 5 for a /23).",
-    }]})
+    rules.add(t, "NineSubnetsFitTheVpc", None, Or(*[_subnets_fit(prefix) for prefix in P.VPC_PREFIX_LENGTHS]),
+              "SubnetCidrBits may be at most 28 minus VpcPrefixLength (12 for a /16, 5 for a /23).")
+    two_az_regions = regions.with_fewer_azs_than(3)
+    rules.add(t, "ThreeAzsNeedARegionWithThree", conditions.expression(conditions.USE_THREE_AZS),
+              Not(rules.contains(two_az_regions, Ref("AWS::Region"))),
+              f"NumberOfAzs 3: {', '.join(two_az_regions)} has two Availability Zones for most accounts; use 2.")
     # The credit option is for T instances only; what EC2 does with it on
     # another type is not documented, so it is never sent for one.
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-launchtemplate-creditspecification.html
-    t.add_rule("CpuCreditsOnlyForTInstanceTypes", {
-        "RuleCondition": conditions.expression(conditions.HAS_CPU_CREDITS),
-        "Assertions": [{
-            "Assert": {"Fn::Contains": [sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)]},
-            "AssertDescription": "CpuCredits is for T instance types (t2, t3, t3a, t4g): leave it empty "
-                                 "for this InstanceType.",
-        }],
-    })
+    rules.add(t, "CpuCreditsOnlyForTInstanceTypes", conditions.expression(conditions.HAS_CPU_CREDITS),
+              rules.contains(sorted(architectures.BURSTABLE), Ref(P.INSTANCE_TYPE.name)),
+              "CpuCredits is for T instance types (t2, t3, t3a, t4g): leave it empty for this InstanceType.")
+    no_insights = NO_PERFORMANCE_INSIGHTS["mysql"]
+    rules.add(t, "PerformanceInsightsNeedsALargerMySqlClass",
+              And(Equals(Ref(P.DB_ENGINE.name), "mysql"), Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true")),
+              Not(rules.contains(no_insights, Ref(P.DB_INSTANCE_CLASS.name))),
+              "DbPerformanceInsights: RDS for MySQL has none on db.t3/db.t4g micro and small. Use "
+              "db.t4g.medium or larger, or false.",
+              # The replica inherits the setting, so its own class must support it too.
+              (Or(Not(conditions.expression(conditions.HAS_READ_REPLICA)),
+                  Not(rules.contains(no_insights, Ref(P.DB_REPLICA_INSTANCE_CLASS.name)))),
+               "DbPerformanceInsights: the read replica has it too; use db.t4g.medium or larger for "
+               "DbReplicaInstanceClass."))
+    # https://docs.aws.amazon.com/efs/latest/ug/performance.html: Elastic
+    # throughput is only for General Purpose file systems.
+    rules.add(t, "EfsMaxIoNeedsBurstingThroughput", Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "maxIO"),
+              Not(Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "elastic")),
+              "EfsPerformanceMode maxIO cannot use elastic throughput: set EfsThroughputMode to bursting.")
+    rules.add(t, "CloudFrontLogsNeedASupportedRegion",
+              And(conditions.expression(conditions.USE_CLOUDFRONT), Equals(Ref(P.CLOUDFRONT_LOGGING.name), "true")),
+              Not(rules.contains(regions.CLOUDFRONT_LOGS_UNSUPPORTED, Ref("AWS::Region"))),
+              "CloudFrontLogging: CloudFront cannot deliver logs to a bucket in this region; set it to false.")
+    # The load balancer's log delivery account table covers the commercial
+    # partition only (templates/app.py, ELB_LOG_ACCOUNTS).
+    rules.add(t, "AccessLogsNeedACommercialRegion", Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"),
+              Not(rules.contains(regions.OUTSIDE_LOG_DELIVERY_TABLE, Ref("AWS::Region"))),
+              "AlbAccessLogs: this template knows the log delivery accounts of commercial AWS regions only; "
+              "set it to false in GovCloud and China.")
 
 
 def _subnets_fit(prefix: str):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
-from threetier import architectures, conditions, naming, regions
-from threetier.engines import NO_PERFORMANCE_INSIGHTS
+from threetier import architectures, conditions, naming, rules
 from threetier import parameters as P
 from threetier.conditions import (
     DOMAIN_READY,
@@ -21,7 +20,6 @@ from threetier.conditions import (
     HAS_SUBDOMAIN,
     IN_US_EAST_1,
     USE_CLOUDFRONT,
-    USE_THREE_AZS,
 )
 
 HAS_EDGE = "HasEdge"
@@ -145,14 +143,15 @@ def build() -> Template:
                   If(USE_CLOUDFRONT, Sub("https://${Cdn}", Cdn=_output(edge, "DistributionDomainName")),
                      Sub("http://${Alb}", Alb=_output(app, "AlbDnsName"))))
     t.add_output(Output("SiteUrl", Description="Where users reach the application", Value=site_url))
-    # What to do after the first create, as the Quick Starts' post-deployment output does.
+    # What to do after the first create, as the Quick Starts' post-deployment
+    # output does. It names SiteUrl, shown beside it, rather than repeat its If.
     t.add_output(Output(
         "NextSteps",
         Description="After the first create (README, Console)",
-        Value=Sub("1. Open ${Url} (servers need about 10 minutes after CREATE_COMPLETE). 2. API_KEY: "
+        Value=Sub("1. Open SiteUrl (servers need about 10 minutes after CREATE_COMPLETE). 2. API_KEY: "
                   "Secrets Manager console, secret ${Secret}, Retrieve secret value, Edit, set API_KEY, "
                   "keep SECRET_KEY; servers read it within 9 minutes. 3. Confirm the alarm email.",
-                  Url=site_url, Secret=_output(data, "AppSecretArn")),
+                  Secret=_output(data, "AppSecretArn")),
     ))
     t.add_output(Output(
         "AlarmTopicArn",
@@ -178,83 +177,43 @@ def build() -> Template:
 
 
 def _rules(t: Template) -> None:
-    """Combinations no single parameter constraint can catch, refused before anything is created."""
-    def rule(name: str, when, holds, message: str, *more) -> None:
-        """A Rule whose assertions must hold when `when` does (always, for None); `more`
-        adds (holds, message) pairs under the same condition."""
-        condition = {} if when is None else {"RuleCondition": when}
-        assertions = [{"Assert": assertion, "AssertDescription": text}
-                      for assertion, text in ((holds, message), *more)]
-        t.add_rule(name, {**condition, "Assertions": assertions})
-
-    def is_empty(param: P.Param):
-        return Equals(Ref(param.name), "")
-
+    """What a console user fills in together, refused before anything is created; the
+    checks of advanced settings and regions are the network stack's (threetier.rules)."""
     cloudfront_on = conditions.expression(USE_CLOUDFRONT)
     domain_ready = conditions.expression(DOMAIN_READY)
     # Messages are read in the console, where no threetier command runs: they
     # say where to find or how to choose the value.
-    rule("BastionsNeedARestrictedAdminCidr", conditions.expression(HAS_BASTIONS),
-         And(Not(is_empty(P.ADMIN_CIDR)), Not(Equals(Ref(P.ADMIN_CIDR.name), "0.0.0.0/0"))),
-         "BastionCount above 0 needs AdminCidr, the one range allowed to SSH in (e.g. 203.0.113.0/24), "
-         "never 0.0.0.0/0.")
-    rule("BastionsNeedAKeyPair", conditions.expression(HAS_BASTIONS),
-         Not(is_empty(P.BASTION_KEY_PAIR)),
-         "BastionCount above 0 needs BastionKeyPairName: a name from EC2 console, Key pairs, in this region.")
-    rule("CloudFrontNeedsItsPrefixList", cloudfront_on,
-         Not(is_empty(P.CLOUDFRONT_PREFIX_LIST_ID)),
-         "CloudFrontEnabled needs CloudFrontPrefixListId: in the VPC console, Managed prefix lists, the "
-         "Prefix list ID of com.amazonaws.global.cloudfront.origin-facing.")
-    rule("CloudFrontCertificateOutsideUsEast1", And(cloudfront_on, domain_ready, Not(conditions.expression(IN_US_EAST_1))),
-         Not(is_empty(P.CLOUDFRONT_CERTIFICATE_ARN)),
-         "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: the ARN of a "
-         "certificate for the site name in the ACM console of us-east-1.")
-    rule("CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(domain_ready)),
-         is_empty(P.ALB_CERTIFICATE_ARN),
-         "CloudFront without DomainName and HostedZoneId reaches the load balancer over HTTP: leave "
-         "AlbCertificateArn empty, or set both.")
-    two_az_regions = regions.with_fewer_azs_than(3)
-    # Fn::Contains is one of the functions only Rules may use; troposphere has no class for it.
-    rule("ThreeAzsNeedARegionWithThree", conditions.expression(USE_THREE_AZS),
-         Not({"Fn::Contains": [two_az_regions, Ref("AWS::Region")]}),
-         f"NumberOfAzs 3: {', '.join(two_az_regions)} has two Availability Zones for most accounts; use 2.")
-    mysql_with_insights = And(Equals(Ref(P.DB_ENGINE.name), "mysql"),
-                              Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
-    no_insights = list(NO_PERFORMANCE_INSIGHTS["mysql"])
-    rule("PerformanceInsightsNeedsALargerMySqlClass", mysql_with_insights,
-         Not({"Fn::Contains": [no_insights, Ref(P.DB_INSTANCE_CLASS.name)]}),
-         "DbPerformanceInsights: RDS for MySQL has none on db.t3/db.t4g micro and small. Use "
-         "db.t4g.medium or larger, or false.",
-         # The replica inherits the setting, so its own class must support it too.
-         (Or(Not(Equals(Ref(P.DB_REPLICA_ENABLED.name), "true")),
-             Not({"Fn::Contains": [no_insights, Ref(P.DB_REPLICA_INSTANCE_CLASS.name)]})),
-          "DbPerformanceInsights: the read replica has it too; use db.t4g.medium or larger for "
-          "DbReplicaInstanceClass."))
-    # https://docs.aws.amazon.com/efs/latest/ug/performance.html: Elastic
-    # throughput is only for General Purpose file systems.
-    rule("EfsMaxIoNeedsBurstingThroughput", Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "maxIO"),
-         Not(Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "elastic")),
-         "EfsPerformanceMode maxIO cannot use elastic throughput: set EfsThroughputMode to bursting.")
-    rule("CloudFrontLogsNeedASupportedRegion",
-         And(cloudfront_on, Equals(Ref(P.CLOUDFRONT_LOGGING.name), "true")),
-         Not({"Fn::Contains": [list(regions.CLOUDFRONT_LOGS_UNSUPPORTED), Ref("AWS::Region")]}),
-         "CloudFrontLogging: CloudFront cannot deliver logs to a bucket in this region; set it to false.")
+    rules.add(t, "BastionsNeedARestrictedAdminCidr", conditions.expression(HAS_BASTIONS),
+              And(Not(rules.is_empty(P.ADMIN_CIDR)), Not(Equals(Ref(P.ADMIN_CIDR.name), "0.0.0.0/0"))),
+              "BastionCount above 0 needs AdminCidr, the one range allowed to SSH in (e.g. 203.0.113.0/24), "
+              "never 0.0.0.0/0.")
+    rules.add(t, "BastionsNeedAKeyPair", conditions.expression(HAS_BASTIONS),
+              Not(rules.is_empty(P.BASTION_KEY_PAIR)),
+              "BastionCount above 0 needs BastionKeyPairName: a name from EC2 console, Key pairs, in this region.")
+    rules.add(t, "CloudFrontNeedsItsPrefixList", cloudfront_on,
+              Not(rules.is_empty(P.CLOUDFRONT_PREFIX_LIST_ID)),
+              "CloudFrontEnabled needs CloudFrontPrefixListId: in the VPC console, Managed prefix lists, the "
+              "Prefix list ID of com.amazonaws.global.cloudfront.origin-facing.")
+    rules.add(t, "CloudFrontCertificateOutsideUsEast1",
+              And(cloudfront_on, domain_ready, Not(conditions.expression(IN_US_EAST_1))),
+              Not(rules.is_empty(P.CLOUDFRONT_CERTIFICATE_ARN)),
+              "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: the ARN of a "
+              "certificate for the site name in the ACM console of us-east-1.")
+    rules.add(t, "CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(domain_ready)),
+              rules.is_empty(P.ALB_CERTIFICATE_ARN),
+              "CloudFront without DomainName and HostedZoneId reaches the load balancer over HTTP: leave "
+              "AlbCertificateArn empty, or set both.")
+    rules.add(t, "WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
+              And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
+              "WafEnabled needs CloudFrontEnabled true and the stack in us-east-1, where CloudFront web ACLs are.")
     # The default AMI is x86_64: a Graviton app server cannot launch it. Rules
     # only test membership, so this knows the common Graviton types; validate
-    # checks every type, bastions too, against any AMI parameter naming its architecture.
-    rule("InstanceTypeMatchesTheDefaultAmi", Equals(Ref(P.AMI_ID.name), P.AL2023_AMI_PARAMETER),
-         Not({"Fn::Contains": [architectures.common_graviton_types(), Ref(P.INSTANCE_TYPE.name)]}),
-         "InstanceType is a Graviton (arm64) type, but the default AmiId is x86_64: use e.g. t3.small, "
-         "or AmiId ending in -arm64 instead of -x86_64.")
-    rule("WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
-         And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
-         "WafEnabled needs CloudFrontEnabled true and the stack in us-east-1, where CloudFront web ACLs are.")
-    # The load balancer's log delivery account table covers the commercial
-    # partition only (templates/app.py, ELB_LOG_ACCOUNTS).
-    rule("AccessLogsNeedACommercialRegion", Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"),
-         Not({"Fn::Contains": [list(regions.OUTSIDE_LOG_DELIVERY_TABLE), Ref("AWS::Region")]}),
-         "AlbAccessLogs: this template knows the log delivery accounts of commercial AWS regions only; "
-         "set it to false in GovCloud and China.")
+    # checks every type, bastions too, against any AMI parameter naming its
+    # architecture. It stays here: only the root sees AmiId's SSM path.
+    rules.add(t, "InstanceTypeMatchesTheDefaultAmi", Equals(Ref(P.AMI_ID.name), P.AL2023_AMI_PARAMETER),
+              Not(rules.contains(architectures.common_graviton_types(), Ref(P.INSTANCE_TYPE.name))),
+              "InstanceType is a Graviton (arm64) type, but the default AmiId is x86_64: use e.g. t3.small, "
+              "or AmiId ending in -arm64 instead of -x86_64.")
 
 
 def _output(stack: cloudformation.Stack, name: str) -> GetAtt:

@@ -50,7 +50,7 @@ def test_nothing_changed_is_exit_0(checkout, capsys):
 
 
 def test_replacing_the_database_is_refused_until_allowed(checkout, capsys):
-    edit(checkout / "output" / "data.yaml", "      DBName: !Ref 'DbName'", "      DBName: shop")
+    edit(checkout / "output" / "data.yaml", "      DBName: !Ref DbName", "      DBName: shop")
     assert run(checkout) == 3
     out = capsys.readouterr().out
     assert "Modify  root/DataStack/DbInstance  AWS::RDS::DBInstance  Replacement: Conditional" in out

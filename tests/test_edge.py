@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from threetier.evaluate import Evaluation
+from threetier.evaluate import Evaluation, rules_refusing_a_create
 from threetier.lint import lint_files
 
 PREFIX_LIST = "pl-3b927c52"
@@ -35,7 +35,7 @@ COMBINATIONS = {
 @pytest.fixture(scope="module")
 def stacks():
     return {name: importlib.import_module(f"templates.{name}").build().to_dict()
-            for name in ("root", "dns", "edge", "app", "security", "data")}
+            for name in ("root", "network", "dns", "edge", "app", "security", "data")}
 
 
 def active(template: dict, combination: str, **extra) -> dict:
@@ -44,14 +44,14 @@ def active(template: dict, combination: str, **extra) -> dict:
     return Evaluation(template, own, region=region).resources()
 
 
-def rules_broken(root: dict, region: str, values: dict) -> list[str]:
-    return Evaluation(root, values, region=region).broken_rules()
+def rules_broken(stacks: dict, region: str, values: dict) -> list[str]:
+    return rules_refusing_a_create(stacks["root"], stacks["network"], values, region)
 
 
 @pytest.mark.parametrize("combination", sorted(COMBINATIONS))
 def test_every_combination_passes_the_root_rules(stacks, combination):
     region, values = COMBINATIONS[combination]
-    assert rules_broken(stacks["root"], region, values) == []
+    assert rules_broken(stacks, region, values) == []
 
 
 @pytest.mark.parametrize("combination,dns,edge", [
@@ -287,8 +287,9 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
     ({"InstanceType": "m7g.large", "CpuCredits": ""}, "us-east-1", "InstanceTypeMatchesTheDefaultAmi"),
 ])
 def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, broken):
-    assert rules_broken(stacks["root"], region, values) == [broken]
-    assert stacks["root"]["Rules"][broken]["Assertions"][0]["AssertDescription"]
+    assert rules_broken(stacks, region, values) == [broken]
+    every_rule = {**stacks["root"]["Rules"], **stacks["network"]["Rules"]}
+    assert every_rule[broken]["Assertions"][0]["AssertDescription"]
 
 
 @pytest.mark.parametrize("values,region", [
@@ -301,7 +302,7 @@ def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, brok
     ({"InstanceType": "m7i.large", "CpuCredits": ""}, "us-east-1"),
 ])
 def test_rules_accept_the_working_neighbours_of_those_combinations(stacks, values, region):
-    assert rules_broken(stacks["root"], region, values) == []
+    assert rules_broken(stacks, region, values) == []
 
 
 def test_a_cloudfront_certificate_outside_us_east_1_is_refused_by_its_pattern(stacks):

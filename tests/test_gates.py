@@ -92,7 +92,8 @@ def test_secrets_check_finds_a_planted_key_and_ignores_template_words(tmp_path):
     words = tmp_path / "stack.yaml"
     words.write_text("HeaderValue: !Sub '{{resolve:secretsmanager:${Arn}:SecretString:value}}'\n"
                      "ManageMasterUserPassword: true\n"
-                     "  HasOriginVerifySecretVersion: !Not\n")
+                     "  HasOriginVerifySecretVersion: !Not\n"
+                     "          - Action: ['secretsmanager:GetSecretValue']\n")
     found = find_secrets([planted, words], tmp_path)
     assert {f.file for f in found} == {"config.py"}
 

@@ -1,9 +1,11 @@
 import importlib
+import json
 import shutil
 import subprocess
 import sys
 
 import pytest
+from cfn_tools import load_yaml
 
 import templates
 from threetier import cfnyaml
@@ -75,9 +77,47 @@ def test_outside_a_project_the_error_says_where_to_run(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
-def test_the_fast_renderer_gives_troposphere_s_own_bytes(module):
+def test_the_yaml_reads_back_as_exactly_the_template(module):
+    """Short forms, one-line lists and literal blocks are only a way of writing: CloudFormation's
+    reading of the file (long-form functions, as cfn-flip loads it) is the template's own data."""
     template = importlib.import_module(f"templates.{module}").build()
-    assert cfnyaml.to_yaml(template) == template.to_yaml()
+    as_data = json.loads(json.dumps(template.to_dict()))
+    assert json.loads(json.dumps(load_yaml(cfnyaml.to_yaml(template)))) == as_data
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"A": {"Ref": "Name"}}, "A: !Ref Name\n"),
+    ({"A": {"Fn::GetAtt": ["Stack", "Outputs.Id"]}}, "A: !GetAtt Stack.Outputs.Id\n"),
+    ({"A": {"Fn::Not": [{"Fn::Equals": [{"Ref": "X"}, "true"]}]}}, "A: !Not [!Equals [!Ref X, 'true']]\n"),
+    # Strings that YAML would read as something else keep their quotes.
+    ({"A": ["5", "true", "2012-10-17", "", "0.0.0.0/0"]}, "A: ['5', 'true', '2012-10-17', '', 0.0.0.0/0]\n"),
+    ({"A": 5, "B": True}, "A: 5\nB: true\n"),
+    # Two short forms cannot nest: the inner function keeps its long name (Fn::Base64 page).
+    ({"A": {"Fn::Base64": {"Fn::Sub": "x"}}}, "A: !Base64\n  Fn::Sub: x\n"),
+    ({"A": "line one\nline two\n"}, "A: |\n  line one\n  line two\n"),
+    # Long lists of long items (IAM actions, ARNs) stay one per line, for review.
+    ({"A": ["service:" + "x" * 30] * 3}, "A:\n" + ("- service:" + "x" * 30 + "\n") * 3),
+])
+def test_the_yaml_style_is_the_aws_documentation_s(data, expected):
+    assert cfnyaml.dump(data) == expected
+
+
+def test_a_long_list_of_short_tokens_wraps_on_as_few_lines_as_fit():
+    days = [str(d) for d in (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                             2192, 2557, 2922, 3288, 3653)] * 2
+    text = cfnyaml.dump({"AllowedValues": days})
+    assert text.startswith("AllowedValues: ['1', '3', ")
+    # libyaml breaks the line after the item that passes the width.
+    assert all(len(line) <= cfnyaml.WIDTH + len("'3653', ") for line in text.splitlines())
+    assert len(text.splitlines()) == 3
+    assert load_yaml(text)["AllowedValues"] == days
+
+
+def test_without_libyaml_generate_says_how_to_get_it_and_writes_nothing(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(cfnyaml.yaml, "__with_libyaml__", False)
+    assert main(["generate", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "PyYAML was installed without libyaml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_generate_does_not_import_the_aws_sdk(project):

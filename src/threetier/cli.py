@@ -33,14 +33,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from threetier import emit
+    from threetier import cfnyaml, emit
 
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser(with_aws_commands=_command_in(argv) not in LOCAL_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except emit.ProjectNotFound as error:
+    except (emit.ProjectNotFound, cfnyaml.EmitterMissing) as error:
         print(f"threetier: {error}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -68,6 +68,11 @@ class Evaluation:
         return [name for name, rule in self.template.get("Rules", {}).items()
                 for _ in self.broken_assertions(rule)]
 
+    def nested_values(self, stack: str) -> dict[str, str]:
+        """The parameter values this (root) template passes its nested stack `stack`."""
+        return {name: str(value) for name, value in
+                self.resolve(self.template["Resources"][stack]["Properties"]["Parameters"]).items()}
+
     def resolve(self, expr):
         if isinstance(expr, list):
             return [v for v in (self.resolve(item) for item in expr) if v is not NO_VALUE]
@@ -185,3 +190,11 @@ _INTRINSICS = {
     "Fn::And": lambda ev, arg: all(ev.resolve(a) for a in arg),
     "Fn::Or": lambda ev, arg: any(ev.resolve(a) for a in arg),
 }
+
+
+def rules_refusing_a_create(root: dict, network: dict, values: dict[str, str], region: str = "us-east-1") -> list[str]:
+    """The Rules a create with these root values fails on before any resource exists: the root's, then
+    (with what the root passes it) those of the network stack, the first nested stack (threetier.rules)."""
+    evaluation = Evaluation(root, values, region=region)
+    network_values = evaluation.nested_values("NetworkStack")
+    return evaluation.broken_rules() + Evaluation(network, network_values, region=region).broken_rules()

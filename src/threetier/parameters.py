@@ -255,7 +255,7 @@ AVAILABILITY_ZONE_NAMES = Param(
     "String",
     "The AZs of subnets 1, 2 and 3, comma-separated, kept by the environment (threetier plan sets "
     "them when empty). Empty: Fn::GetAZs by position, whose order is not guaranteed.",
-    label="Availability Zone names (set by threetier plan)",
+    label="Availability Zone names",
     hint="set by threetier plan; empty: Fn::GetAZs",
     group=GROUP_ADVANCED_SERVERS,
     default="",
@@ -464,7 +464,7 @@ DB_MONITORING_INTERVAL = Param(
     "DbMonitoringInterval",
     "Number",
     "Enhanced monitoring interval in seconds; 0 turns enhanced monitoring off.",
-    hint="Enhanced monitoring; 0: off",
+    hint="0: off",
     label="Enhanced monitoring interval (s)",
     group=GROUP_ADVANCED_DATA,
     default="0",
@@ -601,7 +601,6 @@ AMI_ID = Param(
     "SSM parameter holding the AMI id: Amazon Linux 2023 by default; for Ubuntu "
     "24.04, your own parameter naming an Ubuntu AMI with amazon-efs-utils baked in "
     "(README, Supported AMIs), with RootDeviceName /dev/sda1.",
-    hint="SSM parameter path of the AMI",
     label="AMI (public SSM parameter path)",
     group=GROUP_ADVANCED_SERVERS,
     default=AL2023_AMI_PARAMETER,
@@ -616,7 +615,7 @@ PINNED_AMI_ID = Param(
     "String",
     "AMI id the servers run, resolved once from AmiId and kept (threetier plan sets it when empty; "
     "threetier pin-ami moves it). Empty: AmiId's latest image, fetched again on every stack update.",
-    label="Pinned AMI id (set by threetier plan)",
+    label="Pinned AMI id",
     hint="set by threetier plan; empty: AmiId's latest",
     group=GROUP_ADVANCED_SERVERS,
     default="",
@@ -1240,9 +1239,13 @@ IAM_ROLE_PATH = Param(
 IAM = (PERMISSIONS_BOUNDARY_ARN, IAM_ROLE_PATH)
 # What the root passes the network stack, besides the VPC block it joins. The
 # network stack is the first nested stack, so its Rules also carry the checks
-# that would not fit in the root (51,200 bytes): the subnet fit and the CPU
-# credit option, both refused before any resource is created.
-NETWORK_STACK = (VPC_PREFIX_LENGTH, *NETWORK_SHARED, *IAM, INSTANCE_TYPE, CPU_CREDITS)
+# that do not fit in the root (51,200 bytes, see threetier.rules), refused
+# before any resource is created. VpcPrefixLength, and InstanceType and all
+# after it, are there for those checks only.
+NETWORK_STACK = (VPC_PREFIX_LENGTH, *NETWORK_SHARED, *IAM, INSTANCE_TYPE, CPU_CREDITS,
+                 DB_ENGINE, DB_INSTANCE_CLASS, DB_PERFORMANCE_INSIGHTS, DB_REPLICA_ENABLED,
+                 DB_REPLICA_INSTANCE_CLASS, EFS_PERFORMANCE_MODE, EFS_THROUGHPUT_MODE,
+                 CLOUDFRONT_ENABLED, CLOUDFRONT_LOGGING, ALB_ACCESS_LOGS)
 
 # Every root parameter in console order: groups show in the order their first
 # parameter comes (see GROUP_PROJECT).

@@ -46,13 +46,14 @@ def is_template_text(secret: str, line: str) -> bool:
     """detect-secrets filter: words in a template that name a secret without being one.
 
     A dynamic reference (`{{resolve:secretsmanager:...}}`), an IAM action such as
-    secretsmanager:GetSecretValue, a setting word, prose with spaces, a known
-    public value, or an intrinsic function's short form (`HasSecretVersion: !Not`).
+    secretsmanager:GetSecretValue (one per line, or in a one-line `Action: [...]`
+    list), a setting word, prose with spaces, a known public value, or an
+    intrinsic function's short form (`HasSecretVersion: !Not`).
     """
     return (
         "{{resolve:" in line
         or secret.startswith("!")
-        or line.strip().startswith(("- secretsmanager:", "- kms:"))
+        or line.strip().removeprefix("- ").startswith(("secretsmanager:", "kms:", "Action: [", "NotAction: ["))
         or secret in SETTING_WORDS
         or secret in PUBLIC_VALUES
         or " " in secret
