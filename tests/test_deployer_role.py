@@ -104,3 +104,10 @@ def test_the_command_writes_the_role_template(tmp_path, project, capsys):
     written = (tmp_path / "deployer-role.yaml").read_text()
     assert written == (project / "output" / "deployer-role.yaml").read_text()
     assert "deployer-role.yaml" in capsys.readouterr().out
+
+
+def test_reading_only_the_services_needed_gives_cfn_lint_s_own_entries():
+    services = {"ec2", "iam", "s3", "rds", "managed-fleets", "no-such-service"}
+    whole = schemas.iam_actions()
+    assert schemas.iam_actions_of(services) == {name: whole[name] for name in services if name in whole}
+    assert "ec2" in whole and "no-such-service" not in whole

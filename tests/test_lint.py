@@ -1,3 +1,5 @@
+import re
+
 from threetier.cli import main
 from threetier.lint import DEFAULT_REGIONS, lint_files
 
@@ -38,7 +40,7 @@ def test_the_cfn_lint_floor_knows_the_listener_tags_the_templates_set(project):
     setup.read(project / "setup.cfg")
     (requirement,) = [line for line in setup["options"]["install_requires"].splitlines()
                       if line.startswith("cfn-lint")]
-    floor = tuple(int(part) for part in requirement.split(">=")[1].split(",")[0].split("."))
+    floor = tuple(int(part) for part in re.search(r"(?:>=|==)([0-9.]+)", requirement).group(1).split("."))
     assert floor >= (1, 53, 1), requirement
     app = (project / "output" / "app.yaml").read_text()
     for resource_type in ("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule"):

@@ -504,3 +504,28 @@ def test_access_logs_are_refused_outside_the_commercial_partition(tmp_project, p
     assert run(tmp_project, "case", "--region", region) == code
     if code:
         assert "AlbAccessLogs='true'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("values,region,rule", [
+    ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1", "EfsMaxIoNeedsBurstingThroughput"),
+    ({"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52", "CloudFrontLogging": "true"},
+     "me-south-1", "CloudFrontLogsNeedASupportedRegion"),
+    ({"VpcPrefixLength": "22", "SubnetCidrBits": "8"}, "us-east-1", "NineSubnetsFitTheVpc"),
+])
+def test_validate_checks_the_first_nested_stack_s_rules_as_well(project, values, region, rule):
+    """The checks that do not fit in the root live in the network stack (threetier.rules); validate
+    reads them too, over the root's parameters, as the root passes them."""
+    template = inputs.load_root_template(project)
+    network = parse_template((project / "output" / "network.yaml").read_text(), "network.yaml")
+    assert set(network["Rules"]) <= set(template["Rules"])
+    checked = validate.Inputs(declared=template["Parameters"], given=values, region=region, rules=template["Rules"])
+    assert any(f"(template rule {rule})" in problem.message for problem in validate.template_rules(checked))
+    clean = validate.Inputs(declared=template["Parameters"], given={}, region=region, rules=template["Rules"])
+    assert validate.template_rules(clean) == []
+
+
+def test_a_missing_network_template_is_named_with_the_command_that_makes_it(project, tmp_path):
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / "main.yaml").write_text((project / "output" / "main.yaml").read_text())
+    with pytest.raises(inputs.InputError, match=r"network\.yaml: no such template; run `python generate.py`"):
+        inputs.load_root_template(tmp_path)

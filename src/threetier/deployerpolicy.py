@@ -80,7 +80,7 @@ def known_to_iam(actions: list[str]) -> tuple[list[str], list[str]]:
     """(actions IAM knows, actions it does not). Some schemas list names no IAM policy can grant
     (`s3:PutBucketReplication` for PutReplicationConfiguration, `rest.put.object`, a retired
     `managed-fleets` prefix); cfn-lint's table of IAM actions (its rule W3037) sorts them out."""
-    services = schemas.iam_actions()
+    services = schemas.iam_actions_of({action.partition(":")[0].lower() for action in actions})
     known, unknown = [], []
     for action in actions:
         service, _, name = action.partition(":")

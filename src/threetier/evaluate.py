@@ -68,11 +68,6 @@ class Evaluation:
         return [name for name, rule in self.template.get("Rules", {}).items()
                 for _ in self.broken_assertions(rule)]
 
-    def nested_values(self, stack: str) -> dict[str, str]:
-        """The parameter values this (root) template passes its nested stack `stack`."""
-        return {name: str(value) for name, value in
-                self.resolve(self.template["Resources"][stack]["Properties"]["Parameters"]).items()}
-
     def resolve(self, expr):
         if isinstance(expr, list):
             return [v for v in (self.resolve(item) for item in expr) if v is not NO_VALUE]
@@ -192,9 +187,37 @@ _INTRINSICS = {
 }
 
 
-def rules_refusing_a_create(root: dict, network: dict, values: dict[str, str], region: str = "us-east-1") -> list[str]:
-    """The Rules a create with these root values fails on before any resource exists: the root's, then
-    (with what the root passes it) those of the network stack, the first nested stack (threetier.rules)."""
-    evaluation = Evaluation(root, values, region=region)
-    network_values = evaluation.nested_values("NetworkStack")
-    return evaluation.broken_rules() + Evaluation(network, network_values, region=region).broken_rules()
+FIRST_STACK = "NetworkStack"
+
+
+def first_stack_file(root: dict) -> str | None:
+    """The template file of the root's first nested stack; None for a root without one."""
+    stack = (root.get("Resources") or {}).get(FIRST_STACK) or {}
+    return (stack.get("Properties") or {}).get("TemplateURL")
+
+
+def with_first_stack_rules(root: dict, first_stack: dict) -> dict:
+    """`root` with the Rules of its first nested stack (threetier.rules) added, written over the root's
+    own parameters: each Ref to a nested parameter becomes what the root passes it (or the nested
+    default). What a create meets before any resource exists, as one template for `validate`."""
+    passed = root["Resources"][FIRST_STACK]["Properties"]["Parameters"]
+    declared = first_stack.get("Parameters", {})
+
+    def over_root(expr):
+        if isinstance(expr, list):
+            return [over_root(item) for item in expr]
+        if not isinstance(expr, dict):
+            return expr
+        if set(expr) == {"Ref"} and expr["Ref"] in declared:
+            name = expr["Ref"]
+            return passed[name] if name in passed else str(declared[name].get("Default", ""))
+        return {key: over_root(value) for key, value in expr.items()}
+
+    return {**root, "Rules": {**root.get("Rules", {}), **over_root(first_stack.get("Rules", {}))}}
+
+
+def rules_refusing_a_create(root: dict, first_stack: dict, values: dict[str, str],
+                            region: str = "us-east-1") -> list[str]:
+    """The Rules a create with these root values fails on before any resource exists: the root's,
+    then those of its first nested stack with what the root passes it."""
+    return Evaluation(with_first_stack_rules(root, first_stack), values, region=region).broken_rules()

@@ -88,7 +88,7 @@ class Outcome:
 
 def outcomes(project: Path) -> list[Outcome]:
     templates = model.load_templates(project)
-    root = templates.by_module[templates.module_of_file[model.ROOT_FILE]]
+    root = templates.checked_root()
     environments = {env: model.load_values(project, env)[1] for env in {t.env for t in TRANSITIONS}}
     found = []
     for transition in TRANSITIONS:

@@ -13,6 +13,7 @@ from pathlib import Path
 from threetier import paramfile, validate
 from threetier.deploy.errors import InputError
 from threetier.deploy.package import ROOT_TEMPLATE, parse_template
+from threetier.evaluate import first_stack_file, with_first_stack_rules
 
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
@@ -51,8 +52,16 @@ def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
 
 
 def load_root_template(project: Path) -> dict:
-    """output/main.yaml as data: the parameters (and Rules) a parameter file is checked against."""
-    path = project / "output" / ROOT_TEMPLATE
+    """output/main.yaml as data: the parameters and Rules a parameter file is checked against,
+    with the Rules of the first nested stack, which refuse before any resource too (threetier.rules)."""
+    root = _read_template(project / "output" / ROOT_TEMPLATE)
+    first_stack = first_stack_file(root)
+    if first_stack is None:
+        return root
+    return with_first_stack_rules(root, _read_template(project / "output" / first_stack))
+
+
+def _read_template(path: Path) -> dict:
     if not path.is_file():
         raise InputError(f"{path}: no such template; run `python generate.py` first")
     return parse_template(path.read_text(encoding="utf-8"), path)

@@ -32,7 +32,7 @@ from threetier.insight.architecture import (
     Subnet,
     WebAcl,
 )
-from threetier.insight.stacks import ROOT_FILE, Stack, Templates
+from threetier.insight.stacks import ROOT_FILE, Stack, Templates  # noqa: F401 (model.ROOT_FILE is used)
 
 DEFAULT_REGION = "us-east-1"
 
@@ -67,8 +67,7 @@ def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
 def describe(templates: Templates, values: dict[str, str], env: str,
              region: str = DEFAULT_REGION, source: str = "parameters") -> Architecture:
     """The architecture these templates build for these parameter values."""
-    root_module = templates.module_of_file[ROOT_FILE]
-    root_template = templates.by_module[root_module]
+    root_template = templates.checked_root()
     # The same checks as `threetier validate` (region-independent ones), so a value the
     # templates would refuse is refused here too, before it is drawn or priced.
     # Prod without Multi-AZ is a policy question for a deploy, not a value to refuse here.

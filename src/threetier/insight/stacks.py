@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from threetier.evaluate import Evaluation
+from threetier.evaluate import Evaluation, first_stack_file, with_first_stack_rules
 
 ROOT_FILE = "main.yaml"
 # The root's nested stacks keep their GetAtt(Stack, "Outputs.X") values: they are
@@ -28,6 +28,14 @@ class Templates:
 
     by_module: dict[str, dict]
     module_of_file: dict[str, str]
+
+    def of_file(self, file_name: str) -> dict:
+        return self.by_module[self.module_of_file[file_name]]
+
+    def checked_root(self) -> dict:
+        """The root with its first nested stack's Rules: what `validate` checks values against."""
+        root = self.of_file(ROOT_FILE)
+        return with_first_stack_rules(root, self.of_file(first_stack_file(root)))
 
 
 def evaluate(templates: Templates, values: dict[str, str], region: str) -> list[Stack]:
