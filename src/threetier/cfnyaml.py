@@ -14,7 +14,7 @@ The style is the one of the examples in the CloudFormation User Guide:
 - strings with line breaks (user data, scripts) as literal blocks.
 
 Compared with troposphere's `to_yaml()` (cfn_flip's block style) the files are
-8 % smaller (the root 4.3 KB, part of what keeps it within 40,000 bytes, see
+7 % smaller (the root 4.3 KB, part of what keeps it within 40,000 bytes, see
 threetier.rules) and rendering all of them takes a few hundredths of a second
 instead of half a second. The YAML nodes
 are built here directly and serialized by libyaml; PyYAML's resolver still
