@@ -1,3 +1,4 @@
+import functools
 import json
 from pathlib import Path
 
@@ -20,6 +21,22 @@ def session_result_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_DIR_VARIABLE, str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader():
+    """Every botocore session of the test session reads AWS's service models through one loader.
+
+    The deploy commands make a boto3 session per command, as a user's process does once;
+    each fresh session would read and decode the same JSON models again (~70 ms a session,
+    a few hundred times over). The loader caches what it read by file, so sharing it
+    changes no model, endpoint or client: only the reading is done once.
+    """
+    import botocore.session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", functools.cache(botocore.session.create_loader))
+        yield
 
 
 @pytest.fixture(scope="session")
