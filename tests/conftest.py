@@ -40,6 +40,26 @@ def shared_botocore_loader():
 
 
 @pytest.fixture(scope="session")
+def moto_endpoint():
+    """One local moto server for the session: the `aws` fixture of tests/test_deploy_moto.py resets it per test.
+
+    Defined here, not in a test module that others import it from: an imported
+    session fixture is a fixture of each importing module, i.e. one more server
+    (and 0.5 s to stop it).
+    """
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def project() -> Path:
     return PROJECT
 
