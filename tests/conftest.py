@@ -1,10 +1,12 @@
 import functools
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from templates import network, root
+from tests import background
 from threetier import paramfile
 from threetier.insight import model
 from threetier.resultcache import CACHE_DIR_VARIABLE
@@ -21,6 +23,52 @@ def session_result_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_DIR_VARIABLE, str(folder))
         yield folder
+
+
+# The scan fixtures of tests/test_gates.py: one insecure, one with skips written in its metadata.
+SCAN_FIXTURES = ("tests/fixtures/insecure.yaml", "tests/fixtures/insecure-with-reason.yaml")
+
+# Console-script commands a test asks for by fixture name (see tests/background.py): the
+# gates that are CPU work outside this process (checkov) or pure Python (detect-secrets).
+# cfn-lint is not among them: the tests' own lint workers are warm by then, a second
+# process would load cfn-lint's rules twice more.
+BACKGROUND = {
+    # checkov starts once for the project's templates and the scan fixtures.
+    "scan_by_console_script": ["scan", *(str(path.relative_to(PROJECT))
+                                         for path in sorted((PROJECT / "output").glob("*.yaml"))), *SCAN_FIXTURES],
+    "secrets_by_console_script": ["secrets"],
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_commands(request, session_result_cache, tmp_path_factory):
+    """Start, when the session starts, the BACKGROUND commands that a selected test asks for.
+
+    They write to the session's result cache (its THREETIER_CACHE_DIR is set by now).
+    Under pytest-xdist each worker collects every test, so nothing starts early there:
+    a command starts when a test first waits for it.
+    """
+    commands = {name: background.Command(argv, PROJECT, tmp_path_factory.mktemp(name))
+                for name, argv in BACKGROUND.items()}
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        wanted = {name for item in request.session.items for name in item.fixturenames if name in commands}
+        for name in sorted(wanted):
+            commands[name].start()
+    yield commands
+    for command in commands.values():
+        command.stop()
+
+
+@pytest.fixture(scope="session")
+def scan_by_console_script(background_commands):
+    """`threetier scan` of output/*.yaml and SCAN_FIXTURES by the console script: its CompletedProcess (text)."""
+    return background_commands["scan_by_console_script"].result()
+
+
+@pytest.fixture(scope="session")
+def secrets_by_console_script(background_commands):
+    """`threetier secrets` (the repository and output/) by the console script: its CompletedProcess (text)."""
+    return background_commands["secrets_by_console_script"].result()
 
 
 @pytest.fixture(scope="session", autouse=True)
