@@ -1,14 +1,14 @@
-"""`threetier` console-script commands that a test session starts early and runs beside the tests.
+"""Commands that a test session starts early and runs beside the tests.
 
-A serial pytest run keeps one core busy. checkov and detect-secrets are CPU
-work that needs nothing from the tests, so conftest.py starts the commands the
-selected tests need when the session starts: they run on the core the tests
-leave idle, niced so that the tests keep theirs. Each is the real console
-script, run as a user or CI runs it, with the session's result cache
-(THREETIER_CACHE_DIR), where the in-process tests find its results later.
-A test that needs a command's outcome waits for it (`result`); a command
-nobody started yet (under pytest-xdist, whose workers each collect every test)
-starts then.
+A serial pytest run keeps one core busy. checkov, detect-secrets and cfn-lint
+are CPU work that needs nothing from the other tests, so conftest.py starts the
+commands the selected tests need when the session starts: they run on the core
+the tests leave idle, niced so that the tests keep theirs. Most are the real
+`threetier` console script, run as a user or CI runs it, with the session's
+result cache (THREETIER_CACHE_DIR), where the in-process tests find their
+results later. A test that needs a command's outcome waits for it (`result`);
+a command nobody started yet (under pytest-xdist, whose workers each collect
+every test) starts then.
 """
 
 from __future__ import annotations
@@ -31,20 +31,25 @@ def console_script() -> str:
 
 
 class Command:
-    """One console-script command: `start` it (at most once), then `result` waits for its CompletedProcess."""
+    """One command: `start` it (at most once), then `result` waits for its CompletedProcess.
 
-    def __init__(self, argv: list[str], cwd: Path, folder: Path):
-        self.argv, self.cwd, self.folder = argv, cwd, folder
+    argv[0] "threetier" is the console script; "python" is this Python. `niceness`: the
+    lower, the sooner it is done among the commands started together.
+    """
+
+    def __init__(self, argv: list[str], cwd: Path, folder: Path, niceness: int = 10):
+        self.argv, self.cwd, self.folder, self.niceness = argv, cwd, folder, niceness
         self._process: subprocess.Popen | None = None
         self._result: subprocess.CompletedProcess | None = None
 
     def start(self, niced: bool = True) -> None:
         if self._process is not None:
             return
-        command = [console_script(), *self.argv]
+        program = {"threetier": console_script, "python": lambda: sys.executable}[self.argv[0]]()
+        command = [program, *self.argv[1:]]
         nice = shutil.which("nice")
         if niced and nice:
-            command = [nice, "-n", "10", *command]
+            command = [nice, "-n", str(self.niceness), *command]
         # Files, not pipes: nobody reads a pipe while the tests run, and a full one would stall the command.
         with open(self.folder / "stdout", "wb") as out, open(self.folder / "stderr", "wb") as err:
             # Its own process group: stop() ends the command and what it started (lint workers, checkov).

@@ -28,15 +28,17 @@ def session_result_cache(tmp_path_factory):
 # The scan fixtures of tests/test_gates.py: one insecure, one with skips written in its metadata.
 SCAN_FIXTURES = ("tests/fixtures/insecure.yaml", "tests/fixtures/insecure-with-reason.yaml")
 
-# Console-script commands a test asks for by fixture name (see tests/background.py): the
-# gates that are CPU work outside this process (checkov) or pure Python (detect-secrets).
-# cfn-lint is not among them: the tests' own lint workers are warm by then, a second
-# process would load cfn-lint's rules twice more.
+# Commands a test asks for by fixture name (see tests/background.py), with their niceness:
+# the lower, the sooner done. The cfn-lint of test_edge.py is needed first (its module comes
+# before test_gates.py); checkov and detect-secrets are the real console script.
+# The six-region lint of check is not among them: it runs in the tests' own lint workers,
+# warm by then; a process of its own would load cfn-lint's rules twice more.
 BACKGROUND = {
+    "edge_combinations_linted": (5, ["python", "-m", "tests.test_edge"]),
     # checkov starts once for the project's templates and the scan fixtures.
-    "scan_by_console_script": ["scan", *(str(path.relative_to(PROJECT))
-                                         for path in sorted((PROJECT / "output").glob("*.yaml"))), *SCAN_FIXTURES],
-    "secrets_by_console_script": ["secrets"],
+    "scan_by_console_script": (15, ["threetier", "scan", *(
+        str(path.relative_to(PROJECT)) for path in sorted((PROJECT / "output").glob("*.yaml"))), *SCAN_FIXTURES]),
+    "secrets_by_console_script": (15, ["threetier", "secrets"]),
 }
 
 
@@ -48,8 +50,8 @@ def background_commands(request, session_result_cache, tmp_path_factory):
     Under pytest-xdist each worker collects every test, so nothing starts early there:
     a command starts when a test first waits for it.
     """
-    commands = {name: background.Command(argv, PROJECT, tmp_path_factory.mktemp(name))
-                for name, argv in BACKGROUND.items()}
+    commands = {name: background.Command(argv, PROJECT, tmp_path_factory.mktemp(name), niceness)
+                for name, (niceness, argv) in BACKGROUND.items()}
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         wanted = {name for item in request.session.items for name in item.fixturenames if name in commands}
         for name in sorted(wanted):
@@ -57,6 +59,14 @@ def background_commands(request, session_result_cache, tmp_path_factory):
     yield commands
     for command in commands.values():
         command.stop()
+
+
+@pytest.fixture(scope="session")
+def edge_combinations_linted(background_commands) -> dict[str, list[str]]:
+    """{combination: its cfn-lint findings}, from `python -m tests.test_edge` (see that module)."""
+    done = background_commands["edge_combinations_linted"].result()
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="session")
