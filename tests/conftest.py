@@ -143,6 +143,18 @@ def templates(project):
     return model.load_templates(project)
 
 
+@pytest.fixture
+def templates_built_once(monkeypatch, project, templates):
+    """Commands that build every stack's template (model.load_templates, ~50 ms a run) get, for this
+    project, a copy of the session's `templates`: built by that same function, once. A copy, so
+    what one command might change reaches no other test; another project's are built as usual."""
+    import pickle
+
+    build = model.load_templates
+    monkeypatch.setattr(model, "load_templates", lambda where: pickle.loads(pickle.dumps(templates))
+                        if Path(where).resolve() == project else build(where))
+
+
 @pytest.fixture(scope="session")
 def env_values(project):
     """The values of parameters/dev.json and prod.json."""
