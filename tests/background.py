@@ -52,14 +52,18 @@ class Command:
             command = [nice, "-n", str(self.niceness), *command]
         # Files, not pipes: nobody reads a pipe while the tests run, and a full one would stall the command.
         with open(self.folder / "stdout", "wb") as out, open(self.folder / "stderr", "wb") as err:
-            # Its own process group: stop() ends the command and what it started (lint workers, checkov).
+            # Its own process group: stop() ends the command and what it started (checkov).
             self._process = subprocess.Popen(command, cwd=self.cwd, stdout=out, stderr=err,
                                              stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def result(self) -> subprocess.CompletedProcess:
+    def result(self, timeout: float = 600) -> subprocess.CompletedProcess:
         if self._result is None:
             self.start(niced=False)  # not started early: a test waits for it now
-            returncode = self._process.wait()
+            try:
+                returncode = self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.stop()
+                raise RuntimeError(f"{' '.join(self.argv)} did not finish in {timeout:.0f} s") from None
             self._result = subprocess.CompletedProcess(
                 self._process.args, returncode,
                 (self.folder / "stdout").read_text(), (self.folder / "stderr").read_text())
