@@ -82,6 +82,33 @@ def secrets_by_console_script(background_commands):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def lint_workers_warming(request):
+    """If a selected test asks for `lint_workers`: lint two small files when the session starts.
+
+    lint_files keeps its worker processes for the next call; each pays once for importing
+    cfn-lint and loading its rules (~1.3 s). This starts them beside the first tests, on
+    the core those leave idle. The findings are not used; no result cache is involved.
+    """
+    import threading
+
+    from threetier.lint import lint_files
+
+    files = [PROJECT / "tests" / "fixtures" / "lintrules" / name for name in ("e9005-good.yaml", "e9006-good.yaml")]
+    thread = threading.Thread(target=lint_files, args=(files, ("us-east-1",)), daemon=True)
+    if not os.environ.get("PYTEST_XDIST_WORKER") and any(
+            "lint_workers" in item.fixturenames for item in request.session.items):
+        thread.start()
+    yield thread
+
+
+@pytest.fixture(scope="session")
+def lint_workers(lint_workers_warming):
+    """The tests that lint several files (in the workers) wait for the warming to be done."""
+    if lint_workers_warming.ident is not None:
+        lint_workers_warming.join()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def shared_botocore_loader():
     """Every botocore session of the test session reads AWS's service models through one loader.
 

@@ -9,7 +9,7 @@ from threetier.cli import main
 from threetier.secretscan import find_secrets
 
 
-def test_check_runs_every_gate_and_all_pass(scan_by_console_script, secrets_by_console_script, capsys):
+def test_check_runs_every_gate_and_all_pass(lint_workers, scan_by_console_script, secrets_by_console_script, capsys):
     """generate --check and lint (six regions) run here; scan and secrets find, in the session's
     result cache, what the console script's runs below found for these very files (conftest.py
     starts them when the session starts, beside the other tests)."""
