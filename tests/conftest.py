@@ -89,7 +89,9 @@ def lint_workers_warming(request):
     cfn-lint and loading its rules (~1.3 s). This starts them beside the first tests, on
     the core those leave idle. The findings are not used; no result cache is involved.
     """
+    import multiprocessing
     import threading
+    import time
 
     from threetier.lint import lint_files
 
@@ -97,7 +99,14 @@ def lint_workers_warming(request):
     thread = threading.Thread(target=lint_files, args=(files, ("us-east-1",)), daemon=True)
     if not os.environ.get("PYTEST_XDIST_WORKER") and any(
             "lint_workers" in item.fixturenames for item in request.session.items):
+        workers = len(multiprocessing.active_children())
         thread.start()
+        # Until a worker exists, the thread is still in lint.py's own code, where a test's
+        # monkeypatch (tests/test_result_cache.py) could reach it: no test starts before that.
+        deadline = time.monotonic() + 10
+        while len(multiprocessing.active_children()) == workers and thread.is_alive() \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
     yield thread
 
 
