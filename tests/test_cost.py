@@ -13,6 +13,8 @@ from threetier import paramfile
 from threetier.insight import commands, cost, model, pricing
 
 CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52"}
+# The commands below price the session's templates, built once (conftest.py).
+pytestmark = pytest.mark.usefixtures("templates_built_once")
 
 
 @pytest.fixture(scope="module")

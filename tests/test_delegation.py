@@ -14,7 +14,7 @@ import dns.rrset
 import pytest
 
 from tests.deploy_fixtures.project import ENV, STACK_NAME, write_project
-from tests.test_deploy_moto import aws, moto_endpoint  # noqa: F401 (fixtures)
+from tests.test_deploy_moto import aws  # noqa: F401 (fixture)
 from threetier import cli
 
 DOMAIN = "example.com"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.deploy_fixtures.project import ENV, app_template, root_template, write_parameters, write_project
 from tests.test_deploy_moto import BUCKET
-from tests.test_deploy_moto import aws, moto_endpoint  # noqa: F401 (fixtures)
+from tests.test_deploy_moto import aws  # noqa: F401 (fixture)
 from threetier import cli
 from threetier import parameters as P
 

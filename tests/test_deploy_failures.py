@@ -376,7 +376,8 @@ def not_aws(monkeypatch):
         monkeypatch.setenv(name, value)
     handler = type("Answer", (_Answer,), {})
     server = http.server.HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the serving loop to look (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
 
     def answer(status: int, body: bytes) -> str:

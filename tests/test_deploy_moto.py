@@ -9,7 +9,6 @@ smoke deploy of a small template. Everything else is in test_deploy_stubbed.py.
 from __future__ import annotations
 
 import hashlib
-import logging
 import urllib.request
 
 import boto3
@@ -28,18 +27,6 @@ from threetier import cli
 from threetier.deploy import commands
 
 BUCKET = "templates-bucket"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from tests.deploy_fixtures import responses as r
 from tests.deploy_fixtures.project import ENV, STACK_NAME, app_template, root_template, write_project, write_templates
 from tests.test_deploy_moto import BUCKET as MOTO_BUCKET
 from tests.test_deploy_moto import aws as moto_aws  # noqa: F401 (fixture)
-from tests.test_deploy_moto import moto_endpoint  # noqa: F401 (fixture)
 from tests.test_deploy_stubbed import BUCKET, CHANGE_SET, STACK_ID, aws, plan, threetier  # noqa: F401 (fixture)
 from threetier import cli
 from troposphere import Ref, cloudformation

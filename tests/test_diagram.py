@@ -17,6 +17,8 @@ BASTIONS = {"BastionCount": "2", "AdminCidr": "203.0.113.0/24", "BastionKeyPairN
 CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52"}
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None,
                                     reason="Graphviz `dot` is not installed (apt-get install -y graphviz)")
+# The commands below draw from the session's templates, built once (conftest.py).
+pytestmark = pytest.mark.usefixtures("templates_built_once")
 
 
 def describe(templates, env_values, env, **overrides):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from threetier import cli
+from threetier import cli, templatediff
 from threetier.insight import model
 
 
@@ -16,8 +16,30 @@ def git(repo, *args):
                         "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(repo), "PATH": "/usr/bin:/bin"})
 
 
+@pytest.fixture(scope="module", autouse=True)
+def each_text_parsed_once():
+    """templatediff reads each template with cfn_flip's pure-Python YAML loader (~0.1 s for app.yaml),
+    twice per run (at REV and now) and again in every test, for the same dozen texts.
+
+    Here each distinct text goes through the real templatediff._parse once; a later read
+    of the same text gets a fresh copy of that result (as _parse itself gives: JSON data,
+    so a JSON round trip is an exact copy). An edited template is a new text and is parsed.
+    """
+    parse = templatediff._parse
+    parsed: dict[str, str] = {}
+
+    def once(text: str) -> dict:
+        if text not in parsed:
+            parsed[text] = json.dumps(parse(text))
+        return json.loads(parsed[text])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(templatediff, "_parse", once)
+        yield
+
+
 @pytest.fixture
-def checkout(tmp_path, project, monkeypatch):
+def checkout(tmp_path, project, templates, monkeypatch):
     """A committed copy of output/ and parameters/ (with the marks of a project), edited by each test."""
     repo = tmp_path / "repo"
     shutil.copytree(project / "output", repo / "output", ignore=shutil.ignore_patterns("packaged", "*.png"))
@@ -28,9 +50,8 @@ def checkout(tmp_path, project, monkeypatch):
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "base")
-    # Predictions of parameter-file changes evaluate the real templates.
-    real = model.load_templates(project)
-    monkeypatch.setattr(model, "load_templates", lambda _project: real)
+    # Predictions of parameter-file changes evaluate the real templates (the session's, built once).
+    monkeypatch.setattr(model, "load_templates", lambda _project: templates)
     return repo
 
 

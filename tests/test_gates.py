@@ -6,24 +6,13 @@ import yaml
 import templates
 from threetier import gates
 from threetier.cli import main
-from threetier.scan import scan
 from threetier.secretscan import find_secrets
 
-SCAN_FIXTURES = ("insecure.yaml", "insecure-with-reason.yaml")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_checkov_run(project, session_result_cache):
-    """checkov takes seconds to start: scan the project's templates and the scan fixtures in one run.
-
-    The tests below get the same results from the session's cache (same bytes, same checkov)
-    instead of starting checkov three times.
-    """
-    scan([*gates.templates_in(project), *(project / "tests" / "fixtures" / name for name in SCAN_FIXTURES)],
-         cache_dir=session_result_cache)
-
-
-def test_check_runs_every_gate_and_all_pass(capsys):
+def test_check_runs_every_gate_and_all_pass(lint_workers, scan_by_console_script, secrets_by_console_script, capsys):
+    """generate --check and lint (six regions) run here; scan and secrets find, in the session's
+    result cache, what the console script's runs below found for these very files (conftest.py
+    starts them when the session starts, beside the other tests)."""
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     for gate in ("generate --check", "lint", "scan", "secrets"):
@@ -31,6 +20,22 @@ def test_check_runs_every_gate_and_all_pass(capsys):
     assert "0 finding(s) in" in out and "6 regions" in out
     assert "0 failed" in out
     assert "check: all 4 gates passed" in out
+
+
+def test_the_console_script_scans_the_templates_and_fails_only_the_insecure_fixture(
+        project, scan_by_console_script):
+    """`threetier scan output/*.yaml` plus the two scan fixtures, one checkov run, as a user runs it."""
+    done = scan_by_console_script
+    templates = len(gates.templates_in(project))
+    assert done.returncode == 1, done.stderr
+    assert {line.split(" ")[0] for line in done.stdout.splitlines()} == {"tests/fixtures/insecure.yaml"}
+    assert f"checkov: {templates + 2} template(s), " in done.stderr
+
+
+def test_the_console_script_finds_no_secret_in_the_repository(secrets_by_console_script):
+    done = secrets_by_console_script
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "detect-secrets: 0 possible secret(s) in " in done.stdout
 
 
 def test_check_fails_and_names_the_gate_when_output_drifts(project, tmp_path, monkeypatch):
@@ -41,7 +46,8 @@ def test_check_fails_and_names_the_gate_when_output_drifts(project, tmp_path, mo
     assert "output/network.yaml: differs" in results[0].details
 
 
-def test_scan_fails_on_an_insecure_template_and_names_file_resource_and_check(project, capsys):
+def test_scan_fails_on_an_insecure_template_and_names_file_resource_and_check(
+        project, scan_by_console_script, capsys):
     fixture = project / "tests" / "fixtures" / "insecure.yaml"
     assert main(["scan", str(fixture)]) == 1
     lines = capsys.readouterr().out.splitlines()
@@ -49,7 +55,7 @@ def test_scan_fails_on_an_insecure_template_and_names_file_resource_and_check(pr
            "Ensure no security groups allow ingress from 0.0.0.0:0 to port 22" in lines
 
 
-def test_scan_honours_a_skip_written_in_the_resource_metadata(project, capsys):
+def test_scan_honours_a_skip_written_in_the_resource_metadata(project, scan_by_console_script, capsys):
     fixture = project / "tests" / "fixtures" / "insecure-with-reason.yaml"
     assert main(["scan", str(fixture)]) == 0
     assert "2 skipped inline" in capsys.readouterr().out

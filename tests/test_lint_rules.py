@@ -100,7 +100,7 @@ def _by_file(findings) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def gate_findings():
+def gate_findings(lint_workers):
     """Every undated fixture through the real gate, once: lint_files, in parallel processes."""
     return _by_file(lint_files([FIXTURES / name for name in (*GOOD, *BROKEN)], REGIONS))
 

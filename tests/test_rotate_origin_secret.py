@@ -10,7 +10,7 @@ import pytest
 from troposphere import Output, Parameter, Ref, Sub, Template, ssm
 
 from tests.deploy_fixtures.project import ENV, PROJECT_NAME, STACK_NAME, write_project
-from tests.test_deploy_moto import BUCKET, aws, moto_endpoint, threetier  # noqa: F401 (fixtures)
+from tests.test_deploy_moto import BUCKET, aws, threetier  # noqa: F401 (fixture)
 from threetier import paramfile
 from threetier.deploy import commands
 

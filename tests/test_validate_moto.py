@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 
 from tests.deploy_fixtures.project import ENV, STACK_NAME, app_template, write_project
-from tests.test_deploy_moto import BUCKET, aws, moto_endpoint, threetier  # noqa: F401 (fixtures)
+from tests.test_deploy_moto import BUCKET, aws, threetier  # noqa: F401 (fixture)
 from tests.test_validate_deploy import GOOD, root_with_real_parameters
 
 
