@@ -1,0 +1,70 @@
+"""threetier.checkovrun: checkov with each jsonpath grammar's PLY parse table built once.
+
+The scan gate's real runs go through it: tests/test_gates.py scans output/ and the
+insecure fixtures in one checkov run (a real CKV_AWS_24 failure, and skips written in
+the template), and every scan test there reads those results.
+"""
+
+import sys
+from pathlib import Path
+
+import ply.yacc
+import pytest
+
+from threetier import checkovrun, scan
+
+pytest.importorskip("checkov")
+from bc_jsonpath_ng import parse as parse_plain  # noqa: E402  (checkov's dependency)
+from bc_jsonpath_ng.ext import parse as parse_extended  # noqa: E402
+
+# The kind of paths checkov renders (blocks.py turns "a.b.0" into "$.a.b.[0]"), and
+# the extended grammar's filters and arithmetic, which a shared table must not confuse.
+PATHS = ("$.Properties.Tags.[0].Value", "$.Properties.SecurityGroupIngress.[1].CidrIp",
+         "$.DistributionConfig.Origins[?(@.Id = 'load-balancer')].DomainName",
+         "$.Resources.*.Properties", "$..KmsKeyId", "$.a[*].b + $.c")
+DOCUMENT = {"Properties": {"Tags": [{"Key": "Name", "Value": "web"}],
+                           "SecurityGroupIngress": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "0.0.0.0/0"}]},
+            "DistributionConfig": {"Origins": [{"Id": "bucket", "DomainName": "b"},
+                                               {"Id": "load-balancer", "DomainName": "alb"}]},
+            "Resources": {"Key": {"Properties": {"KmsKeyId": "k"}}},
+            "a": [{"b": 1}, {"b": 2}], "c": 3}
+
+
+@pytest.fixture()
+def tables_built(monkeypatch, tmp_path):
+    """reuse_parse_tables in place for this test only; how many tables PLY builds meanwhile."""
+    monkeypatch.setattr(ply.yacc, "yacc", ply.yacc.yacc)  # put back at teardown
+    built = []
+    original = ply.yacc.LRGeneratedTable.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ply.yacc.LRGeneratedTable, "__init__", counting)
+    before = {path: (repr(parse_extended(path)), [m.value for m in parse_extended(path).find(DOCUMENT)])
+              for path in PATHS}
+    built.clear()
+    checkovrun.reuse_parse_tables(str(tmp_path))
+    return before, built
+
+
+def test_each_grammar_gets_one_table_and_every_path_parses_as_before(tables_built):
+    before, built = tables_built
+    after = {path: (repr(parse_extended(path)), [m.value for m in parse_extended(path).find(DOCUMENT)])
+             for path in PATHS * 3}
+    assert after == before
+    assert len(built) == 1, "the extended grammar's table is built once, then read back"
+    assert repr(parse_plain("$.a.b")) == "Child(Child(Root(), Fields('a')), Fields('b'))"
+    assert len(built) == 2, "the plain grammar has a table of its own"
+    assert [before[path][1] for path in PATHS[:3]] == [["web"], ["0.0.0.0/0"], ["alb"]]
+
+
+def test_a_bad_path_is_still_an_error(tables_built):
+    with pytest.raises(Exception, match="Parse error"):
+        parse_extended("$.Properties[?(@.Id = ]")
+
+
+def test_the_scan_gate_runs_checkov_through_this_file_by_path():
+    command = scan.checkov_command()
+    assert command == [sys.executable, str(Path(checkovrun.__file__))]
