@@ -18,22 +18,28 @@ def their_answer(line: str) -> bool:
     return heuristic.is_indirect_reference(line)
 
 
+def repository_lines(project, sample: int) -> list[str]:
+    """`sample` distinct lines (stripped, as detect-secrets sees them) of the tracked files, the same every run."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=project, capture_output=True, text=True).stdout
+    lines = set()
+    for name in filter(None, listed.split("\0")):
+        try:
+            lines |= {line.strip() for line in (project / name).read_text(encoding="utf-8").splitlines()}
+        except (UnicodeDecodeError, OSError):
+            continue  # binary, or listed but deleted in the work tree
+    assert len(lines) > sample
+    return random.Random(15).sample(sorted(lines), sample)
+
+
 def test_theirs_is_the_filter_this_one_stands_for():
     assert heuristic._get_indirect_reference_regex().pattern == secretscan.THEIR_INDIRECT_REFERENCE
 
 
-def test_the_same_answer_for_every_line_of_the_repository(project):
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=project, capture_output=True, text=True).stdout
-    lines = []
-    for name in filter(None, listed.split("\0")):
-        try:
-            lines += [line.strip() for line in (project / name).read_text(encoding="utf-8").splitlines()]
-        except (UnicodeDecodeError, OSError):
-            continue  # binary, or listed but deleted in the work tree
-    assert len(lines) > 10_000
+def test_the_same_answer_for_lines_of_the_repository(project):
+    lines = repository_lines(project, 8000)
     differ = [line for line in lines if secretscan.is_indirect_reference(line) != their_answer(line)]
     assert differ == []
-    assert 100 < sum(map(secretscan.is_indirect_reference, lines)) < len(lines)
+    assert 50 < sum(map(secretscan.is_indirect_reference, lines)) < len(lines)
 
 
 @pytest.mark.parametrize("line, reference", [
@@ -78,3 +84,54 @@ def test_a_scan_uses_it_in_place_of_theirs_and_finds_the_same(tmp_path, monkeypa
     used.clear()
     assert secretscan._scan([planted]) == {str(planted): [[2, "Secret Keyword"]]}
     assert used == [], "a detect-secrets whose filter differs keeps its own"
+
+
+keyword = pytest.importorskip("detect_secrets.plugins.keyword")
+KEYWORD_TABLES = {id(table): table for table in (*keyword.REGEX_BY_FILETYPE.values(),
+                                                 keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)}.values()
+
+
+def test_the_keyword_regexes_are_the_ones_the_anchors_were_checked_against():
+    assert secretscan._keyword_regexes_hash() == secretscan.KEYWORD_REGEXES, \
+        "detect-secrets' keyword regexes changed: check KEYWORD_ANCHORS against them, then update the hash"
+    for word in keyword.DENYLIST:
+        assert any(anchor in word for anchor in secretscan.KEYWORD_ANCHORS), word
+    for table in KEYWORD_TABLES:
+        for regex in table:
+            assert keyword.DENYLIST_REGEX in regex.pattern
+
+
+def test_no_line_without_an_anchor_has_a_keyword_finding(project):
+    # Made-up values after keywords in other cases and letters, and after near misses.
+    keywords = ["Contraseña = 'Zr8qLw2vNx5Tp'", "PassWord='Zr8qLw2vNx5Tp'",  # pragma: allowlist secret
+                "ſecret = 'Zr8qLw2vNx5Tp'", "api_\u212aey: Zr8qLw2vNx5Tp",  # pragma: allowlist secret
+                "my_pwd_x == \"Zr8qLw2vNx5Tp\";"]  # pragma: allowlist secret
+    near_misses = ["Tok3n = 'Zr8qLw2vNx5Tp'", "pas_sword: 'Zr8qLw2vNx5Tp'", "sec ret = 'Zr8qLw2vNx5Tp'",
+                   "k_e_y = 'Zr8qLw2vNx5Tp'"]
+    lines = {*keywords, *near_misses, *repository_lines(project, 3000)}
+    plugin = keyword.KeywordDetector()
+    without = [line for line in lines if not secretscan.has_a_keyword_anchor(line)]
+    assert len(without) > len(lines) / 2 and set(near_misses) <= set(without)
+    for table in KEYWORD_TABLES:
+        assert [line for line in without if list(plugin.analyze_string(line, table))] == []
+    found = [line for line in lines if any(list(plugin.analyze_string(line, table)) for table in KEYWORD_TABLES)]
+    assert set(keywords) <= set(found)
+    assert all(secretscan.has_a_keyword_anchor(line) for line in found)
+
+
+def test_the_keyword_plugin_is_asked_only_about_lines_with_an_anchor_in_this_scan(tmp_path, monkeypatch):
+    planted = tmp_path / "settings.py"
+    planted.write_text('db_password = "Zr8#qLw2!vNx5@Tp"\n'  # pragma: allowlist secret
+                       'colour = "blue and green"\n')
+    asked = []
+    original = keyword.KeywordDetector.analyze_string
+    monkeypatch.setattr(keyword.KeywordDetector, "analyze_string",
+                        lambda self, string, *args, **kwargs: asked.append(string) or original(self, string,
+                                                                                               *args, **kwargs))
+    assert secretscan._scan([planted]) == {str(planted): [[1, "Secret Keyword"]]}
+    assert asked == ['db_password = "Zr8#qLw2!vNx5@Tp"']  # pragma: allowlist secret
+
+    monkeypatch.setattr(secretscan, "KEYWORD_REGEXES", "other regexes")
+    asked.clear()
+    assert secretscan._scan([planted]) == {str(planted): [[1, "Secret Keyword"]]}
+    assert len(asked) == 2, "with regexes it was not checked against, the plugin sees every line"

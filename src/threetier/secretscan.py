@@ -97,6 +97,54 @@ def _use_the_faster_indirect_reference(settings) -> None:
         settings.filters[f"{__name__}.is_indirect_reference"] = {}
 
 
+# detect-secrets' KeywordDetector tries four to six regexes on every line (its
+# largest share of the scan), and each of them matches only where one of the
+# words of its DENYLIST stands, every one of which contains one of KEYWORD_ANCHORS
+# ("api[_.-]?key" a "key", "_pass\b" a "pass", "contraseña" a "contrase"...). A
+# line without any of them cannot give a keyword finding, so the plugin is not
+# asked. Lines with other than ASCII characters always are (a regex ignoring case
+# also matches letters such as "ſ" to "s"). KEYWORD_REGEXES is the hash of the
+# regexes this was checked against: another detect-secrets asks the plugin always.
+KEYWORD_ANCHORS = ("key", "pass", "token", "pwd", "secret", "contrase")
+KEYWORD_REGEXES = "9143e63769b982bfe219748bc1b1255b4bb43709a42c5fc862c1acffd6b1ed84"  # pragma: allowlist secret (a hash of public regexes)
+
+
+def has_a_keyword_anchor(line: str) -> bool:
+    """False only for a line in which detect-secrets' KeywordDetector cannot find anything."""
+    if not line.isascii():
+        return True
+    lowered = line.lower()
+    return any(anchor in lowered for anchor in KEYWORD_ANCHORS)
+
+
+def _keyword_regexes_hash() -> str:
+    import hashlib
+
+    from detect_secrets.plugins import keyword
+
+    regexes = [*keyword.REGEX_BY_FILETYPE.values(), keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP]
+    patterns = sorted({f"{regex.flags} {regex.pattern}" for table in regexes for regex in table})
+    return hashlib.sha256("\n".join(patterns).encode()).hexdigest()
+
+
+def _ask_the_keyword_plugin_only_about_lines_with_an_anchor(plugins) -> None:
+    """In this scan's KeywordDetector, lines without a keyword anchor go unanalysed (see KEYWORD_ANCHORS)."""
+    from detect_secrets.plugins.keyword import KeywordDetector
+
+    keyword_plugins = [plugin for plugin in plugins if type(plugin) is KeywordDetector]
+    if not keyword_plugins or _keyword_regexes_hash() != KEYWORD_REGEXES:
+        return
+    for plugin in keyword_plugins:
+        analyze_string = plugin.analyze_string  # KeywordDetector.analyze_line calls it with the line
+
+        def only_with_an_anchor(string, *args, _analyze_string=analyze_string, **kwargs):
+            if not has_a_keyword_anchor(string):
+                return iter(())
+            return _analyze_string(string, *args, **kwargs)
+
+        plugin.analyze_string = only_with_an_anchor  # this instance, for this scan's settings only
+
+
 def require_detect_secrets() -> None:
     """ScannerMissing, saying which extra to install, unless detect-secrets can be imported."""
     try:
@@ -135,12 +183,14 @@ def _cache_key(path: Path, root: Path) -> str:
 def _scan(files: list[Path]) -> dict[str, list[list]]:
     """{file name as given: [[line, kind], ...]} for the files with findings."""
     from detect_secrets import SecretsCollection
-    from detect_secrets.settings import default_settings
+    from detect_secrets.settings import default_settings, get_plugins
 
     collection = SecretsCollection()
     with default_settings() as settings:
         settings.filters[f"{__name__}.is_template_text"] = {}
         _use_the_faster_indirect_reference(settings)
+        # The plugins are made once per settings and kept until they change (on leaving `with`).
+        _ask_the_keyword_plugin_only_about_lines_with_an_anchor(get_plugins())
         for path in files:
             collection.scan_file(str(path))
     found: dict[str, list[list]] = {}
