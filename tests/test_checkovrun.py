@@ -5,6 +5,7 @@ insecure fixtures in one checkov run (a real CKV_AWS_24 failure, and skips writt
 the template), and every scan test there reads those results.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -68,3 +69,29 @@ def test_a_bad_path_is_still_an_error(tables_built):
 def test_the_scan_gate_runs_checkov_through_this_file_by_path():
     command = scan.checkov_command()
     assert command == [sys.executable, str(Path(checkovrun.__file__))]
+
+
+def test_main_runs_checkovs_command_line_sequentially_with_the_tables_kept(monkeypatch):
+    """main() is `Checkov(argv).run()` (a stand-in here: the real one is the scan gate's), with
+    the PLY tables kept in a folder of the run and checkov's file parsing left in its process."""
+    import types
+
+    seen = {}
+
+    class Checkov:
+        def __init__(self, argv):
+            seen["argv"] = argv
+
+        def run(self):
+            seen["parallelization"] = os.environ.get("CHECKOV_PARALLELIZATION_TYPE")
+            seen["folder"] = ply.yacc.yacc.threetier_folder
+            return 1
+
+    monkeypatch.setitem(sys.modules, "checkov.main", types.SimpleNamespace(Checkov=Checkov))
+    monkeypatch.setattr(ply.yacc, "yacc", ply.yacc.yacc)
+    monkeypatch.setenv("CHECKOV_PARALLELIZATION_TYPE", "")  # so that teardown puts back what was there
+    monkeypatch.delenv("CHECKOV_PARALLELIZATION_TYPE")
+    assert checkovrun.main(["--framework", "cloudformation"]) == 1
+    assert seen["argv"] == ["--framework", "cloudformation"]
+    assert seen["parallelization"] == "none"
+    assert not Path(seen["folder"]).exists(), "the tables' folder goes with the run"
