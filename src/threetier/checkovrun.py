@@ -46,7 +46,10 @@ import types  # noqa: E402
 
 def reuse_parse_tables(folder: str) -> None:
     """Make ply.yacc.yacc keep each grammar's table as a pickle in `folder` and read it back next time."""
-    import ply.yacc
+    try:
+        import ply.yacc
+    except ImportError:
+        return  # a checkov whose jsonpath library does without PLY: nothing to keep
 
     original = ply.yacc.yacc
     if getattr(original, "threetier_folder", None):
