@@ -73,16 +73,21 @@ def test_the_scan_gate_runs_checkov_through_this_file_by_path():
 
 def test_main_runs_checkovs_command_line_sequentially_with_the_tables_kept(monkeypatch):
     """main() is `Checkov(argv).run()` (a stand-in here: the real one is the scan gate's), with
-    the PLY tables kept in a folder of the run and checkov's file parsing left in its process."""
+    the PLY tables kept in a folder of the run, checkov's file parsing left in its process, and
+    what was imported frozen for the garbage collector."""
+    import gc
     import types
 
     seen = {}
+    monkeypatch.setattr(gc, "freeze", lambda: seen.setdefault("frozen before run", "run" not in seen))
+    monkeypatch.setattr(gc, "set_threshold", lambda *threshold: seen.setdefault("threshold", threshold))
 
     class Checkov:
         def __init__(self, argv):
             seen["argv"] = argv
 
         def run(self):
+            seen["run"] = True
             seen["parallelization"] = os.environ.get("CHECKOV_PARALLELIZATION_TYPE")
             seen["folder"] = ply.yacc.yacc.threetier_folder
             return 1
@@ -95,3 +100,4 @@ def test_main_runs_checkovs_command_line_sequentially_with_the_tables_kept(monke
     assert seen["argv"] == ["--framework", "cloudformation"]
     assert seen["parallelization"] == "none"
     assert not Path(seen["folder"]).exists(), "the tables' folder goes with the run"
+    assert seen["frozen before run"] is True and seen["threshold"] == (20_000, 50, 50)

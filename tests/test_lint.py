@@ -70,9 +70,13 @@ def test_workers_are_forked_from_a_forkserver_that_loaded_the_rules_once(project
 
 
 def _rules_were_loaded_before_any_template() -> bool:
+    """In a new worker: the rules are there, and what the forkserver loaded is frozen for the collector."""
+    import gc
+
     from threetier import lint
 
-    return lint._loaded_rules is not None and len(lint._loaded_rules) > 300
+    return (lint._loaded_rules is not None and len(lint._loaded_rules) > 300
+            and gc.get_freeze_count() > 100_000 and gc.get_threshold() == (20_000, 50, 50))
 
 
 def test_rules_that_cannot_be_loaded_ahead_are_loaded_by_the_first_template(monkeypatch):
