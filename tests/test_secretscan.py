@@ -5,6 +5,7 @@ found, template words are not) and by `threetier check` over the repository.
 """
 
 import random
+from pathlib import Path
 import subprocess
 
 import pytest
@@ -135,3 +136,67 @@ def test_the_keyword_plugin_is_asked_only_about_lines_with_an_anchor_in_this_sca
     asked.clear()
     assert secretscan._scan([planted]) == {str(planted): [[1, "Secret Keyword"]]}
     assert len(asked) == 2, "with regexes it was not checked against, the plugin sees every line"
+
+
+@pytest.fixture()
+def planted_files(tmp_path):
+    """Files with and without made-up secrets, of different sizes."""
+    files = []
+    for number in range(12):
+        path = tmp_path / f"file{number}.py"
+        lines = [f"value_{line} = {line}\n" for line in range(number * 40)]
+        if number % 3 == 0:
+            lines.insert(number, f'db_password = "Zr8#qLw2!vNx5@T{number}"\n')  # pragma: allowlist secret
+        path.write_text("".join(lines))
+        files.append(path)
+    return files
+
+
+def test_a_scan_shared_with_worker_processes_finds_what_one_process_finds(planted_files):
+    from threetier import lint
+
+    alone = secretscan._scan(planted_files)
+    assert sorted(alone) == [str(planted_files[n]) for n in (0, 3, 6, 9)]
+    assert secretscan._scan_shared(planted_files, lint.worker_pool()) == alone
+
+
+class Refusing:
+    """A pool that takes nothing (broken or shut down), or whose every chunk fails."""
+
+    _max_workers = 2
+
+    def __init__(self, submit_fails: bool):
+        self.submit_fails = submit_fails
+        self.asked = 0
+
+    def submit(self, function, *args):
+        from concurrent.futures import Future
+
+        self.asked += 1
+        if self.submit_fails:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        failed = Future()
+        failed.set_exception(OSError("a worker died"))
+        return failed
+
+
+@pytest.mark.parametrize("submit_fails", [True, False])
+def test_what_the_workers_cannot_scan_is_scanned_here(planted_files, submit_fails):
+    pool = Refusing(submit_fails)
+    assert secretscan._scan_shared(planted_files, pool) == secretscan._scan(planted_files)
+    assert pool.asked >= 1
+
+
+def test_only_a_large_scan_of_whole_paths_is_shared(planted_files, monkeypatch):
+    shared = []
+    monkeypatch.setattr(secretscan, "_scan_shared", lambda files, pool: shared.append(files) or secretscan._scan(files))
+    found = secretscan.find_secrets(planted_files, planted_files[0].parent, workers=lambda: "pool")
+    assert shared == [] and len(found) == 4, "a few KB: scanned here"
+    monkeypatch.setattr(secretscan, "SHARE_FROM_BYTES", 1)
+    assert secretscan.find_secrets(planted_files, planted_files[0].parent, workers=lambda: "pool") == found
+    assert shared == [planted_files]
+    assert secretscan.find_secrets(planted_files, planted_files[0].parent) == found and len(shared) == 1
+    monkeypatch.chdir(planted_files[0].parent)
+    relative = [path.relative_to(planted_files[0].parent) for path in planted_files]
+    assert len(secretscan.find_secrets(relative, Path("."), workers=lambda: "pool")) == 4
+    assert len(shared) == 1, "a relative path means a worker's working folder would matter: scanned here"

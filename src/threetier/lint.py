@@ -106,6 +106,11 @@ def _context():
     return context
 
 
+def worker_pool():
+    """lint's worker processes, for other work of the same command (the secrets scan of `threetier check`)."""
+    return _pool()
+
+
 def _forget_pool() -> None:
     global _workers
     _workers = None

@@ -153,11 +153,14 @@ def require_detect_secrets() -> None:
         raise ScannerMissing("detect-secrets is not installed: pip install -e '.[scan]'") from None
 
 
-def find_secrets(files: list[Path], root: Path, cache_dir: Path | None = None) -> list[SecretFinding]:
+def find_secrets(files: list[Path], root: Path, cache_dir: Path | None = None,
+                 workers=None) -> list[SecretFinding]:
     """Every possible secret in `files`, shown relative to `root`.
 
     With `cache_dir`, a file scanned before with the same name and bytes (and the
-    same detect-secrets and filter) is not scanned again.
+    same detect-secrets and filter) is not scanned again. With `workers` (a
+    function giving a pool of processes: `threetier check` passes lint's), a
+    large scan is shared with them (see _scan_shared).
     """
     require_detect_secrets()
     cache = ResultCache(cache_dir, "detect-secrets")
@@ -165,7 +168,9 @@ def find_secrets(files: list[Path], root: Path, cache_dir: Path | None = None) -
     per_file = {path: cache.get(keys[path]) for path in keys}
     new = [path for path in files if per_file.get(path) is None]
     if new:
-        scanned = _scan(new)
+        share = workers is not None and all(path.is_absolute() for path in new) \
+            and sum(path.stat().st_size for path in new) >= SHARE_FROM_BYTES
+        scanned = _scan_shared(new, workers()) if share else _scan(new)
         for path in new:
             per_file[path] = scanned.get(str(path), [])
             if keys:
@@ -196,6 +201,60 @@ def _scan(files: list[Path]) -> dict[str, list[list]]:
     found: dict[str, list[list]] = {}
     for filename, secret in collection:
         found.setdefault(filename, []).append([secret.line_number, secret.type])
+    return found
+
+
+# Cold, the scan is `threetier check`'s longest job in one process (~3.5 CPU s
+# for the repository), and it was the last to finish, alone on one core, while
+# lint's workers and checkov were done. Shared in chunks with lint's workers, it
+# ends with them. Below this much to scan, it is not worth waking the workers.
+SHARE_FROM_BYTES = 256 * 1024
+SHARE_CHUNKS = 16
+
+
+def _scan_shared(files: list[Path], pool) -> dict[str, list[list]]:
+    """_scan(files), the files split in chunks between `pool`'s processes and this one.
+
+    Each worker has up to two chunks queued at a time (so that it never waits for
+    this process to hand out the next), behind whatever the pool has to do
+    already (lint's templates); this process scans the others, from the other end
+    of the list, and hands out more between its own chunks.
+    Each file is scanned whole by one process, as in _scan, so the findings are
+    the same. A chunk a worker could not scan (it died, the pool broke) is
+    scanned here, where a real error shows itself.
+    """
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    chunks: list[list[Path]] = [[] for _ in range(min(SHARE_CHUNKS, len(files)))]
+    sizes = [0] * len(chunks)
+    for path in sorted(files, key=lambda path: -path.stat().st_size):  # the largest first, to the lightest chunk
+        lightest = sizes.index(min(sizes))
+        chunks[lightest].append(path)
+        sizes[lightest] += path.stat().st_size
+    to_do = deque(chunks)
+    given: dict = {}  # future: chunk
+    found: dict[str, list[list]] = {}
+    queued_at_most = 2 * getattr(pool, "_max_workers", 1)
+    while to_do or given:
+        while to_do and len(given) < queued_at_most:
+            chunk = to_do.popleft()
+            try:
+                given[pool.submit(_scan, chunk)] = chunk
+            except Exception:  # a broken or shut pool: this process does the rest
+                to_do.appendleft(chunk)
+                queued_at_most = 0
+                break
+        if to_do:
+            found.update(_scan(to_do.pop()))
+        elif given:
+            wait(given, return_when=FIRST_COMPLETED)
+        for future in [future for future in given if future.done()]:
+            chunk = given.pop(future)
+            try:
+                found.update(future.result())
+            except Exception:
+                found.update(_scan(chunk))
     return found
 
 
