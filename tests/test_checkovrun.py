@@ -1,8 +1,8 @@
 """threetier.checkovrun: checkov with each jsonpath grammar's PLY parse table built once.
 
-The scan gate's real runs go through it: tests/test_gates.py scans output/ and the
-insecure fixtures in one checkov run (a real CKV_AWS_24 failure, and skips written in
-the template), and every scan test there reads those results.
+The scan gate's real runs go through it: the session's `threetier scan` of output/ and
+the insecure fixtures (tests/conftest.py, one checkov run, with a real CKV_AWS_24 failure
+and skips written in a template), whose results tests/test_gates.py checks.
 """
 
 import os
@@ -71,10 +71,10 @@ def test_the_scan_gate_runs_checkov_through_this_file_by_path():
     assert command == [sys.executable, str(Path(checkovrun.__file__))]
 
 
-def test_main_runs_checkovs_command_line_sequentially_with_the_tables_kept(monkeypatch):
+def test_main_runs_checkovs_command_line_with_the_tables_kept(monkeypatch):
     """main() is `Checkov(argv).run()` (a stand-in here: the real one is the scan gate's), with
-    the PLY tables kept in a folder of the run, checkov's file parsing left in its process, and
-    what was imported frozen for the garbage collector."""
+    the PLY tables kept in a folder of the run and what was imported frozen for the garbage
+    collector; checkov's own settings, such as how it parallelizes, are left alone."""
     import gc
     import types
 
@@ -94,10 +94,9 @@ def test_main_runs_checkovs_command_line_sequentially_with_the_tables_kept(monke
 
     monkeypatch.setitem(sys.modules, "checkov.main", types.SimpleNamespace(Checkov=Checkov))
     monkeypatch.setattr(ply.yacc, "yacc", ply.yacc.yacc)
-    monkeypatch.setenv("CHECKOV_PARALLELIZATION_TYPE", "")  # so that teardown puts back what was there
-    monkeypatch.delenv("CHECKOV_PARALLELIZATION_TYPE")
+    monkeypatch.delenv("CHECKOV_PARALLELIZATION_TYPE", raising=False)
     assert checkovrun.main(["--framework", "cloudformation"]) == 1
     assert seen["argv"] == ["--framework", "cloudformation"]
-    assert seen["parallelization"] == "none"
+    assert seen["parallelization"] is None
     assert not Path(seen["folder"]).exists(), "the tables' folder goes with the run"
     assert seen["frozen before run"] is True and seen["threshold"] == (20_000, 50, 50)

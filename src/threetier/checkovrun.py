@@ -16,14 +16,16 @@ returns is bound to the functions of the object that asked for it, as before;
 only the table (states, actions, gotos), which depends on the grammar alone,
 is shared.
 
-It also has checkov parse the templates in its own process
-(CHECKOV_PARALLELIZATION_TYPE=none, unless the environment says otherwise)
-instead of forking one process per CPU: for ten templates the forks cost more
-CPU (~0.6 s) than they save, and under `threetier check` the other gates keep
-both cores busy anyway. And, once checkov is imported, it moves what is loaded
-out of the garbage collector's sight (gc.freeze) and lets it collect less often:
-its full collections went through every module and check of checkov, ~0.4 CPU
-s. The results are the same; the peak memory barely moves (~1 MB).
+Once checkov is imported, it also moves what is loaded out of the garbage
+collector's sight (gc.freeze) and lets it collect less often: its full
+collections went through every module and check of checkov, ~0.4 CPU s. The
+report is the same; the peak memory barely moves (~1 MB).
+
+checkov still parses the templates in forked processes, one per CPU, although
+in its own process (CHECKOV_PARALLELIZATION_TYPE=none) it would spend ~0.6 CPU
+s less: its report then differs, not in any result but in the breadcrumbs of
+rendered values (where a port read from a mapping came from), so that is left
+to checkov.
 
 Run by its path with the Python that has checkov (the `scan` extra), as
 threetier.scan does: it needs nothing else from threetier, so it is always this
@@ -75,8 +77,6 @@ def reuse_parse_tables(folder: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    # Read when checkov's parallel runner is made, on import.
-    os.environ.setdefault("CHECKOV_PARALLELIZATION_TYPE", "none")
     with tempfile.TemporaryDirectory(prefix="threetier-ply-") as folder:
         reuse_parse_tables(folder)
         import gc
