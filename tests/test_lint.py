@@ -47,3 +47,45 @@ def test_the_cfn_lint_floor_knows_the_listener_tags_the_templates_set(project):
         assert f"Type: {resource_type}\n" in app
         tagging = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema["tagging"]
         assert tagging["taggable"] and tagging["tagUpdatable"], resource_type
+
+
+def test_workers_are_forked_from_a_forkserver_that_loaded_the_rules_once(project):
+    """The pool's workers start with cfn-lint imported and the rules loaded (threetier.lintworker),
+    and lint several files in parallel to the same findings as one at a time in this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from threetier import lint
+
+    fixtures = [project / "tests" / "fixtures" / name for name in ("broken.yaml", "informational-only.yaml")]
+    in_parallel = lint_files(fixtures, ("us-east-1",))
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert lint._context().get_start_method() == "forkserver"
+        with ProcessPoolExecutor(max_workers=1, mp_context=lint._context()) as fresh:
+            assert fresh.submit(_rules_were_loaded_before_any_template).result(), \
+                "a new worker starts with the rules the forkserver loaded"
+    one_by_one = sorted(finding for fixture in fixtures for finding in lint_files([fixture], ("us-east-1",)))
+    assert in_parallel == one_by_one
+    assert {f.rule for f in in_parallel} >= {"E3002", "I3011", "I3013"}
+
+
+def _rules_were_loaded_before_any_template() -> bool:
+    """In a new worker: the rules are there, and what the forkserver loaded is frozen for the collector."""
+    import gc
+
+    from threetier import lint
+
+    return (lint._loaded_rules is not None and len(lint._loaded_rules) > 300
+            and gc.get_freeze_count() > 100_000 and gc.get_threshold() == (20_000, 50, 50))
+
+
+def test_rules_that_cannot_be_loaded_ahead_are_loaded_by_the_first_template(monkeypatch):
+    from threetier import lint
+
+    def refuse(*_):
+        raise SystemExit(1)  # what cfn-lint's Runner does on a bad config
+
+    monkeypatch.setattr(lint, "_loaded_rules", None)
+    monkeypatch.setattr(lint, "_config", refuse)
+    lint.load_rules_ahead()
+    assert lint._loaded_rules is None

@@ -64,13 +64,13 @@ def scan(project: Path, cache_dir: Path | None = None, **_) -> GateResult:
     return GateResult("scan", not result.failures, summary, details=[str(f) for f in result.failures])
 
 
-def secrets(project: Path, cache_dir: Path | None = None, **_) -> GateResult:
+def secrets(project: Path, cache_dir: Path | None = None, workers=None, **_) -> GateResult:
     from threetier.scan import ScannerMissing
     from threetier.secretscan import find_secrets, tracked_files
 
     files = tracked_files(project)
     try:
-        findings = find_secrets(files, project, cache_dir=cache_dir)
+        findings = find_secrets(files, project, cache_dir=cache_dir, workers=workers)
     except ScannerMissing as error:
         return GateResult("secrets", False, str(error))
     summary = f"{len(findings)} possible secret(s) in {len(files)} files"
@@ -85,15 +85,19 @@ def run_all(project: Path, regions: tuple[str, ...], cache_dir: Path | None = No
 
     The gates run at the same time, each in a thread: lint works in its own
     processes, scan in a checkov subprocess, so their waits overlap with the
-    in-process gates instead of adding up.
+    in-process gates instead of adding up. A cold secrets scan shares its files
+    with lint's worker processes, after lint's templates, so that it does not
+    finish alone on one core when the others are done.
     """
+    from threetier.lint import worker_pool
+
     with ThreadPoolExecutor(max_workers=len(GATES)) as pool:
-        running = [pool.submit(_timed, gate, project, regions, cache_dir) for gate in GATES]
+        running = [pool.submit(_timed, gate, project, regions, cache_dir, worker_pool) for gate in GATES]
         return [future.result() for future in running]
 
 
-def _timed(gate, project: Path, regions: tuple[str, ...], cache_dir: Path | None) -> GateResult:
+def _timed(gate, project: Path, regions: tuple[str, ...], cache_dir: Path | None, workers) -> GateResult:
     started = time.perf_counter()
-    result = gate(project, regions=regions, cache_dir=cache_dir)
+    result = gate(project, regions=regions, cache_dir=cache_dir, workers=workers)
     result.seconds = time.perf_counter() - started
     return result
