@@ -82,7 +82,7 @@ def build() -> Template:
 
 def _stack_templates() -> dict[str, dict]:
     """The other generated templates, as dicts: the types this role must be able to manage."""
-    return {file: emit.build(module).to_dict()
+    return {file: emit.data(module)
             for file, module in templates.STACKS.items() if module != __name__.rsplit(".", 1)[-1]}
 
 

@@ -45,13 +45,20 @@ def render(template: Template, module: str) -> str:
 def build_all(project: Path) -> dict[str, str]:
     """Render every stack: {file name in output/: YAML text}."""
     stacks = _templates_package(project).STACKS
-    return {file_name: render(build(module), module) for file_name, module in stacks.items()}
+    return {file_name: HEADER.format(module=module) + cfnyaml.dump(data(module))
+            for file_name, module in stacks.items()}
 
 
 @functools.lru_cache(maxsize=None)
 def build(module: str) -> Template:
     """The Template of templates/<module>.py, built once per run (the deployer role reads the others)."""
     return importlib.import_module(f"templates.{module}").build()
+
+
+@functools.lru_cache(maxsize=None)
+def data(module: str) -> dict:
+    """build(module).to_dict(), once per run: its YAML and the deployer role both read it (not to be changed)."""
+    return build(module).to_dict()
 
 
 def write(output_dir: Path, rendered: dict[str, str]) -> list[str]:
