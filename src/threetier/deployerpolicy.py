@@ -80,11 +80,11 @@ def known_to_iam(actions: list[str]) -> tuple[list[str], list[str]]:
     """(actions IAM knows, actions it does not). Some schemas list names no IAM policy can grant
     (`s3:PutBucketReplication` for PutReplicationConfiguration, `rest.put.object`, a retired
     `managed-fleets` prefix); cfn-lint's table of IAM actions (its rule W3037) sorts them out."""
-    services = schemas.iam_actions_of({action.partition(":")[0].lower() for action in actions})
+    services = schemas.iam_action_names({action.partition(":")[0].lower() for action in actions})
     known, unknown = [], []
     for action in actions:
         service, _, name = action.partition(":")
-        listed = services.get(service.lower(), {}).get("Actions", {})
+        listed = services.get(service.lower(), set())
         pattern = name.lower().replace("*", "")
         ok = name.lower() in listed or ("*" in name and any(a.startswith(pattern) for a in listed))
         (known if ok else unknown).append(action)
