@@ -20,7 +20,7 @@ sys.path.insert(0, str(PROJECT))
 from templates import app  # noqa: E402
 from tests.boot import image  # noqa: E402
 from tests.boot.instance import Instance, prerequisites  # noqa: E402
-from tests.test_boot import DATABASE, seeded_secrets, user_data  # noqa: E402
+from tests.boot.test_boot import DATABASE, seeded_secrets, user_data  # noqa: E402
 
 
 def main(runs: int) -> None:

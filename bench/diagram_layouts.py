@@ -23,8 +23,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
-from threetier import paramfile  # noqa: E402
 from threetier.insight import dot, model  # noqa: E402
+from threetier.parameters import paramfile  # noqa: E402
 
 SHAPES = {
     "NumberOfAzs": ("2", "3"),

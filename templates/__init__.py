@@ -3,6 +3,9 @@
 STACKS maps each generated file in output/ to the module that builds it.
 """
 
+import functools
+import importlib
+
 STACKS = {
     "main.yaml": "root",
     "network.yaml": "network",
@@ -16,3 +19,15 @@ STACKS = {
     # Not a stack of the application: the role CloudFormation may assume to deploy them.
     "deployer-role.yaml": "deployer_role",
 }
+
+
+@functools.lru_cache(maxsize=None)
+def built(module: str):
+    """The Template of templates/<module>.py, built once per run (the deployer role reads the others)."""
+    return importlib.import_module(f"{__name__}.{module}").build()
+
+
+@functools.lru_cache(maxsize=None)
+def built_dict(module: str) -> dict:
+    """built(module).to_dict(), once per run: its YAML and the deployer role both read it (not to be changed)."""
+    return built(module).to_dict()

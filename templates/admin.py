@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Output, Ref, Select, Template, ec2, iam
 
-from threetier import conditions, naming, policies
 from threetier import parameters as P
-from threetier.suppressions import checkov
+from threetier.blocks import naming, policies
+from threetier.blocks.suppressions import checkov
+from threetier.parameters import conditions
 
 HAS_SECOND_BASTION = "HasSecondBastion"
 

@@ -1,7 +1,7 @@
 """App stack: instance role, launch template, Auto Scaling group, load balancer.
 
 Servers run in the private app subnets and boot with the user data in
-src/threetier/userdata/app-instance.sh; the ALB in the public subnets is the
+src/threetier/blocks/userdata/app-instance.sh; the ALB in the public subnets is the
 only way in. Operators reach servers with SSM Session Manager.
 """
 
@@ -39,10 +39,16 @@ from troposphere.policies import (
     UpdatePolicy,
 )
 
-from threetier import conditions, engines, logstore, naming, policies, secrets, userdata
 from threetier import parameters as P
-from threetier.conditions import HAS_CPU_CREDITS, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, USE_CLOUDFRONT
-from threetier.suppressions import checkov
+from threetier.blocks import engine_mapping, logstore, naming, policies, secrets, userdata
+from threetier.blocks.suppressions import checkov
+from threetier.parameters import conditions
+from threetier.parameters.conditions import (
+    HAS_CPU_CREDITS,
+    HAS_ORIGIN_VERSION,
+    HAS_PREVIOUS_ORIGIN_VERSION,
+    USE_CLOUDFRONT,
+)
 
 HAS_CERTIFICATE = "HasCertificate"
 HAS_ACCESS_LOGS = "HasAccessLogs"
@@ -92,7 +98,7 @@ def build() -> Template:
     # Secrets Manager's hosted rotation functions (AWS::SecretsManager::RotationSchedule
     # HostedRotationLambda) need this transform.
     t.set_transform(ROTATION_TRANSFORM)
-    engines.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
+    engine_mapping.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
     conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS,
                    conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
@@ -473,7 +479,7 @@ def _password_rotation(t: Template, group: autoscaling.AutoScalingGroup) -> None
         ("DbMasterSecretRotation", P.DB_MASTER_SECRET_ARN, "SingleUserRotation", None),
     ):
         hosted = secretsmanager.HostedRotationLambda(
-            RotationType=engines.lookup(rotation),
+            RotationType=engine_mapping.lookup(rotation),
             VpcSubnetIds=Join(",", Ref(P.APP_SUBNET_IDS.name)),
             VpcSecurityGroupIds=Ref(P.DB_ROTATION_SECURITY_GROUP_ID.name),
             ExcludeCharacters=ROTATION_EXCLUDED_CHARACTERS,

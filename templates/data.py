@@ -23,11 +23,13 @@ from troposphere import (
     secretsmanager,
 )
 
-from threetier import conditions, engines, logstore, naming, policies, userdata
-from threetier.secrets import ORIGIN_VERIFY_KEY
-from threetier.suppressions import checkov
-from threetier.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
 from threetier import parameters as P
+from threetier.blocks import engine_mapping, logstore, naming, policies, userdata
+from threetier.blocks.secrets import ORIGIN_VERIFY_KEY
+from threetier.blocks.suppressions import checkov
+from threetier.facts import engines
+from threetier.parameters import conditions
+from threetier.parameters.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, USE_THREE_AZS
 
 HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
@@ -50,7 +52,7 @@ def build() -> Template:
     P.use(t, *P.DATABASE, *P.FILES, P.CLOUDFRONT_ENABLED)
     P.use(t, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONES, P.DATA_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID, P.LOG_KEY_ARN, *P.IAM)
-    engines.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
+    engine_mapping.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
     for engine in engines.ENGINES:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
@@ -158,7 +160,7 @@ def _log_groups(t: Template, title: str, identifier: Sub, condition: str | None 
             retention_days=Ref(P.DB_LOG_RETENTION_DAYS.name), kms_key_arn=Ref(P.LOG_KEY_ARN.name), keep=False,
         )
         group.LogGroupName = Sub("/aws/rds/instance/${Id}/${Log}", Id=identifier,
-                                 Log=Select(index, engines.lookup("LogExports")))
+                                 Log=Select(index, engine_mapping.lookup("LogExports")))
         if condition is not None:
             group.Condition = condition
         titles.append(t.add_resource(group).title)
@@ -245,11 +247,11 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             DependsOn=_log_groups(t, "Db", identifier),
             # Named, so its log groups can be made before it.
             DBInstanceIdentifier=identifier,
-            Engine=engines.lookup("Engine"),
-            EngineVersion=engines.lookup("EngineVersion"),
+            Engine=engine_mapping.lookup("Engine"),
+            EngineVersion=engine_mapping.lookup("EngineVersion"),
             EngineLifecycleSupport=engines.EXTENDED_SUPPORT_DISABLED,
             DBParameterGroupName=parameter_group,
-            Port=engines.lookup("Port"),
+            Port=engine_mapping.lookup("Port"),
             DBInstanceClass=Ref(P.DB_INSTANCE_CLASS.name),
             DBName=Ref(P.DB_NAME.name),
             MasterUsername=Ref(P.DB_MASTER_USERNAME.name),
@@ -274,7 +276,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
             EnableIAMDatabaseAuthentication=True,
-            EnableCloudwatchLogsExports=engines.lookup("LogExports"),
+            EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
             **_monitoring(monitoring_role),
             Tags=naming.tags("db"),
             Metadata=checkov((
@@ -308,9 +310,9 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             DependsOn=_log_groups(t, "DbReplica", identifier, condition=HAS_READ_REPLICA),
             DBInstanceIdentifier=identifier,
             SourceDBInstanceIdentifier=Ref(db),
-            Engine=engines.lookup("Engine"),
+            Engine=engine_mapping.lookup("Engine"),
             # The same version as the primary, so a major upgrade names both.
-            EngineVersion=engines.lookup("EngineVersion"),
+            EngineVersion=engine_mapping.lookup("EngineVersion"),
             AllowMajorVersionUpgrade=True,
             DBParameterGroupName=parameter_group,
             # Not protected: it holds no data of its own, and protection would stop
@@ -332,7 +334,7 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
             CopyTagsToSnapshot=True,
             AutoMinorVersionUpgrade=True,
-            EnableCloudwatchLogsExports=engines.lookup("LogExports"),
+            EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
             **_monitoring(monitoring_role),
             Tags=naming.tags("db-replica"),
             Metadata=checkov(engines.TLS_NOT_ENFORCED_REASON),

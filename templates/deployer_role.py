@@ -3,22 +3,22 @@
 A person who may only pass this role (iam:PassRole on it, plus the
 CloudFormation calls) can deploy everything: `threetier plan/deploy
 --role-arn`. Its permissions are what the resource provider schemas say
-CloudFormation calls for the types in the other templates (threetier.deployerpolicy),
+CloudFormation calls for the types in the other templates (threetier.facts.deployerpolicy),
 built in the same run, so a new resource type changes this file and
 `generate --check` notices.
 """
 
 from __future__ import annotations
 
-from awacs import iam as iam_actions
-from awacs import s3 as s3_actions
+from awacs import iam as iam_actions, s3 as s3_actions
 from awacs.aws import Action, Allow, Condition, Principal, Statement, StringEquals, StringLike
 from troposphere import Output, Parameter, Ref, Sub, Template, iam
 
 import templates
-from threetier import deployerpolicy, emit, naming, policies
 from threetier import parameters as P
-from threetier.suppressions import checkov
+from threetier.blocks import naming, policies
+from threetier.blocks.suppressions import checkov
+from threetier.facts import deployerpolicy
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
@@ -82,7 +82,7 @@ def build() -> Template:
 
 def _stack_templates() -> dict[str, dict]:
     """The other generated templates, as dicts: the types this role must be able to manage."""
-    return {file: emit.data(module)
+    return {file: templates.built_dict(module)
             for file, module in templates.STACKS.items() if module != __name__.rsplit(".", 1)[-1]}
 
 

@@ -25,13 +25,25 @@ come after, in the edge stack.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, Ref, Sub, Template
-from troposphere import certificatemanager as acm
-from troposphere import route53
+from troposphere import (
+    And,
+    Condition,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Ref,
+    Sub,
+    Template,
+    certificatemanager as acm,
+    route53,
+)
 
-from threetier import conditions, naming
 from threetier import parameters as P
-from threetier.conditions import HAS_HOSTED_ZONE, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
+from threetier.blocks import naming
+from threetier.parameters import conditions
+from threetier.parameters.conditions import HAS_HOSTED_ZONE, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
 CREATE_HOSTED_ZONE = "CreateHostedZone"
 CREATE_ALB_CERTIFICATE = "CreateAlbCertificate"

@@ -12,15 +12,26 @@ stack), so the load balancer's own name is no way around the edge.
 
 from __future__ import annotations
 
-from troposphere import And, Condition, Equals, GetAtt, If, NoValue, Ref, Sub, Template
-from troposphere import cloudfront as cf
-from troposphere import route53
-from troposphere import s3 as bucket
-from troposphere import wafv2
+from troposphere import (
+    And,
+    Condition,
+    Equals,
+    GetAtt,
+    If,
+    NoValue,
+    Ref,
+    Sub,
+    Template,
+    cloudfront as cf,
+    route53,
+    s3 as bucket,
+    wafv2,
+)
 
-from threetier import conditions, logstore, naming, policies, secrets
 from threetier import parameters as P
-from threetier.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
+from threetier.blocks import logstore, naming, policies, secrets
+from threetier.parameters import conditions
+from threetier.parameters.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
 DOMAIN_WITH_CLOUDFRONT = "DomainWithCloudFront"
 HAS_LOGGING = "HasCloudFrontLogging"

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 
-from awacs import kms as kms_actions
-from awacs import sns as sns_actions
+from awacs import kms as kms_actions, sns as sns_actions
 from awacs.aws import Allow, Condition as PolicyCondition, Principal, Statement, StringEquals
 from troposphere import (
     Equals,
@@ -28,9 +27,10 @@ from troposphere import (
     sns,
 )
 
-from threetier import conditions, logstore, naming, policies
 from threetier import parameters as P
-from threetier.conditions import (
+from threetier.blocks import logstore, naming, policies
+from threetier.parameters import conditions
+from threetier.parameters.conditions import (
     CREATE_NAT_GATEWAY_3,
     HAS_READ_REPLICA,
     USE_NAT_PER_AZ,

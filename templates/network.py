@@ -15,8 +15,8 @@ from troposphere import (
     GetAZs,
     If,
     Join,
-    NoValue,
     Not,
+    NoValue,
     Or,
     Output,
     Ref,
@@ -29,11 +29,12 @@ from troposphere import (
     kms,
 )
 
-from threetier import architectures, conditions, logstore, naming, policies, regions, rules
-from threetier.engines import NO_PERFORMANCE_INSIGHTS
-from threetier.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 from threetier import parameters as P
-
+from threetier.blocks import logstore, naming, policies
+from threetier.facts import architectures, regions
+from threetier.facts.engines import NO_PERFORMANCE_INSIGHTS
+from threetier.parameters import conditions, rules
+from threetier.parameters.conditions import CREATE_NAT_GATEWAY_3, USE_NAT_PER_AZ, USE_THREE_AZS
 
 AZ_NUMBERS = (1, 2, 3)
 TIERS = ("Public", "App", "Data")
@@ -300,7 +301,7 @@ def _output(t: Template, name: str, description: str, value) -> None:
 
 def _rules(t: Template) -> None:
     """Checks of advanced settings and regions that do not fit in the root (see
-    threetier.rules). This is the first nested stack, so they refuse before any
+    threetier.parameters.rules). This is the first nested stack, so they refuse before any
     resource is created; `threetier validate` refuses the same offline."""
     # Fn::Cidr carves nine subnets of SubnetCidrBits host bits out of the VPC:
     # 9 x 2^bits must fit in 2^(32 - prefix), so bits <= 28 - prefix.

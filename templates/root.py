@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
-from threetier import architectures, conditions, naming, rules
 from threetier import parameters as P
-from threetier.conditions import (
+from threetier.blocks import naming
+from threetier.facts import architectures
+from threetier.parameters import conditions, rules
+from threetier.parameters.conditions import (
     DOMAIN_READY,
     HAS_BASTIONS,
     HAS_DOMAIN,
@@ -178,7 +180,7 @@ def build() -> Template:
 
 def _rules(t: Template) -> None:
     """What a console user fills in together, refused before anything is created; the
-    checks of advanced settings and regions are the network stack's (threetier.rules)."""
+    checks of advanced settings and regions are the network stack's (threetier.parameters.rules)."""
     cloudfront_on = conditions.expression(USE_CLOUDFRONT)
     domain_ready = conditions.expression(DOMAIN_READY)
     # Messages are read in the console, where no threetier command runs: they

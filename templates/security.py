@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from troposphere import Condition, If, Not, Output, Ref, Template, ec2
 
-from threetier import conditions, engines, naming
-from threetier.conditions import HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT
 from threetier import parameters as P
-from threetier.suppressions import cfn_lint, checkov
+from threetier.blocks import engine_mapping, naming
+from threetier.blocks.suppressions import cfn_lint, checkov
+from threetier.parameters import conditions
+from threetier.parameters.conditions import HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT
 
 ALB_OPEN_TO_INTERNET = "AlbOpenToInternet"
 ANYWHERE = "0.0.0.0/0"
@@ -42,10 +43,10 @@ def build() -> Template:
     )
     P.use(t, P.VPC_ID, *P.SECURITY, P.DB_ENGINE)
     P.use(t, P.CLOUDFRONT_ENABLED, P.DOMAIN_NAME, P.CLOUDFRONT_PREFIX_LIST_ID)
-    engines.add_mapping(t, "Port")
+    engine_mapping.add_mapping(t, "Port")
     conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT)
     t.add_condition(ALB_OPEN_TO_INTERNET, Not(Condition(USE_CLOUDFRONT)))
-    app_port, db_port = Ref(P.APP_PORT.name), engines.lookup("Port")
+    app_port, db_port = Ref(P.APP_PORT.name), engine_mapping.lookup("Port")
 
     db = _group(t, "DbSecurityGroup", "db-sg", "Database: engine port from the app tier only",
                 [NO_EGRESS])

@@ -7,9 +7,9 @@ import pytest
 
 from templates import network, root
 from tests import background
-from threetier import paramfile
+from threetier.gates.resultcache import CACHE_DIR_VARIABLE
 from threetier.insight import model
-from threetier.resultcache import CACHE_DIR_VARIABLE
+from threetier.parameters import paramfile
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -25,8 +25,8 @@ def session_result_cache(tmp_path_factory):
         yield folder
 
 
-# The scan fixtures of tests/test_gates.py: one insecure, one with skips written in its metadata.
-SCAN_FIXTURES = ("tests/fixtures/insecure.yaml", "tests/fixtures/insecure-with-reason.yaml")
+# The scan fixtures of tests/gates/test_gates.py: one insecure, one with skips written in its metadata.
+SCAN_FIXTURES = ("tests/gates/fixtures/insecure.yaml", "tests/gates/fixtures/insecure-with-reason.yaml")
 
 # Commands a test asks for by fixture name (see tests/background.py), with their niceness:
 # the lower, the sooner done. The cfn-lint of test_edge.py is needed first (its module comes
@@ -34,7 +34,7 @@ SCAN_FIXTURES = ("tests/fixtures/insecure.yaml", "tests/fixtures/insecure-with-r
 # The six-region lint of check is not among them: it runs in the tests' own lint workers,
 # warm by then; a process of its own would load cfn-lint's rules twice more.
 BACKGROUND = {
-    "edge_combinations_linted": (5, ["python", "-m", "tests.test_edge"]),
+    "edge_combinations_linted": (5, ["python", "-m", "tests.templates.test_edge"]),
     # checkov starts once for the project's templates and the scan fixtures.
     "scan_by_console_script": (15, ["threetier", "scan", *(
         str(path.relative_to(PROJECT)) for path in sorted((PROJECT / "output").glob("*.yaml"))), *SCAN_FIXTURES]),
@@ -63,7 +63,7 @@ def background_commands(request, session_result_cache, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def edge_combinations_linted(background_commands) -> dict[str, list[str]]:
-    """{combination: its cfn-lint findings}, from `python -m tests.test_edge` (see that module)."""
+    """{combination: its cfn-lint findings}, from `python -m tests.templates.test_edge` (see that module)."""
     done = background_commands["edge_combinations_linted"].result()
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -93,16 +93,16 @@ def lint_workers_warming(request):
     import threading
     import time
 
-    from threetier.lint import lint_files
+    from threetier.gates.lint import lint_files
 
-    files = [PROJECT / "tests" / "fixtures" / "lintrules" / name for name in ("e9005-good.yaml", "e9006-good.yaml")]
+    files = [PROJECT / "tests" / "gates" / "fixtures" / "lintrules" / name for name in ("e9005-good.yaml", "e9006-good.yaml")]
     thread = threading.Thread(target=lint_files, args=(files, ("us-east-1",)), daemon=True)
     if not os.environ.get("PYTEST_XDIST_WORKER") and any(
             "lint_workers" in item.fixturenames for item in request.session.items):
         workers = len(multiprocessing.active_children())
         thread.start()
         # Until a worker exists, the thread is still in lint.py's own code, where a test's
-        # monkeypatch (tests/test_result_cache.py) could reach it: no test starts before that.
+        # monkeypatch (tests/gates/test_result_cache.py) could reach it: no test starts before that.
         deadline = time.monotonic() + 10
         while len(multiprocessing.active_children()) == workers and thread.is_alive() \
                 and time.monotonic() < deadline:
@@ -135,7 +135,7 @@ def shared_botocore_loader():
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """One local moto server for the session: the `aws` fixture of tests/test_deploy_moto.py resets it per test.
+    """One local moto server for the session: the `aws` fixture of tests/deploy/test_deploy_moto.py resets it per test.
 
     Defined here, not in a test module that others import it from: an imported
     session fixture is a fixture of each importing module, i.e. one more server

@@ -9,7 +9,8 @@ import types
 
 import pytest
 
-from threetier import cli, gates
+from threetier import cli
+from threetier.gates import check
 
 HEAVY_MODULES = ("troposphere", "boto3", "botocore", "cfnlint", "threetier.emit")
 
@@ -63,6 +64,6 @@ def test_secrets_without_the_scan_extra_says_which_extra_to_install(no_detect_se
 
 
 def test_the_secrets_gate_without_the_scan_extra_fails_with_the_same_advice(no_detect_secrets, tmp_path):
-    result = gates.secrets(tmp_path)
+    result = check.secrets(tmp_path)
     assert not result.passed
     assert result.summary == "detect-secrets is not installed: pip install -e '.[scan]'"

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from threetier import cfnyaml, emit
+    from threetier import emit
+    from threetier.emit import cfnyaml
 
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser(with_aws_commands=_command_in(argv) not in LOCAL_COMMANDS)
@@ -124,8 +125,8 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
 def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
-    from threetier.diffcommand import add_command as add_diff_command
     from threetier.insight.commands import add_commands as add_insight_commands
+    from threetier.review.diffcommand import add_command as add_diff_command
 
     add_diff_command(commands)
     add_deploy_commands(commands)
@@ -173,7 +174,7 @@ def _deployer_role(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from threetier.lint import lint_files
+    from threetier.gates.lint import lint_files
 
     regions = _regions(args)
     files = _templates(args, "lint")
@@ -188,7 +189,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _add_regions(command: argparse.ArgumentParser) -> None:
-    from threetier.lint import DEFAULT_REGIONS
+    from threetier.gates.lint import DEFAULT_REGIONS
 
     command.add_argument(
         "--regions", default=",".join(DEFAULT_REGIONS),
@@ -205,7 +206,7 @@ def _add_no_cache(command: argparse.ArgumentParser) -> None:
 
 def _cache_dir(args: argparse.Namespace) -> Path | None:
     from threetier import emit
-    from threetier.resultcache import folder_for
+    from threetier.gates.resultcache import folder_for
 
     if args.no_cache:
         return None
@@ -232,7 +233,7 @@ def _templates(args: argparse.Namespace, command: str) -> list[Path] | None:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from threetier.scan import ScannerMissing, scan
+    from threetier.gates.scan import ScannerMissing, scan
 
     files = _templates(args, "scan")
     if files is None:
@@ -250,16 +251,16 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _secrets(args: argparse.Namespace) -> int:
-    from threetier import gates
-    from threetier.scan import ScannerMissing
-    from threetier.secretscan import require_detect_secrets
+    from threetier.gates import check
+    from threetier.gates.scan import ScannerMissing
+    from threetier.gates.secretscan import require_detect_secrets
 
     try:
         require_detect_secrets()
     except ScannerMissing as error:
         print(f"threetier secrets: {error}", file=sys.stderr)
         return EXIT_USAGE
-    result = gates.secrets(_find_project(args.project_dir), cache_dir=_cache_dir(args))
+    result = check.secrets(_find_project(args.project_dir), cache_dir=_cache_dir(args))
     for detail in result.details:
         print(detail)
     print(f"detect-secrets: {result.summary}", file=sys.stdout if result.passed else sys.stderr)
@@ -267,10 +268,10 @@ def _secrets(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from threetier import gates
+    from threetier.gates import check
 
     regions = _regions(args)
-    results = gates.run_all(_find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
+    results = check.run_all(_find_project(args.project_dir), regions, cache_dir=_cache_dir(args))
     for result in results:
         for detail in result.details:
             print(f"{result.name}: {detail}")
@@ -282,9 +283,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from threetier import validate
     from threetier.deploy.errors import InputError
     from threetier.deploy.inputs import load_root_template, load_values
+    from threetier.parameters import validate
 
     project = _find_project(args.project_dir)
     try:

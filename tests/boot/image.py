@@ -22,7 +22,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from threetier import userdata
+from threetier.blocks import userdata
 
 HERE = Path(__file__).resolve().parent
 SUITE = "bookworm"

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier import paramfile
 from threetier import parameters as P
+from threetier.parameters import paramfile
 
 PIN = P.PINNED_AMI_ID.name
 SOURCE = P.AMI_ID.name

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from threetier import paramfile
 from threetier import parameters as P
 from threetier.deploy.changeset import describe_stack, outputs
+from threetier.parameters import paramfile
 
 NAMES = P.AVAILABILITY_ZONE_NAMES.name
 NETWORK_STACK = "NetworkStack"

@@ -1,30 +1,34 @@
 """Change sets: find the stack, create, wait, read the changes (nested stacks included).
 
-The review model (Change, Review) is plain data so rendering and the danger
-guard can be tested from dicts shaped like DescribeChangeSet responses.
+The review model (Change, Review) is plain data, in threetier.review.changes, so
+rendering and the danger guard can be tested from dicts shaped like DescribeChangeSet
+responses.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 from uuid import uuid4
 
 from botocore.exceptions import ClientError
 
+from threetier.review.changes import (  # noqa: F401 (STACK_TYPE and NO_CHANGES_REASONS: for callers)
+    NO_CHANGES_REASONS,
+    STACK_TYPE,
+    Change,
+    NestedFailure,
+    Review,
+    is_no_changes_reason,
+)
+
 # Only what the templates need: they create IAM roles but name none (no RoleName,
 # so no CAPABILITY_NAMED_IAM), and the app stack uses the Serverless transform for
 # the hosted rotation functions (CAPABILITY_AUTO_EXPAND).
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-STACK_TYPE = "AWS::CloudFormation::Stack"
-
-# How CloudFormation says "this change set would change nothing": the change
-# set FAILS with one of these reasons (and UpdateStack raises the second).
-NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 
 CHANGE_SET_DONE = ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE", "DELETE_FAILED")
 
@@ -44,61 +48,6 @@ class ChangeSetTimeout(Exception):
         super().__init__(status)
         self.status = status
         self.waited = waited
-
-
-@dataclass(frozen=True)
-class NestedFailure:
-    """A nested change set that failed, with its own reason."""
-
-    stack_path: str  # "project-x-dev/AppStack"
-    change_set_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Change:
-    action: str  # Add, Modify, Remove, Import, Dynamic
-    logical_id: str
-    resource_type: str
-    stack_path: str  # "project-x-dev" or "project-x-dev/NetworkStack" for a nested stack
-    replacement: str = ""  # True, Conditional or False for Modify; CloudFormation gives none otherwise
-    changed_properties: tuple[str, ...] = ()
-    physical_id: str = ""
-    policy_action: str = ""  # Delete, Retain, Snapshot, ReplaceAndDelete, ... when CloudFormation says
-    nested_change_set_id: str = ""  # set on a nested stack row whose own changes follow it
-    before_context: str = ""  # JSON text of the resource before/after, when property values are included
-    after_context: str = ""
-
-    @property
-    def path(self) -> str:
-        return f"{self.stack_path}/{self.logical_id}"
-
-
-@dataclass(frozen=True)
-class Review:
-    stack_name: str
-    stack_id: str
-    change_set_id: str
-    change_set_type: str  # CREATE or UPDATE
-    status: str
-    status_reason: str
-    changes: tuple[Change, ...]
-    execution_status: str = ""
-    nested_failures: tuple[NestedFailure, ...] = ()
-
-    @property
-    def no_changes(self) -> bool:
-        if self.status == "FAILED":
-            return is_no_changes_reason(self.status_reason)
-        return self.status == "CREATE_COMPLETE" and not self.changes
-
-    @property
-    def failed(self) -> bool:
-        return self.status != "CREATE_COMPLETE" and not self.no_changes
-
-
-def is_no_changes_reason(reason: str | None) -> bool:
-    return any(text in (reason or "") for text in NO_CHANGES_REASONS)
 
 
 def describe_stack(cfn, stack_name: str) -> dict | None:

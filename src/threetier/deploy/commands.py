@@ -18,8 +18,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
-from threetier import emit, validate
-from threetier import parameters as P
+from threetier import emit, parameters as P
 from threetier.deploy import (
     advice,
     aftermath,
@@ -27,14 +26,11 @@ from threetier.deploy import (
     azs,
     changeset,
     cleanup,
-    console,
-    danger,
     drift,
     events,
     protection,
     quickcreate,
     release,
-    review,
     rollback,
     settings,
 )
@@ -48,6 +44,8 @@ from threetier.deploy.package import (
     write_packaged_root,
 )
 from threetier.deploy.session import RETRIES, Clients, add_aws_options, make_clients
+from threetier.parameters import validate
+from threetier.review import console, danger, table as review
 
 # Tests replace these so that nothing waits for real.
 sleep = time.sleep

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, TextIO
 
-from threetier.deploy.console import paint
+from threetier.review.console import paint
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 IN_PROGRESS = "_IN_PROGRESS"

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier import paramfile, validate
 from threetier.deploy.errors import InputError
 from threetier.deploy.package import ROOT_TEMPLATE, parse_template
-from threetier.evaluate import first_stack_file, with_first_stack_rules
+from threetier.parameters import paramfile, validate
+from threetier.parameters.evaluate import first_stack_file, with_first_stack_rules
 
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
@@ -29,7 +29,7 @@ class StackInputs:
 def load_stack_inputs(project: Path, env: str, template: dict | None = None,
                       stack_name: str | None = None, region: str | None = None,
                       allow_insecure: bool = False) -> StackInputs:
-    """Read parameters/ENV.json; with `template`, validate the values (threetier.validate) for a
+    """Read parameters/ENV.json; with `template`, validate the values (threetier.parameters.validate) for a
     plan or deploy in `region`: any error stops here, before any AWS call."""
     path, values = load_values(project, env)
     notes: tuple[str, ...] = ()
@@ -53,7 +53,7 @@ def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
 
 def load_root_template(project: Path) -> dict:
     """output/main.yaml as data: the parameters and Rules a parameter file is checked against,
-    with the Rules of the first nested stack, which refuse before any resource too (threetier.rules)."""
+    with the Rules of the first nested stack, which refuse before any resource too (threetier.parameters.rules)."""
     root = _read_template(project / "output" / ROOT_TEMPLATE)
     first_stack = first_stack_file(root)
     if first_stack is None:

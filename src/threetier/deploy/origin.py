@@ -19,13 +19,13 @@ import argparse
 import json
 import uuid
 
-from threetier import emit, paramfile
-from threetier import parameters as P
+from threetier import emit, parameters as P
+from threetier.blocks.secrets import ORIGIN_VERIFY_KEY
 from threetier.deploy import changeset, settings
 from threetier.deploy.errors import InputError
 from threetier.deploy.inputs import load_root_template, load_stack_inputs
 from threetier.deploy.session import RETRIES, make_session
-from threetier.secrets import ORIGIN_VERIFY_KEY
+from threetier.parameters import paramfile
 
 OUTPUT = "OriginVerifySecretArn"
 VALUE_LENGTH = 48

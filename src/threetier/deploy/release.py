@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier import paramfile, validate
 from threetier import parameters as P
-from threetier.deploy.changeset import STACK_TYPE, Change, Review
 from threetier.deploy.errors import InputError
+from threetier.parameters import paramfile, validate
+from threetier.review.changes import STACK_TYPE, Change, Review
 
 REF = P.APP_REPOSITORY_REF.name
 DATA_STACK = "DataStack"

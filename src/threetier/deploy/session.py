@@ -11,8 +11,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
-from threetier import regions
 from threetier.deploy.errors import InputError
+from threetier.facts import regions
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts).
 RETRIES = Config(retries={"mode": "standard"})

@@ -16,7 +16,7 @@ import textwrap
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from threetier import architectures, engines
+from threetier.facts import architectures, engines
 from threetier.insight.architecture import AppServers, Architecture
 from threetier.insight.pricing import LivePrices, PriceTable
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from threetier import emit, paramfile, validate
+from threetier import emit
 from threetier.insight import stacks
 from threetier.insight.architecture import (
     ANYWHERE,
@@ -33,6 +33,7 @@ from threetier.insight.architecture import (
     WebAcl,
 )
 from threetier.insight.stacks import ROOT_FILE, Stack, Templates  # noqa: F401 (model.ROOT_FILE is used)
+from threetier.parameters import paramfile, validate
 
 DEFAULT_REGION = "us-east-1"
 

@@ -1,7 +1,7 @@
 """Evaluate the root stack and every nested stack that exists for one set of values.
 
 1. The root template is evaluated with the environment's values
-   (`threetier.evaluate` decides Conditions and resolves parameters).
+   (`threetier.parameters.evaluate` decides Conditions and resolves parameters).
 2. Every nested stack whose Condition holds is evaluated with the values the
    root passes it (for user parameters, the environment's values: same names).
 3. Values known only after deploy get stand-ins named after their resource:
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from threetier.evaluate import Evaluation, first_stack_file, with_first_stack_rules
+from threetier.parameters.evaluate import Evaluation, first_stack_file, with_first_stack_rules
 
 ROOT_FILE = "main.yaml"
 # The root's nested stacks keep their GetAtt(Stack, "Outputs.X") values: they are

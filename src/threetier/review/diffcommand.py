@@ -1,0 +1,171 @@
+"""The `threetier diff` command: the offline review of a change, as text, Markdown or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from threetier.review import danger, table as review, templatediff, updates
+from threetier.review.changes import Change
+
+EXIT_OK, EXIT_USAGE, EXIT_DANGER = 0, 2, 3
+SHORT = 60
+
+
+@dataclass
+class Report:
+    revision: str
+    templates: templatediff.TemplateDiff
+    environments: dict[str, list[Change]]  # env -> predicted rows of its parameter-file change
+    parameter_changes: dict[str, dict[str, tuple[str | None, str | None]]]
+    dangers: list[danger.Danger]
+    allowed: set[str]
+    notes: list[str]
+
+
+def add_command(commands) -> None:
+    diff = commands.add_parser(
+        "diff", help="what a change to output/ and parameters/ will do, offline, before AWS is asked",
+        description="Compare output/*.yaml and parameters/*.json at REV with the working tree. Every "
+                    "changed property is judged from the CloudFormation resource provider schemas "
+                    "(create-only: replacement). Exit codes: 0 no danger, 2 bad input, "
+                    "3 dangerous changes not allowed by an --allow-... option.",
+    )
+    diff.add_argument("revision", nargs="?", default="HEAD", metavar="REV",
+                      help="git revision to compare with (default: HEAD; on a pull request, the base branch)")
+    output = diff.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable report")
+    output.add_argument("--markdown", action="store_true", help="a report for a pull request comment")
+    danger.add_allow_options(diff.add_argument_group("danger guard"))
+    diff.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from threetier import emit
+
+    project = emit.find_project(args.project_dir)
+    try:
+        report = build(project, args.revision, danger.allowed_kinds(args))
+    except templatediff.RevisionError as error:
+        print(f"threetier diff: {args.revision}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.write(json.dumps(as_dict(report), indent=2, sort_keys=True) + "\n")
+    elif args.markdown:
+        sys.stdout.write(markdown(report))
+    else:
+        sys.stdout.write(text(report))
+    return EXIT_DANGER if danger.blocking(report.dangers, report.allowed) else EXIT_OK
+
+
+def build(project: Path, revision: str, allowed: set[str]) -> Report:
+    from threetier.insight import model
+
+    old = templatediff.templates_at(project, revision)
+    diff = templatediff.diff_templates(old, templatediff.templates_now(project))
+    environments, parameter_changes, notes = {}, {}, []
+    changed = templatediff.changed_environments(project, revision)
+    if changed:
+        templates = model.load_templates(project)
+        declared = templates.by_module[templates.module_of_file[model.ROOT_FILE]].get("Parameters", {})
+        for env, (before, after) in changed.items():
+            parameter_changes[env] = {key: (before.get(key), after.get(key))
+                                      for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+            unknown = sorted(set(after) - set(declared))
+            if unknown:
+                notes.append(f"parameters/{env}.json: not predicted, {', '.join(unknown)} not in the templates "
+                             "(threetier validate says more)")
+                continue
+            # Values of parameters the templates no longer have cannot change anything now.
+            kept = {key: value for key, value in before.items() if key in declared}
+            prediction = updates.predict(templates, kept, after)
+            environments[env] = templatediff.predicted_changes(env, prediction)
+    rows = diff.changes + [row for rows in environments.values() for row in rows]
+    return Report(revision, diff, environments, parameter_changes, danger.find_dangers(rows), allowed, notes)
+
+
+def short(value) -> str:
+    if value is None:
+        return "(none)"
+    shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return shown if len(shown) <= SHORT else shown[:SHORT - 1] + "…"
+
+
+def text(report: Report) -> str:
+    diff = report.templates
+    lines = [f"threetier diff: {report.revision} -> working tree: "
+             f"{review.summary_line(review.counts(diff.changes))} in the templates"]
+    for resource in diff.resources:
+        change = resource.change
+        when = f"  (only when {resource.condition})" if resource.condition else ""
+        replacement = f"  Replacement: {change.replacement}" if change.replacement else ""
+        lines.append(f"  {change.action:<7} {change.path}  {change.resource_type}{replacement}{when}")
+        if resource.note:
+            lines.append(f"      note: {resource.note}")
+        for prop in resource.properties:
+            lines.append(f"      {prop.name}: {short(prop.before)} -> {short(prop.after)}  [{prop.requires_recreation}]")
+    lines += [f"  {line}" for line in diff.sections]
+    for env, rows in report.environments.items():
+        changed = ", ".join(f"{k} {short(a)} -> {short(b)}" for k, (a, b) in report.parameter_changes[env].items())
+        lines += ["", f"parameters/{env}.json: {changed}", review.table(rows) if rows else "  no resource changes"]
+    lines += report.notes
+    lines += review.danger_lines(report.dangers, report.allowed, color=False)
+    if not diff.resources and not diff.sections and not report.environments:
+        lines.append("  no changes")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(report: Report) -> str:
+    diff = report.templates
+    lines = [f"### threetier diff against `{report.revision}`", "",
+             f"Templates: {review.summary_line(review.counts(diff.changes))}.", ""]
+    if diff.resources:
+        lines += ["| Action | Resource | Type | Replacement | Changed properties |", "|---|---|---|---|---|"]
+        for resource in diff.resources:
+            change = resource.change
+            props = "<br>".join(f"`{p.name}` {p.requires_recreation}" for p in resource.properties) or "-"
+            when = f" (only when `{resource.condition}`)" if resource.condition else ""
+            note = f"<br>{resource.note}" if resource.note else ""
+            lines.append(f"| {change.action} | `{change.path}`{when} | {change.resource_type} | "
+                         f"{change.replacement or '-'}{note} | {props} |")
+        lines.append("")
+    lines += [f"- {line}" for line in diff.sections]
+    for env, rows in report.environments.items():
+        lines += ["", f"**parameters/{env}.json**: " + ", ".join(
+            f"`{k}` {short(a)} → {short(b)}" for k, (a, b) in report.parameter_changes[env].items()), ""]
+        lines += [f"- {row.action} `{row.path}` {row.resource_type} (Replacement: {row.replacement or '-'})"
+                  for row in rows]
+    lines += [f"- {note}" for note in report.notes]
+    if report.dangers:
+        lines += ["", "**Danger**:"] + [
+            f"- {d.kind}: `{d.change.path}` ({d.change.resource_type}) {d.message}"
+            + (f" (allowed by {d.allow_option})" if d.kind in report.allowed else f" (needs {d.allow_option})")
+            for d in report.dangers]
+    return "\n".join(lines) + "\n"
+
+
+def as_dict(report: Report) -> dict:
+    def row(resource: templatediff.ResourceDiff) -> dict:
+        change = resource.change
+        return {"action": change.action, "stack": change.stack_path, "logical_id": change.logical_id,
+                "type": change.resource_type, "replacement": change.replacement, "condition": resource.condition,
+                "file": resource.file, "note": resource.note,
+                "properties": [{"name": p.name, "before": p.before, "after": p.after,
+                                "requires_recreation": p.requires_recreation} for p in resource.properties]}
+
+    return {
+        "revision": report.revision,
+        "resources": [row(resource) for resource in report.templates.resources],
+        "sections": report.templates.sections,
+        "environments": {env: {"parameters": {k: {"before": a, "after": b} for k, (a, b) in
+                                              report.parameter_changes[env].items()},
+                               "changes": [{"action": c.action, "resource": c.path, "type": c.resource_type,
+                                            "replacement": c.replacement} for c in rows]}
+                         for env, rows in report.environments.items()},
+        "notes": report.notes,
+        "dangers": [{"kind": d.kind, "resource": d.change.path, "type": d.change.resource_type,
+                     "message": d.message, "allowed": d.kind in report.allowed} for d in report.dangers],
+    }

@@ -1,0 +1,278 @@
+"""The boot test: an app server boots for real from the user data the app stack renders.
+
+Real: bash, apt, useradd, git, venv and pip builds (mysqlclient from source),
+systemd and the unit the script writes, gunicorn, MariaDB, the AWS CLI reading
+Secrets Manager with IMDSv2 role credentials. Faked, and only these: IMDS, the
+AWS APIs (moto; a recorder for SignalResource), and the AWS-only binaries
+cfn-signal, mount.efs and the CloudWatch agent (stand-ins that check what they
+are given). See tests/boot/ and the README section "The boot test".
+
+Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
+default-libmysqlclient-dev (.ci/run installs them); without them every test
+here skips with the reason, unless CI is set, where that is a failure.
+Run only these: `pytest -m boot`; only the others: `pytest -m "not boot"`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import pytest
+
+from tests.boot import render
+from tests.boot.instance import BOOT_LOG, Instance, prerequisites, sql_text
+from tests.boot.services import INSTANCE_ID, REGION
+from tests.templates.test_app import cloudwatch_matches
+from threetier.blocks import logstore
+
+pytestmark = pytest.mark.boot
+
+STACK = "shop-dev-AppStack-1ABCDEF"
+LOG_GROUP = "shop-dev-AppStack-1ABCDEF-AppLogGroup-0123456789"  # pragma: allowlist secret (a log group name)
+# Every character that breaks naive quoting: dollar, backtick, quotes, backslash, hash, percent, space.
+DB_PASSWORD = "p$a`s's\\w#o%r\"d x"  # pragma: allowlist secret (test value)
+MASTER_PASSWORD = "Master0password0for0the0boot0test"  # pragma: allowlist secret (test value)
+DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsreadb",
+            "master_username": "dbadmin", "master_password": MASTER_PASSWORD}
+APP_SECRET = {"SECRET_KEY": "k3y$(not run)`x`'\\%", "API_KEY": "news-api-key-for-the-boot-test"}  # pragma: allowlist secret
+SECRET_VALUES = (DB_PASSWORD, APP_SECRET["SECRET_KEY"], APP_SECRET["API_KEY"])
+ROTATED = {"username": "app_user_clone", "password": "r0tated$`'\\#%\"pass"}  # pragma: allowlist secret (test value)
+
+
+@pytest.fixture(scope="session")
+def boot_image():
+    missing = prerequisites()
+    if missing:
+        reason = f"boot test needs {', '.join(missing)} (see README, The boot test)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from tests.boot import image
+    return image.image()
+
+
+def seeded_secrets() -> dict[str, str]:
+    """The three secrets as the stack leaves them (connection details added by the attachments)."""
+    connection = {"engine": "mysql", "host": "127.0.0.1", "port": 3306}
+    return {"db-master": json.dumps({"username": DATABASE["master_username"],
+                                     "password": DATABASE["master_password"], **connection}),
+            "db-app": json.dumps({"username": DATABASE["username"], "password": DATABASE["password"],
+                                  "dbname": DATABASE["dbname"], **connection}),
+            "app": json.dumps(APP_SECRET)}
+
+
+def new_instance(boot_image, tmp_path_factory, name: str) -> Instance:
+    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets())
+    try:
+        return instance.start(DATABASE)
+    except BaseException:
+        instance.stop()
+        raise
+
+
+def user_data(instance: Instance, **overrides) -> str:
+    parameters = {
+        "AppPort": "5000", "AppEntryPoint": "run:app", "HealthCheckPath": "/",
+        "AppRepositoryUrl": "file:///srv/app.git", "AppRepositoryRef": "main",
+        "DbEndpointAddress": "127.0.0.1", "DbEndpointPort": "3306", "DbName": DATABASE["dbname"],
+        "DbMasterSecretArn": instance.arns["db-master"], "DbAppSecretArn": instance.arns["db-app"],
+        "AppSecretArn": instance.arns["app"],
+        "EfsFileSystemId": "fs-0123456789abcdef0", "EfsAccessPointId": "fsap-0123456789abcdef0",
+        **overrides,
+    }
+    return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP})
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- a good boot
+
+@pytest.fixture(scope="module")
+def server(boot_image, tmp_path_factory):
+    instance = new_instance(boot_image, tmp_path_factory, "good")
+    try:
+        # xtrace on: even a traced boot must not print a secret value.
+        status, seconds = instance.run_user_data(user_data(instance), xtrace=True)
+        instance.first_boot = (status, seconds)
+        print(f"\nboot test: first boot to SUCCESS in {seconds:.0f} s (CreationPolicy timeout: 1200 s)")
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_first_boot_signals_success_once_for_the_group_of_this_stack(server):
+    status, _ = server.first_boot
+    assert status == 0, server.read(BOOT_LOG)[-3000:]
+    assert server.signals() == [{"StackName": STACK, "LogicalResourceId": render.ASG, "Region": REGION,
+                                 "UniqueId": INSTANCE_ID, "Status": "SUCCESS", "ExitCode": 0}]
+
+
+def test_the_first_boot_created_the_apps_own_database_user_with_only_what_it_needs(server):
+    grants = server.mariadb(f"SHOW GRANTS FOR '{DATABASE['username']}'@'%'", DATABASE["dbname"])
+    found = dict(re.findall(r"GRANT (.+?) ON (\S+) TO", grants))
+    found = {on: set(privileges.split(", ")) for privileges, on in found.items()}
+    assert found == {"*.*": {"USAGE"}, f"`{DATABASE['dbname']}`.*": {
+        "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "INDEX", "REFERENCES"}}, grants
+
+
+def test_the_app_answers_and_a_row_round_trips_through_mariadb(server):
+    assert server.http("GET", "/") == (200, "ok\n")
+    code, body = server.http("POST", "/visit/first-boot")
+    assert code == 200 and json.loads(body) == {"stored": "first-boot"}
+    assert server.mariadb("SELECT note FROM visits", DATABASE["dbname"]).split() == ["first-boot"]
+
+
+def test_the_secrets_reach_the_app_exactly(server):
+    code, body = server.http("GET", "/digest")
+    assert code == 200
+    assert json.loads(body) == {
+        "MYSQL_USER": digest(DATABASE["username"]), "DATABASE_PASSWORD": digest(DB_PASSWORD),
+        "SECRET_KEY": digest(APP_SECRET["SECRET_KEY"]), "API_KEY": digest(APP_SECRET["API_KEY"]),
+        "MYSQL_HOST": digest("127.0.0.1"), "MYSQL_DB": digest(DATABASE["dbname"]),
+    }
+
+
+def test_the_secrets_file_is_root_only_in_memory_and_no_secret_is_logged(server):
+    mode = server.run(["stat", "-c", "%a %U %G", "/run/app/app.env"]).stdout.split()
+    assert mode == ["600", "root", "root"]
+    boot_log = server.read(BOOT_LOG)
+    assert "+ main" in boot_log, "the log is the traced run"
+    journal = server.run(["journalctl", "--no-pager", "-o", "cat"]).stdout
+    for value in SECRET_VALUES:
+        assert value not in boot_log and value not in journal
+
+
+def test_efs_is_mounted_through_the_access_point_and_written_as_the_app_user(server):
+    assert "accesspoint=fsap-0123456789abcdef0" in server.read("/var/log/mount.efs.log")
+    code, body = server.http("POST", "/efs/probe")
+    assert code == 200 and json.loads(body) == {"uid": 1500, "gid": 1500, "text": "probe"}
+
+
+def test_logs_are_shipped_to_the_stack_log_group(server):
+    (record,) = [json.loads(line) for line in server.read("/var/log/amazon-cloudwatch-agent-ctl.log").splitlines()]
+    assert record["started"] is True
+    assert {entry["log_group_name"] for entry in record["files"]} == {LOG_GROUP}
+    assert "/var/log/cloud-init-output.log" in {entry["file_path"] for entry in record["files"]}
+
+
+def test_systemd_accepts_the_unit(server):
+    result = server.run(["systemd-analyze", "verify", "/etc/systemd/system/app.service"], check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_good_boot_logs_nothing_the_database_errors_filter_counts(server):
+    pattern = logstore.database_error_pattern()
+    for log in (BOOT_LOG, "/var/log/app/error.log", "/var/log/app/access.log"):
+        counted = [line for line in server.read(log).splitlines() if cloudwatch_matches(pattern, line)]
+        assert counted == [], (log, counted[:5])
+
+
+def test_a_rotation_keeps_the_app_answering_and_reaches_it_at_the_next_refresh(server):
+    timer = server.run(["systemctl", "show", "app-secrets-refresh.timer", "-p", "ActiveState",
+                        "-p", "UnitFileState"]).stdout.split()
+    assert sorted(timer) == ["ActiveState=active", "UnitFileState=enabled"]
+    main_pid = server.run(["systemctl", "show", "app.service", "-p", "MainPID", "--value"]).stdout.strip()
+    # Nothing rotated yet: a refresh leaves the app alone.
+    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    assert server.run(["systemctl", "show", "app.service", "-p", "MainPID", "--value"]).stdout.strip() == main_pid
+
+    # Rotate as Secrets Manager's alternating-users function does: the other user
+    # gets a new password and the same grants, then becomes the secret's current version.
+    name = DATABASE["dbname"]
+    server.mariadb(f"CREATE USER '{ROTATED['username']}'@'%' IDENTIFIED BY '{sql_text(ROTATED['password'])}'; "
+                   f"GRANT ALL ON `{name}`.* TO '{ROTATED['username']}'@'%';", name)
+    server.put_secret("db-app", json.dumps(ROTATED))
+    # The previous user stays valid: before any server notices, rows still round-trip.
+    code, body = server.http("POST", "/visit/before-refresh")
+    assert code == 200 and json.loads(body) == {"stored": "before-refresh"}
+
+    # The refresh timer fires (here: now); the app restarts with the new user.
+    started = time.monotonic()
+    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    while server.http("POST", "/visit/after-rotation")[0] != 200 and time.monotonic() - started < 60:
+        time.sleep(0.2)
+    print(f"\nboot test: the rotated password served rows {time.monotonic() - started:.1f} s after the refresh")
+    assert server.mariadb("SELECT COUNT(*) FROM visits WHERE note = 'after-rotation'", name).split() == ["1"]
+    received = json.loads(server.http("GET", "/digest")[1])
+    assert received["MYSQL_USER"] == digest(ROTATED["username"])
+    assert received["DATABASE_PASSWORD"] == digest(ROTATED["password"])
+
+
+def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
+    # After a rotation gone wrong the servers keep passing the static health
+    # check's idea of fine for a while; the metric filter must see the failure.
+    pattern = logstore.database_error_pattern()
+    errors_before = server.read("/var/log/app/error.log")
+    server.put_secret("db-app", json.dumps({**ROTATED, "password": "not-the-password"}))  # pragma: allowlist secret (a wrong test value)
+    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    deadline = time.monotonic() + 60
+    new_lines: list[str] = []
+    while time.monotonic() < deadline and not any(cloudwatch_matches(pattern, line) for line in new_lines):
+        time.sleep(1)
+        new_lines = server.read("/var/log/app/error.log")[len(errors_before):].splitlines()
+    assert any("Access denied for user" in line and cloudwatch_matches(pattern, line) for line in new_lines), (
+        "\n".join(new_lines[-20:]))
+    # Put the right secret back; the app recovers at the next refresh.
+    server.put_secret("db-app", json.dumps(ROTATED))
+    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    deadline = time.monotonic() + 60
+    while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert server.http("GET", "/") == (200, "ok\n")
+
+
+def test_running_the_user_data_again_changes_nothing_and_succeeds_again(server):
+    status, _ = server.run_user_data(user_data(server))
+    assert status == 0, server.read(BOOT_LOG)[-3000:]
+    fstab = [line for line in server.read("/etc/fstab").splitlines() if " /efs " in line]
+    assert fstab == ["fs-0123456789abcdef0:/ /efs efs _netdev,tls,iam,accesspoint=fsap-0123456789abcdef0 0 0"]
+    assert [s["Status"] for s in server.signals()] == ["SUCCESS", "SUCCESS"]
+    assert server.http("GET", "/") == (200, "ok\n")
+
+
+def test_after_a_reboot_the_app_comes_back_without_user_data(server):
+    server.reboot()
+    deadline = time.monotonic() + 90
+    while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert server.http("GET", "/") == (200, "ok\n")
+    code, body = server.http("POST", "/visit/after-reboot")
+    assert code == 200 and json.loads(body) == {"stored": "after-reboot"}
+    assert server.run(["mountpoint", "-q", "/efs"], check=False).returncode == 0
+    assert len(server.signals()) == 2, "a reboot runs no user data and sends no signal"
+
+
+# ----------------------------------------------------------------------------- failures
+
+FAILURES = {
+    "unknown-git-ref": ({"AppRepositoryRef": "no-such-ref"}, None, "checkout_app"),
+    "requirements-do-not-build": ({"AppRepositoryRef": "broken-requirements"}, None, "install_app"),
+    "apt-fails": ({}, "rm /srv/apt/Packages", "install_packages"),
+    "health-check-never-passes": ({"HealthCheckPath": "/no-such-page"}, None, "wait_until_healthy"),
+}
+
+
+@pytest.mark.parametrize("overrides,break_command,step", FAILURES.values(), ids=FAILURES.keys())
+def test_a_failing_boot_signals_failure_and_names_the_step(boot_image, tmp_path_factory, overrides,
+                                                         break_command, step):
+    instance = new_instance(boot_image, tmp_path_factory, "fail")
+    try:
+        if break_command:
+            instance.run(["sh", "-c", break_command])
+        status, seconds = instance.run_user_data(user_data(instance, **overrides))
+        print(f"\nboot test: {step} failed and signalled after {seconds:.0f} s")
+        assert status != 0
+        (signal,) = instance.signals()
+        assert signal["Status"] == "FAILURE" and signal["LogicalResourceId"] == render.ASG
+        assert signal["ExitCode"] == status
+        failure = re.search(r"threetier-boot: failed in step (\S+) \(call stack: .*\) with exit code (\d+)",
+                            instance.read(BOOT_LOG))
+        assert failure and failure.groups() == (step, str(status)), instance.read(BOOT_LOG)[-3000:]
+    finally:
+        instance.stop()

@@ -1,0 +1,187 @@
+"""The project's own cfn-lint rules (src/threetier/gates/lintrules; README: "What the lint gate knows beyond cfn-lint").
+
+Every rule has a fixture that breaks it, written with other names than ours
+(tests/gates/fixtures/lintrules/*-bad.yaml): each finding is asserted by line and by
+a phrase of its message. The pattern our templates use passes the *whole* gate:
+cfn-lint's own rules, informational ones included, and ours.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+from cfnlint.rules import Rules
+
+from threetier.cli import main
+from threetier.gates.lint import lint_files
+from threetier.gates.lintrules import RULES_DIR, _clock
+from threetier.gates.lintrules._helpers import Symbolic, TemplateView
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
+REGIONS = ("us-east-1",)
+PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010"}
+
+# The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
+# test must not start failing on the day MySQL 8.4 leaves standard support.
+FIXED_TODAY = datetime.date(2026, 11, 30)
+
+# Clean under the whole gate. rds-good.yaml (E9007, W9008, W9009) is linted on FIXED_TODAY.
+GOOD = (
+    "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
+    "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
+    "e9010-good.yaml",
+)
+DATED_GOOD = ("rds-good.yaml",)
+
+# Broken fixture -> (rule, {line: phrase of the message}). The awkward cases:
+# Fn::If branches (E9001:41, E9003:38, E9004:65, E9006:55), Fn::FindInMap rows with
+# an Fn::If choosing the parameter group per engine (E9007:57), a same-region read
+# replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
+# an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
+BROKEN = {
+    "e9010-bad.yaml": ("E9010", {
+        31: "OrdersReader is a read replica of OrdersDb, whose master password Secrets Manager manages",
+    }),
+    "e9001-parent-bad.yaml": ("E9001", {
+        31: "passes Ref ImagePath, which is itself of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        41: "passes Ref PinnedImage, a parameter of type AWS::EC2::Image::Id",
+        50: "passes the result of Fn::Sub",
+    }),
+    "e9002-bad.yaml": ("E9002", {
+        40: "is not ordered after its bucket policy WebLogsPolicy",
+        56: "no AWS::S3::BucketPolicy in this template is on ArchiveBucket",
+    }),
+    "e9003-bad.yaml": ("E9003", {
+        27: "SiteCertificate is validated by DNS in hosted zone SiteZone",
+        38: "ApiCertificate is validated by DNS in hosted zone SiteZone",
+    }),
+    "e9004-bad.yaml": ("E9004", {
+        41: "PinnedFleet: MinInstancesInService 2 can reach MaxSize (2, as low as 2)",
+        53: "ElasticFleet: MinInstancesInService Ref FleetMin (up to 10) can reach MaxSize (Ref FleetMax, as low as 2)",
+        65: "SizedFleet: MinInstancesInService 3 can reach MaxSize",
+    }),
+    "e9005-bad.yaml": ("E9005", {
+        17: "WebInstanceRole trusts ec2.amazonaws.com only when aws:SourceAccount matches",
+        32: "BatchInstanceRole trusts ec2.amazonaws.com only when aws:SourceArn matches",
+        34: "only when aws:sourceorgpaths matches",
+        47: "ChinaInstanceRole trusts ec2.amazonaws.com only when AWS:SourceOrgID matches",
+    }),
+    "e9006-bad.yaml": ("E9006", {
+        33: "AlertsPolicy: Action sqs:SendMessage, not an SNS action",
+        38: 'AlertsPolicy: Action "*", which covers every topic action',
+        55: "EventsPolicy: Action kms:Decrypt, not an SNS action",
+        59: "EventsPolicy: NotAction sns:*, a wildcard",
+    }),
+    "e9007-bad.yaml": ("E9007", {
+        34: "LedgerDb exports the general log to CloudWatch Logs without a DBParameterGroupName",
+        57: "CatalogDb exports the general and slowquery logs, but its parameter group HalfSwitched does not "
+            "set general_log = 1, log_output = FILE",
+        64: "CatalogReplica exports the slowquery log, but its parameter group HalfSwitched does not set "
+            "log_output = FILE",
+    }),
+    "w9008-bad.yaml": ("W9008", {
+        25: "no AWS::Logs::LogGroup in this template is named /aws/rds/instance/orders/upgrade",
+        40: "log group BillingLog (/aws/rds/instance/billing/postgresql) is not created before the instance",
+        54: "log group AuditLog (/aws/rds/instance/audit/postgresql) has no RetentionInDays",
+        66: "AnonymousDb exports logs (postgresql) but sets no DBInstanceIdentifier",
+    }),
+}
+
+
+def _by_file(findings) -> dict[str, list]:
+    grouped = defaultdict(list)
+    for finding in findings:
+        grouped[Path(finding.file).name].append(finding)
+    return grouped
+
+
+@pytest.fixture(scope="module")
+def gate_findings(lint_workers):
+    """Every undated fixture through the real gate, once: lint_files, in parallel processes."""
+    return _by_file(lint_files([FIXTURES / name for name in (*GOOD, *BROKEN)], REGIONS))
+
+
+def _lint_on(day: datetime.date, name: str) -> list:
+    """One fixture through the gate in this process, with the rules' today set to `day`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_clock, "today", lambda: day)
+        return lint_files([FIXTURES / name], REGIONS)  # a single file is linted in-process
+
+
+def test_the_folder_loads_as_ten_rules_each_with_its_aws_source():
+    rules = Rules.create_from_directory(str(RULES_DIR))  # what append_rules does
+    assert set(rules.data) == PROJECT_RULES  # helpers (_helpers, _clock) are not loaded, nothing twice
+    rule_files = [p for p in RULES_DIR.glob("*.py") if not p.name.startswith("_")]
+    assert len(rule_files) == len(PROJECT_RULES), "one rule per file"
+    for rule in rules.data.values():
+        assert rule.shortdesc and rule.description and rule.tags
+        assert rule.source_url.startswith("https://docs.aws.amazon.com/"), rule.id
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_the_fixed_pattern_passes_the_whole_gate(gate_findings, name):
+    assert gate_findings[name] == []
+
+
+@pytest.mark.parametrize("name", DATED_GOOD)
+def test_the_fixed_database_pattern_passes_the_whole_gate(name):
+    assert _lint_on(FIXED_TODAY, name) == []
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_the_broken_fixture_is_caught_at_each_line(gate_findings, name):
+    rule, expected = BROKEN[name]
+    ours = [f for f in gate_findings[name] if f.rule in PROJECT_RULES]
+    assert {f.rule for f in ours} == {rule}, "each broken fixture trips only its own rule"
+    assert sorted(f.line for f in ours) == sorted(expected)
+    for finding in ours:
+        assert expected[finding.line] in finding.message
+        assert "Fix:" in finding.message, "every message says how to fix it"
+
+
+def test_w9009_warns_from_the_day_standard_support_ends():
+    before = _lint_on(datetime.date(2026, 7, 31), "w9009-bad.yaml")
+    after = _lint_on(datetime.date(2026, 8, 1), "w9009-bad.yaml")
+    assert [(f.line, f.rule) for f in before] == [(34, "W9009"), (38, "W9009")]
+    assert "CatalogDb can be created on postgres 13, whose RDS standard support ended on 2026-02-28" in before[1].message
+    assert "CatalogDb does not set EngineLifecycleSupport" in before[0].message
+    assert [(f.line, f.rule) for f in after] == [(28, "W9009"), (34, "W9009"), (38, "W9009")]
+    assert "LegacyDb can be created on mysql 8.0, whose RDS standard support ended on 2026-07-31" in after[0].message
+    assert "paid RDS Extended Support" in after[0].message
+
+
+def test_threetier_lint_runs_the_project_rules(capsys):
+    broken = FIXTURES / "e9005-bad.yaml"
+    assert main(["lint", "--regions", "us-east-1", str(broken)]) == 1
+    assert f"{broken}:17 E9005 WebInstanceRole trusts ec2.amazonaws.com" in capsys.readouterr().out
+
+
+def _view(name: str) -> TemplateView:
+    template, errors = decode(str(FIXTURES / name))
+    assert not errors
+    return TemplateView(template)
+
+
+def test_ordering_follows_a_reference_then_a_depends_on():
+    view = _view("e9002-good.yaml")
+    # InternalBalancer -> (Ref) InternalBalancerSecurityGroup -> (DependsOn) ArchiveBucketPolicy
+    assert "ArchiveBucketPolicy" not in view.dependencies("InternalBalancer")
+    assert "ArchiveBucketPolicy" in view.ordered_after("InternalBalancer")
+    # A reference inside Metadata, in one Fn::If branch, orders too.
+    assert "WebLogsPolicy" in view.ordered_after("WebBalancer")
+
+
+def test_values_resolve_map_rows_and_keep_deploy_time_parts_symbolic():
+    view = _view("rds-good.yaml")
+    orders = view.properties("Orders")
+    assert view.values(orders["EnableCloudwatchLogsExports"]) == [["error", "slowquery"], ["postgresql", "upgrade"]]
+    assert view.values(orders["EnableCloudwatchLogsExports"], {"Engine": "postgres"}) == [["postgresql", "upgrade"]]
+    name = view.values(view.properties("OrdersLogSecond")["LogGroupName"], {"Engine": "mysql"})
+    assert name == ["/aws/rds/instance/${Stage}-orders/slowquery"] and isinstance(name[0], Symbolic)
+    assert view.values(orders["DBInstanceIdentifier"]) == ["${Stage}-orders"]
+    assert view.scenarios(orders["Engine"], orders["DBParameterGroupName"]) == [{"Engine": "mysql"},
+                                                                               {"Engine": "postgres"}]

@@ -1,0 +1,129 @@
+"""`threetier diff [REV]` through the CLI, in a scratch git checkout of output/ and parameters/."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from threetier import cli
+from threetier.insight import model
+from threetier.review import templatediff
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(repo), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def each_text_parsed_once():
+    """templatediff reads each template with cfn_flip's pure-Python YAML loader (~0.1 s for app.yaml),
+    twice per run (at REV and now) and again in every test, for the same dozen texts.
+
+    Here each distinct text goes through the real templatediff._parse once; a later read
+    of the same text gets a fresh copy of that result (as _parse itself gives: JSON data,
+    so a JSON round trip is an exact copy). An edited template is a new text and is parsed.
+    """
+    parse = templatediff._parse
+    parsed: dict[str, str] = {}
+
+    def once(text: str) -> dict:
+        if text not in parsed:
+            parsed[text] = json.dumps(parse(text))
+        return json.loads(parsed[text])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(templatediff, "_parse", once)
+        yield
+
+
+@pytest.fixture
+def checkout(tmp_path, project, templates, monkeypatch):
+    """A committed copy of output/ and parameters/ (with the marks of a project), edited by each test."""
+    repo = tmp_path / "repo"
+    shutil.copytree(project / "output", repo / "output", ignore=shutil.ignore_patterns("packaged", "*.png"))
+    shutil.copytree(project / "parameters", repo / "parameters")
+    (repo / "templates").mkdir()
+    (repo / "templates" / "__init__.py").write_text("")
+    (repo / "setup.cfg").write_text("")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    # Predictions of parameter-file changes evaluate the real templates (the session's, built once).
+    monkeypatch.setattr(model, "load_templates", lambda _project: templates)
+    return repo
+
+
+def run(repo, *args) -> int:
+    return cli.main(["--project-dir", str(repo), "diff", *args])
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_nothing_changed_is_exit_0(checkout, capsys):
+    assert run(checkout) == 0
+    assert "no changes" in capsys.readouterr().out
+
+
+def test_replacing_the_database_is_refused_until_allowed(checkout, capsys):
+    edit(checkout / "output" / "data.yaml", "      DBName: !Ref DbName", "      DBName: shop")
+    assert run(checkout) == 3
+    out = capsys.readouterr().out
+    assert "Modify  root/DataStack/DbInstance  AWS::RDS::DBInstance  Replacement: Conditional" in out
+    assert "DBName: {\"Ref\": \"DbName\"} -> shop  [Conditionally]" in out
+    assert "note: DBInstanceIdentifier is a custom name: a replacement fails and the update rolls back" in out
+    assert "replace: root/DataStack/DbInstance" in out and "[needs --allow-replacement]" in out
+
+    assert run(checkout, "--allow-replacement") == 0
+    assert "[allowed by --allow-replacement]" in capsys.readouterr().out
+
+
+def test_json_and_markdown_carry_the_same_findings(checkout, capsys):
+    edit(checkout / "output" / "security.yaml", "Database: engine port from the app tier only",
+         "Database tier")
+    assert run(checkout, "--json") == 0  # a security group is not stateful
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["logical_id"]: row for row in report["resources"]}
+    assert rows["DbSecurityGroup"]["replacement"] == "True"
+    assert rows["DbSecurityGroup"]["properties"][0]["requires_recreation"] == "Always"
+    assert rows["DbFromAppIngress"]["replacement"] == "Conditional"
+    assert report["dangers"] == []
+
+    assert run(checkout, "--markdown") == 0
+    markdown = capsys.readouterr().out
+    assert "| Action | Resource | Type | Replacement | Changed properties |" in markdown
+    assert "| Modify | `root/SecurityStack/DbSecurityGroup` | AWS::EC2::SecurityGroup | True |" in markdown
+
+
+def test_a_parameter_file_change_is_predicted_with_the_same_guard(checkout, capsys):
+    path = checkout / "parameters" / "prod.json"
+    edit(path, '"ParameterKey": "DbReplicaEnabled",\n    "ParameterValue": "true"',
+         '"ParameterKey": "DbReplicaEnabled",\n    "ParameterValue": "false"')
+    assert run(checkout) == 3
+    out = capsys.readouterr().out
+    assert "parameters/prod.json: DbReplicaEnabled true -> false" in out
+    assert "delete: prod:data/DbReplica (AWS::RDS::DBInstance) will be removed from the stack" in out
+    assert run(checkout, "--allow-delete") == 0
+
+
+def test_multi_az_off_in_a_parameter_file_is_in_place(checkout, capsys):
+    path = checkout / "parameters" / "prod.json"
+    edit(path, '"ParameterKey": "DbMultiAz",\n    "ParameterValue": "true"',
+         '"ParameterKey": "DbMultiAz",\n    "ParameterValue": "false"')
+    assert run(checkout, "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["environments"]["prod"]["changes"] == [
+        {"action": "Modify", "resource": "prod:data/DbInstance", "type": "AWS::RDS::DBInstance",
+         "replacement": "False"}]
+
+
+def test_an_unknown_revision_is_one_line_and_exit_2(checkout, capsys):
+    assert run(checkout, "no-such-branch") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("threetier diff: no-such-branch: ") and len(err.splitlines()) == 1

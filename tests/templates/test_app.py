@@ -1,0 +1,407 @@
+import importlib
+import re
+
+import pytest
+
+import templates
+from templates import app
+from threetier.blocks import userdata
+from threetier.parameters import paramfile
+from threetier.parameters.evaluate import Evaluation
+
+USER_DATA = "app-instance.sh"
+
+
+@pytest.fixture(scope="module")
+def app_dict():
+    return app.build().to_dict()
+
+
+def resources(template: dict, region: str = "us-east-1", **values) -> dict:
+    return Evaluation(template, values, region=region).resources()
+
+
+def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_system(app_dict):
+    role = app_dict["Resources"]["InstanceRole"]["Properties"]
+    (policy,) = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements == {
+        # The CloudWatch agent ships the app's logs (the user data has no metrics section).
+        "ShipAppLogs": {
+            "Sid": "ShipAppLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [{"Fn::GetAtt": ["AppLogGroup", "Arn"]}],
+        },
+        # Session Manager's managed policy reads any Parameter Store value: not this account's.
+        "DenyParameterStoreReads": {
+            "Sid": "DenyParameterStoreReads",
+            "Effect": "Deny",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
+                       "ssm:GetParameterHistory"],
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/*"}],
+        },
+        "ReadAppSecrets": {
+            "Sid": "ReadAppSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            # The app's database user; the master only to create that user on the first boot.
+            "Resource": [{"Ref": "DbAppSecretArn"}, {"Ref": "DbMasterSecretArn"}, {"Ref": "AppSecretArn"}],
+        },
+        "MountFileSystem": {
+            "Sid": "MountFileSystem",
+            "Effect": "Allow",
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            "Resource": [{"Ref": "EfsFileSystemArn"}],
+            "Condition": {
+                "StringEquals": {"elasticfilesystem:AccessPointArn": {"Ref": "EfsAccessPointArn"}},
+                "Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"},
+            },
+        },
+    }
+    # Session Manager only: CloudWatchAgentServerPolicy would let a server create log
+    # groups, change any group's retention and put metrics anywhere.
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+    ]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    # The partition's domain: amazonaws.com.cn in China.
+    assert trust["Principal"] == {"Service": {"Fn::Sub": "ec2.${AWS::URLSuffix}"}}
+    assert trust["Action"] == ["sts:AssumeRole"]
+    # EC2 is not documented to send aws:SourceAccount: a condition on it could
+    # leave every server without credentials.
+    assert "Condition" not in trust
+
+
+def policy_documents(template: dict):
+    """(resource, document) for every IAM and resource policy; key policies are left out,
+    as there "*" means the key itself."""
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        for policy in props.get("Policies", []):
+            yield name, policy["PolicyDocument"]
+        for key in ("PolicyDocument", "FileSystemPolicy"):
+            if key in props:
+                yield name, props[key]
+
+
+# The deployer role is CloudFormation's own: its handler permissions apply to whatever the
+# stacks create, so it grants them on "*" within the deploy regions (tests/templates/test_deployer_role.py).
+@pytest.mark.parametrize("module", sorted(set(templates.STACKS.values()) - {"deployer_role"}))
+def test_no_allow_statement_grants_every_resource(module):
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    for name, document in policy_documents(template):
+        statements = document["Statement"]
+        for statement in statements:
+            statement = statement.get("Fn::If", [None, statement])[1] if "Fn::If" in statement else statement
+            if statement["Effect"] == "Allow":
+                assert statement.get("Resource") not in ("*", ["*"]), f"{module}: {name} {statement.get('Sid')}"
+
+
+def test_the_policy_walk_sees_the_app_role(app_dict):
+    assert "InstanceRole" in {name for name, _ in policy_documents(app_dict)}
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume(app_dict):
+    data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"] == {"HttpEndpoint": "enabled", "HttpTokens": "required",
+                                       "HttpPutResponseHopLimit": 1}
+    (root,) = data["BlockDeviceMappings"]
+    assert root["DeviceName"] == {"Ref": "RootDeviceName"}
+    assert root["Ebs"]["Encrypted"] is True and root["Ebs"]["VolumeType"] == "gp3"
+    assert data["ImageId"] == {"Ref": "AmiId"}
+    assert data["SecurityGroupIds"] == [{"Ref": "AppSecurityGroupId"}]
+    assert data["Monitoring"] == {"Enabled": {"Ref": "DetailedMonitoring"}}
+    assert {spec["ResourceType"] for spec in data["TagSpecifications"]} == {"instance", "volume"}
+
+
+def test_ami_is_resolved_from_the_public_ssm_parameter_in_the_root_only(app_dict, root_template):
+    ami = root_template.to_dict()["Parameters"]["AmiId"]
+    assert ami["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert ami["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    # The root passes the resolved ami-... id (or the environment's pinned one): the nested
+    # stacks must not look it up again.
+    resources = root_template.to_dict()["Resources"]
+    for stack in ("AppStack", "AdminStack"):
+        assert resources[stack]["Properties"]["Parameters"]["AmiId"] == {
+            "Fn::If": ["HasPinnedAmi", {"Ref": "PinnedAmiId"}, {"Ref": "AmiId"}]}
+    assert app_dict["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
+    assert "Default" not in app_dict["Parameters"]["AmiId"]
+    from templates import admin
+    assert admin.build().to_dict()["Parameters"]["AmiId"]["Type"] == "AWS::EC2::Image::Id"
+
+
+def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
+    asg = resources(app_dict, AsgMinSize="3", AsgDesiredCapacity="5", AsgMaxSize="9")["AppAutoScalingGroup"]
+    props = asg["Properties"]
+    assert (props["MinSize"], props["DesiredCapacity"], props["MaxSize"]) == ("3", "5", "9")
+    assert props["VPCZoneIdentifier"] == {"Ref": "AppSubnetIds"}
+    assert props["HealthCheckType"] == "ELB"
+    assert props["HealthCheckGracePeriod"] == "900"
+    assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
+    signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
+    assert signal["Count"] == {"Ref": "AsgDesiredCapacity"}
+    rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MinInstancesInService"] == "3"
+    assert rolling["MaxBatchSize"] == 1 and rolling["WaitOnResourceSignals"] is True
+
+    policy = app_dict["Resources"]["CpuTargetTrackingPolicy"]["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracking = policy["TargetTrackingConfiguration"]
+    assert tracking["PredefinedMetricSpecification"] == {"PredefinedMetricType": "ASGAverageCPUUtilization"}
+    assert tracking["TargetValue"] == {"Ref": "CpuTargetPercent"}
+    assert app_dict["Parameters"]["CpuTargetPercent"]["Default"] == "50"
+
+
+@pytest.mark.parametrize("low,high,in_service", [("2", "6", "2"), ("1", "2", "1"), ("3", "3", "0"), ("1", "1", "0")])
+def test_rolling_updates_keep_fewer_servers_in_service_than_the_maximum(app_dict, low, high, in_service):
+    # CloudFormation refuses MinInstancesInService >= MaxSize; with min == max
+    # one server at a time is replaced (MaxBatchSize 1) from 0 kept in service.
+    asg = resources(app_dict, AsgMinSize=low, AsgDesiredCapacity=low, AsgMaxSize=high)["AppAutoScalingGroup"]
+    rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    expected = 0 if in_service == "0" else in_service  # the literal 0, or the AsgMinSize value
+    assert rolling["MinInstancesInService"] == expected
+    assert int(rolling["MinInstancesInService"]) < int(high)
+    assert rolling["MaxBatchSize"] == 1
+
+
+def test_prod_runs_2_4_6_t3_xlarge_and_dev_is_small(project):
+    prod = paramfile.load(paramfile.path_for(project, "prod"))
+    assert (prod["AsgMinSize"], prod["AsgDesiredCapacity"], prod["AsgMaxSize"]) == ("2", "4", "6")
+    assert prod["InstanceType"] == "t3.xlarge"
+    dev = paramfile.load(paramfile.path_for(project, "dev"))
+    assert dev["InstanceType"] in {"t3.micro", "t3.small"}
+
+
+def listeners(app_dict, certificate: str) -> dict:
+    active = resources(app_dict, AlbCertificateArn=certificate)
+    return {k: r["Properties"] for k, r in active.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"}
+
+
+def test_without_a_certificate_http_forwards_to_the_app(app_dict):
+    found = listeners(app_dict, "")
+    assert set(found) == {"HttpListener"}
+    (action,) = found["HttpListener"]["DefaultActions"]
+    assert action == {"Type": "forward", "TargetGroupArn": {"Ref": "AppTargetGroup"}}
+
+
+def test_with_a_certificate_http_redirects_to_https_with_tls_1_2_or_later(app_dict):
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    found = listeners(app_dict, arn)
+    (redirect,) = found["HttpListener"]["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert redirect["RedirectConfig"] == {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
+    https = found["HttpsListener"]
+    assert https["Port"] == 443 and https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["Certificates"] == [{"CertificateArn": arn}]
+    assert https["DefaultActions"][0]["Type"] == "forward"
+
+
+def test_load_balancer_is_public_and_drops_invalid_headers(app_dict):
+    alb = resources(app_dict, AlbDeletionProtection="true")["LoadBalancer"]["Properties"]
+    assert alb["Scheme"] == "internet-facing"
+    assert alb["Subnets"] == {"Ref": "PublicSubnetIds"}
+    assert alb["SecurityGroups"] == [{"Ref": "AlbSecurityGroupId"}]
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["idle_timeout.timeout_seconds"] == "60"
+    assert attributes["access_logs.s3.enabled"] == "false"
+    assert "access_logs.s3.bucket" not in attributes
+
+
+def test_target_group_checks_health_on_the_app_port(app_dict):
+    tg = resources(app_dict)["AppTargetGroup"]["Properties"]
+    assert tg["Port"] == "5000" and tg["Protocol"] == "HTTP"
+    assert tg["HealthCheckPath"] == "/"
+    assert tg["Matcher"] == {"HttpCode": "200-399"}
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in tg["TargetGroupAttributes"]
+
+
+@pytest.mark.parametrize("region,principal", [
+    ("us-east-1", {"AWS": "arn:aws:iam::127311923021:root"}),
+    ("eu-south-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+])
+def test_access_logs_go_to_an_encrypted_bucket_the_regions_elb_may_write(app_dict, region, principal):
+    active = resources(app_dict, region=region, AlbAccessLogs="true")
+    bucket = active["AccessLogBucket"]["Properties"]
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    deliver, deny = active["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deliver["Principal"] == principal
+    assert deliver["Action"] == ["s3:PutObject"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    attributes = {a["Key"]: a["Value"] for a in active["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+
+
+@pytest.mark.parametrize("logs_on", [True, False])
+def test_the_load_balancer_comes_after_the_log_bucket_policy_only_when_logs_are_on(app_dict, logs_on):
+    # ELB checks it may write to the bucket when access logs are switched on;
+    # DependsOn cannot name the conditional policy, a Ref in Fn::If can.
+    active = resources(app_dict, AlbAccessLogs=str(logs_on).lower())
+    alb = active["LoadBalancer"]
+    assert "DependsOn" not in alb
+    expected = {"Ref": "AccessLogBucketPolicy"} if logs_on else ""
+    assert alb["Metadata"]["OrderedAfter"] == expected
+    assert ("AccessLogBucketPolicy" in active) is logs_on
+
+
+def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
+    user_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+    script, variables = user_data["Fn::Base64"]["Fn::Sub"]
+    assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
+                         "AppUserId": "1500"}
+    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${DbAppSecretArn}",
+                        "${AppSecretArn}",
+                        "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
+        assert placeholder in script
+    known = set(app_dict["Parameters"]) | set(variables) | {"AWS::StackName", "AWS::Region"}
+    assert userdata.placeholders(USER_DATA) <= known
+
+
+def test_user_data_carries_no_secret_values(app_dict):
+    script = userdata.text(USER_DATA)
+    assert "get-secret-value" in script, "secrets are fetched at service start"
+    for line in script.splitlines():
+        assert "echo" not in line or "SECRET" not in line.upper(), line
+    # The only place a secret value is written is the root-only file the loader makes.
+    assert '0o600' in script and "/run/app/app.env" in script
+    assert "SECRET_KEY=" not in script and "DATABASE_PASSWORD=" not in script
+
+
+def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
+    script = userdata.text(USER_DATA)
+    assert "set -Eeuo pipefail" in script
+    assert '"$EFS_ID:/ /efs efs _netdev,tls,iam,accesspoint=$EFS_ACCESS_POINT 0 0"' in script
+    # The app user has the uid/gid the access point writes as.
+    assert 'useradd --system --uid "$APP_USER_ID"' in script
+    assert "cfn-signal" in script and "trap 'on_error $LINENO' ERR" in script
+    assert "gunicorn --bind 0.0.0.0:$APP_PORT" in script
+
+
+def test_cfn_signal_is_there_before_anything_can_fail_and_nothing_is_compiled_for_efs():
+    script = userdata.text(USER_DATA)
+    ubuntu = script[script.index("install_packages_ubuntu() {"):script.index("ship_logs() {")]
+    # No Rust toolchain, no efs-utils build inside the CreationPolicy timeout.
+    for build_step in ("cargo", "rustc", "build-deb", "git clone"):
+        assert build_step not in ubuntu, build_step
+    # Ubuntu: cfn-signal is baked into the AMI and checked before any apt run.
+    assert ubuntu.index("require_baked cfn-signal") < ubuntu.index("apt-get")
+    assert "Supported AMIs" in script
+    # Amazon Linux 2023: cfn-signal alone, first, retried.
+    dnf = script[script.index("install_packages() {"):script.index("require_baked() {")]
+    first, second = [line.strip() for line in dnf.splitlines() if "dnf install" in line]
+    assert first == "retry dnf install -y aws-cfn-bootstrap"
+    assert "aws-cfn-bootstrap" not in second
+
+
+def test_the_error_trap_names_the_failing_step_and_health_checks_time_out():
+    script = userdata.text(USER_DATA)
+    # ${!...}: Fn::Sub writes a literal ${...} for the shell.
+    assert 'log "failed in step $STEP (call stack: ${!FUNCNAME[*]:1}; line $1) with exit code $status"' in script
+    assert "curl -fsS --max-time 5" in script
+
+
+def test_every_brace_in_the_script_is_a_placeholder_or_escaped_for_fn_sub():
+    # Fn::Sub reads every ${...}: a shell expansion must be written ${!...}, or
+    # CloudFormation refuses the template (or substitutes something else).
+    script = userdata.text(USER_DATA)
+    for match in re.finditer(r"\$\{", script):
+        rest = script[match.start():]
+        assert rest.startswith("${!") or userdata.PLACEHOLDER.match(rest), rest[:40]
+
+
+def cloudwatch_matches(pattern: str, event: str) -> bool:
+    """CloudWatch Logs' rule for a pattern of ?"term" alternatives on an unstructured event:
+    it matches when the event contains any term (case-sensitive)."""
+    terms = re.findall(r'\?"([^"]+)"', pattern)
+    assert " ".join(f'?"{term}"' for term in terms) == pattern, "only ?\"term\" alternatives"
+    return any(term in event for term in terms)
+
+
+DATABASE_ERRORS = [
+    # MySQL/MariaDB server 1045 and client 2002/2003/2005/2006/2013, as mysqlclient and PyMySQL raise them.
+    """MySQLdb.OperationalError: (1045, "Access denied for user 'app'@'10.0.17.9' (using password: YES)")""",
+    """pymysql.err.OperationalError: (2003, "Can't connect to MySQL server on 'db.internal' ([Errno 110] timed out)")""",
+    """MySQLdb.OperationalError: (2013, 'Lost connection to MySQL server during query')""",
+    """MySQLdb.OperationalError: (2006, 'MySQL server has gone away')""",
+    """MySQLdb.OperationalError: (1040, 'Too many connections')""",
+    # PostgreSQL through libpq (psycopg2).
+    'psycopg2.OperationalError: FATAL:  password authentication failed for user "app"',
+    """psycopg2.OperationalError: could not connect to server: Connection timed out""",
+    """FATAL:  no pg_hba.conf entry for host "10.0.17.9", user "app", database "newsreadb", no encryption""",
+]
+HARMLESS = [
+    "curl: (7) Failed to connect to 127.0.0.1 port 5000 after 0 ms: Connection refused",
+    "2026-11-30T09:40:07+00:00 threetier-boot: app not answering on port 5000 yet (attempt 17 of 30)",
+    '10.0.1.5 - - [30/Nov/2026:09:41:02 +0000] "GET / HTTP/1.1" 200 3 "-" "ELB-HealthChecker/2.0"',
+    "[2026-11-30 09:41:02 +0000] [1234] [INFO] Booting worker with pid: 1234",
+]
+
+
+def test_the_database_errors_filter_counts_database_failures_and_nothing_else(app_dict):
+    metric_filter = app_dict["Resources"]["DatabaseErrorsMetricFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "AppLogGroup"}
+    (transformation,) = metric_filter["MetricTransformations"]
+    assert transformation == {"MetricNamespace": {"Fn::Sub": "threetier/${ProjectName}-${EnvironmentName}"},
+                              "MetricName": "DatabaseErrors", "MetricValue": "1", "Unit": "Count"}
+    pattern = metric_filter["FilterPattern"]
+    assert len(pattern) <= 1024, "CloudWatch Logs' limit for a filter pattern"
+    for event in DATABASE_ERRORS:
+        assert cloudwatch_matches(pattern, event), event
+    for event in HARMLESS:
+        assert not cloudwatch_matches(pattern, event), event
+
+
+def test_both_database_secrets_rotate_every_30_days_after_the_first_server_made_the_app_user(app_dict):
+    assert app_dict["Transform"] == "AWS::SecretsManager-2020-07-23"
+    for engine, (multi, single) in {"mysql": ("MySQLMultiUser", "MySQLSingleUser"),
+                                    "postgres": ("PostgreSQLMultiUser", "PostgreSQLSingleUser")}.items():
+        active = resources(app_dict, DbEngine=engine)
+        app_user, master = active["DbAppSecretRotation"], active["DbMasterSecretRotation"]
+        for name in ("DbAppSecretRotation", "DbMasterSecretRotation"):
+            schedule = app_dict["Resources"][name]
+            assert schedule["DependsOn"] == ["AppAutoScalingGroup"], "the first server creates the app user"
+            props = schedule["Properties"]
+            assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+            hosted = props["HostedRotationLambda"]
+            assert hosted["VpcSubnetIds"] == {"Fn::Join": [",", {"Ref": "AppSubnetIds"}]}
+            assert hosted["VpcSecurityGroupIds"] == {"Ref": "DbRotationSecurityGroupId"}
+            # RDS refuses / " @ in a password (spaces are never generated: IncludeSpace is off by default).
+            assert set(hosted["ExcludeCharacters"]) >= set('/@"'), "characters RDS refuses in a password"
+        assert app_user["Properties"]["SecretId"] == {"Ref": "DbAppSecretArn"}
+        assert app_user["Properties"]["HostedRotationLambda"]["RotationType"] == multi
+        assert app_user["Properties"]["HostedRotationLambda"]["MasterSecretArn"] == {"Ref": "DbMasterSecretArn"}
+        assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
+        assert master["Properties"]["HostedRotationLambda"]["RotationType"] == single
+
+
+def test_the_agent_config_ships_logs_only(project):
+    """What the instance role grants the agent (logs, no cloudwatch:PutMetricData) holds only while
+    the agent configuration in the user data has no metrics section."""
+    script = (project / "src" / "threetier" / "blocks" / "userdata" / "app-instance.sh").read_text()
+    agent_config = script.split("amazon-cloudwatch-agent.json\" <<AGENT", 1)[1].split("\nAGENT\n", 1)[0]
+    assert '"logs_collected"' in agent_config and '"metrics"' not in agent_config
+
+
+@pytest.mark.parametrize("module", ["app", "admin", "data", "network"])
+def test_every_role_takes_the_path_and_the_optional_permissions_boundary(module):
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    roles = {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles
+    for name, role in roles.items():
+        assert role["Path"] == {"Ref": "IamRolePath"}, name
+        assert role["PermissionsBoundary"] == {
+            "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]}, name
+    without = Evaluation(template, {"PermissionsBoundaryArn": ""}).resources()
+    with_boundary = Evaluation(template, {"PermissionsBoundaryArn": BOUNDARY}).resources()
+    for name in roles:
+        if name in without:
+            assert "PermissionsBoundary" not in without[name]["Properties"], "absent when empty"
+            assert with_boundary[name]["Properties"]["PermissionsBoundary"] == BOUNDARY
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"

@@ -1,0 +1,218 @@
+import importlib
+import json
+
+import pytest
+
+import templates
+from templates import monitoring
+from threetier.parameters.evaluate import Evaluation
+
+ALB = {"LoadBalancer": {"Ref": "AlbFullName"}}
+ALB_TG = {**ALB, "TargetGroup": {"Ref": "TargetGroupFullName"}}
+DB = {"DBInstanceIdentifier": {"Ref": "DbInstanceIdentifier"}}
+EFS = {"FileSystemId": {"Ref": "EfsFileSystemId"}}
+
+# alarm: (namespace, metric, dimensions, parameter that sets its threshold or duration)
+EXPECTED = {
+    "AlbHttp5xxRateAlarm": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", ALB, "Alb5xxPercent"),
+    "TargetHttp5xxRateAlarm": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ALB_TG, "Target5xxPercent"),
+    "UnhealthyHostsAlarm": ("AWS/ApplicationELB", "UnHealthyHostCount", ALB_TG, "UnhealthyHostMinutes"),
+    "ResponseTimeP95Alarm": ("AWS/ApplicationELB", "TargetResponseTime", ALB_TG, "ResponseTimeP95Ms"),
+    "InServiceBelowMinimumAlarm": ("AWS/AutoScaling", "GroupInServiceInstances",
+                                   {"AutoScalingGroupName": {"Ref": "AutoScalingGroupName"}}, "AsgMinSize"),
+    "DbCpuAlarm": ("AWS/RDS", "CPUUtilization", DB, "DbCpuPercent"),
+    "DbFreeStorageAlarm": ("AWS/RDS", "FreeStorageSpace", DB, "DbFreeStorageGiB"),
+    "DbFreeableMemoryAlarm": ("AWS/RDS", "FreeableMemory", DB, "DbFreeableMemoryMiB"),
+    "DbConnectionsAlarm": ("AWS/RDS", "DatabaseConnections", DB, "DbConnectionsMax"),
+    "DbReplicaLagAlarm": ("AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}},
+                          "DbReplicaLagSeconds"),
+    # ReplicaLag = -1: replication is not running, whatever the lag threshold.
+    "DbReplicationStoppedAlarm": ("AWS/RDS", "ReplicaLag",
+                                  {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}}, None),
+    "EfsBurstCreditAlarm": ("AWS/EFS", "BurstCreditBalance", EFS, "EfsBurstCreditGiB"),
+    "EfsIoLimitAlarm": ("AWS/EFS", "PercentIOLimit", EFS, "EfsIoLimitPercent"),
+    # From the app stack's metric filter; any error counts, so no threshold parameter.
+    "DatabaseErrorsAlarm": ("threetier/project-x-dev", "DatabaseErrors", {}, None),
+    **{f"NatGateway{n}PortAllocationAlarm": (
+        "AWS/NATGateway", "ErrorPortAllocation",
+        {"NatGatewayId": {"Fn::Select": [n - 1, {"Ref": "NatGatewayIds"}]}}, "NatPortAllocationErrors")
+       for n in (1, 2, 3)},
+}
+
+
+@pytest.fixture(scope="module")
+def monitoring_dict():
+    return monitoring.build().to_dict()
+
+
+def alarms(template: dict, **values) -> dict:
+    return {k: r["Properties"] for k, r in Evaluation(template, values).resources().items()
+            if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def watched(alarm: dict) -> tuple:
+    """(namespace, metric, dimensions) of the metric an alarm watches, directly or through math."""
+    if "MetricName" in alarm:
+        namespace, metric, dimensions = alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]
+    else:
+        source = next(q for q in alarm["Metrics"] if q["Id"] == "m1")["MetricStat"]["Metric"]
+        namespace, metric, dimensions = source["Namespace"], source["MetricName"], source["Dimensions"]
+    return namespace, metric, {d["Name"]: d["Value"] for d in dimensions}
+
+
+def test_every_alarm_exists_watches_the_right_metric_and_notifies_the_topic(monitoring_dict):
+    all_on = alarms(monitoring_dict, DbReplicaEnabled="true", EfsThroughputMode="bursting",
+                    NumberOfAzs="3", SingleNatGateway="false")
+    assert set(all_on) == set(EXPECTED)
+    for name, (namespace, metric, dimensions, param) in EXPECTED.items():
+        alarm = all_on[name]
+        assert watched(alarm) == (namespace, metric, dimensions), name
+        raw = monitoring_dict["Resources"][name]["Properties"]
+        if param is None:
+            assert isinstance(raw["Threshold"], (int, float)), name
+        else:
+            assert {"Ref": param} in (raw["Threshold"], raw["EvaluationPeriods"]), name
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], name
+        assert alarm["TreatMissingData"] in {"breaching", "notBreaching", "missing"}, name
+
+
+def test_rate_alarms_divide_errors_by_requests_filled_with_zero(monitoring_dict):
+    alarm = monitoring_dict["Resources"]["AlbHttp5xxRateAlarm"]["Properties"]
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    assert queries["errors"]["Expression"] == "FILL(m1, 0)"
+    assert queries["requests"]["Expression"] == "FILL(m2, 0)"
+    assert queries["e1"]["Expression"] == (
+        "IF(errors > 0, 100 * errors / IF(requests > errors, requests, errors), 0)")
+    assert queries["m2"]["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
+    assert [q["Id"] for q in alarm["Metrics"] if q["ReturnData"]] == ["e1"]
+
+
+def test_missing_data_is_read_per_alarm(monitoring_dict):
+    found = alarms(monitoring_dict)
+    assert found["AlbHttp5xxRateAlarm"]["TreatMissingData"] == "notBreaching"
+    assert found["UnhealthyHostsAlarm"]["TreatMissingData"] == "breaching"
+    assert found["InServiceBelowMinimumAlarm"]["TreatMissingData"] == "breaching"
+    assert found["DbCpuAlarm"]["TreatMissingData"] == "missing"
+
+
+@pytest.mark.parametrize("values,present,absent", [
+    ({"DbReplicaEnabled": "false"}, set(), {"DbReplicaLagAlarm", "DbReplicationStoppedAlarm"}),
+    ({"DbReplicaEnabled": "true"}, {"DbReplicaLagAlarm", "DbReplicationStoppedAlarm"}, set()),
+    ({"EfsThroughputMode": "elastic"}, set(), {"EfsBurstCreditAlarm"}),
+    ({"EfsPerformanceMode": "maxIO"}, set(), {"EfsIoLimitAlarm"}),
+    ({"NumberOfAzs": "2", "SingleNatGateway": "true"}, {"NatGateway1PortAllocationAlarm"},
+     {"NatGateway2PortAllocationAlarm", "NatGateway3PortAllocationAlarm"}),
+    ({"NumberOfAzs": "3", "SingleNatGateway": "false"},
+     {f"NatGateway{n}PortAllocationAlarm" for n in (1, 2, 3)}, set()),
+])
+def test_alarms_exist_only_for_resources_that_exist(monitoring_dict, values, present, absent):
+    found = set(alarms(monitoring_dict, **values))
+    assert present <= found
+    assert not absent & found
+
+
+def test_replica_alarms_are_under_the_replica_condition(monitoring_dict):
+    for name in ("DbReplicaLagAlarm", "DbReplicationStoppedAlarm"):
+        assert monitoring_dict["Resources"][name]["Condition"] == "HasReadReplica"
+
+
+def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
+    resources = monitoring_dict["Resources"]
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = resources["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    grants = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert grants["CloudWatchAlarmsPublish"]["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
+    assert set(grants["CloudWatchAlarmsPublish"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
+    statements = {s["Sid"]: s for s in
+                  monitoring_dict["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "DenyInsecureTransport"}
+    publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
+    assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
+    assert publish["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
+    # A topic policy takes SNS actions only: "*" is refused (lint rule E9006).
+    assert (deny["Effect"], deny["Action"]) == ("Deny", ["sns:Publish"])
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_email_subscription_is_optional(monitoring_dict):
+    assert "AlarmEmailSubscription" not in Evaluation(monitoring_dict, {}).resources()
+    on = Evaluation(monitoring_dict, {"AlarmEmail": "ops@example.com"}).resources()
+    subscription = on["AlarmEmailSubscription"]["Properties"]
+    assert subscription["Protocol"] == "email" and subscription["Endpoint"] == "ops@example.com"
+    pattern = monitoring_dict["Parameters"]["AlarmEmail"]["AllowedPattern"]
+    import re
+    assert re.fullmatch(pattern, "ops@example.com") and not re.fullmatch(pattern, "not an email")
+
+
+SAMPLES = {
+    "AlbFullName": "app/alb/0123456789abcdef", "TargetGroupFullName": "targetgroup/tg/0123456789abcdef",
+    "AutoScalingGroupName": "asg-1", "DbInstanceIdentifier": "db-1", "DbReplicaIdentifier": "replica-1",
+    "EfsFileSystemId": "fs-0123456789abcdef0", "NatGatewayIds": "nat-1",
+}
+
+
+def dashboard(monitoring_dict, **values) -> dict:
+    evaluation = Evaluation(monitoring_dict, {**SAMPLES, **values})
+    return json.loads(evaluation.resolve(monitoring_dict["Resources"]["Dashboard"]["Properties"]["DashboardBody"]))
+
+
+@pytest.mark.parametrize("values", [
+    {}, {"DbReplicaEnabled": "true"}, {"EfsThroughputMode": "bursting", "EfsPerformanceMode": "maxIO"},
+])
+def test_dashboard_is_valid_json_with_a_row_per_tier(monitoring_dict, values):
+    body = dashboard(monitoring_dict, **values)
+    rows = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert rows == ["## Load balancer", "## App servers", "## Database", "## Shared file system"]
+    for widget in body["widgets"]:
+        if widget["type"] == "metric":
+            assert widget["properties"]["region"] == "us-east-1"
+
+
+def dashboard_dimensions(body: dict) -> set:
+    found = set()
+    for widget in body["widgets"]:
+        for metric in widget.get("properties", {}).get("metrics", []):
+            found.update(zip(metric[2::2], metric[3::2]))
+    return found
+
+
+def test_dashboard_references_only_resources_that_exist(monitoring_dict):
+    default = dashboard(monitoring_dict, EfsThroughputMode="elastic")
+    names = {value for _, value in dashboard_dimensions(default)}
+    assert "replica-1" not in names, "no replica, no replica widget"
+    assert names <= set(SAMPLES.values())
+    metrics = {m[1] for w in default["widgets"] for m in w.get("properties", {}).get("metrics", [])}
+    assert "BurstCreditBalance" not in metrics and "PercentIOLimit" in metrics
+    assert "replica-1" in {v for _, v in dashboard_dimensions(dashboard(monitoring_dict, DbReplicaEnabled="true"))}
+
+
+def test_root_wires_monitoring_and_can_switch_it_off(root_template):
+    root = root_template.to_dict()
+    stack = root["Resources"]["MonitoringStack"]
+    assert stack["Condition"] == "UseMonitoring"
+    assert root["Parameters"]["MonitoringEnabled"]["Default"] == "true"
+    assert "MonitoringStack" not in Evaluation(root, {"MonitoringEnabled": "false"}).resources()
+    passed = stack["Properties"]["Parameters"]
+    assert passed["AlbFullName"] == {"Fn::GetAtt": ["AppStack", "Outputs.AlbFullName"]}
+    assert passed["DbReplicaIdentifier"] == {"Fn::GetAtt": ["DataStack", "Outputs.DbReplicaIdentifier"]}
+    assert passed["NatGatewayIds"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.NatGatewayIds"]}
+
+
+@pytest.mark.parametrize("module", sorted(templates.STACKS.values()))
+def test_every_log_group_has_a_retention(module):
+    template = importlib.import_module(f"templates.{module}").build().to_dict()
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            assert "RetentionInDays" in resource["Properties"], f"{module}: {name}"
+
+
+def test_database_errors_alarm_fires_on_errors_in_two_of_five_minutes(monitoring_dict):
+    alarm = monitoring_dict["Resources"]["DatabaseErrorsAlarm"]["Properties"]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum", "GreaterThanThreshold", 0)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 5, 2)
+    assert alarm["TreatMissingData"] == "notBreaching", "no log events, no errors"
