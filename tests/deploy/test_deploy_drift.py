@@ -11,7 +11,7 @@ import json
 from tests.deploy.fixtures import responses as r
 from tests.deploy.fixtures.project import ENV, STACK_NAME
 from tests.deploy.test_deploy_stubbed import STACK_ID, aws, project, threetier  # noqa: F401 (fixtures)
-from threetier.deploy import commands
+from threetier.deploy.commands import common
 
 NETWORK_ID = r.stack_arn(f"{STACK_NAME}-NetworkStack-1AAA", "4")
 APP_ID = r.stack_arn(f"{STACK_NAME}-AppStack-1BBB", "5")
@@ -97,7 +97,7 @@ def test_drift_prints_each_drifted_resource_under_its_stack_path(project, aws, c
     assert f"deploy again (`threetier deploy {ENV}`)" in out
     assert "old" not in out
     assert "  0m00s  3/4 stacks checked" in captured.err and "  0m05s  4/4 stacks checked" in captured.err
-    assert aws.time.sleeps == [commands.DRIFT_POLL_SECONDS]
+    assert aws.time.sleeps == [common.DRIFT_POLL_SECONDS]
 
 
 def test_drift_json_for_automation(project, aws, capsys):

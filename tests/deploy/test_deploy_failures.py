@@ -32,7 +32,7 @@ from tests.deploy.test_deploy_stubbed import (  # noqa: F401 (fixtures)
     quiet_update,
     threetier,
 )
-from threetier.deploy import commands
+from threetier.deploy.commands import common
 from threetier.deploy.session import make_clients as real_make_clients
 
 SETTING = r.resource_change("Add", "Setting", "AWS::SSM::Parameter")
@@ -161,7 +161,7 @@ def test_ctrl_c_at_the_prompt_deletes_the_change_set(project, aws, capsys, monke
 
     monkeypatch.setattr(sys, "stdin", Interrupting())
 
-    assert deploy(project) == commands.EXIT_INTERRUPTED
+    assert deploy(project) == common.EXIT_INTERRUPTED
 
     assert "interrupted" in capsys.readouterr().err
     assert aws.calls[-1] == "DeleteChangeSet" and "ExecuteChangeSet" not in aws.calls
@@ -171,7 +171,7 @@ def test_ctrl_c_at_the_prompt_deletes_the_change_set(project, aws, capsys, monke
 
 def test_a_change_set_stuck_in_create_pending_stops_at_the_timeout(project, aws, capsys):
     update_change_set_created(aws)
-    polls = int(60 / commands.CHANGE_SET_POLL_SECONDS) + 1  # --timeout 1: polls at 0 s, 2 s, ... 60 s
+    polls = int(60 / common.CHANGE_SET_POLL_SECONDS) + 1  # --timeout 1: polls at 0 s, 2 s, ... 60 s
     for _ in range(polls):
         aws.change_set_described(r.change_set(STACK_NAME, [], status="CREATE_PENDING"))
     aws.change_set_deleted()
@@ -414,7 +414,7 @@ def test_an_answer_that_is_not_an_aws_response_is_one_line(project, not_aws, cap
 
 @pytest.mark.parametrize("command", [("status", ENV), ("plan", ENV, "--bucket", BUCKET), ("package", "--bucket", BUCKET)])
 def test_an_unknown_region_stops_before_any_aws_call(project, aws, capsys, monkeypatch, command):
-    monkeypatch.setattr(commands, "make_clients", real_make_clients)
+    monkeypatch.setattr(common, "make_clients", real_make_clients)
 
     assert threetier(project, *command, "--region", "us-east-9") == 2
 

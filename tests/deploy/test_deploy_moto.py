@@ -24,7 +24,7 @@ from tests.deploy.fixtures.project import (
     write_templates,
 )
 from threetier import cli
-from threetier.deploy import commands
+from threetier.deploy.commands import common
 
 BUCKET = "templates-bucket"
 
@@ -46,7 +46,7 @@ def aws(moto_endpoint, monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     no_proxy.open(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
-    monkeypatch.setattr(commands, "sleep", lambda seconds: None)
+    monkeypatch.setattr(common, "sleep", lambda seconds: None)
 
     class Aws:
         endpoint = moto_endpoint

@@ -71,7 +71,7 @@ def test_the_pinned_account_region_bucket_and_prefix_are_used_without_flags(proj
 
 
 def test_a_flag_overrides_a_setting(project, moto_aws):
-    write_settings(project, f'[dev]\nregion = "us-east-1"\nbucket = "no-such-bucket"\nprefix = "pinned"\n')
+    write_settings(project, '[dev]\nregion = "us-east-1"\nbucket = "no-such-bucket"\nprefix = "pinned"\n')
 
     assert on_moto(project, moto_aws, "plan", ENV, "--bucket", MOTO_BUCKET, "--prefix", "flag") == 0
 

@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 from tests.deploy.fixtures import responses as r
 from tests.deploy.fixtures.project import ENV, STACK_NAME, write_parameters, write_project
 from threetier import cli
-from threetier.deploy import commands
+from threetier.deploy.commands import common
 from threetier.deploy.session import Clients
 
 STACK_ID = r.stack_arn(STACK_NAME)
@@ -169,10 +169,10 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     stubbed = StubbedAws()
-    monkeypatch.setattr(commands, "make_clients",
+    monkeypatch.setattr(common, "make_clients",
                         lambda region, profile, endpoint_url: Clients(stubbed.cfn, stubbed.s3, "us-east-1"))
-    monkeypatch.setattr(commands, "sleep", stubbed.time.sleep)
-    monkeypatch.setattr(commands, "clock", stubbed.time.clock)
+    monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
+    monkeypatch.setattr(common, "clock", stubbed.time.clock)
     with stubbed.cfn_stub, stubbed.s3_stub:
         yield stubbed
         stubbed.cfn_stub.assert_no_pending_responses()
@@ -249,7 +249,7 @@ def test_review_shows_replacement_and_the_changed_property_names(project, aws, c
     ]
     assert "Summary: 1 add, 1 modify, 2 replace, 0 remove" in out
     assert "DANGER" not in out  # replacing stateless resources is fine
-    assert aws.time.sleeps == [commands.CHANGE_SET_POLL_SECONDS]  # waited once for the pending change set
+    assert aws.time.sleeps == [common.CHANGE_SET_POLL_SECONDS]  # waited once for the pending change set
 
 
 def test_nested_change_sets_are_shown_under_their_stack_path(project, aws, capsys):
@@ -608,7 +608,7 @@ def test_events_of_nested_stacks_are_followed_with_progress_and_elapsed_time(pro
         ("0m05s", "3/3", "UPDATE_COMPLETE", STACK_NAME),
     ]
     assert f"Stack {STACK_NAME}: UPDATE_COMPLETE after 0m05s." in out
-    assert aws.time.sleeps == [commands.CHANGE_SET_POLL_SECONDS, commands.EVENT_POLL_SECONDS]
+    assert aws.time.sleeps == [common.CHANGE_SET_POLL_SECONDS, common.EVENT_POLL_SECONDS]
 
 
 def test_a_failed_create_names_the_first_failure_and_says_to_delete(project, aws, capsys):

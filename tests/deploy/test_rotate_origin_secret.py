@@ -11,7 +11,7 @@ from troposphere import Output, Parameter, Ref, Sub, Template, ssm
 
 from tests.deploy.fixtures.project import ENV, PROJECT_NAME, STACK_NAME, write_project
 from tests.deploy.test_deploy_moto import BUCKET, aws, threetier  # noqa: F401 (fixture)
-from threetier.deploy import commands
+from threetier.deploy.commands import deploy as deploy_command
 from threetier.parameters import paramfile
 
 VERSION = r"^$|^[a-zA-Z0-9-]{32,64}$"
@@ -67,7 +67,7 @@ def test_a_rotation_pins_new_and_previous_versions_then_deploys_them(tmp_path, a
         # What `deploy` reads when it makes the change set: the pinned versions.
         handed_over.append((args.env, args.yes, paramfile.load(paramfile.path_for(project, ENV))))
         return 0
-    monkeypatch.setattr(commands, "_deploy", deploy)
+    monkeypatch.setattr(deploy_command, "run", deploy)
 
     assert threetier(project, aws, "rotate-origin-secret", ENV, "--bucket", BUCKET, "--yes") == 0
 
@@ -90,7 +90,7 @@ def test_the_next_rotation_drops_the_oldest_value(tmp_path, aws, secret, monkeyp
     client, arn, first = secret
     project = project_with(tmp_path, arn)
     deployed(aws, arn)
-    monkeypatch.setattr(commands, "_deploy", lambda args: 0)
+    monkeypatch.setattr(deploy_command, "run", lambda args: 0)
     threetier(project, aws, "rotate-origin-secret", ENV, "--bucket", BUCKET, "--yes")
     second = client.get_secret_value(SecretId=arn)["VersionId"]
 

@@ -22,7 +22,7 @@ from tests.deploy.fixtures.project import (
 )
 from tests.deploy.test_deploy_stubbed import BUCKET, CHANGE_SET, STACK_ID, StubbedAws
 from threetier import cli, parameters as P
-from threetier.deploy import commands
+from threetier.deploy.commands import common
 from threetier.deploy.session import Clients
 
 PREFIX_LIST = "pl-3b927c52"
@@ -54,10 +54,10 @@ def aws(monkeypatch):
     stubbed.ec2 = boto3.client("ec2", region_name="us-east-1")
     stubbed.ec2.meta.events.register("before-parameter-build.*.*", stubbed._record)
     stubbed.ec2_stub = Stubber(stubbed.ec2)
-    monkeypatch.setattr(commands, "make_clients", lambda region, profile, endpoint_url: Clients(
+    monkeypatch.setattr(common, "make_clients", lambda region, profile, endpoint_url: Clients(
         stubbed.cfn, stubbed.s3, region or "us-east-1"))
-    monkeypatch.setattr(commands, "make_ec2", lambda clients, profile: stubbed.ec2)
-    monkeypatch.setattr(commands, "sleep", stubbed.time.sleep)
+    monkeypatch.setattr(common, "make_ec2", lambda clients, profile: stubbed.ec2)
+    monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
     with stubbed.cfn_stub, stubbed.s3_stub, stubbed.ec2_stub:
         yield stubbed
         for stub in (stubbed.cfn_stub, stubbed.s3_stub, stubbed.ec2_stub):

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 import templates
-from threetier.gates import check
 from threetier.cli import main
+from threetier.gates import check
 from threetier.gates.secretscan import find_secrets
 
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from threetier import emit
-from threetier import parameters as P
+from threetier import emit, parameters as P
 from threetier.deploy import changeset
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
 from threetier.deploy.inputs import load_values, stack_name_for

@@ -1,0 +1,178 @@
+"""CLI subcommands of the deploy wrapper: package, plan, deploy, status, delete, release, pin-ami, drift.
+
+Each command's flow is one module here; what they share (settings, clients, error
+reporting) is in common.py, the mechanics in threetier.deploy. Each command reads and
+checks its local inputs first (exit 2 on bad input, before any AWS call), then talks to
+CloudFormation and S3. Reviews and results go to stdout; progress chatter goes to stderr,
+so `plan --json` prints pure JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from threetier.deploy import settings
+from threetier.deploy.commands import common, delete, deploy, drift, package, plan, release, status
+from threetier.deploy.session import add_aws_options
+from threetier.review import danger
+
+# How long a command waits for a change set to be computed, or for a stack operation
+# to settle, before it stops waiting (--timeout). A first prod create with a Multi-AZ
+# database, a replica and CloudFront takes about an hour.
+DEFAULT_TIMEOUT_MINUTES = 120
+
+
+def add_commands(commands) -> None:
+    """Add the deploy subcommands to the `threetier` argparse subparsers."""
+    aws = argparse.ArgumentParser(add_help=False)
+    add_aws_options(aws)
+
+    bucket = argparse.ArgumentParser(add_help=False)
+    bucket.add_argument("--bucket",
+                        help="S3 bucket for the templates, in the region you deploy to "
+                             "(default: bucket in threetier.toml)")
+    bucket.add_argument("--prefix", help="key prefix in the bucket (default: prefix in threetier.toml, "
+                                         f"else {settings.DEFAULT_PREFIX})")
+
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
+    stack.add_argument("--stack-name",
+                       help="default: stack_name in threetier.toml, else <ProjectName>-<EnvironmentName> "
+                            "from parameters/ENV.json")
+    stack.add_argument("--settings", type=Path, metavar="FILE",
+                       help="settings file pinning the environment's account, region, bucket, ... "
+                            "(default: threetier.toml in the project, if there is one)")
+
+    role = argparse.ArgumentParser(add_help=False)
+    role.add_argument("--role-arn", help="IAM role CloudFormation uses for the stack operation "
+                                         "(default: role_arn in threetier.toml)")
+
+    wait = argparse.ArgumentParser(add_help=False)
+    wait.add_argument("--timeout", type=_minutes, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
+                      help="stop waiting for the change set or the stack after this many minutes "
+                           "(default: %(default)s); the stack operation itself goes on")
+
+    guard = argparse.ArgumentParser(add_help=False)
+    allow = guard.add_argument_group("danger guard")
+    danger.add_allow_options(allow)
+    allow.add_argument("--allow-insecure", action="store_true",
+                       help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
+
+    package_cmd = commands.add_parser(
+        "package", parents=[bucket, aws],
+        help="upload the templates to S3; with ENV, print a console quick-create link with its values",
+        description="Upload every nested template of output/main.yaml to S3 under a content-hashed "
+                    "key and write output/packaged/main.yaml, which points at them (upload that file "
+                    "in the CloudFormation console). With ENV: validate parameters/ENV.json first, check "
+                    "the bucket is in the deploy region, upload the root too, fill in what a console "
+                    "user cannot easily find (the CloudFront prefix list id), and print a quick-create "
+                    "link that opens the console with ENV's values.",
+    )
+    package_cmd.add_argument("env", metavar="ENV", nargs="?",
+                             help="environment whose values the quick-create link carries")
+    package_cmd.set_defaults(run=run_package)
+
+    plan_cmd = commands.add_parser(
+        "plan", parents=[stack, bucket, role, guard, wait, aws],
+        help="package, create a change set and print its review; never executes",
+        description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
+                    "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
+    )
+    plan_cmd.add_argument("--json", action="store_true", help="print the review as JSON (for CI bots)")
+    plan_cmd.set_defaults(run=run_plan)
+
+    deploy_cmd = commands.add_parser(
+        "deploy", parents=[stack, bucket, role, guard, wait, aws],
+        help="plan, ask, execute the change set and follow the stack events",
+        description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
+                    "confirmed, 2 bad input, 3 refused because of dangerous changes.",
+    )
+    deploy_cmd.add_argument("--yes", action="store_true", help="execute without asking")
+    deploy_cmd.set_defaults(run=run_deploy)
+
+    rotate = commands.add_parser(
+        "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, aws],
+        help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
+        description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
+                    "pins it (CloudFront sends it) and the previous one (the load balancer still accepts it "
+                    "while CloudFront's edges switch); then the same review, prompt and exit codes as deploy.",
+    )
+    rotate.add_argument("--yes", action="store_true", help="execute without asking")
+    rotate.set_defaults(run=run_rotate_origin_secret)
+
+    status_cmd = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
+    status_cmd.set_defaults(run=run_status)
+
+    delete_cmd = commands.add_parser("delete", parents=[stack, wait, aws],
+                                 help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
+    delete_cmd.add_argument("--yes", action="store_true", help="delete without asking")
+    delete_cmd.add_argument("--disable-termination-protection", action="store_true",
+                        help="needed to delete a protected environment: turns the stack's termination "
+                             "protection off (after the confirmation), then deletes")
+    delete_cmd.set_defaults(run=run_delete)
+
+    release_cmd = commands.add_parser(
+        "release", parents=[stack, bucket, role, guard, wait, aws],
+        help="set AppRepositoryRef in parameters/ENV.json (nothing else) and plan it",
+        description="A release is a parameter change: a new launch template version and a rolling "
+                    "replacement of the servers. Writes REF into parameters/ENV.json, then does what "
+                    "`plan` does (deploy it with `threetier deploy ENV`). Exit codes as plan.",
+    )
+    release_cmd.add_argument("ref", metavar="REF", help="branch, tag or commit of the app to release")
+    release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
+    release_cmd.set_defaults(run=lambda args: common.guarded(release.run_release, args))
+
+    pin_ami = commands.add_parser(
+        "pin-ami", parents=[stack, aws],
+        help="move PinnedAmiId in parameters/ENV.json to AmiId's latest image (or --ami-id); then plan",
+        description="Servers run the image the environment pins; this moves the pin deliberately. "
+                    "Writes parameters/ENV.json only: review and apply it with plan/deploy.",
+    )
+    pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
+    pin_ami.set_defaults(run=lambda args: common.guarded(release.run_pin_ami, args))
+
+    drift_cmd = commands.add_parser(
+        "drift", parents=[stack, wait, aws],
+        help="drift detection on the root and every nested stack",
+        description="Exit codes: 0 every stack in sync, 1 drifted (or detection failed), 2 bad input.",
+    )
+    drift_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    drift_cmd.set_defaults(run=lambda args: common.guarded(drift.run, args))
+
+
+def _minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = 0
+    if not 0 < minutes <= 24 * 60:
+        raise argparse.ArgumentTypeError(f"{text!r}: give minutes from 1 to 1440, e.g. 120")
+    return minutes
+
+
+def run_package(args: argparse.Namespace) -> int:
+    return common.guarded(package.run, args)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    return common.guarded(plan.run, args)
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    return common.guarded(deploy.run, args)
+
+
+def run_rotate_origin_secret(args: argparse.Namespace) -> int:
+    from threetier.deploy import origin
+
+    return common.guarded(lambda arguments: origin.rotate(arguments, deploy.run), args)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    return common.guarded(status.run, args)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    return common.guarded(delete.run, args)
+

@@ -1,0 +1,143 @@
+"""What every deploy command shares: settings filled in, AWS clients, one clear line per error.
+
+`sleep`, `clock`, `make_clients` and `make_ec2` are looked up here at call time, so tests
+replace them in this module and nothing waits or calls AWS for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
+
+from threetier import emit
+from threetier.deploy import changeset, cleanup, drift, events, settings
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
+from threetier.deploy.inputs import load_stack_inputs, stack_name_for
+from threetier.deploy.session import RETRIES, Clients, make_clients
+
+# Tests replace these so that nothing waits for real.
+sleep = time.sleep
+clock = time.monotonic
+CHANGE_SET_POLL_SECONDS = 2.0
+EVENT_POLL_SECONDS = 5.0
+DRIFT_POLL_SECONDS = 5.0
+
+EXIT_INTERRUPTED = 130
+EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
+
+
+def guarded(command, args: argparse.Namespace) -> int:
+    """Run a command; turn the errors people meet into one clear line and an exit code, then delete
+    any change set it created and neither executed nor kept for review."""
+    args.pending = cleanup.Pending(sys.stderr)
+    try:
+        return _reporting_errors(lambda arguments: command(_with_settings(arguments)), args)
+    finally:
+        args.pending.discard_all()
+
+
+def _with_settings(args: argparse.Namespace) -> argparse.Namespace:
+    """The environment's settings (threetier.toml) filled into the options the command line left out."""
+    if getattr(args, "env", None):
+        project = emit.find_project(args.project_dir)
+        settings.apply(args, settings.load(project, args.env, getattr(args, "settings", None)))
+    elif getattr(args, "prefix", "") is None:
+        args.prefix = settings.DEFAULT_PREFIX
+    return args
+
+
+def connect(args: argparse.Namespace) -> Clients:
+    """Clients for the command, after checking that the credentials are for the pinned account
+    (the first AWS call of every command that has an environment)."""
+    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    check_pinned_account(args, clients)
+    return clients
+
+
+def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:
+    """Refuse (InputError, exit 2) credentials for another account than the one pinned for the environment."""
+    pinned = getattr(args, "settings", None)
+    if pinned is not None and pinned.account_id:
+        account = settings.check_account(clients.sts, pinned)
+        print(f"account {account} and region {clients.region}, as pinned for {args.env} in {pinned.source}",
+              file=sys.stderr)
+
+
+def _reporting_errors(command, args: argparse.Namespace) -> int:
+    name = f"threetier {args.command}"
+    try:
+        return command(args)
+    except drift.DriftTimeout as error:
+        print(f"{name}: drift detection was still running on {', '.join(error.pending)} after "
+              f"{events.format_elapsed(error.waited)} (--timeout {args.timeout:g}): stopped waiting. "
+              "Try again later, or with a longer --timeout.", file=sys.stderr)
+        return EXIT_FAILURE
+    except changeset.ChangeSetTimeout as error:
+        print(f"{name}: the change set was still {error.status} after {events.format_elapsed(error.waited)} "
+              f"(--timeout {args.timeout:g}): stopped waiting. CloudFormation may be slow or stuck; "
+              "try again later, or with a longer --timeout.", file=sys.stderr)
+        return EXIT_FAILURE
+    except InputError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except AwsError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except NoCredentialsError:
+        print(f"{name}: no AWS credentials found: pass --profile, or run `aws configure` "
+              "or `aws sso login`", file=sys.stderr)
+        return EXIT_FAILURE
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        print(f"{name}: {aws_said(error)}", file=sys.stderr)
+        if code in EXPIRED_CREDENTIALS:
+            print("Your credentials are expired or invalid: refresh them (e.g. `aws sso login`) "
+                  "and try again.", file=sys.stderr)
+        return EXIT_FAILURE
+    except BotoCoreError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ResponseParserError, KeyError, AttributeError, TypeError) as error:
+        if not isinstance(error, ResponseParserError) and not _raised_by_response_parser(error):
+            raise
+        endpoint = getattr(args, "endpoint_url", None)
+        print(f"{name}: the answer from {endpoint or 'AWS'} is not an AWS API response (unreadable or a "
+              "server error): check --endpoint-url and --region, then try again", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        env = getattr(args, "env", "ENV")
+        print(f"\n{name}: interrupted. Anything already started in AWS goes on; "
+              f"check it with `threetier status {env}`.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _raised_by_response_parser(error: BaseException) -> bool:
+    """botocore's parsers fail with a bare KeyError (and the like) on XML that is not the expected answer."""
+    tb = error.__traceback__
+    while tb and tb.tb_next:
+        tb = tb.tb_next
+    return bool(tb) and tb.tb_frame.f_globals.get("__name__") == "botocore.parsers"
+
+
+def make_client(clients: Clients, profile: str | None, service: str):
+    """A client of `service` for the region, profile and endpoint of `clients` (creating it sends nothing)."""
+    session = boto3.Session(profile_name=profile, region_name=clients.region)
+    return session.client(service, endpoint_url=clients.endpoint_url, config=RETRIES)
+
+
+def make_ec2(clients: Clients, profile: str | None):
+    return make_client(clients, profile, "ec2")
+
+
+def stack_name(args: argparse.Namespace, project: Path) -> str:
+    """--stack-name, or the name the parameter file gives (no template check: nothing is created)."""
+    if args.stack_name:
+        return stack_name_for({}, project, args.stack_name)
+    return load_stack_inputs(project, args.env).stack_name
+

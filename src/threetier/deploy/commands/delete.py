@@ -1,0 +1,67 @@
+"""`threetier delete ENV`: say what survives, ask, delete the stack and follow its events."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from threetier import emit
+from threetier.deploy import advice, changeset, events, protection
+from threetier.deploy.commands import common
+from threetier.deploy.commands.outcome import report as report_outcome
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
+from threetier.review import console
+
+
+def run(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = common.stack_name(args, project)
+    kept = advice.retained_resources(project / "output")
+    clients = common.connect(args)
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}: nothing to delete.")
+        return EXIT_OK
+    status = stack["StackStatus"]
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        print(advice.next_step(status, stack_name, args.env, args.region), file=sys.stderr)
+        return EXIT_FAILURE
+
+    color = console.wants_color(sys.stdout)
+    guarded = protection.guarded(stack, args.settings.protected)
+    if guarded and not args.disable_termination_protection:
+        print(protection.refusal(stack, stack_name, args.env, args.settings, args.region), file=sys.stderr)
+        return EXIT_FAILURE
+    print(console.paint(f"Deleting stack {stack_name} ({status}) in {clients.region} deletes every "
+                        "resource in it and in its nested stacks.", "red", color))
+    if kept:
+        print("These resources survive the delete because of their DeletionPolicy "
+              "(delete them by hand when you no longer need them):")
+        for resource in kept:
+            only_if = f", if condition {resource.condition} held" if resource.condition else ""
+            print(f"  - {resource.logical_id} ({resource.resource_type}) in {resource.file_name}: "
+                  f"DeletionPolicy {resource.policy}{only_if}")
+    question = f"Delete stack {stack_name}?"
+    if guarded:
+        question = (f"Stack {stack_name} is a protected environment: turn its termination protection off "
+                    "and delete it?")
+    answer = console.confirm(question, args.yes, sys.stdin, sys.stdout)
+    if answer == console.NOT_INTERACTIVE:
+        print("Refusing to delete without confirmation: stdin is not a terminal. "
+              "Pass --yes to delete the stack.", file=sys.stderr)
+        return EXIT_FAILURE
+    if answer == console.DECLINED:
+        print("Not confirmed: nothing was deleted.", file=sys.stderr)
+        return EXIT_FAILURE
+
+    stack_id = stack["StackId"]
+    if stack.get("EnableTerminationProtection"):
+        protection.unprotect(cfn, stack_id, stack_name, sys.stdout)
+    start = events.baseline(cfn, stack_id)
+    cfn.delete_stack(StackName=stack_id)
+    print(f"Deleting stack {stack_name}; following its events:")
+    outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=common.clock, sleep=common.sleep,
+                            poll_seconds=common.EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
+    return report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+

@@ -1,0 +1,46 @@
+"""How a stack operation ended (deploy, delete), and the stack's outputs as a table (status too)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from threetier.deploy import advice, aftermath, events
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
+from threetier.review import console
+
+
+def report(cfn, outcome: events.Outcome, stack_name: str, args: argparse.Namespace,
+                    success: tuple[str, ...], color: bool) -> int:
+    took = events.format_elapsed(outcome.elapsed)
+    if outcome.status in success:
+        print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "green", color))
+        if outcome.status != "DELETE_COMPLETE" and outcome.stack and outcome.stack.get("Outputs"):
+            print()
+            print(outcome.outputs_table(outcome.stack["Outputs"]))
+        return EXIT_OK
+    if outcome.timed_out:
+        print(console.paint(f"Stopped following stack {stack_name} after {took} (--timeout {args.timeout:g}): "
+                            f"it is still {outcome.status}; the operation goes on in AWS.", "red", color))
+    else:
+        print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "red", color))
+    failure = outcome.first_failure
+    if failure:
+        print(f"First failure: {outcome.first_failure_path} ({failure.get('ResourceType', '')}) "
+              f"{failure['ResourceStatus']}: {failure.get('ResourceStatusReason') or 'no reason given'}")
+    aftermath.print_stack_states(cfn, outcome.stacks, args.env,
+                                 args.region, sys.stdout)
+    if not outcome.timed_out:
+        print(advice.after_failure(outcome.status, stack_name, args.env, args.region))
+    return EXIT_FAILURE
+
+
+def outputs_table(outputs: list[dict]) -> str:
+    rows = [("OUTPUT", "VALUE", "DESCRIPTION")] + [
+        (o.get("OutputKey", ""), o.get("OutputValue", ""), o.get("Description", "")) for o in
+        sorted(outputs, key=lambda o: o.get("OutputKey", ""))
+    ]
+    key_width = max(len(row[0]) for row in rows)
+    value_width = max(len(row[1]) for row in rows)
+    return "\n".join(f"{k.ljust(key_width)}  {v.ljust(value_width)}  {d}".rstrip() for k, v, d in rows)
+

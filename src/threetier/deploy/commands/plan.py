@@ -1,0 +1,198 @@
+"""`threetier plan ENV`: validate, package, create the change set and print its review; never executes.
+
+`make_change_set` is the part deploy, release and rotate-origin-secret share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+from threetier import emit
+from threetier.deploy import advice, ami, azs, changeset, cleanup, release, rollback, settings
+from threetier.deploy.commands import common, package as package_command
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK
+from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
+from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates, upload_template
+from threetier.deploy.session import Clients
+from threetier.parameters import validate
+from threetier.review import console, danger, table as review
+
+
+@dataclass(frozen=True)
+class Planned:
+    clients: Clients
+    inputs: StackInputs
+    review: changeset.Review
+    dangers: list[danger.Danger]
+    allowed: set[str]
+    guard: rollback.Guard | None = None
+    stack: dict | None = None  # the stack as it was before the change set (None on a first create)
+    release: release.Release | None = None
+    ami: ami.AmiPin | None = None
+    env: str = ""
+
+    def notes(self) -> list[str]:
+        """What the review says besides the table: what a release does, the AMI pin, the alarms that
+        guard the update."""
+        notes = self.release.lines() if self.release else []
+        notes += self.ami.lines(self.env) if self.ami else []
+        return notes + (self.guard.lines() if self.guard else [])
+
+    def extras(self) -> dict:
+        """The same for --json."""
+        return {"release": self.release.as_dict() if self.release else None,
+                "ami": self.ami.as_dict() if self.ami else None,
+                "rollback_triggers": self.guard.as_dict() if self.guard else None}
+
+
+def run(args: argparse.Namespace) -> int:
+    planned = make_change_set(args)
+    if isinstance(planned, int):
+        return planned
+    rev = planned.review
+    if rev.no_changes:
+        return no_changes(planned, args, as_json=args.json)
+    if rev.failed:
+        return change_set_failed(planned)
+    if args.json:
+        sys.stdout.write(review.render_json(rev, planned.dangers, planned.allowed, planned.extras()))
+    else:
+        sys.stdout.write(review.render_text(rev, planned.dangers, planned.allowed,
+                                            console.wants_color(sys.stdout), planned.notes()))
+    args.pending.settle(rev.change_set_id)
+    print(f"Change set kept for review (not executed): {rev.change_set_id}", file=sys.stderr)
+    if danger.blocking(planned.dangers, planned.allowed):
+        return EXIT_DANGER
+    return EXIT_OK
+
+
+def make_change_set(args: argparse.Namespace) -> Planned | int:
+    """Validate inputs, package, create the change set and read it; an int is an early exit code."""
+    project = emit.find_project(args.project_dir)
+    output_dir = project / "output"
+    settings.require_bucket(args)
+    template = load_root_template(project)
+    # Creating clients sends nothing; it settles the region the values are validated for.
+    clients = common.make_clients(args.region, args.profile, args.endpoint_url)
+    inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
+                               allow_insecure=args.allow_insecure)
+    for note in inputs.notes:
+        print(note, file=sys.stderr)
+
+    # The first AWS calls.
+    common.check_pinned_account(args, clients)
+    if validate.prefix_list_to_look_up(template, inputs.parameters):
+        inputs = package_command.with_cloudfront_prefix_list(args, clients, inputs)
+        if inputs is None:
+            return EXIT_FAILURE
+    pinned_ami = None
+    if ami.applies(template):
+        pinned_ami = ami.pin(common.make_client(clients, args.profile, "ssm"), template, inputs.parameters,
+                             inputs.parameter_file)
+        inputs = dataclasses.replace(inputs, parameters={**inputs.parameters, ami.PIN: pinned_ami.pinned})
+    cfn = clients.cloudformation
+    stack = changeset.describe_stack(cfn, inputs.stack_name)
+    if stack is not None:
+        stuck = advice.next_step(stack["StackStatus"], inputs.stack_name, args.env, args.region)
+        if stuck:
+            print(f"threetier {args.command}: {stuck}", file=sys.stderr)
+            return EXIT_FAILURE
+    if azs.applies(template):
+        inputs = _with_pinned_azs(args, clients, stack, template, inputs)
+    change_set_type = changeset.change_set_type_for(stack)
+    guard = _rollback_guard(args, cfn, stack, template, change_set_type)
+
+    destination = package_command.upload_destination(args, clients)
+    packaged = package_templates(output_dir, destination)
+    root = upload_template(packaged.root_text, ROOT_TEMPLATE, destination)
+    package_command.print_uploads([*packaged.uploads, root], sys.stderr)
+
+    print(f"creating a change set ({change_set_type}) for stack {inputs.stack_name} "
+          f"({clients.region}) with {inputs.parameter_file.name}", file=sys.stderr)
+    created = changeset.create_change_set(
+        cfn, inputs.stack_name, root.url, inputs.parameters, change_set_type,
+        description=f"threetier {args.command} {args.env}",
+        options=_stack_options(args, guard),
+    )
+    if created is None:
+        # AWS refused to even create it because nothing would change: same as an empty change set.
+        rev = changeset.Review(
+            stack_name=inputs.stack_name, stack_id=stack["StackId"] if stack else "", change_set_id="",
+            change_set_type=change_set_type, status="FAILED",
+            status_reason="No updates are to be performed.", changes=(),
+        )
+    else:
+        args.pending.track(cleanup.Created(cfn, inputs.stack_name, created["StackId"], created["Id"],
+                                           change_set_type, args.env, args.region))
+        first_page = changeset.wait_for_change_set(cfn, created["Id"], common.sleep, common.CHANGE_SET_POLL_SECONDS,
+                                                   clock=common.clock, limit_seconds=args.timeout * 60)
+        rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
+    allowed = danger.allowed_kinds(args)
+    return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
+
+
+def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
+                    change_set_type: str) -> rollback.Guard | None:
+    """The monitoring stack's alarms as rollback triggers of an update (unless the settings turn them off)."""
+    pinned = args.settings
+    if change_set_type != "UPDATE" or not pinned.rollback_triggers:
+        return None
+    return rollback.find_guard(cfn, stack["StackId"], template, pinned.rollback_monitoring_minutes)
+
+
+def _with_pinned_azs(args: argparse.Namespace, clients: Clients, stack: dict | None, template: dict,
+                     inputs: StackInputs) -> StackInputs:
+    """`inputs` with the environment's AZ names, resolved and written into the parameter file when missing."""
+    written = azs.resolve(clients.cloudformation, common.make_ec2(clients, args.profile), stack, template,
+                          inputs.parameters, inputs.parameter_file)
+    if written is None:
+        return inputs
+    before, after = written
+    print(f"{azs.NAMES}: {before or '(empty)'} -> {after}, written into {inputs.parameter_file.name}: the "
+          "environment keeps these AZs (commit the file)", file=sys.stderr)
+    return dataclasses.replace(inputs, parameters={**inputs.parameters, azs.NAMES: after})
+
+
+def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> dict:
+    """CreateChangeSet arguments from the settings and flags: the role CloudFormation acts as, stack tags,
+    notification topics, and the rollback triggers of an update."""
+    pinned = args.settings
+    options: dict = {}
+    if args.role_arn:
+        options["RoleARN"] = args.role_arn
+    if pinned.tags:
+        options["Tags"] = [{"Key": key, "Value": value} for key, value in pinned.tags.items()]
+    if pinned.notification_arns:
+        options["NotificationARNs"] = list(pinned.notification_arns)
+    if guard is not None:
+        options["RollbackConfiguration"] = guard.configuration()
+    return options
+
+
+def no_changes(planned: Planned, args: argparse.Namespace, as_json: bool = False) -> int:
+    rev = planned.review
+    if rev.change_set_id:
+        args.pending.discard(rev.change_set_id)
+    if as_json:
+        sys.stdout.write(review.render_json(rev, [], planned.allowed))
+    else:
+        print("No changes.")
+    print(f"stack {rev.stack_name} already matches the templates and {planned.inputs.parameter_file.name}"
+          + ("; the empty change set was deleted" if rev.change_set_id else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def change_set_failed(planned: Planned) -> int:
+    """Say why the change set failed, nested change sets' own reasons under their stack paths
+    (it is deleted on the way out)."""
+    rev = planned.review
+    print(f"The change set for stack {rev.stack_name} failed: {rev.status_reason or rev.status}",
+          file=sys.stderr)
+    for failure in rev.nested_failures:
+        print(f"  {failure.stack_path}: {failure.reason}", file=sys.stderr)
+    return EXIT_FAILURE
+

@@ -1,0 +1,58 @@
+"""`threetier status ENV`: the stack's status, protection, outputs, and what to do next."""
+
+from __future__ import annotations
+
+import argparse
+
+from threetier import emit
+from threetier.deploy import advice, changeset
+from threetier.deploy.commands import common
+from threetier.deploy.commands.outcome import outputs_table
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    project = emit.find_project(args.project_dir)
+    stack_name = common.stack_name(args, project)
+    clients = common.connect(args)
+    stack = changeset.describe_stack(clients.cloudformation, stack_name)
+    if stack is None:
+        print(f"Stack {stack_name} does not exist in {clients.region}.")
+        return EXIT_FAILURE
+    status = stack["StackStatus"]
+    print(f"Stack:   {stack_name}")
+    print(f"Region:  {clients.region}")
+    print(f"Status:  {status}")
+    if stack.get("StackStatusReason"):
+        print(f"Reason:  {stack['StackStatusReason']}")
+    print(f"Protect: termination protection {'on' if stack.get('EnableTerminationProtection') else 'off'}"
+          + (" (a protected environment)" if args.settings.protected else ""))
+    changed = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    if changed:
+        print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
+    if status == "REVIEW_IN_PROGRESS":
+        print(_not_deployed_yet(clients.cloudformation, stack, args))
+    outputs = stack.get("Outputs") or []
+    print()
+    print(outputs_table(outputs) if outputs else "Outputs: none")
+    stuck = advice.next_step(status, stack_name, args.env, args.region)
+    if stuck and not status.endswith("_IN_PROGRESS"):
+        print()
+        print(stuck)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _not_deployed_yet(cfn, stack: dict, args: argparse.Namespace) -> str:
+    """What a stack in REVIEW_IN_PROGRESS holds: change sets waiting for review, or nothing at all."""
+    at = f" --region {args.region}" if args.region else ""
+    summaries = cfn.list_change_sets(StackName=stack["StackId"]).get("Summaries", [])
+    waiting = [s for s in summaries if not s.get("Status", "").startswith("DELETE_")]
+    if not waiting:
+        return ("Not deployed yet, and no change set waits on it: an empty stack (no resources, no cost). "
+                f"Remove it with `threetier delete {args.env}{at}`, or deploy with `threetier deploy {args.env}`.")
+    names = ", ".join(f"{s.get('ChangeSetName', '')} ({s.get('Status', '')})" for s in waiting)
+    return (f"Not deployed yet: {len(waiting)} change set(s) wait for review: {names}. "
+            f"`threetier deploy {args.env}` creates and executes a fresh one; "
+            f"`threetier delete {args.env}{at}` removes the stack and them.")
+
