@@ -1,0 +1,345 @@
+"""The app servers, the load balancer, the app's source and the bastion hosts' size and key."""
+
+from __future__ import annotations
+
+from threetier.parameters.param import (
+    GROUP_ADVANCED_SERVERS,
+    GROUP_APP,
+    GROUP_BASTION,
+    GROUP_EDGE,
+    GROUP_SIZE,
+    TRUE_FALSE,
+    Param,
+    log_retention,
+)
+
+AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+REFERENCE_APP_REPOSITORY = "https://github.com/Kelvinskell/terra-tier.git"
+
+# The reference app's master branch as of this writing: a commit pins what
+# every instance (and every instance refresh) runs.
+REFERENCE_APP_COMMIT = "dcee308c9e85f4ec5cb6b37f1c25b66e948f2455"  # pragma: allowlist secret (a public commit id)
+
+_INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+
+AMI_ID = Param(
+    "AmiId",
+    "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+    "SSM parameter holding the AMI id: Amazon Linux 2023 by default; for Ubuntu "
+    "24.04, your own parameter naming an Ubuntu AMI with amazon-efs-utils baked in "
+    "(README, Supported AMIs), with RootDeviceName /dev/sda1.",
+    label="AMI (public SSM parameter path)",
+    group=GROUP_ADVANCED_SERVERS,
+    default=AL2023_AMI_PARAMETER,
+)
+
+# CloudFormation fetches an SSM parameter type's latest value on every stack update, even with
+# "use existing value" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm),
+# so a newer image published under AmiId would replace every server on any update. The
+# environment keeps the resolved id here; `threetier plan` sets it when empty.
+PINNED_AMI_ID = Param(
+    "PinnedAmiId",
+    "String",
+    "AMI id the servers run, resolved once from AmiId and kept (threetier plan sets it when empty; "
+    "threetier pin-ami moves it). Empty: AmiId's latest image, fetched again on every stack update.",
+    label="Pinned AMI id",
+    hint="set by threetier plan; empty: AmiId's latest",
+    group=GROUP_ADVANCED_SERVERS,
+    default="",
+    allowed_pattern=r"^(ami-[0-9a-f]{8}([0-9a-f]{9})?)?$",
+    constraint="Empty, or an AMI id such as ami-0abcdef1234567890.",
+)
+
+ROOT_DEVICE_NAME = Param(
+    "RootDeviceName",
+    "String",
+    "Root device of the AMI, so the encrypted gp3 settings apply to the root "
+    "volume: /dev/xvda on Amazon Linux, /dev/sda1 on Ubuntu.",
+    hint="/dev/sda1 for Ubuntu",
+    label="Root device name",
+    group=GROUP_ADVANCED_SERVERS,
+    default="/dev/xvda",
+    allowed_values=("/dev/xvda", "/dev/sda1"),
+    constraint="/dev/xvda (Amazon Linux) or /dev/sda1 (Ubuntu).",
+)
+
+INSTANCE_TYPE = Param(
+    "InstanceType",
+    "String",
+    "EC2 instance type of the app servers (x86_64 to match the default AMI).",
+    hint="x86_64 with the default AMI, e.g. t3.small",
+    label="App instance type",
+    group=GROUP_SIZE,
+    default="t3.small",
+    allowed_pattern=_INSTANCE_TYPE_PATTERN,
+    constraint="An EC2 instance type such as t3.small or t3.xlarge.",
+)
+
+ROOT_VOLUME_SIZE = Param(
+    "RootVolumeSize",
+    "Number",
+    "Size of each app server's encrypted gp3 root volume, in GiB.",
+    label="Root volume size (GiB)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="20",
+    min_value=8,
+    max_value=1024,
+    constraint="A whole number of GiB from 8 to 1024.",
+)
+
+CPU_CREDITS = Param(
+    "CpuCredits",
+    "String",
+    "T instance types only (empty for others). unlimited: never held back, CPU above the "
+    "baseline is billed; standard: no surplus charge, held at the baseline once credits run out, "
+    "where CPU scaling above the baseline cannot scale out.",
+    hint="T types only; empty for other types",
+    label="CPU credits (T types)",
+    group=GROUP_SIZE,
+    default="standard",
+    allowed_values=("unlimited", "standard", ""),
+    constraint="unlimited or standard for a T instance type; empty for any other type.",
+)
+
+DETAILED_MONITORING = Param(
+    "DetailedMonitoring",
+    "String",
+    "true: 1-minute EC2 metrics (billed), so CPU scaling reacts faster.",
+    label="Detailed monitoring",
+    group=GROUP_ADVANCED_SERVERS,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ASG_MIN_SIZE = Param(
+    "AsgMinSize",
+    "Number",
+    "Fewest app servers the Auto Scaling group keeps running.",
+    label="Minimum app servers",
+    group=GROUP_SIZE,
+    default="1",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, at most AsgDesiredCapacity.",
+)
+
+ASG_DESIRED_CAPACITY = Param(
+    "AsgDesiredCapacity",
+    "Number",
+    "App servers to start with; CPU target tracking moves it between min and max.",
+    label="Desired app servers",
+    group=GROUP_SIZE,
+    default="1",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, between AsgMinSize and AsgMaxSize.",
+)
+
+ASG_MAX_SIZE = Param(
+    "AsgMaxSize",
+    "Number",
+    "Most app servers the Auto Scaling group may run.",
+    label="Maximum app servers",
+    group=GROUP_SIZE,
+    default="2",
+    min_value=1,
+    max_value=100,
+    constraint="A whole number from 1 to 100, at least AsgDesiredCapacity.",
+)
+
+CPU_TARGET_PERCENT = Param(
+    "CpuTargetPercent",
+    "Number",
+    "Average CPU utilisation the Auto Scaling group keeps the app servers at.",
+    label="Target CPU utilisation (%)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="50",
+    min_value=10,
+    max_value=90,
+    constraint="A whole number of percent from 10 to 90.",
+)
+
+HEALTH_CHECK_GRACE_SECONDS = Param(
+    "HealthCheckGraceSeconds",
+    "Number",
+    "Seconds a new server has to boot and install the app before failed load "
+    "balancer health checks get it replaced.",
+    label="Health check grace period (s)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="900",
+    min_value=60,
+    max_value=3600,
+    constraint="A whole number of seconds from 60 to 3600.",
+)
+
+HEALTH_CHECK_PATH = Param(
+    "HealthCheckPath",
+    "String",
+    "Path the load balancer requests to check a server; it must answer 200-399 "
+    "without touching the database (the reference app's / does).",
+    hint="Must answer 200-399 without the database",
+    label="Health check path",
+    group=GROUP_APP,
+    default="/",
+    allowed_pattern=r"^/[A-Za-z0-9._~/-]*$",
+    constraint="A URL path starting with /, e.g. / or /health.",
+)
+
+APP_REPOSITORY_URL = Param(
+    "AppRepositoryUrl",
+    "String",
+    "HTTPS URL of the public Git repository of the app (Python WSGI, "
+    "requirements.txt at its root). Default: the tutorial's Flask news app.",
+    hint="Public HTTPS Git URL",
+    label="App repository URL",
+    group=GROUP_APP,
+    default=REFERENCE_APP_REPOSITORY,
+    allowed_pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+$",
+    constraint="An https:// Git URL without credentials or query string, "
+    "e.g. https://github.com/owner/repo.git.",
+)
+
+APP_REPOSITORY_REF = Param(
+    "AppRepositoryRef",
+    "String",
+    "Branch, tag or commit of the app to run; a commit pins what every server runs.",
+    label="App version (branch, tag or commit)",
+    group=GROUP_APP,
+    default=REFERENCE_APP_COMMIT,
+    allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+    constraint="A Git branch, tag or commit: letters, digits, '.', '_', '/' and '-'.",
+)
+
+APP_ENTRY_POINT = Param(
+    "AppEntryPoint",
+    "String",
+    "WSGI application gunicorn serves, as module:variable (the reference app: run:app).",
+    hint="module:variable",
+    label="WSGI entry point",
+    group=GROUP_APP,
+    default="run:app",
+    allowed_pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+    constraint="module:variable, e.g. run:app or myproject.wsgi:application.",
+)
+
+ALB_CERTIFICATE_ARN = Param(
+    "AlbCertificateArn",
+    "String",
+    "ARN of an ACM certificate in this region for the load balancer. Given: "
+    "HTTPS on 443 and HTTP redirects to it. Empty: plain HTTP on 80.",
+    hint="ACM, this region; empty: HTTP only",
+    label="Load balancer certificate ARN",
+    group=GROUP_EDGE,
+    default="",
+    allowed_pattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$",
+    constraint="Empty or an ACM certificate ARN "
+    "(arn:aws:acm:<region>:<account>:certificate/<id>).",
+)
+
+ALB_DELETION_PROTECTION = Param(
+    "AlbDeletionProtection",
+    "String",
+    "true: the load balancer cannot be deleted until this is turned off.",
+    hint="true: a delete fails until an update turns it off",
+    label="Load balancer deletion protection",
+    group=GROUP_SIZE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ALB_IDLE_TIMEOUT_SECONDS = Param(
+    "AlbIdleTimeoutSeconds",
+    "Number",
+    "Seconds a connection may stay idle before the load balancer closes it.",
+    label="Load balancer idle timeout (s)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="60",
+    min_value=1,
+    max_value=4000,
+    constraint="A whole number of seconds from 1 to 4000.",
+)
+
+ALB_ACCESS_LOGS = Param(
+    "AlbAccessLogs",
+    "String",
+    "true: write load balancer access logs to an encrypted S3 bucket the stack creates.",
+    label="Load balancer access logs",
+    group=GROUP_ADVANCED_SERVERS,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+ALB_ACCESS_LOG_RETENTION_DAYS = Param(
+    "AlbAccessLogRetentionDays",
+    "Number",
+    "Days to keep load balancer access logs before S3 deletes them.",
+    label="Access log retention (days)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="90",
+    min_value=1,
+    max_value=3650,
+    constraint="A whole number of days from 1 to 3650.",
+)
+
+BASTION_KEY_PAIR = Param(
+    "BastionKeyPairName",
+    "String",
+    "Existing EC2 key pair for SSH to the bastion hosts; required when "
+    "BastionCount is above 0.",
+    hint="Existing EC2 key pair in this region",
+    label="Bastion key pair",
+    group=GROUP_BASTION,
+    default="",
+    allowed_pattern=r"^[ -~]{0,255}$",
+    constraint="Empty or the name of an EC2 key pair (printable ASCII, up to 255 characters).",
+)
+
+BASTION_INSTANCE_TYPE = Param(
+    "BastionInstanceType",
+    "String",
+    "EC2 instance type of the bastion hosts.",
+    label="Bastion instance type",
+    group=GROUP_BASTION,
+    default="t3.micro",
+    allowed_pattern=_INSTANCE_TYPE_PATTERN,
+    constraint="An EC2 instance type such as t3.micro.",
+)
+
+APP_LOG_RETENTION_DAYS = log_retention(
+    "AppLogRetentionDays",
+    "Days to keep the app servers' logs (boot, app access and errors) in CloudWatch Logs.",
+    label="App log retention (days)", group=GROUP_ADVANCED_SERVERS, default="30",
+)
+
+APP = (
+    AMI_ID,
+    ROOT_DEVICE_NAME,
+    INSTANCE_TYPE,
+    CPU_CREDITS,
+    ROOT_VOLUME_SIZE,
+    DETAILED_MONITORING,
+    ASG_MIN_SIZE,
+    ASG_DESIRED_CAPACITY,
+    ASG_MAX_SIZE,
+    CPU_TARGET_PERCENT,
+    HEALTH_CHECK_GRACE_SECONDS,
+    HEALTH_CHECK_PATH,
+    APP_REPOSITORY_URL,
+    APP_REPOSITORY_REF,
+    APP_ENTRY_POINT,
+    APP_LOG_RETENTION_DAYS,
+)
+
+LOAD_BALANCER = (
+    ALB_CERTIFICATE_ARN,
+    ALB_DELETION_PROTECTION,
+    ALB_IDLE_TIMEOUT_SECONDS,
+    ALB_ACCESS_LOGS,
+    ALB_ACCESS_LOG_RETENTION_DAYS,
+)
+
+BASTION = (BASTION_KEY_PAIR, BASTION_INSTANCE_TYPE)

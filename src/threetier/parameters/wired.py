@@ -1,0 +1,101 @@
+"""Values the root stack wires from one nested stack's outputs to the next; users never type them."""
+
+from __future__ import annotations
+
+from threetier.parameters.param import GROUP_WIRED, Param, wired
+
+VPC_ID = wired("VpcId", "AWS::EC2::VPC::Id", "VPC of the stack (network stack output).")
+
+VPC_CIDR = Param("VpcCidr", "String", "IPv4 CIDR block of the VPC: VpcNetworkAddress/VpcPrefixLength.",
+                 label="VpcCidr", group=GROUP_WIRED, default="10.0.0.0/16")
+
+AVAILABILITY_ZONES = wired(
+    "AvailabilityZones", "CommaDelimitedList", "AZs in use (network stack output)."
+)
+
+PUBLIC_SUBNET_IDS = wired(
+    "PublicSubnetIds", "List<AWS::EC2::Subnet::Id>", "Public subnets, one per AZ."
+)
+
+APP_SUBNET_IDS = wired(
+    "AppSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private app subnets, one per AZ."
+)
+
+DATA_SUBNET_IDS = wired(
+    "DataSubnetIds", "List<AWS::EC2::Subnet::Id>", "Private data subnets, one per AZ."
+)
+
+ALB_SECURITY_GROUP_ID = wired(
+    "AlbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the load balancer."
+)
+
+APP_SECURITY_GROUP_ID = wired(
+    "AppSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the app instances."
+)
+
+EFS_SECURITY_GROUP_ID = wired(
+    "EfsSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the EFS mount targets."
+)
+
+DB_SECURITY_GROUP_ID = wired(
+    "DbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the database."
+)
+
+BASTION_SECURITY_GROUP_ID = wired(
+    "BastionSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the bastion hosts."
+)
+
+DB_ENDPOINT_ADDRESS = wired("DbEndpointAddress", "String", "Database endpoint host name.")
+
+DB_ENDPOINT_PORT = wired("DbEndpointPort", "String", "Database port.")
+
+DB_MASTER_SECRET_ARN = wired(
+    "DbMasterSecretArn", "String", "ARN of the database master user secret."
+)
+
+APP_SECRET_ARN = wired("AppSecretArn", "String", "ARN of the application secret.")
+
+EFS_FILE_SYSTEM_ID = wired("EfsFileSystemId", "String", "EFS file system id.")
+
+EFS_FILE_SYSTEM_ARN = wired("EfsFileSystemArn", "String", "EFS file system ARN.")
+
+EFS_ACCESS_POINT_ID = wired("EfsAccessPointId", "String", "EFS access point the app servers mount.")
+
+EFS_ACCESS_POINT_ARN = wired("EfsAccessPointArn", "String", "ARN of the EFS access point the app servers mount.")
+
+ORIGIN_VERIFY_SECRET_ARN = wired(
+    "OriginVerifySecretArn", "String",
+    "ARN of the secret holding the header value CloudFront sends to the load balancer.",
+)
+
+ZONE_ID = wired("ZoneId", "String", "Hosted zone of the domain (dns stack output).")
+
+ALB_DNS_NAME = wired("AlbDnsName", "String", "Load balancer DNS name (app stack output).")
+
+ALB_HOSTED_ZONE_ID = wired(
+    "AlbCanonicalHostedZoneId", "String", "Load balancer hosted zone id (app stack output)."
+)
+
+SITE_CERTIFICATE_ARN = wired(
+    "SiteCertificateArn", "String", "CloudFront certificate (us-east-1) for the site name."
+)
+
+ALB_FULL_NAME = wired("AlbFullName", "String", "Load balancer name for CloudWatch (app/...).")
+
+TARGET_GROUP_FULL_NAME = wired("TargetGroupFullName", "String", "Target group name for CloudWatch.")
+
+AUTO_SCALING_GROUP_NAME = wired("AutoScalingGroupName", "String", "Auto Scaling group of the app servers.")
+
+DB_INSTANCE_IDENTIFIER = wired("DbInstanceIdentifier", "String", "Primary database instance id.")
+
+DB_REPLICA_IDENTIFIER = wired("DbReplicaIdentifier", "String", "Read replica instance id (empty without one).")
+
+NAT_GATEWAY_IDS = wired("NatGatewayIds", "CommaDelimitedList", "NAT gateway ids.")
+
+DB_ROTATION_SECURITY_GROUP_ID = wired(
+    "DbRotationSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
+    "Security group of the database password rotation functions.")
+
+DB_APP_SECRET_ARN = wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.")
+
+LOG_KEY_ARN = wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")
