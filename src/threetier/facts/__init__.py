@@ -1,4 +1,18 @@
-"""AWS facts: tables of what AWS supports and allows, each with its source and the day it was checked.
+"""AWS facts: what AWS supports, allows and refuses, as tables the rest of the project reads.
 
-Nothing here imports the rest of the project.
+Nothing here imports the rest of the project (tests/test_architecture.py). Each module
+names where its facts come from (SOURCES) and the day they were last checked against
+them (CHECKED); tests/facts/test_sources.py holds every module to that.
+
+| module | facts | from |
+|---|---|---|
+| engines | database engines: versions, log exports, parameter groups, connection limits, end of standard support | RDS User Guide and release calendars |
+| regions | regions with fewer AZs, without CloudFront log delivery, outside the ELB log table; partitions | CloudFront and ELB guides, botocore's endpoint data |
+| ec2types | every instance type the EC2 API accepts, and which a region offers | botocore's EC2 model, cfn-lint's offerings data |
+| architectures | arm64 or x86_64 per instance type and AMI parameter; burstable baselines | EC2 instance type specifications, burstable guides |
+| schemas | the resource provider schemas (properties, create-only, handlers) | cfn-lint's copy of the CloudFormation registry |
+| deployerpolicy | the IAM actions CloudFormation calls per resource type and transform | provider schema handlers, IAM quotas |
+
+A fact read from data installed with a pinned package (botocore, cfn-lint) is as new as
+that package; a table written by hand is as new as its CHECKED date.
 """

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import re
 
+# Where the facts here come from, and the day they were last checked against it.
+SOURCES = (
+    "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-type-specifications.html",
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-credits-baseline-concepts.html",
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-performance-instances-unlimited-mode-concepts.html",
+)
+CHECKED = "2026-11-30"
+
 ARM64 = "arm64"
 X86_64 = "x86_64"
 

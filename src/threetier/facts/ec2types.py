@@ -17,6 +17,14 @@ import importlib.util
 import json
 from pathlib import Path
 
+# Where the facts here come from, and the day they were last checked against it.
+SOURCES = (
+    "https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-types.html",
+    "https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-regions.html",
+    "botocore's EC2 service model and cfn-lint's per-region instance type data, read at run time",
+)
+CHECKED = "2026-11-30"
+
 # Located without importing cfnlint (its import costs about half a second).
 _OFFERINGS_FILE = Path("data", "schemas", "extensions", "aws_ec2_instance", "instancetype_enum.json")
 

@@ -3,6 +3,14 @@
 import difflib
 import functools
 
+# Where the facts here come from, and the day they were last checked against it.
+SOURCES = (
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html#access-logs-choosing-s3-bucket",
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html",
+    "botocore's bundled endpoints data (regions and partitions), read at run time",
+)
+CHECKED = "2026-11-30"
+
 # Regions where most accounts get fewer than three Availability Zones. Every
 # other commercial region offers at least three.
 AZ_COUNTS = {
