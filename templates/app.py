@@ -90,7 +90,7 @@ def build() -> Template:
     P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED, P.ORIGIN_VERIFY_VERSION,
           P.ORIGIN_VERIFY_PREVIOUS_VERSION)
     P.use(t, P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
-          P.ALB_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
+          P.ALB_SECURITY_GROUP_ID, P.ALB_CLOUDFRONT_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
           P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
           P.APP_SECRET_ARN,
           P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
@@ -273,7 +273,8 @@ def _load_balancer(t: Template, log_bucket: bucket.Bucket, log_bucket_policy: bu
             Scheme="internet-facing",
             IpAddressType="ipv4",
             Subnets=Ref(P.PUBLIC_SUBNET_IDS.name),
-            SecurityGroups=[Ref(P.ALB_SECURITY_GROUP_ID.name)],
+            SecurityGroups=[Ref(P.ALB_SECURITY_GROUP_ID.name),
+                            If(USE_CLOUDFRONT, Ref(P.ALB_CLOUDFRONT_SECURITY_GROUP_ID.name), NoValue)],
             LoadBalancerAttributes=attributes,
             Tags=naming.tags("alb"),
             Metadata={

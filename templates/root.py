@@ -72,7 +72,6 @@ def build() -> Template:
     security = _nested_stack(
         t, "SecurityStack", "security",
         P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID),
-        DomainName=ready_domain,
         VpcId=_output(network, "VpcId"),
     )
     data = _nested_stack(
@@ -100,6 +99,7 @@ def build() -> Template:
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
         AlbSecurityGroupId=_output(security, "AlbSecurityGroupId"),
+        AlbCloudFrontSecurityGroupId=_output(security, "AlbCloudFrontSecurityGroupId"),
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
         DbRotationSecurityGroupId=_output(security, "DbRotationSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),

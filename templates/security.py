@@ -2,7 +2,8 @@
 
 Who may reach what:
     internet  -> ALB      80, 443   (CloudFront off)
-    CloudFront-> ALB      443 with a domain, else 80   (CloudFront on)
+    CloudFront-> ALB      80-443, in a group of its own (CloudFront on): 443
+                          with a domain, else 80; the ALB listens on nothing else
     ALB       -> app      AppPort
     app       -> EFS      2049 (NFS)
     app       -> DB       3306 (MySQL) or 5432 (PostgreSQL)
@@ -21,7 +22,7 @@ from threetier import parameters as P
 from threetier.blocks import engine_mapping, naming
 from threetier.blocks.suppressions import cfn_lint, checkov
 from threetier.parameters import conditions
-from threetier.parameters.conditions import HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT
+from threetier.parameters.conditions import HAS_BASTIONS, USE_CLOUDFRONT
 
 ALB_OPEN_TO_INTERNET = "AlbOpenToInternet"
 ANYWHERE = "0.0.0.0/0"
@@ -42,9 +43,9 @@ def build() -> Template:
         "each reachable only from the tier in front of it"
     )
     P.use(t, P.VPC_ID, *P.SECURITY, P.DB_ENGINE)
-    P.use(t, P.CLOUDFRONT_ENABLED, P.DOMAIN_NAME, P.CLOUDFRONT_PREFIX_LIST_ID)
+    P.use(t, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID)
     engine_mapping.add_mapping(t, "Port")
-    conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, USE_CLOUDFRONT)
+    conditions.add(t, HAS_BASTIONS, USE_CLOUDFRONT)
     t.add_condition(ALB_OPEN_TO_INTERNET, Not(Condition(USE_CLOUDFRONT)))
     app_port, db_port = Ref(P.APP_PORT.name), engine_mapping.lookup("Port")
 
@@ -65,6 +66,8 @@ def build() -> Template:
                           _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out via NAT: the Secrets Manager API"),
                           _egress(db_port, group=db, why="Database connections to rotate passwords"),
                       ])
+    # GroupDescription is create-only: its words stay as shipped (CloudFront now
+    # comes in through AlbCloudFrontSecurityGroup), since a new one would replace the group.
     alb = _group(t, "AlbSecurityGroup", "alb-sg", "Load balancer: HTTP and HTTPS from the internet or CloudFront", [
         _egress(app_port, group=app, why="Forward requests and health checks to the app instances"),
     ])
@@ -82,10 +85,28 @@ def build() -> Template:
     ))
     _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet",
              condition=ALB_OPEN_TO_INTERNET)
-    # One rule only: the origin-facing prefix list counts as ~55 entries
-    # against the 60-rule quota of a group. CloudFront reaches the origin over
-    # HTTPS when a domain gives the ALB a certificate, else over HTTP.
-    _ingress(t, "AlbFromCloudFrontIngress", alb, If(HAS_DOMAIN, HTTPS, HTTP),
+    # CloudFront's origin-facing prefix list weighs 55 rules against a group's
+    # default quota of 60 (VPC User Guide, "AWS-managed prefix list weight":
+    # https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weights;
+    # quota: https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups),
+    # so a group holds one reference to it, never two. FromPort, ToPort,
+    # IpProtocol and SourcePrefixListId of a SecurityGroupIngress are
+    # create-only, and CloudFormation creates a replacement before it deletes
+    # the old rule: a rule whose port followed the domain (443 with one, else
+    # 80) held two references for a moment on the domain's second pass and on
+    # its removal, and the update failed. Hence one rule that never changes:
+    # 80-443 covers both ways CloudFront reaches the origin (edge.py's
+    # OriginProtocolPolicy) and opens nothing more, as a load balancer accepts
+    # connections on its listener ports only (app.py: 80 and 443). It lives in
+    # a group of its own, which nothing else can push over the quota, and
+    # which moved it out of AlbSecurityGroup safely: the new rule is created
+    # in this group while the old one still counts in the other. (One group
+    # per port would hold the list twice, 110 rules across the ALB's groups
+    # for no narrower access.) E9011 (gates/lintrules) guards the pattern.
+    cloudfront = _group(t, "AlbCloudFrontSecurityGroup", "alb-cloudfront-sg",
+                        "Load balancer: HTTP and HTTPS from CloudFront origin-facing servers only",
+                        [NO_EGRESS], condition=USE_CLOUDFRONT)
+    _ingress(t, "AlbFromCloudFrontIngress", cloudfront, HTTP, to_port=HTTPS,
              prefix_list=Ref(P.CLOUDFRONT_PREFIX_LIST_ID.name),
              why="Origin requests from CloudFront edge locations only", condition=USE_CLOUDFRONT)
     _ingress(t, "AppFromAlbIngress", app, app_port, source=alb, why="App port from the load balancer")
@@ -107,6 +128,10 @@ def build() -> Template:
     for title, group in (("Alb", alb), ("App", app), ("Efs", efs), ("Db", db), ("DbRotation", rotation)):
         t.add_output(Output(f"{title}SecurityGroupId", Description=f"{title} security group id",
                             Value=Ref(group)))
+    t.add_output(Output("AlbCloudFrontSecurityGroupId",
+                        Description="Security group admitting CloudFront to the load balancer "
+                                    "(empty without CloudFront)",
+                        Value=If(USE_CLOUDFRONT, Ref(cloudfront), "")))
     t.add_output(Output("BastionSecurityGroupId",
                         Description="Bastion security group id (empty without bastions)",
                         Value=If(HAS_BASTIONS, Ref(bastion), "")))
@@ -133,7 +158,7 @@ def _egress(port, *, why: str, cidr=None, group=None) -> ec2.SecurityGroupRule:
 
 
 def _ingress(t: Template, title: str, group, port, *, why: str, cidr=None, source=None,
-             prefix_list=None, condition: str | None = None) -> ec2.SecurityGroupIngress:
+             prefix_list=None, to_port=None, condition: str | None = None) -> ec2.SecurityGroupIngress:
     if cidr is not None:
         origin = {"CidrIp": cidr}
     elif prefix_list is not None:
@@ -141,7 +166,8 @@ def _ingress(t: Template, title: str, group, port, *, why: str, cidr=None, sourc
     else:
         origin = {"SourceSecurityGroupId": Ref(source)}
     rule = ec2.SecurityGroupIngress(
-        title, GroupId=Ref(group), IpProtocol=TCP, FromPort=port, ToPort=port, Description=why, **origin
+        title, GroupId=Ref(group), IpProtocol=TCP, FromPort=port, ToPort=port if to_port is None else to_port,
+        Description=why, **origin
     )
     if condition is not None:
         rule.Condition = condition

@@ -126,8 +126,10 @@ def test_cloudfront_sits_between_the_internet_and_the_load_balancer_when_on(temp
     drawn = graph(describe(templates, env_values, "prod", **CLOUDFRONT))
 
     assert drawn.edge_labels("Internet", "CloudFront") == ["80, 443"]
-    # Without a domain CloudFront reaches the origin over HTTP, through the prefix-list rule.
-    assert drawn.edge_labels("CloudFront", "Application Load Balancer") == ["80"]
+    # The prefix-list rule admits 80-443 whatever the domain (issue 30); without one,
+    # the load balancer listens on HTTP 80 only, and CloudFront's origin is HTTP.
+    assert drawn.edge_labels("CloudFront", "Application Load Balancer") == ["80-443"]
+    assert "listeners HTTP 80\n" in drawn.labels[drawn.nodes("Application Load Balancer")[0]]
     assert drawn.edge_labels("Internet", "Application Load Balancer") == []
 
 
@@ -135,7 +137,7 @@ def test_a_domain_adds_route53_aliases_and_an_https_origin(templates, env_values
     drawn = graph(describe(templates, env_values, "prod", DomainName="example.com",
                            HostedZoneId="Z0123456789ABCDEFGHIJ", **CLOUDFRONT))
 
-    assert drawn.edge_labels("CloudFront", "Application Load Balancer") == ["443"]
+    assert drawn.edge_labels("CloudFront", "Application Load Balancer") == ["80-443"]
     assert drawn.edge_labels("Route 53", "CloudFront") == ["alias A/AAAA"]
     assert "HTTPS 443" in drawn.labels[drawn.nodes("Application Load Balancer")[0]]
 

@@ -204,9 +204,10 @@ def test_a_new_domain_first_gets_only_its_zone_and_the_name_servers_to_delegate_
     # Until the zone is delegated, nothing after dns uses the domain: no HTTPS
     # on it, no records, and CloudFront on its own name.
     resources = root.resources()
-    for stack in ("SecurityStack", "EdgeStack"):
-        if stack in resources:
-            assert resources[stack]["Properties"]["Parameters"]["DomainName"] == ""
+    if "EdgeStack" in resources:
+        assert resources["EdgeStack"]["Properties"]["Parameters"]["DomainName"] == ""
+    # The security groups never read the domain (see templates/security.py, issue 30).
+    assert "DomainName" not in resources["SecurityStack"]["Properties"]["Parameters"]
     assert resources["AppStack"]["Properties"]["Parameters"]["AlbCertificateArn"] == ""
     assert root.broken_rules() == []
 
@@ -224,20 +225,30 @@ def test_the_second_pass_keeps_the_zone_and_certifies_against_it(stacks):
     assert evaluation.resolve(outputs["NameServers"]["Value"]) == ""
 
 
+ALB_GROUPS = ({"Ref": "AlbSecurityGroup"}, {"Ref": "AlbCloudFrontSecurityGroup"})
+
+
 def alb_ingress(stacks, combination) -> set:
-    return {(r["Properties"].get("CidrIp") or str(r["Properties"].get("SourcePrefixListId")),
-             str(r["Properties"]["FromPort"]))
+    return {(r["Properties"]["GroupId"]["Ref"],
+             r["Properties"].get("CidrIp") or str(r["Properties"].get("SourcePrefixListId")),
+             f'{r["Properties"]["FromPort"]}-{r["Properties"]["ToPort"]}')
             for r in active(stacks["security"], combination).values()
-            if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == {"Ref": "AlbSecurityGroup"}}
+            if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] in ALB_GROUPS}
+
+
+FROM_CLOUDFRONT = {("AlbCloudFrontSecurityGroup", PREFIX_LIST, "80-443")}
 
 
 @pytest.mark.parametrize("combination,expected", [
-    ("no-domain", {("0.0.0.0/0", "80"), ("0.0.0.0/0", "443")}),
-    ("domain-only", {("0.0.0.0/0", "80"), ("0.0.0.0/0", "443")}),
-    ("domain-cloudfront-us-east-1", {(PREFIX_LIST, "443")}),
-    ("cloudfront-no-domain", {(PREFIX_LIST, "80")}),
+    ("no-domain", {("AlbSecurityGroup", "0.0.0.0/0", "80-80"), ("AlbSecurityGroup", "0.0.0.0/0", "443-443")}),
+    ("domain-only", {("AlbSecurityGroup", "0.0.0.0/0", "80-80"), ("AlbSecurityGroup", "0.0.0.0/0", "443-443")}),
+    # The same rule whatever the domain's state: a change would replace it (issue 30).
+    ("new-zone-cloudfront", FROM_CLOUDFRONT),
+    ("domain-cloudfront-us-east-1", FROM_CLOUDFRONT),
+    ("cloudfront-no-domain", FROM_CLOUDFRONT),
 ])
-def test_with_cloudfront_the_alb_admits_only_cloudfront_on_the_origin_port(stacks, combination, expected):
+def test_with_cloudfront_the_alb_admits_only_cloudfront_the_same_way_with_or_without_a_domain(
+        stacks, combination, expected):
     assert alb_ingress(stacks, combination) == expected
 
 

@@ -10,6 +10,7 @@ them (CHECKED); tests/facts/test_sources.py holds every module to that.
 | regions | regions with fewer AZs, without CloudFront log delivery, outside the ELB log table; partitions | CloudFront and ELB guides, botocore's endpoint data |
 | ec2types | every instance type the EC2 API accepts, and which a region offers | botocore's EC2 model, cfn-lint's offerings data |
 | architectures | arm64 or x86_64 per instance type and AMI parameter; burstable baselines | EC2 instance type specifications, burstable guides |
+| securitygroups | inbound rules per security group; what a managed prefix list weighs against it (CloudFront's: 55 of 60) | VPC User Guide: quotas, AWS-managed prefix lists |
 | schemas | the resource provider schemas (properties, create-only, handlers) | cfn-lint's copy of the CloudFormation registry |
 | deployerpolicy | the IAM actions CloudFormation calls per resource type and transform | provider schema handlers, IAM quotas |
 

@@ -29,6 +29,11 @@ ALB_SECURITY_GROUP_ID = wired(
     "AlbSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the load balancer."
 )
 
+ALB_CLOUDFRONT_SECURITY_GROUP_ID = wired(
+    "AlbCloudFrontSecurityGroupId", "String",
+    "Second security group of the load balancer: CloudFront's origin-facing servers (empty without CloudFront)."
+)
+
 APP_SECURITY_GROUP_ID = wired(
     "AppSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the app instances."
 )
