@@ -61,6 +61,16 @@ def test_changes_aws_would_refuse_are_refused_by_validate(found, title, paramete
     assert found[title].refused.startswith(parameter)
 
 
+@pytest.mark.parametrize("title", ["A domain's second pass behind CloudFront", "The domain removed behind CloudFront"])
+def test_the_domain_never_touches_the_albs_cloudfront_rule(found, title):
+    # A replaced prefix-list rule is created before the old one goes: two references to a
+    # 55-weight list in a 60-rule group, and the update fails (issue 30).
+    outcome = found[title]
+    assert outcome.refused is None
+    assert change(outcome, "security.AlbFromCloudFrontIngress") is None
+    assert not [c.name for c in outcome.prediction.changes if c.name.startswith("security.")]
+
+
 def test_a_release_rolls_the_servers_and_nothing_else(found):
     outcome = found["A release (new app version)"]
     assert {c.name for c in outcome.prediction.changes} == {"app.AppLaunchTemplate", "app.AppAutoScalingGroup"}

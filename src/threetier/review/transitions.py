@@ -18,6 +18,7 @@ from threetier.parameters import validate
 from threetier.review import updates
 
 PREFIX_LIST = "pl-3b927c52"  # us-east-1's CloudFront origin-facing list, as `plan` fills it in
+CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}
 ZONE = "Z0123456789ABCDEFGHIJ"
 README_START = "<!-- transitions:start (python -m threetier.review.transitions) -->"
 README_END = "<!-- transitions:end -->"
@@ -53,12 +54,14 @@ TRANSITIONS = (
     Transition("Shorter backup retention", "prod", {"DbBackupRetentionDays": "7"}),
     Transition("A bastion host", "dev", {"BastionCount": "1", "AdminCidr": "203.0.113.0/24",
                                          "BastionKeyPairName": "ops"}),
-    Transition("CloudFront on", "prod", {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
-    Transition("CloudFront off", "prod", {"CloudFrontEnabled": "false"},
-               base={"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
+    Transition("CloudFront on", "prod", CLOUDFRONT),
+    Transition("CloudFront off", "prod", {"CloudFrontEnabled": "false"}, base=CLOUDFRONT),
     Transition("A domain (second pass, zone delegated)", "prod", {"DomainName": "example.com", "HostedZoneId": ZONE}),
-    Transition("WAF on", "prod", {"WafEnabled": "true"},
-               base={"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}),
+    Transition("A domain's second pass behind CloudFront", "prod", {"HostedZoneId": ZONE},
+               base={**CLOUDFRONT, "DomainName": "example.com"}),
+    Transition("The domain removed behind CloudFront", "prod", {"DomainName": "", "HostedZoneId": ""},
+               base={**CLOUDFRONT, "DomainName": "example.com", "HostedZoneId": ZONE}),
+    Transition("WAF on", "prod", {"WafEnabled": "true"}, base=CLOUDFRONT),
     Transition("Monitoring off", "prod", {"MonitoringEnabled": "false"}),
     Transition("A release (new app version)", "prod", {"AppRepositoryRef": "v2.0.0"}),
     Transition("More app servers at most", "prod", {"AsgMaxSize": "10"}),
