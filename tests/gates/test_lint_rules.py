@@ -9,6 +9,7 @@ cfn-lint's own rules, informational ones included, and ours.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 from cfnlint.decode import decode
 from cfnlint.rules import Rules
 
+from templates import security
+from tests.templates.test_security import as_it_was_before_issue_30
 from threetier.cli import main
 from threetier.gates.lint import lint_files
 from threetier.gates.lintrules import RULES_DIR, _clock
@@ -23,7 +26,8 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
-PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010"}
+PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
+                 "E9011"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -33,7 +37,7 @@ FIXED_TODAY = datetime.date(2026, 11, 30)
 GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
-    "e9010-good.yaml",
+    "e9010-good.yaml", "e9011-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -43,6 +47,15 @@ DATED_GOOD = ("rds-good.yaml",)
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
 BROKEN = {
+    "e9011-bad.yaml": ("E9011", {
+        46: "PortalEdgeRule: FromPort depends on Fn::If on the condition ServesTls",
+        47: "PortalEdgeRule: ToPort depends on Fn::If on the condition ServesTls",
+        58: "MediaEdgeRule: IpProtocol depends on Ref OriginProtocol, a parameter",
+        59: "MediaEdgeRule: FromPort depends on Fn::FindInMap keyed by Ref Tier, a parameter",
+        75: "UploadEdgeRule: SourcePrefixListId can be 2 different values",
+        99: "ApiTlsEdgeRule names the same prefix list in the same security group as ApiPlainEdgeRule",
+        114: "StreamEdgeGroup (inline rule 2) names the same prefix list in the same security group",
+    }),
     "e9010-bad.yaml": ("E9010", {
         31: "OrdersReader is a read replica of OrdersDb, whose master password Secrets Manager manages",
     }),
@@ -112,7 +125,7 @@ def _lint_on(day: datetime.date, name: str) -> list:
         return lint_files([FIXTURES / name], REGIONS)  # a single file is linted in-process
 
 
-def test_the_folder_loads_as_ten_rules_each_with_its_aws_source():
+def test_the_folder_loads_every_rule_once_each_with_its_aws_source():
     rules = Rules.create_from_directory(str(RULES_DIR))  # what append_rules does
     assert set(rules.data) == PROJECT_RULES  # helpers (_helpers, _clock) are not loaded, nothing twice
     rule_files = [p for p in RULES_DIR.glob("*.py") if not p.name.startswith("_")]
@@ -152,6 +165,14 @@ def test_w9009_warns_from_the_day_standard_support_ends():
     assert [(f.line, f.rule) for f in after] == [(28, "W9009"), (34, "W9009"), (38, "W9009")]
     assert "LegacyDb can be created on mysql 8.0, whose RDS standard support ended on 2026-07-31" in after[0].message
     assert "paid RDS Extended Support" in after[0].message
+
+
+def test_e9011_catches_the_security_stack_as_it_was_before_issue_30(tmp_path):
+    before = tmp_path / "security-before.json"  # JSON is YAML: cfn-lint reads either
+    before.write_text(json.dumps(as_it_was_before_issue_30(security.build().to_dict())))
+    found = [(f.rule, f.message.split(":")[0:2]) for f in lint_files([before], REGIONS)]
+    assert found == [("E9011", ["AlbFromCloudFrontIngress", " FromPort depends on Fn"]),
+                     ("E9011", ["AlbFromCloudFrontIngress", " ToPort depends on Fn"])]
 
 
 def test_threetier_lint_runs_the_project_rules(capsys):

@@ -209,7 +209,7 @@ def as_it_was_before_issue_30(template: dict) -> dict:
     rule = old["Resources"]["AlbFromCloudFrontIngress"]["Properties"]
     port = {"Fn::If": ["HasDomain", 443, 80]}
     rule.update(GroupId={"Ref": "AlbSecurityGroup"}, FromPort=port, ToPort=port)
-    del old["Resources"]["AlbCloudFrontSecurityGroup"]
+    del old["Resources"]["AlbCloudFrontSecurityGroup"], old["Outputs"]["AlbCloudFrontSecurityGroupId"]
     return old
 
 
