@@ -52,7 +52,7 @@ BROKEN = {
         47: "PortalEdgeRule: ToPort depends on Fn::If on the condition ServesTls",
         58: "MediaEdgeRule: IpProtocol depends on Ref OriginProtocol, a parameter",
         59: "MediaEdgeRule: FromPort depends on Fn::FindInMap keyed by Ref Tier, a parameter",
-        75: "UploadEdgeRule: SourcePrefixListId can be 2 different values",
+        75: "UploadEdgeRule: SourcePrefixListId depends on Fn::If on the condition OnBackupEdge",
         99: "ApiTlsEdgeRule names the same prefix list in the same security group as ApiPlainEdgeRule",
         114: "StreamEdgeGroup (inline rule 2) names the same prefix list in the same security group",
     }),

@@ -11,13 +11,13 @@ moment the group holds both references, 110 > 60, and the update fails
 same list in one group, together or as an update swaps one for the other.
 
 Flagged, on a rule whose SourcePrefixListId is set:
-- IpProtocol, FromPort or ToPort that depends on a parameter or a condition
-  (Ref to a parameter, Fn::If, Fn::FindInMap keyed by one, Fn::Sub of one):
-  a value that can change on an update. Pseudo parameters and resources are
-  fixed for the life of a stack;
-- SourcePrefixListId that the template resolves to more than one value
-  (Fn::If, AllowedValues, map rows). A plain Ref to a parameter is one list:
-  a managed list's id differs per region, so it has to come in from outside;
+- IpProtocol, FromPort, ToPort or SourcePrefixListId that depends on a
+  parameter or a condition (a Ref to a parameter, Fn::If on a condition that
+  reads one, Fn::FindInMap keyed by one, Fn::Sub of one): a value that can
+  change on an update. Pseudo parameters (Fn::FindInMap keyed by AWS::Region)
+  and resources stay the same for the life of a stack. SourcePrefixListId may
+  be a plain Ref to a parameter: that is one list, whose id differs per region
+  and so has to come in from outside;
 - a second rule naming the same list in the same group (standalone or inline).
 
 Not judged: the weight (a template does not say which list an id is, so every
@@ -42,10 +42,8 @@ GROUP = "AWS::EC2::SecurityGroup"
 LIST = "SourcePrefixListId"
 PORT_PROPERTIES = ("IpProtocol", "FromPort", "ToPort")  # create-only, as LIST and GroupId are
 CLOUDFRONT_WEIGHT = MANAGED_PREFIX_LIST_WEIGHTS["com.amazonaws.global.cloudfront.origin-facing"]
-WHY = (f"a replaced rule is created before the old one is deleted, so for a moment the group holds the "
-       f"list twice: com.amazonaws.global.cloudfront.origin-facing weighs {CLOUDFRONT_WEIGHT} rules, "
-       f"{2 * CLOUDFRONT_WEIGHT} against the default quota of {INBOUND_RULES_PER_GROUP}, and the update fails "
-       f"(RulesPerSecurityGroupLimitExceeded)")
+WEIGHT = (f"com.amazonaws.global.cloudfront.origin-facing weighs {CLOUDFRONT_WEIGHT} rules: two references count "
+          f"{2 * CLOUDFRONT_WEIGHT} against the default quota of {INBOUND_RULES_PER_GROUP} inbound rules")
 
 
 class PrefixListRuleReplacement(CloudFormationLintRule):
@@ -53,8 +51,9 @@ class PrefixListRuleReplacement(CloudFormationLintRule):
     shortdesc = "Prefix-list ingress rule that an update can replace, or a list named twice in a group"
     description = (
         "An AWS::EC2::SecurityGroupIngress with SourcePrefixListId must keep its create-only IpProtocol, "
-        "FromPort, ToPort and SourcePrefixListId fixed (no parameter or condition), and a group must name a "
-        "prefix list once: each reference counts the list's weight against the group's rule quota."
+        "FromPort, ToPort and SourcePrefixListId from depending on a parameter or a condition (the list may be "
+        "a plain Ref to a parameter), and a group must name a prefix list once: each reference counts the "
+        "list's weight against the group's rule quota."
     )
     source_url = ("https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html"
                   "#aws-managed-prefix-list-weights")
@@ -68,13 +67,13 @@ class PrefixListRuleReplacement(CloudFormationLintRule):
             if LIST not in properties:
                 continue
             path = ["Resources", rule, "Properties"]
-            for name in PORT_PROPERTIES:
-                reason = _varying(view, properties.get(name))
+            for name in (*PORT_PROPERTIES, LIST):
+                node = properties.get(name)
+                if name == LIST and view.parameter(view.ref_target(node)) is not None:
+                    continue  # one list, its id given for the region the stack is in
+                reason = _varying(view, node)
                 if reason:
                     matches.append(RuleMatch([*path, name], _changing_message(rule, name, reason)))
-            lists = view.values(properties[LIST])
-            if len(lists) > 1:
-                matches.append(RuleMatch([*path, LIST], _choice_message(rule, len(lists))))
         matches.extend(_named_twice(view))
         return matches
 
@@ -127,7 +126,8 @@ def _references(view: TemplateView):
         base = ["Resources", group, "Properties", "SecurityGroupIngress"]
         for index, (item, path) in enumerate(view.items(view.properties(group).get("SecurityGroupIngress"), base)):
             if isinstance(item, dict) and LIST in item:
-                yield f"{group} (inline rule {index + 1})", frozenset({group}), _identity(view, item[LIST]), [*path, LIST]
+                yield (f"{group} (inline rule {index + 1})", frozenset({group}), _identity(view, item[LIST]),
+                       [*path, LIST])
     for rule, _ in view.resources_of_type(INGRESS):
         properties = view.properties(rule)
         if LIST in properties:
@@ -140,33 +140,33 @@ def _identity(view: TemplateView, node: Any) -> frozenset:
     return frozenset(view.referenced_resources(node)) or frozenset(map(str, view.values(node)))
 
 
+def _message(problem: str, held: str, fix: str) -> str:
+    return (
+        f"{problem}: {held}, as CloudFormation creates a new or replacement rule before it deletes the old one, "
+        f"and each reference counts the list's weight ({WEIGHT}); the update fails "
+        f"(RulesPerSecurityGroupLimitExceeded). Fix: {fix}."
+    )
+
+
 def _changing_message(rule: str, name: str, reason: str) -> str:
-    return (
-        f"{rule}: {name} depends on {reason}, and the rule names a prefix list (SourcePrefixListId). "
-        f"{name} is create-only: when it changes on an update, {WHY}. "
-        f"Fix: a fixed {name} that holds in every case (e.g. FromPort 80 and ToPort 443 for a load balancer "
-        f"that listens on both, as it accepts nothing on a port without a listener), or, where two sets of "
-        f"ports are truly needed, a security group of its own for each rule."
-    )
-
-
-def _choice_message(rule: str, count: int) -> str:
-    return (
-        f"{rule}: SourcePrefixListId can be {count} different values (a condition, AllowedValues or map rows "
-        f"choose), and it is create-only: when the choice changes on an update, the rule for the new list is "
-        f"created before the old one is deleted, so for a moment the group holds both lists (the CloudFront "
-        f"origin-facing lists, IPv4 and IPv6, weigh {CLOUDFRONT_WEIGHT} rules each: {2 * CLOUDFRONT_WEIGHT} "
-        f"against the default quota of {INBOUND_RULES_PER_GROUP}), and the update fails. Fix: one list per "
-        f"rule, a fixed value or a plain Ref to a parameter, each list's rule in a group of its own."
-    )
+    if name == LIST:
+        held = "for a moment the group holds both lists (the CloudFront ones, IPv4 and IPv6, weigh the same)"
+        fix = ("one list per rule: a fixed id, a plain Ref to a parameter, or a map keyed by AWS::Region; each "
+               "list's rule in a group of its own")
+    else:
+        held = "for a moment the group holds the list twice"
+        fix = (f"a fixed {name} that holds in every case (e.g. FromPort 80 and ToPort 443 for a load balancer that "
+               f"listens on both: it accepts nothing on a port without a listener), or, where two sets of ports "
+               f"are truly needed, a security group of its own for each rule")
+    return _message(
+        f"{rule}: {name} depends on {reason}, and the rule names a prefix list (SourcePrefixListId); {name} is "
+        f"create-only, so an update that changes it replaces the rule", held, fix)
 
 
 def _twice_message(rule: str, first: str) -> str:
-    return (
-        f"{rule} names the same prefix list in the same security group as {first}: each reference counts "
-        f"the list's whole weight (com.amazonaws.global.cloudfront.origin-facing: {CLOUDFRONT_WEIGHT} rules, "
-        f"against the default quota of {INBOUND_RULES_PER_GROUP}), whether both rules exist at once or an "
-        f"update swaps one for the other (CloudFormation creates the new one before deleting the old). "
-        f"Fix: one rule for the list, over a port range that covers both (e.g. 80-443), or one security "
-        f"group per rule."
+    return _message(
+        f"{rule} names the same prefix list in the same security group as {first}",
+        "the group holds the list twice, all the time if both rules exist together, or while an update swaps "
+        "one for the other",
+        "one rule for the list over a port range that covers both (e.g. 80-443), or one security group per rule",
     )
