@@ -100,9 +100,11 @@ def build() -> Template:
     # connections on its listener ports only (app.py: 80 and 443). It lives in
     # a group of its own, which nothing else can push over the quota, and
     # which moved it out of AlbSecurityGroup safely: the new rule is created
-    # in this group while the old one still counts in the other. (One group
-    # per port would hold the list twice, 110 rules across the ALB's groups
-    # for no narrower access.) E9011 (gates/lintrules) guards the pattern.
+    # in this group while the old one still counts in the other. (A group per
+    # port, swapped with the domain, would keep each group under the quota too,
+    # but it would change the ALB's groups on every domain change and admit
+    # nothing less in effect: with a domain port 80 only redirects, without
+    # one nothing listens on 443.) E9011 (gates/lintrules) guards the pattern.
     cloudfront = _group(t, "AlbCloudFrontSecurityGroup", "alb-cloudfront-sg",
                         "Load balancer: HTTP and HTTPS from CloudFront origin-facing servers only",
                         [NO_EGRESS], condition=USE_CLOUDFRONT)
