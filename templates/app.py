@@ -407,8 +407,11 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
                 LaunchTemplateId=Ref(launch_template),
                 Version=GetAtt(launch_template, "LatestVersionNumber"),
             ),
+            # No DesiredCapacity: the group starts at MinSize and CPU target tracking owns its
+            # size; a template value would reset a scaled-out group on every update (see
+            # P.ASG_MIN_SIZE). A new MinSize above the group's size raises it to MinSize.
+            # https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html
             MinSize=Ref(P.ASG_MIN_SIZE.name),
-            DesiredCapacity=Ref(P.ASG_DESIRED_CAPACITY.name),
             MaxSize=Ref(P.ASG_MAX_SIZE.name),
             HealthCheckType="ELB",
             HealthCheckGracePeriod=Ref(P.HEALTH_CHECK_GRACE_SECONDS.name),
@@ -419,10 +422,11 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
                 Project=(Ref(P.PROJECT_NAME.name), True),
                 Environment=(Ref(P.ENVIRONMENT_NAME.name), True),
             ),
-            # Created only when every server has booted and answered its health check.
+            # Created only when every server it starts with (MinSize) has booted and answered
+            # its health check.
             CreationPolicy=CreationPolicy(
                 AutoScalingCreationPolicy=AutoScalingCreationPolicy(MinSuccessfulInstancesPercent=100),
-                ResourceSignal=ResourceSignal(Count=Ref(P.ASG_DESIRED_CAPACITY.name), Timeout=BOOT_TIMEOUT),
+                ResourceSignal=ResourceSignal(Count=Ref(P.ASG_MIN_SIZE.name), Timeout=BOOT_TIMEOUT),
             ),
             # A launch template change replaces servers one at a time, each new
             # one signalling healthy before the next goes, never below the minimum.

@@ -22,13 +22,14 @@ from tests.deploy.test_deploy_stubbed import (  # noqa: F401 (fixture)
 from threetier import parameters as P
 
 OLD, NEW = "v1.0.0", "v1.1.0"
-VALUES = {"ProjectName": "shop", "EnvironmentName": ENV, "AppRepositoryRef": OLD, "AsgDesiredCapacity": "3"}
+VALUES = {"ProjectName": "shop", "EnvironmentName": ENV, "AppRepositoryRef": OLD, "AsgMinSize": "2",
+          "AsgMaxSize": "4"}
 
 
 @pytest.fixture
 def project(tmp_path):
     root = root_template()
-    for param in (P.APP_REPOSITORY_REF, P.ASG_DESIRED_CAPACITY):
+    for param in (P.APP_REPOSITORY_REF, P.ASG_MIN_SIZE, P.ASG_MAX_SIZE):
         root.add_parameter(param.to_parameter())
     return write_project(tmp_path, templates={"main.yaml": root, "app.yaml": app_template()}, parameters=VALUES)
 
@@ -80,7 +81,9 @@ def test_release_edits_only_the_ref_and_plans_it_as_a_release(project, aws, caps
     out = captured.out
     assert f"Release: AppRepositoryRef {OLD} -> {NEW}" in out
     assert f"  - a new launch template version ({STACK_NAME}/AppStack/AppLaunchTemplate)" in out
-    assert "  - rolling replacement of 3 server(s), one at a time, each signalling its health" in out
+    # However many target tracking runs now, from AsgMinSize to AsgMaxSize.
+    assert ("  - rolling replacement of every server in service (2 to 4), one at a time, "
+            "each signalling its health") in out
     assert f"  - a failed release rolls back to {OLD} by itself" in out
     assert "  - no data tier change" in out
     assert "ExecuteChangeSet" not in aws.calls
@@ -92,7 +95,7 @@ def test_a_release_that_also_changes_the_data_tier_says_so(project, aws, capsys)
     assert threetier(project, "release", ENV, NEW, "--bucket", BUCKET, "--json") == 0
 
     found = json.loads(capsys.readouterr().out)["release"]
-    assert found == {"parameter": "AppRepositoryRef", "from": OLD, "to": NEW, "servers": "3",
+    assert found == {"parameter": "AppRepositoryRef", "from": OLD, "to": NEW, "servers": "2 to 4",
                      "launch_templates": [f"{STACK_NAME}/AppStack/AppLaunchTemplate"],
                      "data_tier_changes": [f"{STACK_NAME}/DataStack"]}
 

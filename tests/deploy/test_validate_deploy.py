@@ -27,7 +27,7 @@ from threetier.deploy.session import Clients
 
 PREFIX_LIST = "pl-3b927c52"
 FILTERS = [{"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
-EXTRA = (P.NUMBER_OF_AZS, P.ASG_MIN_SIZE, P.ASG_DESIRED_CAPACITY, P.ASG_MAX_SIZE, P.DB_MULTI_AZ,
+EXTRA = (P.NUMBER_OF_AZS, P.ASG_MIN_SIZE, P.ASG_MAX_SIZE, P.DB_MULTI_AZ,
          P.DB_DELETION_PROTECTION, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID)
 GOOD = {"ProjectName": "shop", "EnvironmentName": ENV}
 
@@ -92,6 +92,17 @@ def test_a_bad_combination_stops_plan_and_deploy_before_any_aws_call(project, aw
     assert "dev.json: AsgMinSize='5': must be at most AsgMaxSize=3" in err
     assert "2 errors: nothing was sent to AWS" in err
     assert aws.calls == []  # not even the prefix list lookup
+
+
+def test_a_file_that_still_sets_a_desired_capacity_stops_plan_before_any_aws_call(project, aws, capsys):
+    write_parameters(project, {**GOOD, "AsgMinSize": "2", "AsgDesiredCapacity": "4", "AsgMaxSize": "6"})
+
+    assert threetier(project, "plan", ENV, "--bucket", BUCKET) == 2
+
+    err = capsys.readouterr().err
+    assert "dev.json: AsgDesiredCapacity: no longer a parameter: CPU target tracking sets the number" in err
+    assert "set AsgMinSize to the servers to start with and never go below" in err
+    assert aws.calls == []
 
 
 def test_plan_validates_for_the_region_it_deploys_to(project, aws, capsys):

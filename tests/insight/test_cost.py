@@ -42,20 +42,25 @@ def test_prod_costs_more_than_dev(templates, env_values, table):
     assert prod.total > dev.total > 0
 
 
-@pytest.mark.parametrize("env,desired", [("dev", 1), ("prod", 4)])
-def test_app_servers_follow_the_desired_capacity(templates, env_values, table, env, desired):
+@pytest.mark.parametrize("env,count", [("dev", 1), ("prod", 2)])
+def test_app_servers_are_the_minimum_the_group_starts_at(templates, env_values, table, env, count):
+    # No DesiredCapacity in the template: the group starts at AsgMinSize and target tracking scales
+    # it from there, so the estimate is the floor, and the line says it can be more.
     est = estimate_for(templates, env_values, table, env)
     servers = line(est, "App servers")
-    assert servers.quantity == desired == int(env_values[env]["AsgDesiredCapacity"])
+    assert servers.quantity == count == int(env_values[env]["AsgMinSize"])
+    assert servers.item.endswith(f"(minimum; up to {env_values[env]['AsgMaxSize']} under load)")
     assert servers.unit_price == Decimal(table.data["ec2_instance_hourly"][env_values[env]["InstanceType"]]) * 730
     assert servers.monthly == (servers.quantity * servers.unit_price).quantize(Decimal("0.01"))
-    assert line(est, "App server root volumes").quantity == desired * 20
-    assert set(servers.parameters) == {"InstanceType", "AsgDesiredCapacity"}
+    assert line(est, "App server root volumes").quantity == count * 20
+    assert set(servers.parameters) == {"InstanceType", "AsgMinSize"}
 
 
-def test_changing_the_desired_capacity_changes_the_line(templates, env_values, table):
-    est = estimate_for(templates, env_values, table, "prod", AsgDesiredCapacity="5", AsgMaxSize="6")
+def test_changing_the_minimum_changes_the_line(templates, env_values, table):
+    est = estimate_for(templates, env_values, table, "prod", AsgMinSize="5", AsgMaxSize="6")
     assert line(est, "App servers").quantity == 5
+    fixed = estimate_for(templates, env_values, table, "prod", AsgMinSize="6", AsgMaxSize="6")
+    assert line(fixed, "App servers").item.endswith("(fixed size)")
 
 
 def test_multi_az_doubles_instance_and_storage(templates, env_values, table):
@@ -289,11 +294,11 @@ def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
 # --- What the first estimate left out (T unlimited surplus, backups, rotation, logs) ---
 
 def test_unlimited_t_servers_pay_for_cpu_above_the_baseline_at_the_target(templates, env_values, table):
-    prod = estimate_for(templates, env_values, table, "prod")  # 4 x t3.xlarge: 4 vCPUs, 40 % baseline
+    prod = estimate_for(templates, env_values, table, "prod")  # 2 x t3.xlarge: 4 vCPUs, 40 % baseline
     surplus = line(prod, "CPU above the 40 % baseline at the 50 % target")
-    assert surplus.quantity == 4 * 4 * 730 * Decimal("0.10")
+    assert surplus.quantity == 2 * 4 * 730 * Decimal("0.10")
     assert surplus.unit_price == Decimal("0.05") and surplus.unit == "vCPU-hour"
-    assert set(surplus.parameters) == {"CpuCredits", "CpuTargetPercent", "AsgDesiredCapacity"}
+    assert set(surplus.parameters) == {"CpuCredits", "CpuTargetPercent", "AsgMinSize"}
 
     half = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
                          cost.assumptions_with(table, ["app_hours_at_cpu_target_percent=50"]))
@@ -321,7 +326,7 @@ def test_backups_rotation_and_app_logs_have_their_lines(templates, env_values, t
     assert backups.quantity == 70 and backups.unit_price == Decimal("0.095")
     assert line(prod, "EFS backups").quantity == 10
     assert line(prod, "Key versions kept by yearly rotation").quantity == 2  # 2 keys, rotated once
-    assert line(prod, "App server logs ingested").quantity == 4
+    assert line(prod, "App server logs ingested").quantity == 2  # 1 GB for each of the 2 servers (AsgMinSize)
     first_year = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
                                cost.assumptions_with(table, ["kms_rotations=0"]))
     assert not has_line(first_year, "Key versions kept")

@@ -28,7 +28,7 @@ BASE = {
     "NumberOfAzs": "2", "SingleNatGateway": "true", "BastionCount": "0", "DbEngine": "mysql",
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
-    "InstanceType": "t3.small", "AsgMinSize": "1", "AsgDesiredCapacity": "2", "AsgMaxSize": "3",
+    "InstanceType": "t3.small", "AsgMinSize": "1", "AsgMaxSize": "3",
     "DbConnectionsMax": "50", "CpuCredits": "unlimited",
 }
 PROD = {**BASE, "EnvironmentName": "prod", "NumberOfAzs": "3", "DbMultiAz": "true",
@@ -129,11 +129,10 @@ BAD = [
     ("db-monitoring-interval", {"DbMonitoringInterval": "2"}, "DbMonitoringInterval", None),
     ("performance-insights-on-micro", {"DbPerformanceInsights": "true"}, "DbPerformanceInsights", None),
     ("asg-min-above-max", {"AsgMinSize": "4"}, "AsgMinSize", None),
-    ("asg-desired-above-max", {"AsgDesiredCapacity": "5"}, "AsgDesiredCapacity", None),
-    ("asg-desired-below-min", {"AsgMinSize": "2", "AsgDesiredCapacity": "1"}, "AsgDesiredCapacity", None),
     ("asg-max-out-of-range", {"AsgMaxSize": "0"}, "AsgMaxSize", None),
-    ("asg-min-above-default-desired", {"AsgDesiredCapacity": None, "AsgMaxSize": "3", "AsgMinSize": "2"},
-     "AsgDesiredCapacity", None),
+    ("asg-min-above-default-max", {"AsgMaxSize": None, "AsgMinSize": "3"}, "AsgMinSize", None),
+    # Removed: target tracking owns the group's size (an older file may still set it).
+    ("asg-desired-capacity-removed", {"AsgDesiredCapacity": "2"}, "AsgDesiredCapacity", None),
     ("instance-type-pattern", {"InstanceType": "T3.small"}, "InstanceType", None),
     ("graviton-type-with-the-x86-ami", {"InstanceType": "t4g.small"}, "InstanceType", None),
     ("x86-type-with-an-arm64-ami", {"AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"},
@@ -198,9 +197,18 @@ def test_one_mistake_exits_2_and_names_the_parameter(tmp_project, parsed_once, c
 
 
 def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, parsed_once, capsys):
-    write(tmp_project, "case", {**BASE, "AsgDesiredCapacity": "5"})
+    write(tmp_project, "case", {**BASE, "AsgMinSize": "5"})
     run(tmp_project, "case")
-    assert "case.json: AsgDesiredCapacity='5': must be at most AsgMaxSize=3\n" in capsys.readouterr().out
+    assert "case.json: AsgMinSize='5': must be at most AsgMaxSize=3\n" in capsys.readouterr().out
+
+
+def test_a_desired_capacity_is_refused_with_what_to_set_instead(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "AsgDesiredCapacity": "2"})
+    assert run(tmp_project, "case") == 2
+    assert ("case.json: AsgDesiredCapacity: no longer a parameter: CPU target tracking sets the number of app "
+            "servers between AsgMinSize and AsgMaxSize, and a desired capacity in the template would reset it "
+            "on every stack update; remove it, and set AsgMinSize to the servers to start with and never go "
+            "below\n") in capsys.readouterr().out
 
 
 def test_an_unknown_key_gets_a_suggestion(tmp_project, parsed_once, capsys):

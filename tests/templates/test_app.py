@@ -132,15 +132,15 @@ def test_ami_is_resolved_from_the_public_ssm_parameter_in_the_root_only(app_dict
 
 
 def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
-    asg = resources(app_dict, AsgMinSize="3", AsgDesiredCapacity="5", AsgMaxSize="9")["AppAutoScalingGroup"]
+    asg = resources(app_dict, AsgMinSize="3", AsgMaxSize="9")["AppAutoScalingGroup"]
     props = asg["Properties"]
-    assert (props["MinSize"], props["DesiredCapacity"], props["MaxSize"]) == ("3", "5", "9")
+    assert (props["MinSize"], props["MaxSize"]) == ("3", "9")
     assert props["VPCZoneIdentifier"] == {"Ref": "AppSubnetIds"}
     assert props["HealthCheckType"] == "ELB"
     assert props["HealthCheckGracePeriod"] == "900"
     assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
     signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
-    assert signal["Count"] == {"Ref": "AsgDesiredCapacity"}
+    assert signal["Count"] == {"Ref": "AsgMinSize"}  # the servers the group starts with
     rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
     assert rolling["MinInstancesInService"] == "3"
     assert rolling["MaxBatchSize"] == 1 and rolling["WaitOnResourceSignals"] is True
@@ -157,7 +157,7 @@ def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
 def test_rolling_updates_keep_fewer_servers_in_service_than_the_maximum(app_dict, low, high, in_service):
     # CloudFormation refuses MinInstancesInService >= MaxSize; with min == max
     # one server at a time is replaced (MaxBatchSize 1) from 0 kept in service.
-    asg = resources(app_dict, AsgMinSize=low, AsgDesiredCapacity=low, AsgMaxSize=high)["AppAutoScalingGroup"]
+    asg = resources(app_dict, AsgMinSize=low, AsgMaxSize=high)["AppAutoScalingGroup"]
     rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
     expected = 0 if in_service == "0" else in_service  # the literal 0, or the AsgMinSize value
     assert rolling["MinInstancesInService"] == expected
@@ -165,9 +165,20 @@ def test_rolling_updates_keep_fewer_servers_in_service_than_the_maximum(app_dict
     assert rolling["MaxBatchSize"] == 1
 
 
-def test_prod_runs_2_4_6_t3_xlarge_and_dev_is_small(project):
+def test_no_update_resets_a_scaled_group(app_dict):
+    # A DesiredCapacity would be applied again on every stack update that touches the group
+    # (a release included) and undo what target tracking did: the group owns its size.
+    group = app_dict["Resources"]["AppAutoScalingGroup"]["Properties"]
+    assert "DesiredCapacity" not in group
+    assert "AsgDesiredCapacity" not in app_dict["Parameters"]
+    policy = app_dict["Resources"]["CpuTargetTrackingPolicy"]["Properties"]
+    assert policy["AutoScalingGroupName"] == {"Ref": "AppAutoScalingGroup"}
+
+
+def test_prod_runs_2_to_6_t3_xlarge_and_dev_is_small(project):
     prod = paramfile.load(paramfile.path_for(project, "prod"))
-    assert (prod["AsgMinSize"], prod["AsgDesiredCapacity"], prod["AsgMaxSize"]) == ("2", "4", "6")
+    assert (prod["AsgMinSize"], prod["AsgMaxSize"]) == ("2", "6")
+    assert "AsgDesiredCapacity" not in prod
     assert prod["InstanceType"] == "t3.xlarge"
     dev = paramfile.load(paramfile.path_for(project, "dev"))
     assert dev["InstanceType"] in {"t3.micro", "t3.small"}

@@ -93,7 +93,7 @@ def test_defaults_are_one_cheap_environment_and_the_description_says_where_the_o
     defaults = {name: spec.get("Default") for name, spec in root["Parameters"].items()}
     assert defaults["EnvironmentName"] == "dev"
     assert (defaults["NumberOfAzs"], defaults["SingleNatGateway"], defaults["DbMultiAz"]) == ("2", "true", "false")
-    assert (defaults["AsgMinSize"], defaults["AsgDesiredCapacity"], defaults["AsgMaxSize"]) == ("1", "1", "2")
+    assert (defaults["AsgMinSize"], defaults["AsgMaxSize"]) == ("1", "2") and "AsgDesiredCapacity" not in defaults
     assert defaults["DbInstanceClass"] == "db.t4g.micro" and defaults["DbReplicaEnabled"] == "false"
     assert "parameters/prod.json" in root["Description"]
 

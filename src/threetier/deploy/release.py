@@ -26,15 +26,18 @@ LAUNCH_TEMPLATE_TYPE = "AWS::EC2::LaunchTemplate"
 class Release:
     previous: str
     ref: str
-    servers: str  # AsgDesiredCapacity: how many servers the rolling update replaces
+    servers: str  # how many servers the rolling update replaces: every one in service, which target
+    # tracking keeps from AsgMinSize to AsgMaxSize (e.g. '2 to 6'; one number when they are equal)
     launch_templates: tuple[str, ...]  # paths of the launch templates the change set modifies
     data_tier_changes: tuple[str, ...]  # paths of data stack resources the change set touches
 
     def lines(self) -> list[str]:
         templates = ", ".join(self.launch_templates) or "the app stack's launch template"
+        servers = f" ({self.servers})" if self.servers else ""
         lines = [f"Release: {REF} {self.previous} -> {self.ref}",
                  f"  - a new launch template version ({templates})",
-                 f"  - rolling replacement of {self.servers} server(s), one at a time, each signalling its health",
+                 f"  - rolling replacement of every server in service{servers}, one at a time, "
+                 "each signalling its health",
                  f"  - a failed release rolls back to {self.previous} by itself"]
         if self.data_tier_changes:
             lines.append(f"  - the data tier changes too: {', '.join(self.data_tier_changes)}: review those rows")
@@ -61,15 +64,22 @@ def describe(stack: dict | None, values: dict[str, str], template: dict, review:
     previous, ref = previous_value(stack, REF), values.get(REF)
     if previous is None or ref is None or previous == ref:
         return None
-    declared = template.get("Parameters") or {}
-    servers = values.get(P.ASG_DESIRED_CAPACITY.name) or str(
-        (declared.get(P.ASG_DESIRED_CAPACITY.name) or {}).get("Default", "all the"))
     rows = [change for change in review.changes if not change.nested_change_set_id]
     return Release(
-        previous=previous, ref=ref, servers=servers,
+        previous=previous, ref=ref, servers=_servers(values, template.get("Parameters") or {}),
         launch_templates=tuple(change.path for change in rows if change.resource_type == LAUNCH_TEMPLATE_TYPE),
         data_tier_changes=tuple(change.path for change in rows if _in_data_stack(change)),
     )
+
+
+def _servers(values: dict[str, str], declared: dict) -> str:
+    """'2 to 6': the group's bounds from the file or the template defaults ('' if neither has them);
+    how many run between them is the group's to say (target tracking), not the file's."""
+    low, high = (values.get(param.name) or str((declared.get(param.name) or {}).get("Default", ""))
+                 for param in (P.ASG_MIN_SIZE, P.ASG_MAX_SIZE))
+    if not (low and high):
+        return ""
+    return low if low == high else f"{low} to {high}"
 
 
 def _in_data_stack(change: Change) -> bool:

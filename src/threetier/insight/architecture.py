@@ -55,9 +55,9 @@ class AppServers:
     instance_type: str
     instance_type_parameter: str | None
     minimum: int
-    desired: int
+    desired: int  # the group's size at creation: DesiredCapacity, else MinSize, as Auto Scaling defaults it
     maximum: int
-    desired_parameter: str | None
+    desired_parameter: str | None  # the parameter behind `desired` (AsgMinSize in ours)
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     root_volume_gb: int

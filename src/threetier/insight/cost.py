@@ -1,8 +1,9 @@
 """Monthly on-demand cost of an Architecture, one line per billed item.
 
-Quantities come from the architecture (so from the parameter file: desired
-capacity 4 is 4 instances, Multi-AZ doubles the database, the replica line
-exists only with a replica); unit prices from the price table or, for
+Quantities come from the architecture (so from the parameter file: the app
+servers are the group's size at creation, AsgMinSize 2 is 2 instances, the
+floor target tracking never goes under; Multi-AZ doubles the database, the
+replica line exists only with a replica); unit prices from the price table or, for
 instances with --live, the AWS Price List API; usage nobody can know in advance
 (GB processed, LCUs, storage) from named assumptions printed under the table.
 
@@ -129,7 +130,7 @@ class _Pricer:
     def compute(self) -> None:
         for group in self.arch.app_servers:
             hourly, source = self.ec2(group.instance_type, group.instance_type_parameter)
-            self.add("EC2", f"App servers {group.instance_type} (desired capacity)", group.desired, "instance",
+            self.add("EC2", f"App servers {group.instance_type} ({_size_meaning(group)})", group.desired, "instance",
                      self.per_month(hourly), (group.instance_type_parameter, group.desired_parameter), source)
             self.add("EBS", f"App server root volumes, gp3 {group.root_volume_gb} GiB each",
                      group.desired * group.root_volume_gb, "GB-month", self.table.rate("ebs_gp3_gb_month"),
@@ -280,6 +281,16 @@ def _extended_support(arch: Architecture) -> list[str]:
 
 def _replica_switch(db) -> str | None:
     return "DbReplicaEnabled" if db.role == "replica" else None
+
+
+def _size_meaning(group: AppServers) -> str:
+    """What the app server count is: a group without DesiredCapacity starts at, and is billed here
+    at, its minimum; scaling out under load costs more, up to MaxSize."""
+    if group.minimum == group.maximum:
+        return "fixed size"
+    if group.desired == group.minimum:
+        return f"minimum; up to {group.maximum} under load"
+    return "desired capacity"
 
 
 # --- Output ---------------------------------------------------------------------

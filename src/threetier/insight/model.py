@@ -242,9 +242,11 @@ def _app_servers(of_type, props_of) -> tuple[AppServers, ...]:
             instance_type=str(data["InstanceType"]),
             instance_type_parameter=type_parameter,
             minimum=int(props["MinSize"]),
+            # Without DesiredCapacity (ours leaves it to target tracking) the group starts at MinSize.
+            # https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-capacity-limits.html
             desired=int(props.get("DesiredCapacity", props["MinSize"])),
             maximum=int(props["MaxSize"]),
-            desired_parameter=stack.parameter_behind(raw.get("DesiredCapacity")),
+            desired_parameter=stack.parameter_behind(raw.get("DesiredCapacity", raw["MinSize"])),
             subnets=tuple(props.get("VPCZoneIdentifier", [])),
             security_groups=tuple(data.get("SecurityGroupIds", [])),
             root_volume_gb=_root_volume_gb(data),

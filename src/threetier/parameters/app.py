@@ -113,28 +113,24 @@ DETAILED_MONITORING = Param(
     constraint="true or false.",
 )
 
+# No desired capacity: CPU target tracking owns the number of servers between AsgMinSize
+# and AsgMaxSize. A DesiredCapacity in the template would be applied again on every stack
+# update that touches the group (a release included) and undo a scale-out; left out, the
+# group starts at MinSize and updates leave its size alone. (validate refuses a parameter
+# file that still sets AsgDesiredCapacity, saying so.)
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-autoscaling-autoscalinggroup.html#cfn-autoscaling-autoscalinggroup-desiredcapacity
+# https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_autoscaling.AutoScalingGroup.html
 ASG_MIN_SIZE = Param(
     "AsgMinSize",
     "Number",
-    "Fewest app servers the Auto Scaling group keeps running.",
+    "App servers the Auto Scaling group starts with and never goes below; CPU target "
+    "tracking adds servers up to AsgMaxSize under load and removes them down to this.",
     label="Minimum app servers",
     group=GROUP_SIZE,
     default="1",
     min_value=1,
     max_value=100,
-    constraint="A whole number from 1 to 100, at most AsgDesiredCapacity.",
-)
-
-ASG_DESIRED_CAPACITY = Param(
-    "AsgDesiredCapacity",
-    "Number",
-    "App servers to start with; CPU target tracking moves it between min and max.",
-    label="Desired app servers",
-    group=GROUP_SIZE,
-    default="1",
-    min_value=1,
-    max_value=100,
-    constraint="A whole number from 1 to 100, between AsgMinSize and AsgMaxSize.",
+    constraint="A whole number from 1 to 100, at most AsgMaxSize.",
 )
 
 ASG_MAX_SIZE = Param(
@@ -146,7 +142,7 @@ ASG_MAX_SIZE = Param(
     default="2",
     min_value=1,
     max_value=100,
-    constraint="A whole number from 1 to 100, at least AsgDesiredCapacity.",
+    constraint="A whole number from 1 to 100, at least AsgMinSize.",
 )
 
 CPU_TARGET_PERCENT = Param(
@@ -323,7 +319,6 @@ APP = (
     ROOT_VOLUME_SIZE,
     DETAILED_MONITORING,
     ASG_MIN_SIZE,
-    ASG_DESIRED_CAPACITY,
     ASG_MAX_SIZE,
     CPU_TARGET_PERCENT,
     HEALTH_CHECK_GRACE_SECONDS,

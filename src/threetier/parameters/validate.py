@@ -206,6 +206,10 @@ def _unknown_message(key: str, declared: dict) -> str:
 _REPLACED = {
     P.VPC_CIDR.name: "split into VpcNetworkAddress and VpcPrefixLength (10.0.0.0/16 is 10.0.0.0 and 16), "
                      "so the template can check that the subnets fit",
+    # The template leaves the group's desired capacity to CPU target tracking (see P.ASG_MIN_SIZE).
+    "AsgDesiredCapacity": "CPU target tracking sets the number of app servers between AsgMinSize and AsgMaxSize, "
+                          "and a desired capacity in the template would reset it on every stack update; remove it, "
+                          "and set AsgMinSize to the servers to start with and never go below",
 }
 _WIRED = frozenset(p.name for p in vars(P).values() if isinstance(p, P.Param) and p.group == P.GROUP_WIRED)
 
@@ -255,22 +259,13 @@ def constraint_problem(spec: dict, value: str) -> str | None:
 # ----------------------------------------------------------------------------- sizes
 
 def asg_sizes(inputs: Inputs) -> list[Problem]:
-    """AsgMinSize <= AsgDesiredCapacity <= AsgMaxSize."""
-    names = low_name, desired_name, high_name = (
-        P.ASG_MIN_SIZE.name, P.ASG_DESIRED_CAPACITY.name, P.ASG_MAX_SIZE.name)
-    low, desired, high = (inputs.number(name) for name in names)
-    if None in (low, desired, high):
+    """AsgMinSize <= AsgMaxSize."""
+    low_name, high_name = P.ASG_MIN_SIZE.name, P.ASG_MAX_SIZE.name
+    low, high = inputs.number(low_name), inputs.number(high_name)
+    if low is None or high is None or low <= high:
         return []
-    if low > high:
-        return [Problem(low_name, inputs.value(low_name),
-                        f"must be at most {inputs.shown(high_name)}", related=(high_name,))]
-    if desired < low:
-        return [Problem(desired_name, inputs.value(desired_name),
-                        f"must be at least {inputs.shown(low_name)}", related=(low_name,))]
-    if desired > high:
-        return [Problem(desired_name, inputs.value(desired_name),
-                        f"must be at most {inputs.shown(high_name)}", related=(high_name,))]
-    return []
+    return [Problem(low_name, inputs.value(low_name),
+                    f"must be at most {inputs.shown(high_name)}", related=(high_name,))]
 
 
 def db_storage(inputs: Inputs) -> list[Problem]:
