@@ -56,7 +56,9 @@ MIN_EQUALS_MAX = "AsgMinEqualsMax"
 USE_ELB_ACCOUNT = "UseElbAccountForLogDelivery"
 ASG = "AppAutoScalingGroup"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-BOOT_TIMEOUT = "PT20M"
+# How long CloudFormation waits for a new server's cfn-signal; HealthCheckGraceSeconds covers it
+# (see P.BOOT_SIGNAL_SECONDS).
+BOOT_TIMEOUT = f"PT{P.BOOT_SIGNAL_SECONDS // 60}M"  # PT20M
 ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
 ROTATION_DAYS = 30
 # The rotation functions leave every punctuation character out of a new

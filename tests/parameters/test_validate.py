@@ -141,6 +141,9 @@ BAD = [
                                            "AdminCidr": "203.0.113.0/24", "BastionInstanceType": "c7gn.medium"},
      "BastionInstanceType", None),
     ("cpu-target", {"CpuTargetPercent": "95"}, "CpuTargetPercent", None),
+    # The old default: shorter than the boot's signal timeout (1200 s).
+    ("grace-shorter-than-the-boot", {"HealthCheckGraceSeconds": "900"}, "HealthCheckGraceSeconds", None),
+    ("grace-above-its-maximum", {"HealthCheckGraceSeconds": "3601"}, "HealthCheckGraceSeconds", None),
     ("health-check-path", {"HealthCheckPath": "health"}, "HealthCheckPath", None),
     ("repository-not-https", {"AppRepositoryUrl": "http://github.com/owner/app.git"}, "AppRepositoryUrl", None),
     ("alb-certificate-other-region", {"AlbCertificateArn": EU_CERT}, "AlbCertificateArn", "us-east-1"),
@@ -200,6 +203,14 @@ def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, pars
     write(tmp_project, "case", {**BASE, "AsgMinSize": "5"})
     run(tmp_project, "case")
     assert "case.json: AsgMinSize='5': must be at most AsgMaxSize=3\n" in capsys.readouterr().out
+
+
+def test_a_grace_period_shorter_than_the_boot_says_why(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "HealthCheckGraceSeconds": "900"})
+    assert run(tmp_project, "case") == 2
+    assert ("case.json: HealthCheckGraceSeconds='900': shorter than the 1200 s CloudFormation waits for a new "
+            "server's cfn-signal: the load balancer health check would get a server that is still booting "
+            "replaced before it signals; use 1200 or more\n") in capsys.readouterr().out
 
 
 def test_a_desired_capacity_is_refused_with_what_to_set_instead(tmp_project, parsed_once, capsys):

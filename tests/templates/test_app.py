@@ -137,7 +137,7 @@ def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
     assert (props["MinSize"], props["MaxSize"]) == ("3", "9")
     assert props["VPCZoneIdentifier"] == {"Ref": "AppSubnetIds"}
     assert props["HealthCheckType"] == "ELB"
-    assert props["HealthCheckGracePeriod"] == "900"
+    assert props["HealthCheckGracePeriod"] == "1200"
     assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
     signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
     assert signal["Count"] == {"Ref": "AsgMinSize"}  # the servers the group starts with
@@ -173,6 +173,19 @@ def test_no_update_resets_a_scaled_group(app_dict):
     assert "AsgDesiredCapacity" not in app_dict["Parameters"]
     policy = app_dict["Resources"]["CpuTargetTrackingPolicy"]["Properties"]
     assert policy["AutoScalingGroupName"] == {"Ref": "AppAutoScalingGroup"}
+
+
+def test_the_grace_period_covers_the_boot_the_signal_timeouts_allow(app_dict):
+    # A server still booting when its grace period ends fails the load balancer's check and is
+    # replaced before it signals: the grace, as low as its parameter allows, covers both timeouts.
+    group = app_dict["Resources"]["AppAutoScalingGroup"]
+    assert group["Properties"]["HealthCheckType"] == "ELB"
+    assert group["Properties"]["HealthCheckGracePeriod"] == {"Ref": "HealthCheckGraceSeconds"}
+    grace = app_dict["Parameters"]["HealthCheckGraceSeconds"]
+    rolling = group["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["WaitOnResourceSignals"] is True
+    assert group["CreationPolicy"]["ResourceSignal"]["Timeout"] == rolling["PauseTime"] == "PT20M"
+    assert int(grace["MinValue"]) == int(grace["Default"]) == 20 * 60
 
 
 def test_prod_runs_2_to_6_t3_xlarge_and_dev_is_small(project):

@@ -157,17 +157,33 @@ CPU_TARGET_PERCENT = Param(
     constraint="A whole number of percent from 10 to 90.",
 )
 
+# The boot budget: how long a new app server may take to boot, install the app and
+# cfn-signal. templates/app.py makes it the group's CreationPolicy ResourceSignal Timeout and
+# its rolling update's PauseTime (WaitOnResourceSignals): the time CloudFormation waits.
+BOOT_SIGNAL_SECONDS = 1200
+
+# The grace period covers the boot budget. With ELB health checks, Auto Scaling replaces an
+# InService server that fails the load balancer's check once its grace period is over; a server
+# still installing the app then is terminated before it can signal, although CloudFormation
+# would have waited for it. The creation fails at the timeout, and a scale-out or a replacement
+# boots and is terminated over and over. The timeout starts when CloudFormation starts creating
+# the group, the grace later (when the server enters InService), so grace >= timeout covers any
+# boot CloudFormation accepts. The cost: a server that breaks on boot is replaced that much later.
+# https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-creationpolicy.html
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html
 HEALTH_CHECK_GRACE_SECONDS = Param(
     "HealthCheckGraceSeconds",
     "Number",
     "Seconds a new server has to boot and install the app before failed load "
-    "balancer health checks get it replaced.",
+    f"balancer health checks get it replaced: at least the {BOOT_SIGNAL_SECONDS} s "
+    "CloudFormation waits for its signal.",
     label="Health check grace period (s)",
     group=GROUP_ADVANCED_SERVERS,
-    default="900",
-    min_value=60,
+    default=str(BOOT_SIGNAL_SECONDS),
+    min_value=BOOT_SIGNAL_SECONDS,
     max_value=3600,
-    constraint="A whole number of seconds from 60 to 3600.",
+    constraint=f"A whole number of seconds from {BOOT_SIGNAL_SECONDS} (the boot's signal timeout) to 3600.",
 )
 
 HEALTH_CHECK_PATH = Param(

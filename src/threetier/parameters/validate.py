@@ -230,6 +230,21 @@ def declared_constraints(inputs: Inputs) -> list[Problem]:
     return problems
 
 
+def health_check_grace(inputs: Inputs) -> list[Problem]:
+    """HealthCheckGraceSeconds: at least the boot budget, the BOOT_SIGNAL_SECONDS CloudFormation waits
+    for a new server's signal; with ELB health checks a server still booting after its grace period
+    is replaced before it can signal. The template's MinValue refuses the same; this says why.
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html"""
+    name, budget = P.HEALTH_CHECK_GRACE_SECONDS.name, P.BOOT_SIGNAL_SECONDS
+    value = inputs.given.get(name)
+    if value is None or not inputs.declares(name) or not _WHOLE_NUMBER.fullmatch(value) or int(value) >= budget:
+        return []  # not set here, or not a whole number: declared_constraints says so
+    return [Problem(name, value, (
+        f"shorter than the {budget} s CloudFormation waits for a new server's cfn-signal: the load balancer "
+        f"health check would get a server that is still booting replaced before it signals; use {budget} "
+        "or more"))]
+
+
 def constraint_problem(spec: dict, value: str) -> str | None:
     """Why CloudFormation would refuse `value` for a parameter declared as `spec`, or None."""
     explain = spec.get("ConstraintDescription")
@@ -658,8 +673,9 @@ def _refs(expr) -> set[str]:
     return set()
 
 
-# Each value on its own, against the template's Parameters section.
-PARAMETER_CHECKS = (unknown_keys, declared_constraints)
+# Each value on its own, against the template's Parameters section (the grace period first, to say
+# why its MinValue is what it is).
+PARAMETER_CHECKS = (unknown_keys, health_check_grace, declared_constraints)
 # Combinations, the situation (region, environment) and the template's Rules.
 CROSS_FIELD_CHECKS = (
     asg_sizes,
