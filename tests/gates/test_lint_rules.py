@@ -27,7 +27,7 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011"}
+                 "E9011", "E9012"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -37,12 +37,13 @@ FIXED_TODAY = datetime.date(2026, 11, 30)
 GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
-    "e9010-good.yaml", "e9011-good.yaml",
+    "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
 # Broken fixture -> (rule, {line: phrase of the message}). The awkward cases:
-# Fn::If branches (E9001:41, E9003:38, E9004:65, E9006:55), Fn::FindInMap rows with
+# Fn::If branches (E9001:41, E9003:38, E9004:65, E9006:55, E9012:73), defaults (E9012:73 no
+# PolicyType is simple scaling), Fn::FindInMap rows with
 # an Fn::If choosing the parameter group per engine (E9007:57), a same-region read
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
@@ -58,6 +59,11 @@ BROKEN = {
     }),
     "e9010-bad.yaml": ("E9010", {
         31: "OrdersReader is a read replica of OrdersDb, whose master password Secrets Manager manages",
+    }),
+    "e9012-bad.yaml": ("E9012", {
+        35: "WebFleet sets DesiredCapacity 3 while WebFleetCpuPolicy (TargetTrackingScaling) scales it",
+        54: "WorkerFleet sets DesiredCapacity Ref WorkerCount while WorkerFleetStepPolicy (StepScaling)",
+        73: "ReportFleet sets DesiredCapacity 4 while ReportFleetPolicy (SimpleScaling)",
     }),
     "e9001-parent-bad.yaml": ("E9001", {
         31: "passes Ref ImagePath, which is itself of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
@@ -206,3 +212,4 @@ def test_values_resolve_map_rows_and_keep_deploy_time_parts_symbolic():
     assert view.values(orders["DBInstanceIdentifier"]) == ["${Stage}-orders"]
     assert view.scenarios(orders["Engine"], orders["DBParameterGroupName"]) == [{"Engine": "mysql"},
                                                                                {"Engine": "postgres"}]
+

@@ -217,6 +217,13 @@ class TemplateView:
                 found.add(target)
             self._collect_references(value, found)
 
+    def resources_referring(self, target: str, type_: str, prop: str) -> list[str]:
+        """Resources of `type_` whose `prop` is a Ref to resource `target`, in any Fn::If branch
+        (a scaling policy's AutoScalingGroupName, a lifecycle hook's)."""
+        return [name for name, _ in self.resources_of_type(type_)
+                if any(self.ref_target(branch) == target
+                       for branch, _ in self.branches(self.properties(name).get(prop), []))]
+
     def dependencies(self, name: str) -> set[str]:
         """What CloudFormation creates before `name`: its DependsOn and every resource its
         declaration references, in Properties, Metadata, UpdatePolicy alike."""
