@@ -22,12 +22,12 @@ from tests.templates.test_security import as_it_was_before_issue_30
 from threetier.cli import main
 from threetier.gates.lint import lint_files
 from threetier.gates.lintrules import RULES_DIR, _clock
-from threetier.gates.lintrules._helpers import Symbolic, TemplateView
+from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_seconds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012"}
+                 "E9011", "E9012", "E9013"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -37,13 +37,14 @@ FIXED_TODAY = datetime.date(2026, 11, 30)
 GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
-    "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml",
+    "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
 # Broken fixture -> (rule, {line: phrase of the message}). The awkward cases:
-# Fn::If branches (E9001:41, E9003:38, E9004:65, E9006:55, E9012:73), defaults (E9012:73 no
-# PolicyType is simple scaling), Fn::FindInMap rows with
+# Fn::If branches (E9001:41, E9003:38, E9004:65, E9006:55, E9012:73, E9013:87 whose good twin
+# picks the grace and the wait on one condition), defaults (E9012:73 no PolicyType is simple
+# scaling, E9013:73 no grace is 0 s and no Timeout PT5M), Fn::FindInMap rows with
 # an Fn::If choosing the parameter group per engine (E9007:57), a same-region read
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
@@ -64,6 +65,16 @@ BROKEN = {
         35: "WebFleet sets DesiredCapacity 3 while WebFleetCpuPolicy (TargetTrackingScaling) scales it",
         54: "WorkerFleet sets DesiredCapacity Ref WorkerCount while WorkerFleetStepPolicy (StepScaling)",
         73: "ReportFleet sets DesiredCapacity 4 while ReportFleetPolicy (SimpleScaling)",
+    }),
+    "e9013-bad.yaml": ("E9013", {
+        41: "OrderFleet: HealthCheckGracePeriod 300 s is shorter than its CreationPolicy ResourceSignal Timeout "
+            "PT15M (900 s)",
+        55: "QueueFleet: HealthCheckGracePeriod Ref WarmupSeconds (as low as 60 s) is shorter than its "
+            "CreationPolicy ResourceSignal Timeout Ref BootWait (up to 1800 s)",
+        59: "is shorter than its rolling update PauseTime (WaitOnResourceSignals) PT1H (3600 s)",
+        73: "ScanFleet: HealthCheckGracePeriod not set (0 s) is shorter than its CreationPolicy ResourceSignal "
+            "Timeout PT5M (300 s)",
+        87: "ReportFleet: HealthCheckGracePeriod as low as 600 s is shorter than its rolling update PauseTime",
     }),
     "e9001-parent-bad.yaml": ("E9001", {
         31: "passes Ref ImagePath, which is itself of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
@@ -212,4 +223,22 @@ def test_values_resolve_map_rows_and_keep_deploy_time_parts_symbolic():
     assert view.values(orders["DBInstanceIdentifier"]) == ["${Stage}-orders"]
     assert view.scenarios(orders["Engine"], orders["DBParameterGroupName"]) == [{"Engine": "mysql"},
                                                                                {"Engine": "postgres"}]
+
+
+def test_iso_8601_durations_as_cloudformation_takes_them():
+    assert [iso8601_seconds(text) for text in ("PT20M", "PT1H30M", "PT90S", "P1DT2H", "pt5m")] == [
+        1200, 5400, 90, 93600, 300]
+    assert [iso8601_seconds(text) for text in ("PT", "P", "20", "PTM", "20M", None, 1200)] == [None] * 7
+
+
+def test_durations_and_numbers_follow_parameters_and_bindings():
+    bad, good = _view("e9013-bad.yaml"), _view("e9013-good.yaml")
+    timeout = bad.resources["QueueFleet"]["CreationPolicy"]["ResourceSignal"]["Timeout"]
+    assert bad.duration_bounds(timeout) == (600, 1800)  # AllowedValues PT10M, PT30M
+    assert bad.duration_bounds(timeout, {"BootWait": "PT30M"}) == (1800, 1800)
+    assert good.duration_bounds({"Ref": "BootWait"}) == (1500, 1500)  # no AllowedValues: its Default, PT25M
+    grace = good.properties("ReportFleet")["HealthCheckGracePeriod"]
+    assert good.number_bounds(grace) == (600, 3600)
+    assert good.number_bounds(grace, {"Tier": "large"}) == (3600, 3600)
+    assert good.scenarios(grace) == [{"Tier": "small"}, {"Tier": "large"}]
 

@@ -61,6 +61,9 @@ PSEUDO_PARAMETER_VALUES = {
 }
 
 _SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# An ISO 8601 duration as CloudFormation takes it for signal timeouts and pause times: PT#H#M#S
+# (days allowed, e.g. P1DT2H); each part optional, at least one present.
+_DURATION = re.compile(r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 
 
 def intrinsic(node: Any) -> tuple[str, Any] | None:
@@ -105,6 +108,15 @@ def sub_placeholders(text: str) -> list[str]:
         if name and not name.startswith("!") and name not in names:
             names.append(name)
     return names
+
+
+def iso8601_seconds(text: Any) -> float | None:
+    """Seconds in an ISO 8601 duration such as PT20M, PT1H30M or PT90S; None if it is not one."""
+    match = _DURATION.fullmatch(text.strip().upper()) if isinstance(text, str) else None
+    if match is None or not any(match.groups()) or text.strip().upper().endswith("T"):
+        return None
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def _dedupe(values: Iterable[Any]) -> list[Any]:
@@ -501,14 +513,18 @@ class TemplateView:
             if target and self.parameter(target) is not None:
                 map_keys.setdefault(target, set()).update(str(key) for key in keys)
 
-    def number_bounds(self, node: Any) -> tuple[float, float] | None:
+    def number_bounds(self, node: Any, binding: dict | None = None) -> tuple[float, float] | None:
         """Lowest and highest number `node` can be: a literal, or a Ref to a parameter bounded
         by AllowedValues or MinValue/MaxValue (a bare number parameter: 0 up to infinity, as
-        group sizes cannot be negative). Both Fn::If branches count. None if unknown."""
+        group sizes cannot be negative), or its value in `binding`. Both Fn::If branches count,
+        unless `binding` decides the condition. None if unknown."""
         bounds = []
-        for branch, _ in self.branches(node, []):
+        for branch, _ in self.branches(node, [], binding):
             target = self.ref_target(branch)
-            if target is not None:
+            if target is not None and target in (binding or {}):
+                number = binding[target]
+                found = (float(number),) * 2 if _is_number(number) else None
+            elif target is not None:
                 found = self._parameter_bounds(target)
             else:
                 found = (float(branch),) * 2 if _is_number(branch) else None
@@ -518,6 +534,26 @@ class TemplateView:
         if not bounds:
             return None
         return min(low for low, _ in bounds), max(high for _, high in bounds)
+
+    def duration_bounds(self, node: Any, binding: dict | None = None) -> tuple[float, float] | None:
+        """Shortest and longest ISO 8601 duration `node` can be, in seconds: a literal, or a Ref to
+        a parameter, by its value in `binding`, its AllowedValues or else its Default (a String
+        parameter has no bounds). Both Fn::If branches count, unless `binding` decides the
+        condition. None if any is unknown."""
+        seconds = []
+        for branch, _ in self.branches(node, [], binding):
+            target = self.ref_target(branch)
+            param = self.parameter(target)
+            if target in (binding or {}):
+                texts = [binding[target]]
+            elif param is not None:
+                texts = param.get("AllowedValues") or [param.get("Default")]
+            else:
+                texts = [branch]
+            seconds += [iso8601_seconds(text) for text in texts]
+        if not seconds or None in seconds:
+            return None
+        return min(seconds), max(seconds)
 
     def _parameter_bounds(self, name: str) -> tuple[float, float] | None:
         param = self.parameter(name)
