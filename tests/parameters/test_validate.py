@@ -205,21 +205,22 @@ def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, pars
     assert "case.json: AsgMinSize='5': must be at most AsgMaxSize=3\n" in capsys.readouterr().out
 
 
-def test_a_grace_period_shorter_than_the_boot_says_why(tmp_project, parsed_once, capsys):
-    write(tmp_project, "case", {**BASE, "HealthCheckGraceSeconds": "900"})
+@pytest.mark.parametrize("changes, line", [
+    # The old default of the grace period: a server still booting after it would be replaced.
+    ({"HealthCheckGraceSeconds": "900"},
+     "case.json: HealthCheckGraceSeconds='900': shorter than the 1200 s CloudFormation waits for a new server's "
+     "cfn-signal: the load balancer health check would get a server that is still booting replaced before it "
+     "signals; use 1200 or more\n"),
+    # Removed: a desired capacity in the template would reset what target tracking scaled.
+    ({"AsgDesiredCapacity": "2"},
+     "case.json: AsgDesiredCapacity: no longer a parameter: CPU target tracking sets the number of app servers "
+     "between AsgMinSize and AsgMaxSize, and a desired capacity in the template would reset it on every stack "
+     "update; remove it, and set AsgMinSize to the servers to start with and never go below\n"),
+], ids=["grace-shorter-than-the-boot", "desired-capacity"])
+def test_a_refused_value_says_why_and_what_to_set_instead(tmp_project, parsed_once, capsys, changes, line):
+    write(tmp_project, "case", {**BASE, **changes})
     assert run(tmp_project, "case") == 2
-    assert ("case.json: HealthCheckGraceSeconds='900': shorter than the 1200 s CloudFormation waits for a new "
-            "server's cfn-signal: the load balancer health check would get a server that is still booting "
-            "replaced before it signals; use 1200 or more\n") in capsys.readouterr().out
-
-
-def test_a_desired_capacity_is_refused_with_what_to_set_instead(tmp_project, parsed_once, capsys):
-    write(tmp_project, "case", {**BASE, "AsgDesiredCapacity": "2"})
-    assert run(tmp_project, "case") == 2
-    assert ("case.json: AsgDesiredCapacity: no longer a parameter: CPU target tracking sets the number of app "
-            "servers between AsgMinSize and AsgMaxSize, and a desired capacity in the template would reset it "
-            "on every stack update; remove it, and set AsgMinSize to the servers to start with and never go "
-            "below\n") in capsys.readouterr().out
+    assert line in capsys.readouterr().out
 
 
 def test_an_unknown_key_gets_a_suggestion(tmp_project, parsed_once, capsys):
