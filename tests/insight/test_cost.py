@@ -42,7 +42,7 @@ def test_prod_costs_more_than_dev(templates, env_values, table):
     assert prod.total > dev.total > 0
 
 
-@pytest.mark.parametrize("env,count", [("dev", 1), ("prod", 2)])
+@pytest.mark.parametrize("env,count", [("dev", 1), ("prod", 3)])
 def test_app_servers_are_the_minimum_the_group_starts_at(templates, env_values, table, env, count):
     # No DesiredCapacity in the template: the group starts at AsgMinSize and target tracking scales
     # it from there, so the estimate is the floor, and the line says it can be more.
@@ -168,6 +168,17 @@ def test_table_prints_prices_date_assumptions_and_total(table, capsys):
     assert "hours_per_month = 730" in out and "nat_gb_processed = 200" in out
     assert "Total" in out and "Not included:" in out
     assert "parameters/prod.json" in out
+
+
+def test_the_totals_the_readme_and_docs_quote_are_the_tools(templates, env_values, table):
+    """README: "dev about 129 USD a month, prod about 970 USD"; docs/insight.md: the exact totals."""
+    project = Path(__file__).resolve().parents[2]
+    totals = {env: estimate_for(templates, env_values, table, env).total for env in ("dev", "prod")}
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert (f"dev about {totals['dev']:,.0f} USD a month, prod about {totals['prod']:,.0f} USD"
+            in readme), totals
+    docs = (project / "docs" / "insight.md").read_text(encoding="utf-8")
+    assert f"| **{totals['dev']:,.2f}** | **{totals['prod']:,.2f}** |" in docs, totals
 
 
 def test_unknown_env_is_exit_2(capsys):
@@ -296,7 +307,7 @@ def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
 def test_unlimited_t_servers_pay_for_cpu_above_the_baseline_at_the_target(templates, env_values, table):
     prod = estimate_for(templates, env_values, table, "prod")  # 2 x t3.xlarge: 4 vCPUs, 40 % baseline
     surplus = line(prod, "CPU above the 40 % baseline at the 50 % target")
-    assert surplus.quantity == 2 * 4 * 730 * Decimal("0.10")
+    assert surplus.quantity == 3 * 4 * 730 * Decimal("0.10")
     assert surplus.unit_price == Decimal("0.05") and surplus.unit == "vCPU-hour"
     assert set(surplus.parameters) == {"CpuCredits", "CpuTargetPercent", "AsgMinSize"}
 
@@ -326,7 +337,7 @@ def test_backups_rotation_and_app_logs_have_their_lines(templates, env_values, t
     assert backups.quantity == 70 and backups.unit_price == Decimal("0.095")
     assert line(prod, "EFS backups").quantity == 10
     assert line(prod, "Key versions kept by yearly rotation").quantity == 2  # 2 keys, rotated once
-    assert line(prod, "App server logs ingested").quantity == 2  # 1 GB for each of the 2 servers (AsgMinSize)
+    assert line(prod, "App server logs ingested").quantity == 3  # 1 GB for each of the 3 servers (AsgMinSize)
     first_year = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
                                cost.assumptions_with(table, ["kms_rotations=0"]))
     assert not has_line(first_year, "Key versions kept")

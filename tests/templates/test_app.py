@@ -188,9 +188,12 @@ def test_the_grace_period_covers_the_boot_the_signal_timeouts_allow(app_dict):
     assert int(grace["MinValue"]) == int(grace["Default"]) == 20 * 60
 
 
-def test_prod_runs_2_to_6_t3_xlarge_and_dev_is_small(project):
+def test_prod_runs_3_to_6_t3_xlarge_one_per_az_at_least_and_dev_is_small(project):
     prod = paramfile.load(paramfile.path_for(project, "prod"))
-    assert (prod["AsgMinSize"], prod["AsgMaxSize"]) == ("2", "6")
+    # Without a desired capacity the group sits at its minimum until CPU scales it out:
+    # prod's floor keeps a server in each of its three AZs.
+    assert (prod["AsgMinSize"], prod["AsgMaxSize"]) == ("3", "6")
+    assert int(prod["AsgMinSize"]) >= int(prod["NumberOfAzs"])
     assert "AsgDesiredCapacity" not in prod
     assert prod["InstanceType"] == "t3.xlarge"
     dev = paramfile.load(paramfile.path_for(project, "dev"))
