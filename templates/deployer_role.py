@@ -10,6 +10,8 @@ built in the same run, so a new resource type changes this file and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from awacs import iam as iam_actions, s3 as s3_actions
 from awacs.aws import Action, Allow, Condition, Principal, Statement, StringEquals, StringLike
 from troposphere import Output, Parameter, Ref, Sub, Template, iam
@@ -18,7 +20,9 @@ import templates
 from threetier import parameters as P
 from threetier.blocks import naming, policies
 from threetier.blocks.suppressions import checkov
+from threetier.emit import schematables
 from threetier.facts import deployerpolicy
+from threetier.gates.resultcache import folder_for
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
@@ -47,8 +51,7 @@ def build() -> Template:
         ConstraintDescription="An S3 bucket name."))
 
     stacks = _stack_templates()
-    actions = deployerpolicy.handler_actions(deployerpolicy.resource_types(stacks))
-    grantable, _ = deployerpolicy.known_to_iam(actions)
+    grantable = schematables.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
     broad = [a for a in grantable if a not in deployerpolicy.NARROWED] + deployerpolicy.transform_actions(stacks)
     policies_made = [
         t.add_resource(iam.ManagedPolicy(
@@ -84,6 +87,11 @@ def _stack_templates() -> dict[str, dict]:
     """The other generated templates, as dicts: the types this role must be able to manage."""
     return {file: templates.built_dict(module)
             for file, module in templates.STACKS.items() if module != __name__.rsplit(".", 1)[-1]}
+
+
+def _cache_folder() -> Path | None:
+    """The result cache of the checkout this module is in (or THREETIER_CACHE_DIR)."""
+    return folder_for(Path(__file__).resolve().parents[1])
 
 
 def _in_deploy_regions() -> Condition:

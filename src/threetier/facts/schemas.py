@@ -29,11 +29,29 @@ class NoSchema(LookupError):
 
 
 @lru_cache(maxsize=None)
-def _data() -> Path:
+def _package() -> Path:
     spec = importlib.util.find_spec("cfnlint")
     if spec is None or not spec.submodule_search_locations:
         raise NoSchema("cfn-lint is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "schemas"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _data() -> Path:
+    return _package() / "data" / "schemas"
+
+
+def install_marks() -> list[str]:
+    """What tells this cfn-lint install from any other: where it is, its version file, and the
+    size and modification time of the tables read here. A new release changes the version
+    file; installing again, even the same release, rewrites the tables (new times)."""
+    version = _package() / "version.py"
+    tables = (_data() / "providers" / f"{DEFAULT_REGION}.json", _policies_path())
+    return [str(_package()), version.read_text(), *(_size_and_time(path) for path in tables)]
+
+
+def _size_and_time(path: Path) -> str:
+    status = path.stat()
+    return f"{path.name} {status.st_size} {status.st_mtime_ns}"
 
 
 @lru_cache(maxsize=None)
@@ -85,4 +103,8 @@ _ACTION_LINE = re.compile(r'\n   "([^"]+)": ')
 
 @lru_cache(maxsize=None)
 def _policies_text() -> str:
-    return (_data().parent / "AdditionalSpecs" / "Policies.json").read_text()
+    return _policies_path().read_text()
+
+
+def _policies_path() -> Path:
+    return _data().parent / "AdditionalSpecs" / "Policies.json"
