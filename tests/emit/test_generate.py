@@ -9,7 +9,7 @@ from cfn_tools import load_yaml
 
 import templates
 from threetier.cli import main
-from threetier.emit import cfnyaml
+from threetier.emit import cfnyaml, scalarstyle
 
 
 @pytest.fixture()
@@ -113,8 +113,21 @@ def test_a_long_list_of_short_tokens_wraps_on_as_few_lines_as_fit():
     assert load_yaml(text)["AllowedValues"] == days
 
 
-def test_without_libyaml_generate_says_how_to_get_it_and_writes_nothing(monkeypatch, tmp_path, capsys):
+def test_without_libyaml_generate_writes_the_same_files(monkeypatch, tmp_path, project, capsys):
+    """cfnyaml writes these templates itself; libyaml is only for what it does not write."""
     monkeypatch.setattr(cfnyaml.yaml, "__with_libyaml__", False)
+    assert main(["generate", "--output-dir", str(tmp_path)]) == 0
+    for name in templates.STACKS:
+        assert (tmp_path / name).read_bytes() == (project / "output" / name).read_bytes(), name
+
+
+def test_without_libyaml_a_template_that_needs_it_says_how_to_get_it_and_writes_nothing(monkeypatch, tmp_path,
+                                                                                          capsys):
+    def needs_libyaml(writer, data):
+        raise scalarstyle.NeedsLibyaml("as if a template had a tab in a string")
+
+    monkeypatch.setattr(cfnyaml.yaml, "__with_libyaml__", False)
+    monkeypatch.setattr(cfnyaml._Writer, "document", needs_libyaml)
     assert main(["generate", "--output-dir", str(tmp_path / "out")]) == 2
     assert "PyYAML was installed without libyaml" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
