@@ -189,7 +189,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _add_regions(command: argparse.ArgumentParser) -> None:
-    from threetier.gates.lint import DEFAULT_REGIONS
+    from threetier.gates import DEFAULT_REGIONS
 
     command.add_argument(
         "--regions", default=",".join(DEFAULT_REGIONS),

@@ -1,6 +1,5 @@
 """Facts about AWS regions that decide whether a deploy can work."""
 
-import difflib
 import functools
 
 # Where the facts here come from, and the day they were last checked against it.
@@ -66,6 +65,8 @@ def unknown_region_problem(region: str) -> str | None:
     known = known_regions()
     if region in known:
         return None
+    import difflib  # here: only a mistake needs it, and generate imports this module
+
     close = difflib.get_close_matches(region, sorted(known), n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     return (f"not an AWS region botocore knows: {hint}Check --region, AWS_REGION or your profile's region "

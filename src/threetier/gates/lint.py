@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier.facts import engines
+from threetier.gates import DEFAULT_REGIONS
 from threetier.gates.lintrules import RULES_DIR, _clock
 from threetier.gates.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
-
-# Six regions on four continents: resource and property support differs by region.
-DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2", "ap-northeast-1")
 
 
 @dataclass(frozen=True, order=True)
@@ -97,7 +95,7 @@ def _pool():
 
 
 def _context():
-    # Imported here: the CLI imports this module for DEFAULT_REGIONS on every command.
+    # Imported here: only a lint that starts its workers needs it.
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():

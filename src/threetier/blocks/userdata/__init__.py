@@ -8,7 +8,7 @@ stack (parameters, pseudo parameters, or the variables passed here) and
 from __future__ import annotations
 
 import re
-from importlib import resources
+from pathlib import Path
 
 from troposphere import Base64, Sub
 
@@ -20,7 +20,9 @@ PLACEHOLDER = re.compile(r"\$\{(?!!)([A-Za-z0-9:]+)\}")
 
 
 def text(name: str) -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    # Beside this module (package data). Not importlib.resources: importing it (and the
+    # zipfile, tempfile and random modules it brings) took more than reading the files.
+    return (Path(__file__).parent / name).read_text(encoding="utf-8")
 
 
 def placeholders(name: str) -> set[str]:
