@@ -20,9 +20,9 @@ import templates
 from threetier import parameters as P
 from threetier.blocks import naming, policies
 from threetier.blocks.suppressions import checkov
-from threetier.emit import schematables
+from threetier.blocks import deployeractions
 from threetier.facts import deployerpolicy
-from threetier.gates.resultcache import folder_for
+from threetier.blocks.resultcache import folder_for
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
@@ -51,7 +51,7 @@ def build() -> Template:
         ConstraintDescription="An S3 bucket name."))
 
     stacks = _stack_templates()
-    grantable = schematables.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
+    grantable = deployeractions.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
     broad = [a for a in grantable if a not in deployerpolicy.NARROWED] + deployerpolicy.transform_actions(stacks)
     policies_made = [
         t.add_resource(iam.ManagedPolicy(

@@ -7,7 +7,7 @@ import pytest
 
 from templates import network, root
 from tests import background
-from threetier.gates.resultcache import CACHE_DIR_VARIABLE
+from threetier.blocks.resultcache import CACHE_DIR_VARIABLE
 from threetier.insight import model
 from threetier.parameters import paramfile
 

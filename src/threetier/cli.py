@@ -206,7 +206,7 @@ def _add_no_cache(command: argparse.ArgumentParser) -> None:
 
 def _cache_dir(args: argparse.Namespace) -> Path | None:
     from threetier import emit
-    from threetier.gates.resultcache import folder_for
+    from threetier.blocks.resultcache import folder_for
 
     if args.no_cache:
         return None

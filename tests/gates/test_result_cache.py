@@ -1,4 +1,4 @@
-"""Results cached per file (src/threetier/gates/resultcache.py): a changed template, nested template,
+"""Results cached per file (src/threetier/blocks/resultcache.py): a changed template, nested template,
 rule, region, tool version or day invalidates exactly the results it decides, and nothing else.
 
 cfn-lint, checkov and detect-secrets are replaced here by recorders that say which files

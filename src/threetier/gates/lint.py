@@ -12,7 +12,7 @@ from pathlib import Path
 from threetier.facts import engines
 from threetier.gates import DEFAULT_REGIONS
 from threetier.gates.lintrules import RULES_DIR, _clock
-from threetier.gates.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
+from threetier.blocks.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
 
 
 @dataclass(frozen=True, order=True)

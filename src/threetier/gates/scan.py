@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier.gates.resultcache import ResultCache, fingerprint, version_of
+from threetier.blocks.resultcache import ResultCache, fingerprint, version_of
 
 
 class ScannerMissing(Exception):

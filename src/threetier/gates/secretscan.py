@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import parameters as P
-from threetier.gates.resultcache import ResultCache, fingerprint, version_of
+from threetier.blocks.resultcache import ResultCache, fingerprint, version_of
 from threetier.gates.scan import ScannerMissing
 
 

@@ -1,4 +1,8 @@
-"""Results of the slow checks (cfn-lint, checkov, detect-secrets), kept per file between runs.
+"""Results kept between runs: the slow checks' (cfn-lint, checkov, detect-secrets) per file, and
+the deployer role's actions (threetier.blocks.deployeractions).
+
+Among the templates' blocks, the lowest layer that keeps results (docs/architecture.md):
+the deployer role's template reads its actions through it, and the gates, above, theirs.
 
 An entry is stored under the hash of everything its result depends on (the
 file's bytes, the tool's version, the rules, the options), so a changed input

@@ -4,7 +4,7 @@ Working them out reads the provider schemas of ~50 resource types and looks up
 ~60 services in cfn-lint's 2 MB table of IAM actions (threetier.facts.deployerpolicy):
 ~35 ms, a sixth of a `generate`, for an answer that changes only when the types,
 cfn-lint or that code do. So the answer is stored under a hash of all three
-(threetier.gates.resultcache: .cache/threetier/ in the project, or
+(threetier.blocks.resultcache: .cache/threetier/ in the project, or
 THREETIER_CACHE_DIR): another cfn-lint, a new type or an edit of the code is
 another key, never a stale answer. An entry that is missing, cut short or not a
 list of action names is worked out again and written anew.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from threetier.facts import deployerpolicy, schemas
-from threetier.gates.resultcache import ResultCache, files_fingerprint, fingerprint
+from threetier.blocks.resultcache import ResultCache, files_fingerprint, fingerprint
 
 TOOL = "deployer-actions"
 
