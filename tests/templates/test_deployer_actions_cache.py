@@ -1,6 +1,9 @@
-"""The deployer role's actions come from the result cache only under the key of the same inputs."""
+"""The deployer role's actions come from the result cache only if they were worked out from the same inputs."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -8,8 +11,8 @@ import templates
 from templates import deployer_role
 from threetier import emit
 from threetier.blocks import deployeractions
-from threetier.facts import deployerpolicy, schemas
 from threetier.blocks.resultcache import CACHE_DIR_VARIABLE
+from threetier.facts import deployerpolicy, schemas
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,15 @@ def worked_out(monkeypatch):
     return calls
 
 
-def entry(folder, types):
-    return folder / deployeractions.TOOL / f"{deployeractions.cache_key(types)}.json"
+def entry(folder: Path) -> Path:
+    return folder / deployeractions.TOOL / f"{deployeractions.ENTRY}.json"
+
+
+def rewritten(monkeypatch, file: Path) -> None:
+    """As if `file` had been written again (a new cfn-lint release, a reinstall, an edit of the code)."""
+    real = deployeractions.file_mark
+    monkeypatch.setattr(deployeractions, "file_mark",
+                        lambda path: real(path) + (" rewritten" if path == file else ""))
 
 
 def test_the_second_run_reads_what_the_first_worked_out(tmp_path, types, worked_out):
@@ -41,7 +51,8 @@ def test_the_second_run_reads_what_the_first_worked_out(tmp_path, types, worked_
     second = deployeractions.grantable_actions(types, tmp_path)
     assert second == first
     assert len(worked_out) == 1
-    assert json.loads(entry(tmp_path, types).read_text()) == first
+    assert json.loads(entry(tmp_path).read_text()) == {"inputs": deployeractions.worked_out_from(types),
+                                                       "actions": first}
 
 
 def test_without_a_folder_nothing_is_kept(types, worked_out):
@@ -49,45 +60,47 @@ def test_without_a_folder_nothing_is_kept(types, worked_out):
     assert len(worked_out) == 2
 
 
-def test_the_cache_is_what_is_read(tmp_path, types):
-    """The entry under the key is the answer: that is why the key must hold every input."""
+def test_the_entry_is_what_is_read(tmp_path, types):
+    """An entry with today's inputs is the answer: that is why the inputs must be all of them."""
     planted = ["ec2:PlantedByTheTest"]
-    entry(tmp_path, types).parent.mkdir(parents=True)
-    entry(tmp_path, types).write_text(json.dumps(planted))
+    entry(tmp_path).parent.mkdir(parents=True)
+    entry(tmp_path).write_text(json.dumps({"inputs": deployeractions.worked_out_from(types), "actions": planted}))
     assert deployeractions.grantable_actions(types, tmp_path) == planted
 
 
-def test_another_cfn_lint_is_another_key(tmp_path, types, worked_out, monkeypatch):
-    deployeractions.grantable_actions(types, tmp_path)
-    real_marks = schemas.install_marks()
-    monkeypatch.setattr(schemas, "install_marks", lambda: [*real_marks[:1], '__version__ = "9.9.9"\n',
-                                                           *real_marks[2:]])
-    deployeractions.grantable_actions(types, tmp_path)
-    assert len(worked_out) == 2
-    assert len(list((tmp_path / deployeractions.TOOL).glob("*.json"))) == 2
+@pytest.mark.parametrize("which", ["cfn-lint's version file", "cfn-lint's IAM table", "the code"])
+def test_a_rewritten_input_file_means_working_it_out_again(tmp_path, types, worked_out, monkeypatch, which):
+    file = {"cfn-lint's version file": schemas.install_files()[0],
+            "cfn-lint's IAM table": schemas.install_files()[-1],
+            "the code": Path(deployerpolicy.__file__)}[which]
+    first = deployeractions.grantable_actions(types, tmp_path)
+    rewritten(monkeypatch, file)
+    assert deployeractions.grantable_actions(types, tmp_path) == first
+    assert deployeractions.grantable_actions(types, tmp_path) == first
+    assert len(worked_out) == 2, "worked out again once, then read from the new entry"
 
 
-def test_another_set_of_types_is_another_key(tmp_path, types, worked_out):
+def test_another_set_of_types_means_working_it_out_again(tmp_path, types, worked_out):
     with_queue = sorted({*types, "AWS::SQS::Queue"})
     assert "sqs:CreateQueue" not in deployeractions.grantable_actions(types, tmp_path)
     assert "sqs:CreateQueue" in deployeractions.grantable_actions(with_queue, tmp_path)
-    assert len(worked_out) == 2
+    assert "sqs:CreateQueue" not in deployeractions.grantable_actions(types, tmp_path)
+    assert len(worked_out) == 3
 
 
-def test_reinstalling_cfn_lint_is_another_key(types, monkeypatch):
-    before = deployeractions.cache_key(types)
-    real_marks = schemas.install_marks()
-    monkeypatch.setattr(schemas, "install_marks", lambda: [*real_marks[:-1], real_marks[-1] + "1"])
-    assert deployeractions.cache_key(types) != before
-
-
-@pytest.mark.parametrize("text", ["", '["ec2:Cre', "{}", "[]", '[1, 2]', '["no colon"]', "\x00\xff"])
+@pytest.mark.parametrize("text", [
+    "", '{"inputs": {', "[]", "{}", '{"inputs": null, "actions": ["ec2:X"]}', "\x00\xff",
+    "EMPTY ACTIONS", "ACTIONS NOT NAMES",
+])
 def test_a_damaged_entry_is_worked_out_again_and_replaced(tmp_path, types, worked_out, text):
+    inputs = deployeractions.worked_out_from(types)
+    text = {"EMPTY ACTIONS": json.dumps({"inputs": inputs, "actions": []}),
+            "ACTIONS NOT NAMES": json.dumps({"inputs": inputs, "actions": [1, "no colon"]})}.get(text, text)
     expected = deployeractions.grantable_actions(types, None)
-    entry(tmp_path, types).parent.mkdir(parents=True)
-    entry(tmp_path, types).write_text(text, encoding="latin-1")
+    entry(tmp_path).parent.mkdir(parents=True)
+    entry(tmp_path).write_text(text, encoding="latin-1")
     assert deployeractions.grantable_actions(types, tmp_path) == expected
-    assert json.loads(entry(tmp_path, types).read_text()) == expected
+    assert json.loads(entry(tmp_path).read_text())["actions"] == expected
     assert len(worked_out) == 2
 
 
@@ -95,8 +108,16 @@ def test_cached_and_uncached_role_templates_are_the_same_bytes(tmp_path, project
     committed = (project / "output" / "deployer-role.yaml").read_text()
     monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path))
     cold = emit.render(deployer_role.build(), "deployer_role")
-    assert list((tmp_path / deployeractions.TOOL).glob("*.json")), "the first build fills the cache"
+    assert entry(tmp_path).is_file(), "the first build fills the cache"
     warm = emit.render(deployer_role.build(), "deployer_role")
     monkeypatch.setattr(deployer_role, "_cache_folder", lambda: None)
     uncached = emit.render(deployer_role.build(), "deployer_role")
     assert cold == warm == uncached == committed
+
+
+def test_generate_loads_no_hash_function(project):
+    """The entry is compared whole, so generate need not load OpenSSL's hashes (~3 ms)."""
+    probe = "import sys; from threetier.cli import main; main(['generate', '--check']); print('_hashlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"

@@ -4,17 +4,17 @@ the deployer role's actions (threetier.blocks.deployeractions).
 Among the templates' blocks, the lowest layer that keeps results (docs/architecture.md):
 the deployer role's template reads its actions through it, and the gates, above, theirs.
 
-An entry is stored under the hash of everything its result depends on (the
-file's bytes, the tool's version, the rules, the options), so a changed input
-is a new key: nothing is ever invalidated in place, a stale entry is simply
-never read again. The folder is `.cache/threetier/` in the project (git-ignored);
+A check's entry is stored under the hash of everything its result depends on
+(the file's bytes, the tool's version, the rules, the options), so a changed
+input is a new key: nothing is ever invalidated in place, a stale entry is
+simply never read again. The deployer role keeps one entry, with what it was
+worked out from inside it, and compares that whole. The folder is `.cache/threetier/` in the project (git-ignored);
 THREETIER_CACHE_DIR points it elsewhere (the tests use a temporary folder), and
 `--no-cache` on the commands turns it off.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -32,6 +32,9 @@ def folder_for(project: Path | None) -> Path | None:
 
 def fingerprint(*parts: str | bytes) -> str:
     """One hash of several parts; the length prefixes keep ("ab", "c") apart from ("a", "bc")."""
+    # Imported here: loading it (OpenSSL) takes ~3 ms, and `generate` keeps its entry without a hash.
+    import hashlib
+
     digest = hashlib.sha256()
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
@@ -43,6 +46,13 @@ def fingerprint(*parts: str | bytes) -> str:
 def files_fingerprint(paths: list[Path]) -> str:
     """The names and bytes of files: a rule set, a module, whatever code decides a result."""
     return fingerprint(*(part for path in sorted(paths) for part in (path.name, path.read_bytes())))
+
+
+def file_mark(path: Path) -> str:
+    """What tells one version of a file from another without reading it: where it is, its size and
+    modification time (an edit, a checkout or an install rewrites it)."""
+    status = path.stat()
+    return f"{path} {status.st_size} {status.st_mtime_ns}"
 
 
 def version_of(distribution: str) -> str:

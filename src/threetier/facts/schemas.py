@@ -40,18 +40,10 @@ def _data() -> Path:
     return _package() / "data" / "schemas"
 
 
-def install_marks() -> list[str]:
-    """What tells this cfn-lint install from any other: where it is, its version file, and the
-    size and modification time of the tables read here. A new release changes the version
-    file; installing again, even the same release, rewrites the tables (new times)."""
-    version = _package() / "version.py"
-    tables = (_data() / "providers" / f"{DEFAULT_REGION}.json", _policies_path())
-    return [str(_package()), version.read_text(), *(_size_and_time(path) for path in tables)]
-
-
-def _size_and_time(path: Path) -> str:
-    status = path.stat()
-    return f"{path.name} {status.st_size} {status.st_mtime_ns}"
+def install_files() -> list[Path]:
+    """The files that tell this cfn-lint install from another: its version file and the tables
+    read here first. A new release, or installing the same one again, rewrites them."""
+    return [_package() / "version.py", _data() / "providers" / f"{DEFAULT_REGION}.json", _policies_path()]
 
 
 @lru_cache(maxsize=None)
