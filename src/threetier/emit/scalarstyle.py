@@ -21,7 +21,6 @@ libyaml write that document, so the bytes are libyaml's either way.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
 from yaml.nodes import ScalarNode
@@ -85,7 +84,6 @@ def style(text: str, tag: str, *, literal_wanted: bool, in_flow: bool, simple_ke
     return chosen
 
 
-@lru_cache(maxsize=None)
 def implicit_tag(text: str) -> str:
     """The tag a YAML 1.1 reader gives `text` written plain, as PyYAML's emitter asks its resolver."""
     return _RESOLVER.resolve(ScalarNode, text, (True, False))
@@ -94,7 +92,6 @@ def implicit_tag(text: str) -> str:
 _ANYTHING = Allowed(multiline=False, flow_plain=True, block_plain=True, single_quoted=True, block=True)
 
 
-@lru_cache(maxsize=None)
 def analyze(text: str) -> Allowed:
     if not text:
         return Allowed(multiline=False, flow_plain=False, block_plain=True, single_quoted=True, block=False)
