@@ -41,6 +41,8 @@ TRICKY = [
     "\ud7ff", "\ue000", "\ufffd", "\ufffe",
     # ordinary
     "a", "Name", "t3.small", "arn:aws:iam::aws:policy/ReadOnlyAccess", "/", "/a/b", "_x", "x-y", "a.b.c",
+    # colons and braces inside: plain in a block, quoted in a one-line list
+    "ec2:CreateVpc", "x{y", "$a:b", "/a:b", "0:30", "1:2:3", "a:b:", "${A}", "${A}:", "a:{b}", "$", "$:",
 ]
 
 LONG_WORDS = ["lorem", "ipsum", "dolor", "sit", "amet,", "'quoted'", "it's", "a:b", "x", "${AWS::Region}", "#", "-"]

@@ -35,8 +35,11 @@ STR_TAG = "tag:yaml.org,2002:str"
 # ASCII that libyaml writes as it is: a line feed and the printable characters.
 # (A class of all it writes as it is, in Unicode, takes 14 ms to compile.)
 _ASCII_ESCAPED = re.compile("[^\n\x20-\x7e]")
-# Most texts (names, ARNs without `:`, numbers): no indicator, no space, nothing to escape.
+# Most texts (names, paths, numbers): no indicator, no space, nothing to escape.
 _ORDINARY = re.compile(r"[0-9A-Za-z_/][0-9A-Za-z_./-]*")
+# Most others (IAM actions, types, ARNs, ${Sub} strings): `:`, `{` or `}` inside, which
+# end a plain scalar in a flow list, but no `: ` or final `:`, which would in a block.
+_COLONS_OR_BRACES = re.compile(r"[0-9A-Za-z_/$][0-9A-Za-z_./$:{}-]*[0-9A-Za-z_./${}-]")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 _FLOW_INDICATORS = frozenset(",?[]{}:")
 
@@ -90,6 +93,7 @@ def implicit_tag(text: str) -> str:
 
 
 _ANYTHING = Allowed(multiline=False, flow_plain=True, block_plain=True, single_quoted=True, block=True)
+_PLAIN_IN_A_BLOCK_ONLY = _ANYTHING._replace(flow_plain=False)
 
 
 def analyze(text: str) -> Allowed:
@@ -97,6 +101,8 @@ def analyze(text: str) -> Allowed:
         return Allowed(multiline=False, flow_plain=False, block_plain=True, single_quoted=True, block=False)
     if _ORDINARY.fullmatch(text):
         return _ANYTHING
+    if _COLONS_OR_BRACES.fullmatch(text):
+        return _PLAIN_IN_A_BLOCK_ONLY
     if _ASCII_ESCAPED.search(text) if text.isascii() else not all(map(_written_as_is, text)):
         raise NeedsLibyaml(f"{text!r} has characters libyaml escapes or breaks lines at")
     flow_indicators, block_indicators = _indicators(text)
