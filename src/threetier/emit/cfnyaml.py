@@ -132,7 +132,7 @@ def list_width(items: list, tag: str | None) -> int | None:
 
 
 def _item_width(item) -> int | None:
-    tag, inner = short_form(item) if isinstance(item, dict) else (None, item)
+    tag, inner = short_form(item)
     if isinstance(inner, dict):
         return None
     if isinstance(inner, (list, tuple)):
@@ -170,9 +170,7 @@ class _Writer:
         return "".join(self.parts)
 
     def node(self, value, indent: int, in_mapping: bool = False) -> None:
-        tag = None
-        if isinstance(value, dict):
-            tag, value = short_form(value)
+        tag, value = short_form(value)
         if isinstance(value, dict):
             self.mapping(value, tag, indent)
         elif isinstance(value, (list, tuple)):

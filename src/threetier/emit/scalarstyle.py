@@ -70,7 +70,7 @@ def style(text: str, tag: str, *, literal_wanted: bool, in_flow: bool, simple_ke
     if literal_wanted:
         if not allowed.block or in_flow or simple_key:
             raise NeedsLibyaml(f"{text!r} cannot be a literal block here")
-        return _literal_or_not(text)
+        return _literal(text)
     chosen = PLAIN
     if not (allowed.flow_plain if in_flow else allowed.block_plain):
         chosen = SINGLE_QUOTED
@@ -97,6 +97,7 @@ _PLAIN_IN_A_BLOCK_ONLY = _ANYTHING._replace(flow_plain=False)
 
 
 def analyze(text: str) -> Allowed:
+    """libyaml's yaml_emitter_analyze_scalar, for the texts it writes as they are (NeedsLibyaml for others)."""
     if not text:
         return Allowed(multiline=False, flow_plain=False, block_plain=True, single_quoted=True, block=False)
     if _ORDINARY.fullmatch(text):
@@ -142,12 +143,12 @@ def _indicators(text: str) -> tuple[bool, bool]:
         block = block or followed_by_blank
     if not _FLOW_INDICATORS.isdisjoint(rest):
         flow = True
-    if ": " in rest or ":\n" in rest or (rest.endswith(":")) or " #" in text or "\n#" in text:
+    if ": " in rest or ":\n" in rest or rest.endswith(":") or " #" in text or "\n#" in text:
         flow = block = True
     return flow, block
 
 
-def _literal_or_not(text: str) -> str:
+def _literal(text: str) -> str:
     # A block that keeps two or more final line breaks (`|+`) makes libyaml end the document with `...`.
     if text.endswith("\n") and (len(text) == 1 or text[-2] == "\n"):
         raise NeedsLibyaml(f"{text!r} would be written with |+")
