@@ -177,3 +177,9 @@ def test_random_documents_come_out_as_libyaml_writes_them():
         except scalarstyle.NeedsLibyaml:
             pass
     assert written_by_the_writer > 100, "the corpus should mostly exercise the writer, not the fallback"
+
+
+@pytest.mark.parametrize("value", [None, {1, 2}, object(), [None], {"Ref": None}])
+def test_what_cloudformation_yaml_cannot_hold_is_refused_by_name(value):
+    with pytest.raises(TypeError, match="cannot write"):
+        cfnyaml.dump({"A": value})

@@ -108,8 +108,12 @@ def scalar_text(value) -> str:
     if isinstance(value, float):
         return repr(value)
     if not isinstance(value, str):
-        raise TypeError(f"cannot write {type(value).__name__} {value!r} as CloudFormation YAML")
+        raise _not_writable(value)
     return value
+
+
+def _not_writable(value) -> TypeError:
+    return TypeError(f"cannot write {type(value).__name__} {value!r} as CloudFormation YAML")
 
 
 def yaml_tag(value) -> str:
@@ -175,8 +179,10 @@ class _Writer:
             self.mapping(value, tag, indent)
         elif isinstance(value, (list, tuple)):
             self.sequence(value, tag, indent, in_mapping)
-        else:
+        elif isinstance(value, (str, int, float)):  # bool is an int
             self.scalar(value, tag, indent)
+        else:
+            raise _not_writable(value)  # before the scalar cache, which would ask for a hash
 
     def mapping(self, value: dict, tag: str | None, indent: int) -> None:
         self.tag(tag)
@@ -382,9 +388,8 @@ def dump_with_libyaml(data: dict) -> str:
     return stream.getvalue()
 
 
-def _node(value, tag: str | None = None) -> Node:
-    if tag is None:
-        tag, value = short_form(value)
+def _node(value) -> Node:
+    tag, value = short_form(value)
     if isinstance(value, dict):
         pairs = [(_scalar(key), _node(item)) for key, item in sorted(value.items())]
         return MappingNode(tag or _MAP, pairs, flow_style=False)
