@@ -16,8 +16,10 @@ generate --check with the schema cache cold, the floor; round after round), so
 that a busy spell of the machine falls on all of them alike. "Schema cache"
 is the deployer role's actions worked out from cfn-lint's schemas
 (threetier.blocks.deployeractions), kept in the result cache: warm when an
-earlier run left them. CPU is user + system time of the process and
-all its descendants (lint's forkserver and the workers it forks, checkov):
+earlier run left them. generate.py turns Python's cycle collector off; the
+floor's process keeps it on, as a plain `python -c` does.
+
+CPU is user + system time of the process and all its descendants (lint's forkserver and the workers it forks, checkov):
 unlike wall time it barely moves when other work shares the machine. On Linux
 this process adopts orphaned descendants (PR_SET_CHILD_SUBREAPER) and waits for
 them, so the forkserver, which outlives its parent by a moment and is not waited
