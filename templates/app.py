@@ -106,7 +106,11 @@ def build() -> Template:
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
     t.add_condition(MIN_EQUALS_MAX, Equals(Ref(P.ASG_MIN_SIZE.name), Ref(P.ASG_MAX_SIZE.name)))
-    t.add_mapping("ElbLogDelivery", {region: {"AccountId": account}
+    # The account's root principal, not its bare id: a tool that writes the template back
+    # (`aws cloudformation package`) writes a 1.1 string such as 054676820928 unquoted, and
+    # CloudFormation then reads a number (threetier.facts.yamlreaders); iam::...:root is a
+    # string to every reader, quoted or not.
+    t.add_mapping("ElbLogDelivery", {region: {"AccountRoot": f"iam::{account}:root"}
                                      for region, account in ELB_LOG_ACCOUNTS.items()})
     t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
 
@@ -231,8 +235,8 @@ def _access_log_bucket(t: Template) -> tuple[bucket.Bucket, bucket.BucketPolicy]
     deliver_from_elb_account = Statement(
         Sid="DeliverAlbAccessLogsFromElbAccount",
         Effect=Allow,
-        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${Account}:root", Account=FindInMap(
-            "ElbLogDelivery", Ref("AWS::Region"), "AccountId"))),
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:${AccountRoot}", AccountRoot=FindInMap(
+            "ElbLogDelivery", Ref("AWS::Region"), "AccountRoot"))),
         Action=[s3.PutObject],
         Resource=[log_objects],
     )

@@ -27,7 +27,7 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_s
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013"}
+                 "E9011", "E9012", "E9013", "W9014"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -37,7 +37,7 @@ FIXED_TODAY = datetime.date(2026, 11, 30)
 GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
-    "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml",
+    "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -49,6 +49,14 @@ DATED_GOOD = ("rds-good.yaml",)
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
 BROKEN = {
+    "w9014-bad.yaml": ("W9014", {
+        6: "Parameters/RetryBudget/Default: '1e3' is a string to YAML 1.1",
+        10: "Mappings/PartnerAccounts/eu-central-1/Delivery: '054676820928' is a string to YAML 1.1, so "
+            "`aws cloudformation package` writes it back unquoted, and then YAML 1.2 reads it as int",
+        14: "Mappings/PartnerAccounts/us-east-2/Delivery: '033677994240'",
+        16: "Mappings/ByAccount/098369216593: '098369216593'",
+        51: "Outputs/PartnerTier/Value/Fn::FindInMap/1: '098369216593'",
+    }),
     "e9011-bad.yaml": ("E9011", {
         46: "PortalEdgeRule: FromPort depends on Fn::If on the condition ServesTls",
         47: "PortalEdgeRule: ToPort depends on Fn::If on the condition ServesTls",

@@ -402,7 +402,10 @@ def _node(value) -> Node:
 def _scalar(value, tag: str | None = None) -> ScalarNode:
     text = scalar_text(value)
     literal = isinstance(value, str) and "\n" in text
-    return ScalarNode(tag or yaml_tag(value), text, style="|" if literal else None)
+    style = "|" if literal else None
+    if not literal and tag is None and isinstance(value, str) and scalarstyle.quoted_for_other_readers(text):
+        style = "'"
+    return ScalarNode(tag or yaml_tag(value), text, style=style)
 
 
 def _c_dumper() -> type:

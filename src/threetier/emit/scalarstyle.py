@@ -10,7 +10,11 @@ strings libyaml quotes. libyaml decides in two steps, followed here:
    emitter.c, yaml_emitter_analyze_scalar and yaml_emitter_select_scalar_style);
 2. whether a plain string would be read back as a string: PyYAML's resolver,
    the same table PyYAML's emitter consults, says what a YAML 1.1 reader
-   makes of it (`'5'`, `'true'`, `'2012-10-17'`, `''`, `'~'` stay quoted).
+   makes of it (`'5'`, `'true'`, `'2012-10-17'`, `''`, `'~'` stay quoted);
+   and, beyond what libyaml is asked by PyYAML, a string that the YAML 1.2
+   core schema or SnakeYAML would type otherwise (threetier.facts.yamlreaders:
+   `'054676820928'`, `'1e3'`) is quoted too; dump_with_libyaml asks libyaml
+   to single-quote the same strings.
 
 Whatever libyaml would write double-quoted or with an explicit tag (control
 characters, tabs, a trailing space in a multi-line string, a float such as
@@ -25,6 +29,8 @@ from typing import NamedTuple
 
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
+
+from threetier.facts import yamlreaders
 
 PLAIN = "plain"
 SINGLE_QUOTED = "single-quoted"
@@ -80,11 +86,19 @@ def style(text: str, tag: str, *, literal_wanted: bool, in_flow: bool, simple_ke
         if tag != STR_TAG:
             raise NeedsLibyaml(f"{text!r} does not read back as {tag}: libyaml writes its tag")
         chosen = SINGLE_QUOTED
+    if chosen == PLAIN and tag == STR_TAG and quoted_for_other_readers(text):
+        chosen = SINGLE_QUOTED
     if chosen == SINGLE_QUOTED and not allowed.single_quoted:
         raise NeedsLibyaml(f"{text!r} would be double-quoted")
     if chosen != PLAIN and not custom_tag and tag != STR_TAG:
         raise NeedsLibyaml(f"{text!r} would be quoted with a tag")
     return chosen
+
+
+def quoted_for_other_readers(text: str) -> bool:
+    """A string PyYAML reads back as one, but YAML 1.2 or SnakeYAML (and CloudFormation) would
+    type otherwise, e.g. an account id with a leading zero: quoted, as libyaml is told to."""
+    return yamlreaders.typed_otherwise(text) is not None
 
 
 def implicit_tag(text: str) -> str:

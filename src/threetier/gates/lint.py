@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier.facts import engines
+from threetier import facts
 from threetier.gates import DEFAULT_REGIONS
 from threetier.gates.lintrules import RULES_DIR, _clock
 from threetier.blocks.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
@@ -125,8 +125,9 @@ def _cache_keys(paths: list[Path], regions: tuple[str, ...],
     """For each file, a hash of everything its findings depend on."""
     shared = (
         f"cfn-lint {version_of('cfn-lint')}",
-        # The project's rules, the release calendar W9009 reads (engines.py), and the options set here.
-        files_fingerprint([*RULES_DIR.glob("*.py"), Path(engines.__file__), Path(__file__)]),
+        # The project's rules, the AWS facts they read (W9009's release calendar, W9014's reader
+        # tables, ...), and the options set here.
+        files_fingerprint([*RULES_DIR.glob("*.py"), *Path(facts.__file__).parent.glob("*.py"), Path(__file__)]),
         _clock.today().isoformat(),  # W9009 warns from a date on
         json.dumps([list(regions), parameters or {}], sort_keys=True),
     )
