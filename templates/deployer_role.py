@@ -18,11 +18,10 @@ from troposphere import Output, Parameter, Ref, Sub, Template, iam
 
 import templates
 from threetier import parameters as P
-from threetier.blocks import naming, policies
-from threetier.blocks.suppressions import checkov
-from threetier.blocks import deployeractions
-from threetier.facts import deployerpolicy
+from threetier.blocks import deployeractions, naming, policies
 from threetier.blocks.resultcache import folder_for
+from threetier.blocks.suppressions import checkov
+from threetier.facts import deployerpolicy
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import facts
+from threetier.blocks.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
 from threetier.gates import DEFAULT_REGIONS
 from threetier.gates.lintrules import RULES_DIR, _clock
-from threetier.blocks.resultcache import ResultCache, files_fingerprint, fingerprint, version_of
 
 
 @dataclass(frozen=True, order=True)
