@@ -20,6 +20,7 @@ from tests.deploy.test_deploy_stubbed import (  # noqa: F401 (fixture)
     threetier,
 )
 from threetier import parameters as P
+from threetier.deploy.rollback import NO_TRIGGERS
 
 OLD, NEW = "v1.0.0", "v1.1.0"
 VALUES = {"ProjectName": "shop", "EnvironmentName": ENV, "AppRepositoryRef": OLD, "AsgMinSize": "2",
@@ -42,7 +43,8 @@ def deployed_with_values_then_change_set(aws, parameters=ANY):
     aws.templates_already_uploaded()
     aws.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, {
         "StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "TemplateURL": ANY,
-        "Parameters": parameters, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY})
+        "Parameters": parameters, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY,
+        "RollbackConfiguration": NO_TRIGGERS})
 
 
 def released(aws, app_changes, data_changes=None):

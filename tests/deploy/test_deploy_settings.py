@@ -8,7 +8,7 @@ import json
 
 import pytest
 from botocore.stub import ANY
-from troposphere import Ref, cloudformation
+from troposphere import Equals, Ref, cloudformation
 
 from tests.deploy.fixtures import responses as r
 from tests.deploy.fixtures.project import ENV, STACK_NAME, app_template, root_template, write_project, write_templates
@@ -18,6 +18,7 @@ from tests.deploy.test_deploy_moto import (
 )
 from tests.deploy.test_deploy_stubbed import BUCKET, CHANGE_SET, STACK_ID, aws, plan, threetier  # noqa: F401 (fixture)
 from threetier import cli
+from threetier.deploy.rollback import NO_TRIGGERS
 
 MOTO_ACCOUNT = "123456789012"  # the account moto's STS answers with
 OTHER_ACCOUNT = "111122223333"
@@ -158,16 +159,15 @@ def monitoring_stack_found(aws, alarms=("AlbHttp5xxRateAlarm", "UnhealthyHostsAl
                           stack_id=MONITORING_ID)]}, {"StackName": MONITORING_ID})
 
 
-def update_planned(aws, rollback_configuration):
+def update_planned(aws, rollback_configuration, monitoring_looked_up=True):
     aws.stack_is("UPDATE_COMPLETE")
-    if rollback_configuration is not None:
+    if monitoring_looked_up:
         monitoring_stack_found(aws)
     for _ in range(3):  # app.yaml and monitoring.yaml (the same bytes), main.yaml
         aws.s3_stub.add_response("head_object", {}, {"Bucket": BUCKET, "Key": ANY})
     expected = {"StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "TemplateURL": ANY,
                 "Parameters": ANY, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY}
-    if rollback_configuration:
-        expected["RollbackConfiguration"] = rollback_configuration
+    expected["RollbackConfiguration"] = rollback_configuration
     aws.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, expected)
     aws.change_set_described(r.change_set(STACK_NAME, [
         r.resource_change("Modify", "Setting", "AWS::SSM::Parameter", Replacement="False")]))
@@ -207,11 +207,27 @@ def test_the_monitoring_window_is_a_setting_and_json_names_the_alarms(monitored,
         "AlbHttp5xxRateAlarm", "UnhealthyHostsAlarm", "InServiceBelowMinimumAlarm"]
 
 
-def test_rollback_triggers_can_be_turned_off(monitored, aws, capsys):
+def test_rollback_triggers_turned_off_clear_the_ones_an_earlier_update_saved(monitored, aws, capsys):
+    # Left out, RollbackConfiguration would keep the saved triggers: an empty list removes them.
     write_settings(monitored, "[dev]\nrollback_triggers = false\n")
-    update_planned(aws, None)
+    update_planned(aws, NO_TRIGGERS, monitoring_looked_up=False)
 
     assert plan(monitored) == 0
+    assert "Rollback triggers" not in capsys.readouterr().out
+
+
+def test_an_update_that_removes_the_monitoring_stack_is_not_guarded_by_its_alarms(tmp_path, aws, capsys):
+    """Turning monitoring off deletes the alarms: as triggers of that very update they would go missing,
+    and CloudFormation fails an update whose trigger is missing. It clears the triggers instead."""
+    root = root_template()
+    root.add_condition("Monitored", Equals(Ref("EnvironmentName"), "prod"))  # false for dev's values
+    root.add_resource(cloudformation.Stack("MonitoringStack", Condition="Monitored", TemplateURL="monitoring.yaml",
+                                           Parameters={"ProjectName": Ref("ProjectName")}))
+    project = write_project(tmp_path)
+    write_templates(project, {"main.yaml": root, "monitoring.yaml": app_template(" (monitoring)")})
+    update_planned(aws, NO_TRIGGERS, monitoring_looked_up=False)  # no DescribeStackResource asked
+
+    assert plan(project) == 0
     assert "Rollback triggers" not in capsys.readouterr().out
 
 
@@ -221,7 +237,7 @@ def test_without_the_monitoring_stack_nothing_guards_the_update(monitored, aws, 
                                   f"Resource MonitoringStack does not exist for stack {STACK_NAME}")
     for _ in range(3):
         aws.s3_stub.add_response("head_object", {}, {"Bucket": BUCKET, "Key": ANY})
-    aws.change_set_created("UPDATE")  # its expected parameters have no RollbackConfiguration
+    aws.change_set_created("UPDATE")  # with an empty RollbackConfiguration: no triggers, saved ones cleared
     aws.change_set_described(r.change_set(STACK_NAME, [r.resource_change("Add", "T", "AWS::SNS::Topic")]))
 
     assert plan(monitored) == 0

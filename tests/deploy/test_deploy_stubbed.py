@@ -21,6 +21,7 @@ from tests.deploy.fixtures import responses as r
 from tests.deploy.fixtures.project import ENV, STACK_NAME, write_parameters, write_project
 from threetier import cli
 from threetier.deploy.commands import common
+from threetier.deploy.rollback import NO_TRIGGERS
 from threetier.deploy.session import Clients
 
 STACK_ID = r.stack_arn(STACK_NAME)
@@ -95,6 +96,8 @@ class StubbedAws:
                 ],
                 "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
                 "IncludeNestedStacks": True, "Description": ANY,
+                # An update always says which triggers guard it: none here, which clears saved ones.
+                **({"RollbackConfiguration": NO_TRIGGERS} if change_set_type == "UPDATE" else {}),
             },
         )
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from threetier.parameters.evaluate import Evaluation
+
 MONITORING_STACK = "MonitoringStack"
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 # The alarms that say a release is bad (templates/monitoring.py); CloudFormation takes at most 5.
@@ -53,6 +55,24 @@ def alarm_arn(stack_id: str, alarm_name: str) -> str:
     """The alarm's ARN in the partition, region and account of the stack (arn:PARTITION:cloudformation:...)."""
     _, partition, _, region, account, _ = stack_id.split(":", 5)
     return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarm_name}"
+
+
+# What an update sends when nothing guards it. Left out, the stack keeps the triggers
+# it saved, and "if a specified trigger is missing, the entire stack operation fails
+# and is rolled back": after monitoring is turned off every later update would fail.
+# An empty list removes them; no monitoring time without triggers.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html
+NO_TRIGGERS = {"RollbackTriggers": [], "MonitoringTimeInMinutes": 0}
+
+
+def monitoring_kept(template: dict, values: dict[str, str], region: str) -> bool:
+    """Whether the monitoring stack exists under the new values: an update that deletes it (monitoring
+    turned off) deletes the alarms its triggers would name, and a missing trigger fails the update."""
+    resource = (template.get("Resources") or {}).get(MONITORING_STACK)
+    if resource is None:
+        return False
+    condition = resource.get("Condition")
+    return condition is None or Evaluation(template, values, region).condition(condition)
 
 
 def find_guard(cfn, stack_id: str, template: dict, minutes: int) -> Guard | None:

@@ -103,7 +103,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     if azs.applies(template):
         inputs = _with_pinned_azs(args, clients, stack, template, inputs)
     change_set_type = changeset.change_set_type_for(stack)
-    guard = _rollback_guard(args, cfn, stack, template, change_set_type)
+    guard = _rollback_guard(args, cfn, stack, template, change_set_type, inputs.parameters, clients.region)
 
     destination = package_command.upload_destination(args, clients)
     packaged = package_templates(output_dir, destination)
@@ -115,7 +115,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     created = changeset.create_change_set(
         cfn, inputs.stack_name, root.url, inputs.parameters, change_set_type,
         description=f"threetier {args.command} {args.env}",
-        options=_stack_options(args, guard),
+        options=_stack_options(args, guard, change_set_type),
     )
     if created is None:
         # AWS refused to even create it because nothing would change: same as an empty change set.
@@ -135,11 +135,14 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
                    release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
 
 
-def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict,
-                    change_set_type: str) -> rollback.Guard | None:
-    """The monitoring stack's alarms as rollback triggers of an update (unless the settings turn them off)."""
+def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict, change_set_type: str,
+                    values: dict[str, str], region: str) -> rollback.Guard | None:
+    """The monitoring stack's alarms as rollback triggers of an update (unless the settings turn them off,
+    or the update itself removes the monitoring stack and with it the alarms)."""
     pinned = args.settings
     if change_set_type != "UPDATE" or not pinned.rollback_triggers:
+        return None
+    if not rollback.monitoring_kept(template, values, region):
         return None
     return rollback.find_guard(cfn, stack["StackId"], template, pinned.rollback_monitoring_minutes)
 
@@ -157,9 +160,10 @@ def _with_pinned_azs(args: argparse.Namespace, clients: Clients, stack: dict | N
     return dataclasses.replace(inputs, parameters={**inputs.parameters, azs.NAMES: after})
 
 
-def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> dict:
+def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None, change_set_type: str) -> dict:
     """CreateChangeSet arguments from the settings and flags: the role CloudFormation acts as, stack tags,
-    notification topics, and the rollback triggers of an update."""
+    notification topics, and the rollback triggers of an update (an empty list when nothing guards it,
+    which clears triggers an earlier update saved)."""
     pinned = args.settings
     options: dict = {}
     if args.role_arn:
@@ -168,8 +172,8 @@ def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None) -> di
         options["Tags"] = [{"Key": key, "Value": value} for key, value in pinned.tags.items()]
     if pinned.notification_arns:
         options["NotificationARNs"] = list(pinned.notification_arns)
-    if guard is not None:
-        options["RollbackConfiguration"] = guard.configuration()
+    if change_set_type == "UPDATE":
+        options["RollbackConfiguration"] = guard.configuration() if guard else rollback.NO_TRIGGERS
     return options
 
 
