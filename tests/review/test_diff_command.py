@@ -121,9 +121,31 @@ def test_multi_az_off_in_a_parameter_file_is_in_place(checkout, capsys):
     assert report["environments"]["prod"]["changes"] == [
         {"action": "Modify", "resource": "prod:data/DbInstance", "type": "AWS::RDS::DBInstance",
          "replacement": "False"}]
+    # plan refuses it without --allow-insecure; the review says so, and goes on.
+    assert any("warning: DbMultiAz='false': prod keeps a standby database" in note for note in report["notes"])
 
 
 def test_an_unknown_revision_is_one_line_and_exit_2(checkout, capsys):
     assert run(checkout, "no-such-branch") == 2
     err = capsys.readouterr().err
     assert err.startswith("threetier diff: no-such-branch: ") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("key, old, new, reason", [
+    ("VpcPrefixLength", '"16"', '"17"', "VpcPrefixLength='17': too small for 9 subnets of /20 with SubnetCidrBits=12"),
+    ("DbAllocatedStorage", '"20"', '"abc"', "DbAllocatedStorage='abc'"),
+])
+def test_a_value_validate_refuses_is_its_message_and_exit_2_never_a_traceback(checkout, capsys, key, old, new, reason):
+    path = checkout / "parameters" / "dev.json"
+    text = path.read_text()
+    if f'"ParameterKey": "{key}"' not in text:  # a default: set it explicitly, then change it
+        edit(path, "[\n", f'[\n  {{\n    "ParameterKey": "{key}",\n    "ParameterValue": {old}\n  }},\n')
+        git(checkout, "commit", "-q", "-am", f"{key} set")
+    edit(path, f'"ParameterKey": "{key}",\n    "ParameterValue": {old}', f'"ParameterKey": "{key}",\n    "ParameterValue": {new}')
+
+    assert run(checkout) == 2
+
+    captured = capsys.readouterr()
+    assert reason in captured.err
+    assert "threetier diff: parameters/dev.json is refused as `threetier validate dev` refuses it" in captured.err
+    assert "Traceback" not in captured.out + captured.err

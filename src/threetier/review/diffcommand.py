@@ -43,6 +43,15 @@ def add_command(commands) -> None:
     diff.set_defaults(run=run)
 
 
+class InvalidValues(Exception):
+    """A changed parameter file that `threetier validate` refuses: nothing can be predicted from it."""
+
+    def __init__(self, env: str, lines: list[str]):
+        super().__init__(env)
+        self.env = env
+        self.lines = lines
+
+
 def run(args: argparse.Namespace) -> int:
     from threetier import emit
 
@@ -51,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
         report = build(project, args.revision, danger.allowed_kinds(args))
     except templatediff.RevisionError as error:
         print(f"threetier diff: {args.revision}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidValues as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        print(f"threetier diff: parameters/{error.env}.json is refused as `threetier validate {error.env}` "
+              "refuses it: nothing to predict until it is fixed", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
         sys.stdout.write(json.dumps(as_dict(report), indent=2, sort_keys=True) + "\n")
@@ -70,21 +85,35 @@ def build(project: Path, revision: str, allowed: set[str]) -> Report:
     changed = templatediff.changed_environments(project, revision)
     if changed:
         templates = model.load_templates(project)
-        declared = templates.by_module[templates.module_of_file[model.ROOT_FILE]].get("Parameters", {})
+        root = templates.by_module[templates.module_of_file[model.ROOT_FILE]]
+        declared = root.get("Parameters", {})
         for env, (before, after) in changed.items():
+            notes += _refuse_what_validate_refuses(project, templates, root, env, after)
             parameter_changes[env] = {key: (before.get(key), after.get(key))
                                       for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
-            unknown = sorted(set(after) - set(declared))
-            if unknown:
-                notes.append(f"parameters/{env}.json: not predicted, {', '.join(unknown)} not in the templates "
-                             "(threetier validate says more)")
-                continue
             # Values of parameters the templates no longer have cannot change anything now.
             kept = {key: value for key, value in before.items() if key in declared}
             prediction = updates.predict(templates, kept, after)
             environments[env] = templatediff.predicted_changes(env, prediction)
     rows = diff.changes + [row for rows in environments.values() for row in rows]
     return Report(revision, diff, environments, parameter_changes, danger.find_dangers(rows), allowed, notes)
+
+
+def _refuse_what_validate_refuses(project: Path, templates, root: dict, env: str,
+                                  values: dict[str, str]) -> list[str]:
+    """InvalidValues with validate's report when the new values break a constraint or a Rule: the
+    prediction would evaluate what CloudFormation refuses (Fn::Cidr of a block too small, ...).
+    A production safeguard that `plan` lifts with --allow-insecure is reviewed, and returned as a note."""
+    from threetier.parameters import evaluate, validate
+
+    first_stack = evaluate.first_stack_file(root)
+    checked = root if first_stack is None else evaluate.with_first_stack_rules(
+        root, templates.by_module[templates.module_of_file[first_stack]])
+    problems = validate.validate(checked, values, region=validate.region_from(None), allow_insecure=True)
+    path = project / "parameters" / f"{env}.json"
+    if validate.errors(problems):
+        raise InvalidValues(env, [*validate.report_lines(path, problems), f"{path}: {validate.summary(problems)}"])
+    return [f"parameters/{env}.json: {problem}" for problem in problems if problem.severity == validate.WARNING]
 
 
 def short(value) -> str:
