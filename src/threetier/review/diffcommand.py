@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from threetier.review import danger, table as review, templatediff, updates
+from threetier.review import danger, refusals, table as review, templatediff, updates
 from threetier.review.changes import Change
 
 EXIT_OK, EXIT_USAGE, EXIT_DANGER = 0, 2, 3
@@ -43,6 +43,15 @@ def add_command(commands) -> None:
     diff.set_defaults(run=run)
 
 
+class Refused(Exception):
+    """A parameter-file change AWS would refuse in the middle of the update."""
+
+    def __init__(self, env: str, found: list[refusals.Refusal]):
+        super().__init__(env)
+        self.env = env
+        self.found = found
+
+
 class InvalidValues(Exception):
     """A changed parameter file that `threetier validate` refuses: nothing can be predicted from it."""
 
@@ -60,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
         report = build(project, args.revision, danger.allowed_kinds(args))
     except templatediff.RevisionError as error:
         print(f"threetier diff: {args.revision}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Refused as error:
+        for refusal in error.found:
+            print(f"parameters/{error.env}.json: {refusal}", file=sys.stderr)
+        print(f"threetier diff: AWS would refuse this change to parameters/{error.env}.json in the middle of "
+              "the update; nothing to predict", file=sys.stderr)
         return EXIT_USAGE
     except InvalidValues as error:
         for line in error.lines:
@@ -93,6 +108,9 @@ def build(project: Path, revision: str, allowed: set[str]) -> Report:
                                       for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
             # Values of parameters the templates no longer have cannot change anything now.
             kept = {key: value for key, value in before.items() if key in declared}
+            found = refusals.refusals(refusals.with_defaults(kept, declared), refusals.with_defaults(after, declared))
+            if found:
+                raise Refused(env, found)
             prediction = updates.predict(templates, kept, after)
             environments[env] = templatediff.predicted_changes(env, prediction)
     rows = diff.changes + [row for rows in environments.values() for row in rows]

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from threetier import emit
 from threetier.deploy import advice, ami, azs, changeset, cleanup, release, rollback, settings
 from threetier.deploy.commands import common, package as package_command
-from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
 from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates, upload_template
 from threetier.deploy.session import Clients
 from threetier.parameters import validate
-from threetier.review import console, danger, table as review
+from threetier.review import console, danger, refusals, table as review
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
         if stuck:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
+    _refuse_what_aws_would_refuse(stack, template, inputs)
     if azs.applies(template):
         inputs = _with_pinned_azs(args, clients, stack, template, inputs)
     change_set_type = changeset.change_set_type_for(stack)
@@ -133,6 +134,21 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     allowed = danger.allowed_kinds(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
                    release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
+
+
+def _refuse_what_aws_would_refuse(stack: dict | None, template: dict, inputs: StackInputs) -> None:
+    """InputError (exit 2), before anything is uploaded or created, for a change from the deployed
+    values that AWS would refuse in the middle of the update (storage shrink, fewer AZs, ...)."""
+    if stack is None:
+        return
+    declared = template.get("Parameters", {})
+    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    found = refusals.refusals(refusals.with_defaults(deployed, declared),
+                              refusals.with_defaults(inputs.parameters, declared))
+    if found:
+        lines = [f"{inputs.parameter_file.name}: {refusal}" for refusal in found]
+        raise InputError("\n".join(["AWS would refuse this change in the middle of the update; nothing "
+                                     "was created:", *lines]))
 
 
 def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict, change_set_type: str,

@@ -1,0 +1,107 @@
+"""Parameter changes AWS refuses in the middle of an update, found before anything is sent.
+
+A change set for these is created and looks reviewable, then the update fails and rolls
+back. `diff` (the file at REV against the file now) and `plan`/`deploy` (the deployed
+stack's values against the file) refuse them with the reason, the AWS page and the path
+that works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STORAGE = "DbAllocatedStorage"
+AZS = "NumberOfAzs"
+SUBNET_BITS = "SubnetCidrBits"
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html
+STORAGE_PAGE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html"
+# EC2 deletes no subnet that still holds network interfaces (the database's, a mount target's,
+# a NAT gateway's): "You must terminate all running instances in the subnet before you can delete it."
+SUBNET_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html"
+# CidrBlock of AWS::EC2::Subnet is create-only: a new range is a new subnet, created before the
+# old one is deleted, and "a subnet CIDR block must not overlap the CIDR block of an existing
+# subnet in the VPC. After you create a subnet, you can't change its CIDR block."
+OVERLAP_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html"
+NEW_ENVIRONMENT = ("create a new environment with the new value beside this one, move the data "
+                   "(a database snapshot, the file system's backup), switch the DNS name, then delete this one")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    parameter: str
+    before: str
+    after: str
+    reason: str
+    page: str
+    way: str
+
+    def __str__(self) -> str:
+        return (f"{self.parameter} {self.before} -> {self.after}: {self.reason} ({self.page}). "
+                f"What works: {self.way}.")
+
+
+def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
+    """What AWS would refuse in going from the values `before` to `after` (each with the
+    template's defaults filled in), in parameter order."""
+    found = []
+    for check in (_storage, _azs, _subnet_bits):
+        refusal = check(before, after)
+        if refusal is not None:
+            found.append(refusal)
+    return found
+
+
+def with_defaults(values: dict[str, str], declared: dict[str, dict]) -> dict[str, str]:
+    """`values` with every parameter it leaves out at the template's Default."""
+    defaults = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    return {**defaults, **values}
+
+
+def _storage(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    old, new = _number(before.get(STORAGE)), _number(after.get(STORAGE))
+    if old is None or new is None or new == old:
+        return None
+    if new < old:
+        return Refusal(STORAGE, before[STORAGE], after[STORAGE],
+                       "RDS cannot reduce the storage of a DB instance once it is allocated", STORAGE_PAGE,
+                       f"keep {before[STORAGE]} GiB or more; to really shrink it, {NEW_ENVIRONMENT}")
+    if new * 10 < old * 11:  # at least a tenth more, in whole numbers (no float rounding)
+        return Refusal(STORAGE, before[STORAGE], after[STORAGE],
+                       "RDS grows allocated storage by at least 10 % at a time", STORAGE_PAGE,
+                       f"set {STORAGE} to {_at_least_ten_percent_more(old)} or more")
+    return None
+
+
+def _azs(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    old, new = _number(before.get(AZS)), _number(after.get(AZS))
+    if old is None or new is None or new >= old:
+        return None
+    return Refusal(AZS, before[AZS], after[AZS],
+                   "the subnets of the AZs it drops are deleted, but the database's primary, standby or read "
+                   "replica may run in one of them (RDS places them), and EC2 deletes no subnet that still "
+                   "holds a network interface; the file system's mount target and the NAT gateway there go too",
+                   SUBNET_PAGE, f"keep {before[AZS]} AZs; to run in fewer, {NEW_ENVIRONMENT}")
+
+
+def _subnet_bits(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    if before.get(SUBNET_BITS) is None or after.get(SUBNET_BITS) is None:
+        return None
+    if before[SUBNET_BITS] == after[SUBNET_BITS]:
+        return None
+    return Refusal(SUBNET_BITS, before[SUBNET_BITS], after[SUBNET_BITS],
+                   "every subnet gets a new range, and a subnet's range cannot change: CloudFormation creates "
+                   "each new subnet before it deletes the old one, and EC2 refuses a range that overlaps one "
+                   "still in the VPC; the database and the file system's mount targets hold the old subnets",
+                   OVERLAP_PAGE, f"keep {SUBNET_BITS} {before[SUBNET_BITS]}; for other subnet sizes, {NEW_ENVIRONMENT}")
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _at_least_ten_percent_more(old: float) -> int:
+    tenth = int(old) // 10 + (1 if int(old) % 10 else 0)
+    return int(old) + tenth

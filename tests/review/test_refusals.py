@@ -1,0 +1,56 @@
+"""Parameter changes AWS refuses mid-update (review/refusals.py), refused by diff before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.review.test_diff_command import checkout, edit, each_text_parsed_once, run  # noqa: F401 (fixtures)
+from threetier.review import refusals
+
+BASE = {"DbAllocatedStorage": "100", "NumberOfAzs": "3", "SubnetCidrBits": "12"}
+
+
+@pytest.mark.parametrize("change, parameter, phrase", [
+    ({"DbAllocatedStorage": "50"}, "DbAllocatedStorage", "RDS cannot reduce the storage of a DB instance"),
+    ({"DbAllocatedStorage": "105"}, "DbAllocatedStorage", "set DbAllocatedStorage to 110 or more"),
+    ({"NumberOfAzs": "2"}, "NumberOfAzs", "EC2 deletes no subnet that still holds a network interface"),
+    ({"SubnetCidrBits": "11"}, "SubnetCidrBits", "EC2 refuses a range that overlaps one still in the VPC"),
+])
+def test_each_change_aws_refuses_is_named_with_its_page_and_what_works(change, parameter, phrase):
+    (refusal,) = refusals.refusals(BASE, {**BASE, **change})
+    assert refusal.parameter == parameter and phrase in str(refusal)
+    assert "https://docs.aws.amazon.com/" in str(refusal) and "What works: " in str(refusal)
+
+
+@pytest.mark.parametrize("change", [
+    {"DbAllocatedStorage": "110"}, {"DbAllocatedStorage": "100"}, {"NumberOfAzs": "3"}, {"SubnetCidrBits": "12"},
+])
+def test_growth_by_a_tenth_and_no_change_go_through(change):
+    assert refusals.refusals(BASE, {**BASE, **change}) == []
+
+
+def test_more_azs_is_no_refusal():
+    assert refusals.refusals({**BASE, "NumberOfAzs": "2"}, BASE) == []
+
+
+def test_a_value_left_to_the_default_is_compared_as_the_default():
+    declared = {"DbAllocatedStorage": {"Default": "20"}}
+    before = refusals.with_defaults({}, declared)
+    assert [r.parameter for r in refusals.refusals(before, refusals.with_defaults({"DbAllocatedStorage": "10"},
+                                                                                    declared))] == ["DbAllocatedStorage"]
+
+
+def test_diff_refuses_a_storage_shrink_and_fewer_azs_with_exit_2(checkout, capsys):  # noqa: F811
+    path = checkout / "parameters" / "prod.json"
+    edit(path, '"ParameterKey": "DbAllocatedStorage",\n    "ParameterValue": "100"',
+         '"ParameterKey": "DbAllocatedStorage",\n    "ParameterValue": "50"')
+    edit(path, '"ParameterKey": "NumberOfAzs",\n    "ParameterValue": "3"',
+         '"ParameterKey": "NumberOfAzs",\n    "ParameterValue": "2"')
+
+    assert run(checkout) == 2
+
+    err = capsys.readouterr().err
+    assert "parameters/prod.json: DbAllocatedStorage 100 -> 50: RDS cannot reduce the storage" in err
+    assert "parameters/prod.json: NumberOfAzs 3 -> 2: the subnets of the AZs it drops are deleted" in err
+    assert "threetier diff: AWS would refuse this change to parameters/prod.json" in err
+    assert "Traceback" not in err
