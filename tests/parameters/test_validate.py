@@ -146,6 +146,10 @@ BAD = [
     ("grace-above-its-maximum", {"HealthCheckGraceSeconds": "3601"}, "HealthCheckGraceSeconds", None),
     ("health-check-path", {"HealthCheckPath": "health"}, "HealthCheckPath", None),
     ("repository-not-https", {"AppRepositoryUrl": "http://github.com/owner/app.git"}, "AppRepositoryUrl", None),
+    # Every free-text value of the user data is bounded, so that the user data fits EC2's 16 KB.
+    ("repository-url-too-long", {"AppRepositoryUrl": "https://git.example.com/" + "a" * 377}, "AppRepositoryUrl",
+     None),
+    ("repository-ref-too-long", {"AppRepositoryRef": "release/" + "x" * 248}, "AppRepositoryRef", None),
     ("alb-certificate-other-region", {"AlbCertificateArn": EU_CERT}, "AlbCertificateArn", "us-east-1"),
     ("cloudfront-certificate-outside-us-east-1", {"CloudFrontCertificateArn": EU_CERT},
      "CloudFrontCertificateArn", None),
@@ -203,6 +207,15 @@ def test_the_message_names_parameter_value_and_what_is_allowed(tmp_project, pars
     write(tmp_project, "case", {**BASE, "AsgMinSize": "5"})
     run(tmp_project, "case")
     assert "case.json: AsgMinSize='5': must be at most AsgMaxSize=3\n" in capsys.readouterr().out
+
+
+def test_a_value_too_long_is_named_with_the_limit_though_its_form_is_right(tmp_project, parsed_once, capsys):
+    url = "https://git.example.com/" + "a" * 377  # 401 characters of a valid URL
+    write(tmp_project, "case", {**BASE, "AppRepositoryUrl": url, "AppRepositoryRef": "release/" + "x" * 247})
+    assert run(tmp_project, "case") == 2
+    out = capsys.readouterr().out
+    assert f"case.json: AppRepositoryUrl='{url}': 401 characters, more than the 400 allowed\n" in out
+    assert "AppRepositoryRef" not in out, "255 characters are allowed"
 
 
 @pytest.mark.parametrize("changes, line", [

@@ -60,6 +60,12 @@ def _default(param: P.Param) -> str:
 
 
 def _allowed(param: P.Param) -> str:
+    if param.max_length is not None:
+        return f"{_constraint(param)} At most {param.max_length} characters."
+    return _constraint(param)
+
+
+def _constraint(param: P.Param) -> str:
     if param.allowed_values:
         return ", ".join(f"`{value}`" for value in param.allowed_values)
     if param.constraint:

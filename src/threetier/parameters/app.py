@@ -196,6 +196,8 @@ HEALTH_CHECK_PATH = Param(
     group=GROUP_APP,
     default="/",
     allowed_pattern=r"^/[A-Za-z0-9._~/-]*$",
+    # A health check path is short (/, /health, /api/v1/status); ELB would take 1,024.
+    max_length=255,
     constraint="A URL path starting with /, e.g. / or /health.",
 )
 
@@ -209,6 +211,10 @@ APP_REPOSITORY_URL = Param(
     group=GROUP_APP,
     default=REFERENCE_APP_REPOSITORY,
     allowed_pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+$",
+    # Room for any hosted Git URL: GitHub's longest (39-character owner, 100-character
+    # repository) is 163, CodeCommit's 156, Azure DevOps' (organization, project, repository)
+    # about 200; 400 leaves a long self-hosted name and GitLab subgroups room too.
+    max_length=400,
     constraint="An https:// Git URL without credentials or query string, "
     "e.g. https://github.com/owner/repo.git.",
 )
@@ -220,7 +226,10 @@ APP_REPOSITORY_REF = Param(
     label="App version (branch, tag or commit)",
     group=GROUP_APP,
     default=REFERENCE_APP_COMMIT,
-    allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+    allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+    # Git itself allows longer ref names, but 255 is what most hosts and tools take (a
+    # commit id is 40).
+    max_length=255,
     constraint="A Git branch, tag or commit: letters, digits, '.', '_', '/' and '-'.",
 )
 
@@ -233,6 +242,8 @@ APP_ENTRY_POINT = Param(
     group=GROUP_APP,
     default="run:app",
     allowed_pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+    # A dotted module path and a name: myproject.wsgi:application is 26.
+    max_length=200,
     constraint="module:variable, e.g. run:app or myproject.wsgi:application.",
 )
 

@@ -36,6 +36,7 @@ DB_NAME = Param(
     group=GROUP_ADVANCED_DATA,
     default="newsreadb",
     allowed_pattern=r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
+    max_length=63,  # RDS's limit for MySQL and PostgreSQL database names
     constraint="1 to 63 letters, digits or underscores, starting with a letter.",
 )
 

@@ -54,6 +54,10 @@ class Param:
     allowed_pattern: str | None = None
     min_value: int | None = None
     max_value: int | None = None
+    # Characters at most (CloudFormation's MaxLength, String parameters only): every free-text
+    # value the app user data substitutes has one, so the user data's longest rendering is
+    # known before a deploy (threetier.blocks.userdata, lint rule E9015).
+    max_length: int | None = None
     constraint: str | None = None
 
     def to_parameter(self, root: bool = False) -> Parameter:
@@ -80,6 +84,8 @@ class Param:
             props["MinValue"] = self.min_value
         if self.max_value is not None:
             props["MaxValue"] = self.max_value
+        if self.max_length is not None:
+            props["MaxLength"] = self.max_length
         if self.constraint is not None and (self.allowed_pattern is not None or not root):
             props["ConstraintDescription"] = self.constraint
         return Parameter(self.name, **props)
@@ -156,5 +162,5 @@ GROUP_WIRED = "Wired by the root stack"
 
 
 
-def wired(name: str, type_: str, description: str) -> Param:
-    return Param(name, type_, description, label=name, group=GROUP_WIRED)
+def wired(name: str, type_: str, description: str, **constraints) -> Param:
+    return Param(name, type_, description, label=name, group=GROUP_WIRED, **constraints)

@@ -251,13 +251,15 @@ def constraint_problem(spec: dict, value: str) -> str | None:
     allowed = [str(v) for v in spec.get("AllowedValues") or []]
     if allowed and value not in allowed:
         return explain or f"must be one of {', '.join(allowed)}"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        # The limit itself, not the ConstraintDescription: a value can have the right form and
+        # still be too long (the app user data must fit EC2's 16 KB with every value at its longest).
+        return f"{len(value)} characters, more than the {spec['MaxLength']} allowed"
     pattern = spec.get("AllowedPattern")
     if pattern and not re.fullmatch(pattern, value):
         return explain or f"must match {pattern}"
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
         return explain or f"must be at least {spec['MinLength']} characters"
-    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
-        return explain or f"must be at most {spec['MaxLength']} characters"
     if spec.get("Type") == "Number":
         # Every Number parameter of these templates counts something whole (servers, GiB, days,
         # ports, percent): CloudFormation would take 2.5 or 1e1, the resources would not.

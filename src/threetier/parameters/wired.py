@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from threetier.facts import lengths
 from threetier.parameters.param import GROUP_WIRED, Param, wired
+
+# The values the app user data substitutes get a pattern and a MaxLength that hold for any value
+# the data stack can output, so that the user data's longest rendering is known
+# (threetier.blocks.userdata; threetier.facts.lengths says where each bound comes from).
+_SECRET_ARN = dict(
+    allowed_pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+    max_length=lengths.SECRET_ARN,
+    constraint="A Secrets Manager secret ARN.",
+)
 
 VPC_ID = wired("VpcId", "AWS::EC2::VPC::Id", "VPC of the stack (network stack output).")
 
@@ -50,21 +60,28 @@ BASTION_SECURITY_GROUP_ID = wired(
     "BastionSecurityGroupId", "AWS::EC2::SecurityGroup::Id", "Security group of the bastion hosts."
 )
 
-DB_ENDPOINT_ADDRESS = wired("DbEndpointAddress", "String", "Database endpoint host name.")
+DB_ENDPOINT_ADDRESS = wired("DbEndpointAddress", "String", "Database endpoint host name.",
+                            allowed_pattern=r"^[A-Za-z0-9.-]+$", max_length=lengths.DNS_NAME,
+                            constraint="A host name.")
 
-DB_ENDPOINT_PORT = wired("DbEndpointPort", "String", "Database port.")
+DB_ENDPOINT_PORT = wired("DbEndpointPort", "String", "Database port.",
+                         allowed_pattern=r"^[0-9]+$", max_length=lengths.PORT, constraint="A TCP port.")
 
 DB_MASTER_SECRET_ARN = wired(
-    "DbMasterSecretArn", "String", "ARN of the database master user secret."
+    "DbMasterSecretArn", "String", "ARN of the database master user secret.", **_SECRET_ARN
 )
 
-APP_SECRET_ARN = wired("AppSecretArn", "String", "ARN of the application secret.")
+APP_SECRET_ARN = wired("AppSecretArn", "String", "ARN of the application secret.", **_SECRET_ARN)
 
-EFS_FILE_SYSTEM_ID = wired("EfsFileSystemId", "String", "EFS file system id.")
+EFS_FILE_SYSTEM_ID = wired("EfsFileSystemId", "String", "EFS file system id.",
+                           allowed_pattern=r"^fs-[0-9a-f]{8,40}$", max_length=lengths.EFS_FILE_SYSTEM_ID,
+                           constraint="An EFS file system id (fs-...).")
 
 EFS_FILE_SYSTEM_ARN = wired("EfsFileSystemArn", "String", "EFS file system ARN.")
 
-EFS_ACCESS_POINT_ID = wired("EfsAccessPointId", "String", "EFS access point the app servers mount.")
+EFS_ACCESS_POINT_ID = wired("EfsAccessPointId", "String", "EFS access point the app servers mount.",
+                            allowed_pattern=r"^fsap-[0-9a-f]{8,40}$", max_length=lengths.EFS_ACCESS_POINT_ID,
+                            constraint="An EFS access point id (fsap-...).")
 
 EFS_ACCESS_POINT_ARN = wired("EfsAccessPointArn", "String", "ARN of the EFS access point the app servers mount.")
 
@@ -101,6 +118,6 @@ DB_ROTATION_SECURITY_GROUP_ID = wired(
     "DbRotationSecurityGroupId", "AWS::EC2::SecurityGroup::Id",
     "Security group of the database password rotation functions.")
 
-DB_APP_SECRET_ARN = wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.")
+DB_APP_SECRET_ARN = wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.", **_SECRET_ARN)
 
 LOG_KEY_ARN = wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")
