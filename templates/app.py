@@ -55,6 +55,7 @@ HAS_ACCESS_LOGS = "HasAccessLogs"
 MIN_EQUALS_MAX = "AsgMinEqualsMax"
 USE_ELB_ACCOUNT = "UseElbAccountForLogDelivery"
 ASG = "AppAutoScalingGroup"
+LAUNCH_TEMPLATE = "AppLaunchTemplate"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # How long CloudFormation waits for a new server's cfn-signal; HealthCheckGraceSeconds covers it
 # (see P.BOOT_SIGNAL_SECONDS).
@@ -177,7 +178,10 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
     instance_tags = naming.tags("app")
     return t.add_resource(
         ec2.LaunchTemplate(
-            "AppLaunchTemplate",
+            LAUNCH_TEMPLATE,
+            # The boot steps and the secrets loader, which the user data fetches with cfn-init:
+            # the user data stays well within EC2's 16 KB with every value at its longest.
+            Metadata=userdata.init_metadata(userdata.APP_BOOT_FILES),
             LaunchTemplateData=ec2.LaunchTemplateData(
                 ImageId=Ref(P.AMI_ID.name),
                 InstanceType=Ref(P.INSTANCE_TYPE.name),
@@ -208,7 +212,8 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
                     ec2.TagSpecifications(ResourceType="volume", Tags=instance_tags),
                 ],
                 UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group),
-                                         AppUserId=str(userdata.APP_USER_ID)),
+                                         AppUserId=str(userdata.APP_USER_ID), BootFilesResource=LAUNCH_TEMPLATE,
+                                         BootFilesSha256=userdata.boot_files_digest(userdata.APP_BOOT_FILES)),
             ),
             TagSpecifications=[
                 ec2.TagSpecifications(

@@ -4,7 +4,7 @@ Built once with debootstrap and cached under a key of everything it depends on
 (the script's package list and text, the fixture app, the stand-ins, this file),
 so a run builds it at most once. The image holds, like the baked Ubuntu AMI the
 README describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
-PyPI), and stand-ins for cfn-signal, mount.efs and the CloudWatch agent. For
+PyPI), and stand-ins for cfn-signal, cfn-init, mount.efs and the CloudWatch agent. For
 the boot to run without network, its only apt source is a local repository of
 exactly the packages the script installs, pip's only index a local wheelhouse,
 and the app a local git repository (file://).
@@ -44,6 +44,11 @@ def script_text() -> str:
     return userdata.text("app-instance.sh")
 
 
+def boot_texts() -> list[str]:
+    """The user data and the files cfn-init writes for it (the boot steps install with pip)."""
+    return [script_text(), *(userdata.text(file.source) for file in userdata.APP_BOOT_FILES)]
+
+
 def apt_packages(script: str | None = None) -> list[str]:
     """Every package the script's Ubuntu path asks apt for (its `apt-get install -y` line)."""
     text = (script or script_text()).replace("\\\n", " ")
@@ -53,8 +58,8 @@ def apt_packages(script: str | None = None) -> list[str]:
 
 
 def pip_requirements(script: str | None = None) -> list[str]:
-    """What the boot installs with pip: its own tools (as the script names them) and the app's."""
-    text = script or script_text()
+    """What the boot installs with pip: its own tools (as the boot steps name them) and the app's."""
+    text = script or "\n".join(boot_texts())
     tools = ["pip", "gunicorn", *re.findall(r"'([a-z]+[<>=][^']*)'", text), "wheel"]
     app = (HERE / "app" / "requirements.txt").read_text().split()
     return tools + app
@@ -62,7 +67,7 @@ def pip_requirements(script: str | None = None) -> list[str]:
 
 def key() -> str:
     digest = hashlib.sha256(HARNESS_VERSION.encode())
-    for part in (*BASE_PACKAGES, *apt_packages(), *pip_requirements(), script_text()):
+    for part in (*BASE_PACKAGES, *apt_packages(), *pip_requirements(), *boot_texts()):
         digest.update(part.encode() + b"\0")
     for path in sorted([*HERE.glob("app/*"), *HERE.glob("standins/*"), Path(__file__)]):
         digest.update(path.name.encode() + path.read_bytes())
@@ -169,6 +174,7 @@ def _standins(rootfs: Path) -> None:
     shutil.copy(standins / "_imds.py", helpers / "_imds.py")
     places = {
         "cfn-signal": rootfs / "opt" / "aws" / "bin",
+        "cfn-init": rootfs / "opt" / "aws" / "bin",
         "mount.efs": rootfs / "sbin",
         "amazon-cloudwatch-agent-ctl": rootfs / "opt" / "aws" / "amazon-cloudwatch-agent" / "bin",
     }

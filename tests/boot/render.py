@@ -14,6 +14,7 @@ import re
 from templates import app
 
 ASG = app.ASG
+LAUNCH_TEMPLATE = app.LAUNCH_TEMPLATE
 
 
 def user_data(parameters: dict[str, str], stack_name: str, region: str, physical_ids: dict[str, str]) -> str:
@@ -32,3 +33,20 @@ def user_data(parameters: dict[str, str], stack_name: str, region: str, physical
         return "${" + name[1:] + "}" if name.startswith("!") else values[name]
 
     return re.sub(r"\$\{([^}]*)\}", substitute, text)
+
+
+def launch_template_metadata() -> dict:
+    """The launch template's metadata as cfn-init gets it: plain text only, so CloudFormation returns
+    it as the template has it (an intrinsic function here would need resolving first)."""
+    metadata = app.build().to_dict()["Resources"][LAUNCH_TEMPLATE]["Metadata"]
+    if not _plain(metadata):
+        raise ValueError("the launch template's metadata holds an intrinsic function")
+    return metadata
+
+
+def _plain(node) -> bool:
+    if isinstance(node, dict):
+        return not any(key == "Ref" or key.startswith("Fn::") for key in node) and all(map(_plain, node.values()))
+    if isinstance(node, list):
+        return all(map(_plain, node))
+    return isinstance(node, str)

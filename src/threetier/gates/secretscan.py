@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import parameters as P
+from threetier.blocks import userdata
 from threetier.blocks.resultcache import ResultCache, fingerprint, version_of
 from threetier.gates.scan import ScannerMissing
 
@@ -39,8 +40,9 @@ def tracked_files(project: Path) -> list[Path]:
 # template without being secrets (e.g. IMDSv2's `HttpTokens: required`).
 SETTING_WORDS = frozenset({"true", "false", "required", "optional", "enabled", "disabled"})
 # Public values that look random: the reference app's commit id is a default
-# parameter value in the generated templates.
-PUBLIC_VALUES = frozenset({P.REFERENCE_APP_COMMIT})
+# parameter value in the generated templates; the app user data carries the sha256 of
+# the boot files in its launch template's metadata.
+PUBLIC_VALUES = frozenset({P.REFERENCE_APP_COMMIT, userdata.boot_files_digest(userdata.APP_BOOT_FILES)})
 
 
 def is_template_text(secret: str, line: str) -> bool:

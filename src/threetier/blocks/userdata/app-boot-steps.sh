@@ -1,0 +1,206 @@
+# shellcheck shell=bash
+# Boot steps of a threetier app server. Not user data: cfn-init writes this file from the
+# launch template's metadata, and the user data (app-instance.sh) checks it and sources it,
+# so these functions run in the user data's shell, with its settings (set -Eeuo pipefail,
+# the error trap that signals CloudFormation), the stack's values (STACK_NAME, REPO_URL, ...)
+# and its helpers (log, retry, step). CloudFormation does not substitute anything here:
+# a dollar-brace is the shell's own.
+
+readonly APP_USER=app
+readonly APP_HOME=/opt/app
+readonly CONFIG_DIR=/etc/app
+readonly LOG_DIR=/var/log/app
+
+ship_logs() {
+  # Boot log first, so a server that fails to boot still tells why.
+  install -d -m 0755 "$LOG_DIR"
+  cat > "$CW_AGENT/etc/amazon-cloudwatch-agent.json" <<AGENT
+{
+  "logs": {
+    "logs_collected": {
+      "files": {
+        "collect_list": [
+          {"file_path": "/var/log/cloud-init-output.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/boot"},
+          {"file_path": "$LOG_DIR/access.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/access"},
+          {"file_path": "$LOG_DIR/error.log", "log_group_name": "$APP_LOG_GROUP", "log_stream_name": "{instance_id}/error"}
+        ]
+      }
+    }
+  }
+}
+AGENT
+  "$CW_AGENT/bin/amazon-cloudwatch-agent-ctl" -a fetch-config -m ec2 -s \
+    -c "file:$CW_AGENT/etc/amazon-cloudwatch-agent.json"
+  cat > /etc/logrotate.d/app <<ROTATE
+$LOG_DIR/*.log {
+  daily
+  rotate 7
+  compress
+  missingok
+  notifempty
+  copytruncate
+}
+ROTATE
+}
+
+mount_efs() {
+  # TLS in transit, IAM authorisation with the instance role, and the app's
+  # access point (efs-utils): /efs is the access point's directory, written as
+  # the app user whoever writes.
+  local entry="$EFS_ID:/ /efs efs _netdev,tls,iam,accesspoint=$EFS_ACCESS_POINT 0 0"
+  mkdir -p /efs
+  grep -qxF "$entry" /etc/fstab || echo "$entry" >> /etc/fstab
+  local attempt
+  for attempt in $(seq 1 20); do
+    if mountpoint -q /efs || mount /efs; then
+      return 0
+    fi
+    # Mount target DNS names can take a minute to resolve after creation.
+    log "EFS $EFS_ID not mountable yet (attempt $attempt of 20)"
+    sleep 15
+  done
+  log "EFS $EFS_ID could not be mounted"
+  return 1
+}
+
+create_app_user() {
+  if ! getent group "$APP_USER" >/dev/null; then
+    groupadd --system --gid "$APP_USER_ID" "$APP_USER"
+  fi
+  if ! id -u "$APP_USER" >/dev/null 2>&1; then
+    useradd --system --uid "$APP_USER_ID" --gid "$APP_USER" --home-dir "$APP_HOME" \
+      --shell /sbin/nologin "$APP_USER"
+  fi
+  install -d -o "$APP_USER" -g "$APP_USER" -m 0755 "$APP_HOME"
+  chown "$APP_USER:$APP_USER" "$LOG_DIR"
+}
+
+as_app() {
+  # HOME of the app user: git and pip read their config and cache from it.
+  runuser -u "$APP_USER" -- env HOME="$APP_HOME" "$@"
+}
+
+checkout_app() {
+  local src="$APP_HOME/src"
+  as_app git init -q "$src"
+  as_app git -C "$src" remote remove origin 2>/dev/null || true
+  as_app git -C "$src" remote add origin "$REPO_URL"
+  as_app git -C "$src" fetch -q --depth 1 origin "$REPO_REF"
+  as_app git -C "$src" checkout -q --force --detach FETCH_HEAD
+}
+
+install_app() {
+  local venv="$APP_HOME/venv"
+  [ -x "$venv/bin/python" ] || as_app python3 -m venv "$venv"
+  as_app "$venv/bin/pip" install --quiet --upgrade pip
+  # Source packages build against this venv's own tools: old pins such as
+  # PyYAML 5.4 fail to build with Cython 3 in an isolated build environment.
+  # setuptools within a range both kinds build with: old pins need its
+  # pkg_resources (gunicorn 20.1), which 81 and later drop; current sdists
+  # (mysqlclient 2.2+) need 77 or later. Python 3.12 venvs ship none at all.
+  as_app "$venv/bin/pip" install --quiet 'cython<3' wheel 'setuptools>=77,<81'
+  as_app "$venv/bin/pip" install --quiet --no-build-isolation -r "$APP_HOME/src/requirements.txt"
+  as_app "$venv/bin/pip" install --quiet gunicorn
+}
+
+write_config() {
+  install -d -m 0755 "$CONFIG_DIR"
+  # Everything the app needs except secrets; the loader adds those at start.
+  cat > "$CONFIG_DIR/app.conf" <<CONF
+AWS_REGION=$REGION
+DB_SECRET_ARN=$DB_SECRET_ARN
+MASTER_SECRET_ARN=$MASTER_SECRET_ARN
+APP_SECRET_ARN=$APP_SECRET_ARN
+MYSQL_HOST=$DB_HOST
+MYSQL_PORT=$DB_PORT
+MYSQL_DB=$DB_NAME
+CONF
+  chmod 0644 "$CONFIG_DIR/app.conf"
+}
+
+write_service() {
+  local workers=$(( $(nproc) * 2 + 1 ))
+  cat > /etc/systemd/system/app.service <<UNIT
+[Unit]
+Description=threetier app (gunicorn on port $APP_PORT)
+Wants=network-online.target
+Requires=app-db-user.service
+After=network-online.target remote-fs.target app-db-user.service
+RequiresMountsFor=/efs
+
+[Service]
+User=$APP_USER
+Group=$APP_USER
+WorkingDirectory=$APP_HOME/src
+EnvironmentFile=$CONFIG_DIR/app.conf
+EnvironmentFile=-/run/app/app.env
+# '+': the loader runs as root, so only root can read what it writes.
+ExecStartPre=+$SECRETS_LOADER
+ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile $LOG_DIR/access.log --error-logfile $LOG_DIR/error.log $APP_ENTRY_POINT
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  # The app's own database user, created once per environment by the first
+  # server (a no-op afterwards, rotations included), as the master user.
+  cat > /etc/systemd/system/app-db-user.service <<UNIT
+[Unit]
+Description=Create the app's database user if it does not exist yet
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+EnvironmentFile=$CONFIG_DIR/app.conf
+ExecStart=$SECRETS_LOADER --ensure-db-user
+UNIT
+  # A rotated secret reaches the app: every 5 minutes, at a random offset of up
+  # to 4 more per server, so servers restart one by one, not together. The
+  # rotation keeps the previous credentials valid meanwhile (README, Secrets).
+  cat > /etc/systemd/system/app-secrets-refresh.service <<UNIT
+[Unit]
+Description=Restart the app when its secrets changed (a rotation)
+After=app.service
+
+[Service]
+Type=oneshot
+EnvironmentFile=$CONFIG_DIR/app.conf
+ExecStart=$SECRETS_LOADER --restart-if-changed
+UNIT
+  cat > /etc/systemd/system/app-secrets-refresh.timer <<UNIT
+[Unit]
+Description=Check the app's secrets for a rotation
+
+[Timer]
+OnBootSec=5min
+OnUnitActiveSec=5min
+RandomizedDelaySec=4min
+
+[Install]
+WantedBy=timers.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable app.service app-secrets-refresh.timer
+  systemctl restart app.service
+  systemctl start app-secrets-refresh.timer
+}
+
+wait_until_healthy() {
+  local attempt
+  for attempt in $(seq 1 30); do
+    # --max-time: an app stuck on an unreachable database must not hang the loop.
+    if curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$APP_PORT$HEALTH_CHECK_PATH"; then
+      return 0
+    fi
+    log "app not answering on port $APP_PORT yet (attempt $attempt of 30)"
+    sleep 5
+  done
+  log "app never answered $HEALTH_CHECK_PATH on port $APP_PORT"
+  return 1
+}
