@@ -17,17 +17,18 @@ import pytest
 from cfnlint.decode import decode
 from cfnlint.rules import Rules
 
-from templates import security
+from templates import app, security
 from tests.templates.test_security import as_it_was_before_issue_30
 from threetier.cli import main
 from threetier.gates.lint import lint_files
 from threetier.gates.lintrules import RULES_DIR, _clock
-from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_seconds
+from threetier.blocks import userdata
+from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_seconds, pattern_bounds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013", "W9014"}
+                 "E9011", "E9012", "E9013", "W9014", "E9015"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -38,6 +39,7 @@ GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
     "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
+    "e9015-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -49,6 +51,14 @@ DATED_GOOD = ("rds-good.yaml",)
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
 BROKEN = {
+    "e9015-bad.yaml": ("E9015", {
+        46: "WorkerTemplate: UserData can be any length: it substitutes Ref BatchSize: a Number parameter without "
+            "MinValue and MaxValue or AllowedValues; Ref BundleUrl: a String parameter without MaxLength",
+        56: "ReportLaunchConfig: UserData can be 20,472 bytes with every value at its longest, more than the 16,383 "
+            "EC2 takes (16 KB raw, 21,847 base64 characters); the longest values: Ref ReportSettings (16,384), "
+            "Layout (4,000)",
+        70: "BuildBox: UserData can be 24,614 bytes with every value at its longest",
+    }),
     "w9014-bad.yaml": ("W9014", {
         6: "Parameters/RetryBudget/Default: '1e3' is a string to YAML 1.1",
         10: "Mappings/PartnerAccounts/eu-central-1/Delivery: '054676820928' is a string to YAML 1.1, so "
@@ -200,6 +210,26 @@ def test_e9011_catches_the_security_stack_as_it_was_before_issue_30(tmp_path):
                      ("E9011", ["AlbFromCloudFrontIngress", " ToPort depends on Fn"])]
 
 
+def test_e9015_catches_the_app_stack_as_it_was_before_issue_30(tmp_path):
+    """Its repository URL without a MaxLength; its boot steps and secrets loader in the user data."""
+    unbounded = app.build().to_dict()
+    del unbounded["Parameters"]["AppRepositoryUrl"]["MaxLength"]
+    whole = app.build().to_dict()
+    user_data = whole["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+    script = user_data["Fn::Base64"]["Fn::Sub"][0]
+    user_data["Fn::Base64"]["Fn::Sub"][0] = script + "".join(
+        userdata.text(file.source).replace("${", "${!") for file in userdata.APP_BOOT_FILES)
+    found = {}
+    for name, template in (("unbounded", unbounded), ("whole", whole)):
+        path = tmp_path / f"app-{name}.json"
+        path.write_text(json.dumps(template))
+        found[name] = [(f.rule, f.message) for f in lint_files([path], REGIONS)]
+    ((rule, message),) = found["unbounded"]
+    assert rule == "E9015" and "it substitutes Ref AppRepositoryUrl: a String parameter without MaxLength" in message
+    ((rule, message),) = found["whole"]
+    assert rule == "E9015" and "AppLaunchTemplate: UserData can be 22," in message, message
+
+
 def test_threetier_lint_runs_the_project_rules(capsys):
     broken = FIXTURES / "e9005-bad.yaml"
     assert main(["lint", "--regions", "us-east-1", str(broken)]) == 1
@@ -249,4 +279,26 @@ def test_durations_and_numbers_follow_parameters_and_bindings():
     assert good.number_bounds(grace) == (600, 3600)
     assert good.number_bounds(grace, {"Tier": "large"}) == (3600, 3600)
     assert good.scenarios(grace) == [{"Tier": "small"}, {"Tier": "large"}]
+
+
+def test_lengths_follow_max_length_allowed_values_patterns_and_pseudo_parameters():
+    view = _view("e9015-good.yaml")
+    assert view.parameter_length("BundleUrl").most == 400  # MaxLength, an ASCII pattern: a byte a character
+    assert view.parameter_length("ReportSettings").most == 4 * 1024  # no pattern: up to four bytes a character
+    assert view.parameter_length("ReportLayout").most == 2000  # the pattern bounds it
+    assert view.parameter_length("BatchSize").most == 3  # MaxValue 100 written out
+    assert view.parameter_length("UseBuilderScript").most == 5  # 'false'
+    assert view.parameter_length("BuilderScript").most == 21  # an AMI id, resolved from Parameter Store
+    assert view.longest({"Fn::Sub": "${AWS::StackName}-${!Literal}"}).most == 128 + len("-${Literal}")
+    branch = {"Fn::If": ["WithBuilderScript", "short", {"Fn::Join": ["--", ["a", {"Ref": "BundleUrl"}]]}]}
+    assert view.longest(branch).most == 1 + 2 + 400
+
+
+def test_pattern_bounds_read_width_and_ascii():
+    assert pattern_bounds(r"^fs-[0-9a-f]{8,40}$") == (43, True)
+    assert pattern_bounds(r"^https://[A-Za-z0-9.-]+$") == (None, True)
+    assert pattern_bounds(r"^[^/]{1,3}$") == (3, False)  # a negated class admits any character
+    assert pattern_bounds(r"^\w{0,9}$") == (9, True)  # \w is ASCII in Java, as CloudFormation reads it
+    assert pattern_bounds(r"^(ok|é)$") == (2, False)
+    assert pattern_bounds(r"\p{Alpha}+") == (None, False)  # Java only: unknown width
 

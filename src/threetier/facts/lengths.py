@@ -17,6 +17,7 @@ SOURCES = (
     "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
     "https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html",
     "https://www.rfc-editor.org/rfc/rfc1035#section-2.3.4",
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html",
     "botocore's bundled partitions.json (regions, partitions, DNS suffixes), read at run time by tests/facts/test_lengths.py",
 )
 CHECKED = "2026-12-06"
@@ -67,8 +68,8 @@ EFS_ACCESS_POINT_ID = len("fsap-") + 40
 # A TCP port in digits.
 PORT = 5
 
-# An SSM parameter's value, as an AWS::SSM::Parameter::Value<String> parameter resolves it
-# (advanced tier; standard parameters hold 4 KB).
+# An SSM parameter's value in bytes, as an AWS::SSM::Parameter::Value<String> parameter resolves
+# it (advanced tier; standard parameters hold 4 KB).
 SSM_PARAMETER_VALUE = 8_192
 
 # What a Ref to a resource of these types returns, at its longest: the name CloudFormation

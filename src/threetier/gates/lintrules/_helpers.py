@@ -15,7 +15,10 @@ them, not about our spelling of them:
 - `scenarios` enumerates parameter bindings, so properties that read the same
   parameter (Engine and EngineVersion from one map row) are judged together;
 - `ordered_after` is CloudFormation's dependency closure: DependsOn plus every
-  Ref/GetAtt/Sub in a resource's declaration (Properties, Metadata, ...).
+  Ref/GetAtt/Sub in a resource's declaration (Properties, Metadata, ...);
+- `longest` is the most bytes a value can be at deploy time, every parameter at its
+  longest (MaxLength, AllowedValues, a bounded AllowedPattern) and every pseudo
+  parameter too; `user_data` measures each instance's UserData that way.
 
 This module's name starts with `_`, so cfn-lint's append_rules loader does not
 import it as a rule file, and it defines no rule class (see __init__.py).
@@ -27,7 +30,10 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+from threetier.facts import lengths
 
 JsonPath = list  # keys and list indexes from the template root, as RuleMatch takes them
 
@@ -131,6 +137,44 @@ def _dedupe(values: Iterable[Any]) -> list[Any]:
 
 def _as_dict(node: Any) -> dict:
     return node if isinstance(node, dict) else {}
+
+
+@dataclass(frozen=True)
+class Length:
+    """The most bytes a value can be at deploy time (UTF-8), as far as the template tells.
+
+    `unbounded` names what can be any length (a String parameter without MaxLength,
+    AllowedValues or a bounded pattern); `uncounted` what the template gives no length for
+    (a resource's attribute), counted as nothing; `parts` the values substituted, with their
+    longest, in order.
+    """
+
+    most: int
+    unbounded: tuple[str, ...] = ()
+    uncounted: tuple[str, ...] = ()
+    parts: tuple[tuple[str, int], ...] = ()
+
+    def __add__(self, other: "Length") -> "Length":
+        return Length(self.most + other.most, self.unbounded + other.unbounded, self.uncounted + other.uncounted,
+                      self.parts + other.parts)
+
+    def named(self, what: str) -> "Length":
+        """The same length, as one substituted value called `what`."""
+        return Length(self.most, self.unbounded, self.uncounted, ((what, self.most),))
+
+    def largest(self, count: int = 3) -> str:
+        """The `count` longest values substituted, e.g. 'Ref RepoUrl (400), Ref Notes (255)'."""
+        return ", ".join(f"{what} ({size:,})" for what, size in sorted(self.parts, key=lambda part: -part[1])[:count])
+
+
+# Where each resource type keeps its user data.
+USER_DATA_PATHS = {
+    "AWS::EC2::LaunchTemplate": ("LaunchTemplateData", "UserData"),
+    "AWS::AutoScaling::LaunchConfiguration": ("UserData",),
+    "AWS::EC2::Instance": ("UserData",),
+}
+UTF8_MOST_BYTES = 4  # per character, for text a pattern does not keep to ASCII
+_SSM_TYPE = re.compile(r"^AWS::SSM::Parameter::Value<(.+)>$")
 
 
 class TemplateView:
@@ -555,6 +599,107 @@ class TemplateView:
             return None
         return min(seconds), max(seconds)
 
+    # ---- lengths --------------------------------------------------------
+
+    def longest(self, node: Any) -> Length:
+        """The most bytes `node` can be at deploy time: every Fn::If branch, every parameter at
+        its longest (parameter_length), pseudo parameters at theirs (threetier.facts.lengths)."""
+        fn = intrinsic(node)
+        if fn is None:
+            return Length(len(as_text(node).encode())) if is_literal(node) else Length(0, ("a list or object",))
+        name, args = fn
+        if name == "Fn::If" and isinstance(args, list) and len(args) == 3:
+            return max((self.longest(args[1]), self.longest(args[2])), key=lambda length: length.most)
+        if name == "Ref" and isinstance(args, str):
+            return self._ref_length(args)
+        if name == "Fn::Sub":
+            return self._sub_length(args)
+        if name == "Fn::Join" and isinstance(args, list) and len(args) == 2 and isinstance(args[1], list):
+            separators = Length(len(as_text(args[0]).encode()) * max(len(args[1]) - 1, 0))
+            return sum((self.longest(item) for item in args[1]), separators)
+        if name == "Fn::GetAtt":
+            return Length(0, uncounted=(f"Fn::GetAtt {'.'.join(map(str, args)) if isinstance(args, list) else args}",))
+        return Length(0, uncounted=(name,))
+
+    def parameter_length(self, name: str) -> Length:
+        """The most bytes parameter `name` can be: its longest AllowedValues entry; a String's
+        MaxLength or bounded AllowedPattern (UTF8_MOST_BYTES a character, unless the pattern keeps
+        to ASCII); a Number's MinValue or MaxValue written out; an AWS type's id. Anything else is
+        unbounded."""
+        param = self.parameter(name) or {}
+        what = f"Ref {name}"
+        allowed = param.get("AllowedValues")
+        if isinstance(allowed, list) and allowed:
+            return Length(max(len(as_text(value).encode()) for value in allowed)).named(what)
+        kind = str(param.get("Type", "String"))
+        resolved = _SSM_TYPE.match(kind)
+        if kind in lengths.PARAMETER_TYPES or (resolved and resolved.group(1) in lengths.PARAMETER_TYPES):
+            return Length(lengths.PARAMETER_TYPES[resolved.group(1) if resolved else kind]).named(what)
+        if resolved and resolved.group(1) == "String":
+            return Length(lengths.SSM_PARAMETER_VALUE).named(what)
+        if kind == "Number":
+            bounds = [param.get(key) for key in ("MinValue", "MaxValue")]
+            if all(_is_number(bound) for bound in bounds):
+                return Length(max(len(as_text(bound)) for bound in bounds)).named(what)
+            return Length(0, (f"{what}: a Number parameter without MinValue and MaxValue or AllowedValues",))
+        if kind != "String":
+            return Length(0, (f"{what}: a {kind} parameter",))
+        characters, ascii_only = pattern_bounds(param["AllowedPattern"]) if "AllowedPattern" in param else (None, False)
+        if _is_number(param.get("MaxLength")):
+            characters = min(int(float(as_text(param["MaxLength"]))), characters or math.inf)
+        if characters is None:
+            return Length(0, (f"{what}: a String parameter without MaxLength, AllowedValues or a bounded "
+                              "AllowedPattern",))
+        return Length(int(characters) * (1 if ascii_only else UTF8_MOST_BYTES)).named(what)
+
+    def user_data(self) -> list[tuple[str, JsonPath, Length]]:
+        """(resource, path, raw bytes at most) of each instance's, launch template's or launch
+        configuration's UserData: of the text inside Fn::Base64, or, written as base64 already,
+        three bytes for each four characters."""
+        found = []
+        for name, resource in self.resources.items():
+            keys = USER_DATA_PATHS.get(_as_dict(resource).get("Type"))
+            node: Any = self.properties(name)
+            for key in keys or ():
+                node = _as_dict(node).get(key)
+            if not keys or node is None:
+                continue
+            path = ["Resources", name, "Properties", *keys]
+            fn = intrinsic(node)
+            if fn and fn[0] == "Fn::Base64":
+                found.append((name, path, self.longest(fn[1])))
+            else:
+                encoded = self.longest(node)
+                found.append((name, path, Length(math.ceil(encoded.most / 4) * 3, encoded.unbounded,
+                                                  encoded.uncounted, encoded.parts)))
+        return found
+
+    def _ref_length(self, name: str) -> Length:
+        if name in lengths.PSEUDO_PARAMETERS:
+            return Length(lengths.PSEUDO_PARAMETERS[name]).named(f"Ref {name}")
+        if self.parameter(name) is not None:
+            return self.parameter_length(name)
+        kind = _as_dict(self.resources.get(name)).get("Type")
+        if kind in lengths.RESOURCE_REF:
+            return Length(lengths.RESOURCE_REF[kind]).named(f"Ref {name}")
+        return Length(0, uncounted=(f"Ref {name}",))
+
+    def _sub_length(self, args: Any) -> Length:
+        text, variables = sub_parts(args)
+        total = Length(len(_SUB_PLACEHOLDER.sub(lambda m: "${%s}" % m.group(1)[1:] if m.group(1).startswith("!")
+                                                else "", text).encode()))
+        for match in _SUB_PLACEHOLDER.finditer(text):
+            name = match.group(1).strip()
+            if name.startswith("!"):
+                continue
+            if name in variables:
+                total += self.longest(variables[name]).named(name)
+            elif "." in name:
+                total += Length(0, uncounted=(f"${{{name}}}",))
+            else:
+                total += self._ref_length(name)
+        return total
+
     def _parameter_bounds(self, name: str) -> tuple[float, float] | None:
         param = self.parameter(name)
         if param is None:
@@ -565,6 +710,61 @@ class TemplateView:
         low = float(param["MinValue"]) if _is_number(param.get("MinValue")) else 0.0
         high = float(param["MaxValue"]) if _is_number(param.get("MaxValue")) else math.inf
         return low, high
+
+
+def pattern_bounds(pattern: str) -> tuple[int | None, bool]:
+    """The most characters an AllowedPattern admits (None: any number, or a pattern Python's
+    parser does not read) and whether it admits ASCII only. CloudFormation reads patterns as
+    Java does, where \\d, \\w and \\s are ASCII."""
+    try:
+        from re import _parser as sre_parse  # Python 3.11 and later
+    except ImportError:  # pragma: no cover (3.10)
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None, False
+    most = parsed.getwidth()[1]
+    return (most if most < sre_parse.MAXREPEAT else None), _ascii_only(parsed, sre_parse)
+
+
+def _ascii_only(parsed, sre_parse) -> bool:
+    constants = sre_parse  # the opcodes (LITERAL, IN, ...) are names in the parser's module
+    for op, av in parsed:
+        if op is constants.LITERAL:
+            ok = av < 128
+        elif op in (constants.NOT_LITERAL, constants.ANY):
+            ok = False
+        elif op is constants.IN:
+            ok = all(_ascii_item(item_op, item_av, constants) for item_op, item_av in av)
+        elif op is constants.CATEGORY:
+            ok = not str(av).startswith("CATEGORY_NOT")
+        else:  # groups, branches, repeats, lookarounds: what they hold
+            ok = all(_ascii_only(inner, sre_parse) for inner in _subpatterns(av, sre_parse))
+        if not ok:
+            return False
+    return True
+
+
+def _ascii_item(op, av, constants) -> bool:
+    if op is constants.LITERAL:
+        return av < 128
+    if op is constants.RANGE:
+        return av[1] < 128
+    if op is constants.CATEGORY:
+        return not str(av).startswith("CATEGORY_NOT")
+    return False  # NEGATE: everything but some characters
+
+
+def _subpatterns(av, sre_parse) -> list:
+    items = av if isinstance(av, (tuple, list)) else [av]
+    found = []
+    for item in items:
+        if isinstance(item, sre_parse.SubPattern):
+            found.append(item)
+        elif isinstance(item, (tuple, list)):
+            found += _subpatterns(item, sre_parse)
+    return found
 
 
 def _is_number(value: Any) -> bool:
