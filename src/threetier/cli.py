@@ -142,10 +142,21 @@ def _find_project(project_dir: Path | None) -> Path:
 
 def _generate(args: argparse.Namespace) -> int:
     from threetier import emit
+    from threetier.gates import userdata
 
     project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
     rendered = emit.build_all(project)
+    # Before anything is written: user data EC2 would refuse at the longest parameter values.
+    sizes = userdata.measure(emit.data_all(project))
+    too_long = userdata.problems(sizes)
+    for problem in too_long:
+        print(f"threetier generate: {problem}", file=sys.stderr)
+    if too_long:
+        print(f"{len(too_long)} user data too long: nothing written", file=sys.stderr)
+        return EXIT_FINDINGS
+    for size in sizes:
+        print(size)
     if args.check:
         problems = emit.drift(output_dir, rendered)
         for problem in problems:

@@ -1,5 +1,6 @@
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -8,8 +9,10 @@ import pytest
 from cfn_tools import load_yaml
 
 import templates
+from threetier.blocks import userdata as boot_scripts
 from threetier.cli import main
 from threetier.emit import cfnyaml, scalarstyle
+from threetier.gates import userdata
 
 
 @pytest.fixture()
@@ -148,3 +151,51 @@ def test_the_aws_commands_are_still_listed_and_parsed(capsys):
     with pytest.raises(SystemExit):
         main(["--project-dir", ".", "plan", "--help"])
     assert "usage: threetier plan" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- user data size
+
+@pytest.fixture()
+def rebuilt_templates():
+    """Templates built again in the test (a changed script, a changed limit), and after it."""
+    templates.built.cache_clear()
+    templates.built_dict.cache_clear()
+    yield
+    templates.built.cache_clear()
+    templates.built_dict.cache_clear()
+
+
+def test_generate_prints_the_user_data_at_the_longest_values(capsys):
+    assert main(["generate", "--check"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "user data" in line]
+    assert line.startswith("app.yaml AppLaunchTemplate: user data at most ")
+    assert "bytes with every value at its longest" in line and "of the 16,383 EC2 takes" in line
+
+
+def test_generate_refuses_a_script_that_grew_past_the_headroom_and_writes_nothing(monkeypatch, tmp_path, capsys,
+                                                                                  rebuilt_templates):
+    read = boot_scripts.text
+    grown = read("app-instance.sh").replace("set -Eeuo pipefail\n", "set -Eeuo pipefail\n" + "# a line more\n" * 300)
+    monkeypatch.setattr(boot_scripts, "text", lambda name: grown if name == "app-instance.sh" else read(name))
+    assert main(["generate", "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    size = re.search(r"app\.yaml AppLaunchTemplate: user data at most ([0-9,]+) bytes", err)
+    assert size and int(size.group(1).replace(",", "")) > userdata.BUDGET
+    assert f"more than the {userdata.BUDGET:,} bytes that leave 10 % of the limit" in err
+    assert "Ref DbAppSecretArn (592)" in err, "it names the longest values"
+    assert "nothing written" in err and not (tmp_path / "out").exists()
+
+
+def test_generate_refuses_user_data_over_a_lower_limit_naming_its_size(monkeypatch, tmp_path, capsys):
+    measured = userdata.measure({"app.yaml": templates.built_dict("app")})[0].length.most
+    monkeypatch.setattr(userdata, "BUDGET", measured - 1)
+    assert main(["generate", "--check"]) == 1
+    assert f"app.yaml AppLaunchTemplate: user data at most {measured:,} bytes" in capsys.readouterr().err
+
+
+
+def test_the_readme_states_the_user_data_size_generate_prints(project):
+    (measure,) = userdata.measure({"app.yaml": templates.built_dict("app")})
+    readme = (project / "README.md").read_text()
+    assert f"\n{measure}\n" in readme, f"README: the figure is now\n{measure}"
+    assert measure.left >= userdata.HEADROOM

@@ -48,6 +48,11 @@ def build_all(project: Path) -> dict[str, str]:
             for file_name, module in stacks.items()}
 
 
+def data_all(project: Path) -> dict[str, dict]:
+    """Every stack as data: {file name in output/: template}, built once per run like build_all's."""
+    return {file_name: data(module) for file_name, module in _templates_package(project).STACKS.items()}
+
+
 def build(module: str) -> Template:
     """The Template of templates/<module>.py, built once per run (the deployer role reads the others)."""
     return importlib.import_module("templates").built(module)
