@@ -5,7 +5,7 @@ import yaml
 
 import templates
 from threetier.cli import main
-from threetier.gates import check
+from threetier.gates import check, userdata
 from threetier.gates.secretscan import find_secrets
 
 
@@ -44,6 +44,14 @@ def test_check_fails_and_names_the_gate_when_output_drifts(project, tmp_path, mo
     results = check.run_all(project, ("us-east-1",))
     assert [r.passed for r in results] == [False]
     assert "output/network.yaml: differs" in results[0].details
+
+
+def test_check_fails_on_user_data_generate_would_refuse_though_output_is_up_to_date(project, monkeypatch):
+    monkeypatch.setattr(check, "GATES", (check.generate_check,))
+    monkeypatch.setattr(userdata, "BUDGET", 1000)
+    (result,) = check.run_all(project, ("us-east-1",))
+    assert not result.passed and result.summary == "1 user data too long"
+    assert result.details[0].startswith("app.yaml AppLaunchTemplate: user data at most ")
 
 
 def test_scan_fails_on_an_insecure_template_and_names_file_resource_and_check(

@@ -34,7 +34,12 @@ def templates_in(project: Path) -> list[Path]:
 
 
 def generate_check(project: Path, **_) -> GateResult:
+    from threetier.gates import userdata
+
     rendered = emit.build_all(project)
+    too_long = userdata.problems(userdata.measure(emit.data_all(project)))
+    if too_long:  # generate would refuse to write these, whatever output/ holds
+        return GateResult("generate --check", False, f"{len(too_long)} user data too long", details=too_long)
     problems = emit.drift(project / "output", rendered)
     if problems:
         return GateResult("generate --check", False,
