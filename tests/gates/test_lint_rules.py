@@ -292,6 +292,8 @@ def test_lengths_follow_max_length_allowed_values_patterns_and_pseudo_parameters
     assert view.longest({"Fn::Sub": "${AWS::StackName}-${!Literal}"}).most == 128 + len("-${Literal}")
     branch = {"Fn::If": ["WithBuilderScript", "short", {"Fn::Join": ["--", ["a", {"Ref": "BundleUrl"}]]}]}
     assert view.longest(branch).most == 1 + 2 + 400
+    assert view.longest({"Fn::Select": [1, ["a", "bcd"]]}).most == 3
+    assert view.longest({"Fn::GetAtt": ["Db", "Endpoint.Address"]}).uncounted == ("Fn::GetAtt Db.Endpoint.Address",)
 
 
 def test_pattern_bounds_read_width_and_ascii():

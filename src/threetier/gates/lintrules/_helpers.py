@@ -619,6 +619,9 @@ class TemplateView:
             return sum((self.longest(item) for item in args[1]), separators)
         if name == "Fn::GetAtt":
             return Length(0, uncounted=(f"Fn::GetAtt {'.'.join(map(str, args)) if isinstance(args, list) else args}",))
+        found = self.values(node)  # Fn::FindInMap over every row, Fn::Select, ...
+        if found and all(is_literal(value) for value in found):
+            return Length(max(len(as_text(value).encode()) for value in found)).named(name)
         return Length(0, uncounted=(name,))
 
     def parameter_length(self, name: str) -> Length:
