@@ -14,6 +14,7 @@ them (CHECKED); tests/facts/test_sources.py holds every module to that.
 | schemas | the resource provider schemas (properties, create-only, handlers) | cfn-lint's copy of the CloudFormation registry |
 | deployerpolicy | the IAM actions CloudFormation calls per resource type and transform | provider schema handlers, IAM quotas |
 | lengths | EC2 user data's 16 KB; the longest stack, region and partition names, secret ARNs, host names, EFS ids, log group names | EC2 User Guide, CloudFormation quotas, the services' API references, botocore's partitions |
+| efs | the IAM actions of EFS clients, how the file system and identity policies combine, what AWS managed policies grant of them | EFS User Guide, IAM User Guide, AWS Managed Policy reference |
 | yamlreaders | how YAML 1.2, SnakeYAML and CloudFormation's reader type a plain scalar PyYAML reads as a string | the YAML 1.2 spec, SnakeYAML's resolver, aws-cli#6908 |
 
 A fact read from data installed with a pinned package (botocore, cfn-lint) is as new as
