@@ -17,7 +17,7 @@ import pytest
 from cfnlint.decode import decode
 from cfnlint.rules import Rules
 
-from templates import app, security
+from templates import app, data, security
 from tests.templates.test_security import as_it_was_before_issue_30
 from threetier.cli import main
 from threetier.gates.lint import lint_files
@@ -28,7 +28,7 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_s
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013", "W9014", "E9015"}
+                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -39,7 +39,7 @@ GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
     "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
-    "e9015-good.yaml",
+    "e9015-good.yaml", "e9016-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -49,8 +49,19 @@ DATED_GOOD = ("rds-good.yaml",)
 # scaling, E9013:73 no grace is 0 s and no Timeout PT5M), Fn::FindInMap rows with
 # an Fn::If choosing the parameter group per engine (E9007:57), a same-region read
 # replica inheriting its source's group (E9007:64), Fn::Join log group names (W9008:40),
-# an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet).
+# an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet), a FileSystemPolicy
+# under Fn::If (E9016:156), an account principal that reaches no role (E9016:108).
 BROKEN = {
+    "e9016-bad.yaml": ("E9016", {
+        52: "TranscodeRole can mount MediaStore but never write it: TranscodeRole's statement MountMedia allows "
+            "elasticfilesystem:ClientMount (read-only access), and nothing allows it elasticfilesystem:ClientWrite",
+        108: "IndexerRole can mount ArchiveVolume but never write it: IndexerRole's statement MountArchive",
+        124: "AuditorRole can mount LedgerShare but never write it: LedgerShare's FileSystemPolicy statement "
+             "AuditorAccess allows elasticfilesystem:ClientMount (read-only access), and LedgerShare's "
+             "FileSystemPolicy statement NobodyWrites denies elasticfilesystem:ClientWrite",
+        156: "ReportRole can mount ReportShare but never write it: ReportShare's FileSystemPolicy statement "
+             "ReportersRead allows",
+    }),
     "e9015-bad.yaml": ("E9015", {
         46: "WorkerTemplate: UserData can be any length: it substitutes Ref BatchSize: a Number parameter without "
             "MinValue and MaxValue or AllowedValues; Ref BundleUrl: a String parameter without MaxLength",
@@ -228,6 +239,41 @@ def test_e9015_catches_the_app_stack_as_it_was_before_issue_30(tmp_path):
     assert rule == "E9015" and "it substitutes Ref AppRepositoryUrl: a String parameter without MaxLength" in message
     ((rule, message),) = found["whole"]
     assert rule == "E9015" and "AppLaunchTemplate: UserData can be 22," in message, message
+
+
+def our_file_system_and_app_role(role_writes: bool) -> dict:
+    """Our data stack's file system and access point with the app stack's instance role, in one
+    template: the role names them directly instead of through the root stack's parameters. With
+    `role_writes` False, the role's statement as it would be without ClientWrite: our file system
+    policy allows ClientWrite only to the account, which reaches no role by itself."""
+    data_template, app_template = data.build().to_dict(), app.build().to_dict()
+    role = json.loads(json.dumps(app_template["Resources"]["InstanceRole"])
+                      .replace('{"Ref": "EfsFileSystemArn"}', '{"Fn::GetAtt": ["EfsFileSystem", "Arn"]}')
+                      .replace('{"Ref": "EfsAccessPointArn"}', '{"Fn::GetAtt": ["EfsAppAccessPoint", "Arn"]}'))
+    (policy,) = role["Properties"]["Policies"]
+    (mount,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "MountFileSystem"]
+    assert mount["Resource"] == [{"Fn::GetAtt": ["EfsFileSystem", "Arn"]}]
+    if not role_writes:
+        mount["Action"] = [a for a in mount["Action"] if a != "elasticfilesystem:ClientWrite"]
+    return {
+        "Parameters": {**data_template["Parameters"], **app_template["Parameters"]},
+        "Conditions": {**data_template.get("Conditions", {}), **app_template.get("Conditions", {})},
+        "Resources": {"EfsFileSystem": data_template["Resources"]["EfsFileSystem"],
+                      "EfsAppAccessPoint": data_template["Resources"]["EfsAppAccessPoint"], "InstanceRole": role},
+    }
+
+
+@pytest.mark.parametrize("role_writes", [True, False])
+def test_e9016_judges_our_file_system_with_our_app_role(tmp_path, role_writes):
+    joined = tmp_path / "data-and-app.json"  # JSON is YAML: cfn-lint reads either
+    joined.write_text(json.dumps(our_file_system_and_app_role(role_writes)))
+    found = [f.message for f in lint_files([joined], REGIONS) if f.rule == "E9016"]
+    if role_writes:
+        assert found == []
+    else:
+        (message,) = found
+        assert message.startswith("InstanceRole can mount EfsFileSystem but never write it: InstanceRole's "
+                                  "statement MountFileSystem allows elasticfilesystem:ClientMount")
 
 
 def test_threetier_lint_runs_the_project_rules(capsys):
