@@ -4,7 +4,8 @@ Built once with debootstrap and cached under a key of everything it depends on
 (the script's package list and text, the fixture app, the stand-ins, this file),
 so a run builds it at most once. The image holds, like the baked Ubuntu AMI the
 README describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
-PyPI), and stand-ins for cfn-signal, cfn-init, mount.efs and the CloudWatch agent. For
+PyPI), and stand-ins for cfn-signal, cfn-init, mount.efs and the CloudWatch agent (and,
+for the mount.efs stand-in alone, libfuse2 and fusepy). For
 the boot to run without network, its only apt source is a local repository of
 exactly the packages the script installs, pip's only index a local wheelhouse,
 and the app a local git repository (file://).
@@ -31,6 +32,10 @@ MIRROR = "http://deb.debian.org/debian"
 # only because the AWS CLI's virtualenv is built with it).
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3", "python3-venv", "curl", "ca-certificates",
                  "logrotate", "util-linux", "procps")
+# Not on the AMI: what the mount.efs stand-in needs to act as the access point's user (FUSE, from
+# Python through fusepy's ctypes bindings, whose one module is copied out of its sdist).
+STANDIN_PACKAGES = ("libfuse2",)
+FUSEPY = "fusepy==3.0.1"
 APP_USER_ID = userdata.APP_USER_ID
 BROKEN_REQUIREMENT = "brokenpkg==0.1"
 HARNESS_VERSION = "1"
@@ -67,7 +72,7 @@ def pip_requirements(script: str | None = None) -> list[str]:
 
 def key() -> str:
     digest = hashlib.sha256(HARNESS_VERSION.encode())
-    for part in (*BASE_PACKAGES, *apt_packages(), *pip_requirements(), *boot_texts()):
+    for part in (*BASE_PACKAGES, *STANDIN_PACKAGES, FUSEPY, *apt_packages(), *pip_requirements(), *boot_texts()):
         digest.update(part.encode() + b"\0")
     for path in sorted([*HERE.glob("app/*"), *HERE.glob("standins/*"), Path(__file__)]):
         digest.update(path.name.encode() + path.read_bytes())
@@ -96,7 +101,8 @@ def build(target: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     rootfs = work / "rootfs"
     rootfs.parent.mkdir(parents=True)
-    run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(rootfs), MIRROR])
+    packages = ",".join((*BASE_PACKAGES, *STANDIN_PACKAGES))
+    run(["debootstrap", "--variant=minbase", f"--include={packages}", SUITE, str(rootfs), MIRROR])
     shutil.copy("/etc/resolv.conf", rootfs / "etc" / "resolv.conf")
     _local_apt_repository(rootfs)
     _aws_cli(rootfs)
@@ -172,6 +178,7 @@ def _standins(rootfs: Path) -> None:
     helpers = rootfs / "opt" / "threetier-boot-test"
     helpers.mkdir(parents=True)
     shutil.copy(standins / "_imds.py", helpers / "_imds.py")
+    _fusepy(helpers)
     places = {
         "cfn-signal": rootfs / "opt" / "aws" / "bin",
         "cfn-init": rootfs / "opt" / "aws" / "bin",
@@ -183,9 +190,20 @@ def _standins(rootfs: Path) -> None:
         shutil.copy(standins / name, directory / name)
         (directory / name).chmod(0o755)
     (rootfs / "opt" / "aws" / "amazon-cloudwatch-agent" / "etc").mkdir()
-    share = rootfs / "srv" / "efs-share"
-    share.mkdir(mode=0o750)
-    os.chown(share, APP_USER_ID, APP_USER_ID)
+    # What EFS holds: one directory per file system (the stand-in creates it as a new one,
+    # root-owned 755) and the access points the test writes from the template.
+    (rootfs / "srv" / "efs").mkdir(mode=0o755)
+
+
+def _fusepy(helpers: Path) -> None:
+    """fusepy's one module (fuse.py), out of its sdist, beside the stand-ins that import it."""
+    download = helpers / "fusepy-download"
+    pip_download(download, "--no-deps", FUSEPY)
+    (sdist,) = download.glob("fusepy-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        (member,) = [m for m in archive.getmembers() if m.name.endswith("/fuse.py")]
+        (helpers / "fuse.py").write_bytes(archive.extractfile(member).read())
+    shutil.rmtree(download)
 
 
 def _app_repository(rootfs: Path) -> None:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.boot import services
+from tests.boot import efs, services
 
 PROJECT = Path(__file__).resolve().parents[2]
 USER_DATA = "/var/lib/cloud/instance/user-data.txt"
@@ -30,13 +30,16 @@ UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-user.
 
 
 class Instance:
-    def __init__(self, image: Path, workdir: Path, name: str, secrets: dict[str, str]):
+    def __init__(self, image: Path, workdir: Path, name: str, secrets: dict[str, str],
+                 access_points: dict[str, dict]):
+        """`access_points`: what EFS knows of them (tests/boot/efs.py)."""
         self.image, self.name = image, name
         self.workdir = workdir
         self.netns = f"tt-{name}"[:15]
         self.root = workdir / "merged"
         self.state = workdir / "state"
         self.secrets = secrets
+        self.access_points = access_points
         self.arns: dict[str, str] = {}
         self._processes: list[subprocess.Popen] = []
         self._nspawn: subprocess.Popen | None = None
@@ -60,15 +63,21 @@ class Instance:
             drop_in = self.root / "etc" / "systemd" / "system" / f"{unit}.d" / "boot-test.conf"
             drop_in.parent.mkdir(parents=True, exist_ok=True)
             drop_in.write_text(ENDPOINT_DROP_IN)
+        self.set_access_points(self.access_points)
         self.boot()
         return self
 
+    def set_access_points(self, access_points: dict[str, dict]) -> None:
+        """What EFS knows of its access points, as the mount.efs stand-in reads it at each mount."""
+        path = self.root / efs.SETTINGS.lstrip("/")
+        path.write_text(json.dumps(access_points))
+
     def boot(self) -> None:
         log = open(self.workdir / "console.log", "a")
-        self._nspawn = subprocess.Popen(
-            ["systemd-nspawn", "--quiet", "--boot", "--directory", str(self.root), "--register=no",
-             "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}", f"--machine={self.name}"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        nspawn = ["systemd-nspawn", "--quiet", "--boot", "--directory", str(self.root), "--register=no",
+                  "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}", f"--machine={self.name}",
+                  "--bind=/dev/fuse"]  # for the mount.efs stand-in
+        self._nspawn = subprocess.Popen(nspawn, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             children = subprocess.run(["pgrep", "-P", str(self._nspawn.pid)], capture_output=True, text=True)
@@ -115,15 +124,16 @@ class Instance:
         return result
 
     def run_user_data(self, script: str, xtrace: bool = False, timeout: float = 900) -> tuple[int, float]:
-        """Run the rendered user data as cloud-init would (root, output to the boot log).
-        Returns its exit code and how long it took."""
+        """Run the rendered user data as cloud-init would (root, output to the boot log, and, as in
+        cloud-final.service, KillMode=process: what it leaves running, such as a FUSE daemon,
+        stays). Returns its exit code and how long it took."""
         path = self.root / USER_DATA.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(script)
         path.chmod(0o700)
         started = time.monotonic()
         result = self.run(
-            ["systemd-run", "--wait", "--quiet", "--collect", "--service-type=exec",
+            ["systemd-run", "--wait", "--quiet", "--collect", "--service-type=exec", "--property=KillMode=process",
              f"--property=StandardOutput=append:{BOOT_LOG}", f"--property=StandardError=append:{BOOT_LOG}",
              "/bin/bash", *(["-x"] if xtrace else []), USER_DATA],
             check=False, timeout=timeout)
@@ -219,6 +229,8 @@ def prerequisites() -> list[str]:
                if shutil.which(tool) is None]
     if os.geteuid() != 0:
         missing.insert(0, "root")
+    if not Path("/dev/fuse").exists():
+        missing.append("/dev/fuse (the mount.efs stand-in is a FUSE file system)")
     if not missing and subprocess.run(["pkg-config", "--exists", "mysqlclient"]).returncode != 0:
         missing.append("default-libmysqlclient-dev (to download mysqlclient's sdist)")
     return missing

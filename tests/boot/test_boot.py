@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from tests.boot import render
+from tests.boot import efs, render
 from tests.boot.instance import BOOT_LOG, Instance, prerequisites, sql_text
 from tests.boot.services import INSTANCE_ID, REGION
 from tests.templates.test_app import cloudwatch_matches
@@ -42,6 +42,7 @@ DATABASE = {"username": "app_user", "password": DB_PASSWORD, "dbname": "newsread
 APP_SECRET = {"SECRET_KEY": "k3y$(not run)`x`'\\%", "API_KEY": "news-api-key-for-the-boot-test"}  # pragma: allowlist secret
 SECRET_VALUES = (DB_PASSWORD, APP_SECRET["SECRET_KEY"], APP_SECRET["API_KEY"])
 ROTATED = {"username": "app_user_clone", "password": "r0tated$`'\\#%\"pass"}  # pragma: allowlist secret (test value)
+FILE_SYSTEM_ID, ACCESS_POINT_ID = "fs-0123456789abcdef0", "fsap-0123456789abcdef0"
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +68,8 @@ def seeded_secrets() -> dict[str, str]:
 
 
 def new_instance(boot_image, tmp_path_factory, name: str) -> Instance:
-    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets())
+    instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets(),
+                        efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID))
     try:
         return instance.start(DATABASE)
     except BaseException:
@@ -82,7 +84,7 @@ def user_data(instance: Instance, **overrides) -> str:
         "DbEndpointAddress": "127.0.0.1", "DbEndpointPort": "3306", "DbName": DATABASE["dbname"],
         "DbMasterSecretArn": instance.arns["db-master"], "DbAppSecretArn": instance.arns["db-app"],
         "AppSecretArn": instance.arns["app"],
-        "EfsFileSystemId": "fs-0123456789abcdef0", "EfsAccessPointId": "fsap-0123456789abcdef0",
+        "EfsFileSystemId": FILE_SYSTEM_ID, "EfsAccessPointId": ACCESS_POINT_ID,
         **overrides,
     }
     return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP})
@@ -157,10 +159,31 @@ def test_the_boot_files_came_from_the_stacks_launch_template_through_cfn_init(se
         assert server.run(["stat", "-c", "%a %U %G", path]).stdout.split() == [mode, "root", "root"]
 
 
-def test_efs_is_mounted_through_the_access_point_and_written_as_the_app_user(server):
-    assert "accesspoint=fsap-0123456789abcdef0" in server.read("/var/log/mount.efs.log")
+def assert_the_app_writes_efs_as_itself(server: Instance) -> None:
+    """The app writes a file on /efs, and the file is the app user's: the access point's POSIX user is
+    the app user's uid and gid, and its root directory one that user may write."""
     code, body = server.http("POST", "/efs/probe")
-    assert code == 200 and json.loads(body) == {"uid": 1500, "gid": 1500, "text": "probe"}
+    assert code == 200, f"the app could not write /efs: {code} {body[-300:]}"
+    uid, gid = (int(server.run(["id", flag, "app"]).stdout) for flag in ("-u", "-g"))
+    assert json.loads(body) == {"uid": uid, "gid": gid, "text": "probe"}
+
+
+def test_efs_is_mounted_through_the_access_point_and_written_as_the_app_user(server):
+    assert f"accesspoint={ACCESS_POINT_ID}" in server.read("/var/log/mount.efs.log")
+    assert_the_app_writes_efs_as_itself(server)
+
+
+def test_efs_acts_as_the_access_point_user_for_every_caller_from_the_root_directory_it_created(server):
+    (settings,) = efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID).values()
+    user, root = settings["PosixUser"], settings["RootDirectory"]
+    creation = root["CreationInfo"]
+    # The root directory, created on the file system as CreationInfo says.
+    on_efs = f"/srv/efs/{FILE_SYSTEM_ID}{root['Path']}"
+    assert server.run(["stat", "-c", "%u %g %a", on_efs]).stdout.split() == [
+        creation["OwnerUid"], creation["OwnerGid"], format(int(creation["Permissions"], 8), "o")]
+    # root on the instance writes as the access point's user too (root is no one special through it).
+    server.run(["sh", "-c", "echo by-root > /efs/written-by-root"])
+    assert server.run(["stat", "-c", "%u %g", "/efs/written-by-root"]).stdout.split() == [user["Uid"], user["Gid"]]
 
 
 def test_logs_are_shipped_to_the_stack_log_group(server):
@@ -254,7 +277,73 @@ def test_after_a_reboot_the_app_comes_back_without_user_data(server):
     code, body = server.http("POST", "/visit/after-reboot")
     assert code == 200 and json.loads(body) == {"stored": "after-reboot"}
     assert server.run(["mountpoint", "-q", "/efs"], check=False).returncode == 0
+    assert_the_app_writes_efs_as_itself(server)
     assert len(server.signals()) == 2, "a reboot runs no user data and sends no signal"
+
+
+def _wrong(settings: dict, **changes) -> dict:
+    """The template's access point with some of its settings changed (None: left out)."""
+    changed = json.loads(json.dumps(settings))
+    for path, value in changes.items():
+        *parents, key = path.split("__")
+        node = changed
+        for parent in parents:
+            node = node[parent]
+        if value is None:
+            del node[key]
+        else:
+            node[key] = value
+    return changed
+
+
+WRONG_ACCESS_POINTS = {
+    # Mounts and writes, but as another user: the app's files on EFS are not the app user's.
+    "posix-user-is-not-the-app-user": (
+        dict(PosixUser={"Uid": "1000", "Gid": "1000"},
+             RootDirectory__CreationInfo={"OwnerUid": "1000", "OwnerGid": "1000", "Permissions": "0750"}),
+        r"'uid': 1000", "mounted"),
+    # The file system's own root: root's, 755; the access point's user cannot write there.
+    "root-directory-is-the-file-system-root": (
+        dict(RootDirectory={"Path": "/"}), r"could not write /efs: 500", "mounted"),
+    # The directory does not exist and EFS may not create it: the mount fails, the app does not start.
+    "no-creation-info": (
+        dict(RootDirectory__CreationInfo=None), r"could not write /efs: 0 ",
+        "refused: root directory /app does not exist and the access point has no CreationInfo"),
+}
+
+
+@pytest.mark.parametrize("changes,failure,mount_log", WRONG_ACCESS_POINTS.values(), ids=WRONG_ACCESS_POINTS.keys())
+def test_the_efs_check_fails_with_a_wrong_access_point(server, changes, failure, mount_log):
+    """The EFS assertion above, against the same server with a wrong access point on a new file
+    system: it must fail, for the reason the access point gives. Then the template's access point
+    again, and it passes."""
+    right = efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID)
+    wrong = {ACCESS_POINT_ID: _wrong(right[ACCESS_POINT_ID], **changes)}
+    data = f"/srv/efs/{FILE_SYSTEM_ID}"
+    logged = len(server.read("/var/log/mount.efs.log"))
+    _remount(server, wrong, f"mv {data} {data}.kept")
+    try:
+        with pytest.raises(AssertionError, match=failure):
+            assert_the_app_writes_efs_as_itself(server)
+        assert server.read("/var/log/mount.efs.log")[logged:].startswith(mount_log)
+    finally:
+        _remount(server, right, f"rm -rf {data} && mv {data}.kept {data}")
+    assert_the_app_writes_efs_as_itself(server)
+
+
+def _remount(server: Instance, access_points: dict, change_data: str) -> None:
+    """Stop the app and unmount /efs, change what EFS holds, start the app again (which mounts /efs);
+    wait until the app answers or the mount has failed."""
+    server.run(["systemctl", "stop", "app.service", "efs.mount"])
+    server.run(["sh", "-c", change_data])
+    server.set_access_points(access_points)
+    server.run(["systemctl", "reset-failed", "efs.mount"], check=False)
+    server.run(["systemctl", "start", "app.service"], check=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.http("GET", "/")[0] != 200:
+        if server.run(["systemctl", "is-failed", "--quiet", "efs.mount"], check=False).returncode == 0:
+            break
+        time.sleep(0.5)
 
 
 # ----------------------------------------------------------------------------- failures
