@@ -31,8 +31,9 @@ UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-user.
 
 class Instance:
     def __init__(self, image: Path, workdir: Path, name: str, secrets: dict[str, str],
-                 access_points: dict[str, dict]):
-        """`access_points`: what EFS knows of them (tests/boot/efs.py)."""
+                 access_points: dict[str, dict], cpu_quota: float | None = None):
+        """`access_points`: what EFS knows of them (tests/boot/efs.py); `cpu_quota`: the share of one
+        host CPU the instance may use in all (its boot and everything it runs), None for no limit."""
         self.image, self.name = image, name
         self.workdir = workdir
         self.netns = f"tt-{name}"[:15]
@@ -40,6 +41,9 @@ class Instance:
         self.state = workdir / "state"
         self.secrets = secrets
         self.access_points = access_points
+        self.cpu_quota = cpu_quota
+        self.cgroup: Path | None = None
+        self.launched_at: float | None = None
         self.arns: dict[str, str] = {}
         self._processes: list[subprocess.Popen] = []
         self._nspawn: subprocess.Popen | None = None
@@ -64,6 +68,9 @@ class Instance:
             drop_in.parent.mkdir(parents=True, exist_ok=True)
             drop_in.write_text(ENDPOINT_DROP_IN)
         self.set_access_points(self.access_points)
+        if self.cpu_quota is not None:
+            self.cgroup = cpu_cgroup(f"threetier-boot-{self.name}", self.cpu_quota)
+        self.launched_at = time.time()
         self.boot()
         return self
 
@@ -77,8 +84,10 @@ class Instance:
         nspawn = ["systemd-nspawn", "--quiet", "--boot", "--directory", str(self.root), "--register=no",
                   "--keep-unit", f"--network-namespace-path=/run/netns/{self.netns}", f"--machine={self.name}",
                   "--bind=/dev/fuse"]  # for the mount.efs stand-in
+        if self.cgroup is not None:  # nspawn and all it starts, from its first instruction
+            nspawn = ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.cgroup / "cgroup.procs"), *nspawn]
         self._nspawn = subprocess.Popen(nspawn, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + (60 if self.cpu_quota is None else 60 / self.cpu_quota)
         while time.monotonic() < deadline:
             children = subprocess.run(["pgrep", "-P", str(self._nspawn.pid)], capture_output=True, text=True)
             if children.stdout.split():
@@ -113,6 +122,8 @@ class Instance:
                 process.kill()
         subprocess.run(["umount", str(self.root)], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        if self.cgroup is not None:
+            subprocess.run(["rmdir", str(self.cgroup)], capture_output=True)  # empty once nspawn has ended
 
     # ------------------------------------------------------------------ inside the instance
 
@@ -150,8 +161,22 @@ class Instance:
         return int(code or 0), body
 
     def signals(self) -> list[dict]:
+        return [record["signal"] for record in self._signal_records()]
+
+    def signal_times(self) -> list[float]:
+        """When each signal reached the recorder, in seconds since the epoch (as time.time())."""
+        return [record["received"] for record in self._signal_records()]
+
+    def _signal_records(self) -> list[dict]:
         path = self.state / "signals.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def cpu_throttling(self) -> tuple[int, float]:
+        """How often the CPU quota held the instance back, and for how many seconds in all."""
+        stat = dict(line.split() for line in (self.cgroup / "cpu.stat").read_text().splitlines())
+        if "nr_throttled" in stat and "throttled_time" in stat:  # cgroup v1: nanoseconds
+            return int(stat["nr_throttled"]), int(stat["throttled_time"]) / 1e9
+        return int(stat["nr_throttled"]), int(stat["throttled_usec"]) / 1e6  # cgroup v2
 
     # ------------------------------------------------------------------ the stand-ins for AWS
 
@@ -222,6 +247,36 @@ def _run(*argv: str) -> None:
         raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}: {result.stdout}{result.stderr}")
 
 
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+CFS_PERIOD_US = 100_000
+
+
+def cpu_cgroup(name: str, share: float) -> Path:
+    """A cgroup whose processes together get `share` of one CPU (CFS bandwidth control), on the
+    cgroup v1 cpu controller or on cgroup v2's cpu.max; its directory."""
+    quota = max(1000, round(share * CFS_PERIOD_US))
+    if (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
+        group = CGROUP_V1_CPU / name
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+        return group
+    if "cpu" not in (CGROUP_V2 / "cgroup.subtree_control").read_text().split():
+        (CGROUP_V2 / "cgroup.subtree_control").write_text("+cpu")
+    group = CGROUP_V2 / name
+    group.mkdir(exist_ok=True)
+    (group / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+    return group
+
+
+def has_cpu_quota() -> bool:
+    if (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
+        return True
+    controllers = CGROUP_V2 / "cgroup.controllers"
+    return controllers.exists() and "cpu" in controllers.read_text().split()
+
+
 def prerequisites() -> list[str]:
     """What this machine lacks to boot an instance (empty: all there)."""
     missing = [tool for tool in ("debootstrap", "systemd-nspawn", "nsenter", "ip", "mariadbd",
@@ -231,6 +286,8 @@ def prerequisites() -> list[str]:
         missing.insert(0, "root")
     if not Path("/dev/fuse").exists():
         missing.append("/dev/fuse (the mount.efs stand-in is a FUSE file system)")
+    if not has_cpu_quota():
+        missing.append("a cgroup cpu controller (v1 cpu or v2 cpu.max) for the CPU-quota boot")
     if not missing and subprocess.run(["pkg-config", "--exists", "mysqlclient"]).returncode != 0:
         missing.append("default-libmysqlclient-dev (to download mysqlclient's sdist)")
     return missing

@@ -3,7 +3,8 @@
 
 - IMDSv2 on 169.254.169.254:80: token required, instance id, region, role credentials;
 - moto on 127.0.0.1:4566 for Secrets Manager, seeded from STATE_DIR/secrets.json;
-- a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl;
+- a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl
+  each signal and when it arrived;
   on the same port, DescribeStackResource of the app stack's launch template, for cfn-init: its
   metadata as the app template has it, or STATE_DIR/metadata.json where a test changed it.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -71,7 +73,7 @@ def recorder(state: Path, resource: str, metadata: dict):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with (state / "signals.jsonl").open("a") as out:
-                out.write(json.dumps(json.loads(body)) + "\n")
+                out.write(json.dumps({"received": time.time(), "signal": json.loads(body)}) + "\n")
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import time
 
 import pytest
 
+from templates import app
 from tests.boot import efs, render
-from tests.boot.instance import BOOT_LOG, Instance, prerequisites, sql_text
+from tests.boot.instance import BOOT_LOG, PROJECT, Instance, prerequisites, sql_text
 from tests.boot.services import INSTANCE_ID, REGION
 from tests.templates.test_app import cloudwatch_matches
+from threetier import parameters as P
 from threetier.blocks import logstore
+from threetier.facts import architectures
+from threetier.gates.lintrules._helpers import iso8601_seconds
+from threetier.parameters import paramfile
 
 pytestmark = pytest.mark.boot
 
@@ -67,9 +73,9 @@ def seeded_secrets() -> dict[str, str]:
             "app": json.dumps(APP_SECRET)}
 
 
-def new_instance(boot_image, tmp_path_factory, name: str) -> Instance:
+def new_instance(boot_image, tmp_path_factory, name: str, cpu_quota: float | None = None) -> Instance:
     instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets(),
-                        efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID))
+                        efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID), cpu_quota)
     try:
         return instance.start(DATABASE)
     except BaseException:
@@ -344,6 +350,63 @@ def _remount(server: Instance, access_points: dict, change_data: str) -> None:
         if server.run(["systemctl", "is-failed", "--quiet", "efs.mount"], check=False).returncode == 0:
             break
         time.sleep(0.5)
+
+
+# ----------------------------------------------------------------------------- the boot budget
+
+# One host CPU of this machine (an AMD EPYC of family 25, model 17: Zen 4) against one t3 vCPU (a
+# hyperthread of an Intel Xeon Platinum 8175M or 8259CL, Skylake or Cascade Lake, at up to 3.1 GHz
+# all-core turbo): Zen 4 does about 1.3 to 1.6 times the work per thread at similar clocks, so the
+# quota is the baseline divided by 1.5, to err on the slow side rather than flatter the boot.
+HOST_CPU_PER_T3_VCPU = 1.5
+
+
+def smallest_baseline() -> tuple[str, str, float]:
+    """The environment whose app servers start with the least CPU: (environment, instance type,
+    vCPUs at the baseline). A T type in standard mode gets no launch credits (T3, T3a, T4g) and runs
+    at its baseline from the start (EC2 User Guide, burstable performance instances); one in
+    unlimited mode, or not a T type, is not held back."""
+    held = []
+    for env in paramfile.environments(PROJECT):
+        _, values = paramfile.load_env(PROJECT, env)
+        instance_type = values.get("InstanceType", P.INSTANCE_TYPE.default)
+        credits = values.get("CpuCredits", P.CPU_CREDITS.default)
+        if credits == "standard" and instance_type in architectures.BURSTABLE:
+            vcpus, percent = architectures.BURSTABLE[instance_type]
+            held.append((vcpus * percent / 100, env, instance_type))
+    assert held, "no environment runs at a baseline: this scenario has nothing to show"
+    vcpus, env, instance_type = min(held)
+    return env, instance_type, vcpus
+
+
+def creation_timeout() -> float:
+    """How long CloudFormation waits for the group's signals, as the rendered template says."""
+    group = app.build().to_dict()["Resources"][render.ASG]
+    return iso8601_seconds(group["CreationPolicy"]["ResourceSignal"]["Timeout"])
+
+
+def test_a_boot_at_the_smallest_baseline_signals_before_the_creation_timeout(boot_image, tmp_path_factory):
+    env, instance_type, vcpus = smallest_baseline()
+    share = vcpus / HOST_CPU_PER_T3_VCPU
+    timeout = creation_timeout()
+    assert timeout == P.BOOT_SIGNAL_SECONDS
+    instance = new_instance(boot_image, tmp_path_factory, "baseline", cpu_quota=share)
+    try:
+        booted = time.time() - instance.launched_at
+        status, seconds = instance.run_user_data(user_data(instance), timeout=timeout + 60)
+        signals, times = instance.signals(), instance.signal_times()
+        throttled, throttled_seconds = instance.cpu_throttling()
+        took = times[0] - instance.launched_at if times else math.inf
+        print(f"\nboot test: {env} ({instance_type}, {vcpus:g} vCPU at its baseline) as {share:.0%} of one "
+              f"host CPU: launch to SUCCESS in {took:.0f} s (systemd up in {booted:.0f} s, user data "
+              f"{seconds:.0f} s) against the {timeout:.0f} s CreationPolicy timeout: margin {timeout - took:.0f} s; "
+              f"held back {throttled} times, {throttled_seconds:.0f} s in all")
+        assert status == 0, instance.read(BOOT_LOG)[-3000:]
+        assert [s["Status"] for s in signals] == ["SUCCESS"]
+        assert took < timeout, f"the signal came {took:.0f} s after launch; CloudFormation waits {timeout:.0f} s"
+        assert throttled > 0, "the quota never held the instance back: it did not apply"
+    finally:
+        instance.stop()
 
 
 # ----------------------------------------------------------------------------- failures
