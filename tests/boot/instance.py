@@ -36,7 +36,9 @@ class Instance:
         host CPU the instance may use in all (its boot and everything it runs), None for no limit."""
         self.image, self.name = image, name
         self.workdir = workdir
-        self.netns = f"tt-{name}"[:15]
+        # Unique on the machine: two boot test runs at once (two work trees) must not delete each
+        # other's namespace when they start an instance of the same name.
+        self.netns = f"tt{os.getpid() % 1000:03d}-{name}"[:15]
         self.root = workdir / "merged"
         self.state = workdir / "state"
         self.secrets = secrets
@@ -69,7 +71,7 @@ class Instance:
             drop_in.write_text(ENDPOINT_DROP_IN)
         self.set_access_points(self.access_points)
         if self.cpu_quota is not None:
-            self.cgroup = cpu_cgroup(f"threetier-boot-{self.name}", self.cpu_quota)
+            self.cgroup = cpu_cgroup(f"threetier-boot-{self.netns}", self.cpu_quota)
         self.launched_at = time.time()
         self.boot()
         return self
