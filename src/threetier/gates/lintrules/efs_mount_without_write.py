@@ -71,7 +71,7 @@ class EfsMountWithoutWrite(CloudFormationLintRule):
     def match(self, cfn):
         view = TemplateView(cfn.template)
         roles = {role: _RolePolicies(view, role) for role, _ in view.resources_of_type(ROLE)}
-        matches = []
+        found: dict[tuple, RuleMatch] = {}  # one finding per place and message, whichever Fn::If branch
         for file_system, _ in view.resources_of_type(FILE_SYSTEM):
             own = {file_system, *(name for name, _ in view.resources_of_type(ACCESS_POINT)
                                   if view.ref_target(view.properties(name).get("FileSystemId")) == file_system)}
@@ -83,17 +83,18 @@ class EfsMountWithoutWrite(CloudFormationLintRule):
                               if isinstance(s[0], dict)]
                 policy = _FileSystemPolicy(view, file_system, own, statements)
                 for role, policies in roles.items():
-                    found = policy.judge(role, policies)
-                    if found:
-                        matches.append(RuleMatch(*found))
-        return matches
+                    judged = policy.judge(role, policies)
+                    if judged:
+                        path, message = judged
+                        found.setdefault((*map(str, path), message), RuleMatch(path, message))
+        return list(found.values())
 
 
 class _RolePolicies:
     """A role's identity policy statements, as far as the template shows them."""
 
     def __init__(self, view: TemplateView, role: str):
-        self.view, self.role = view, role
+        self.view = view
         self.statements: list[tuple[dict, list]] = []
         self.managed_actions: set[str] = set()
         self.known = True  # False: a managed policy this template does not show
