@@ -179,6 +179,13 @@ def test_the_totals_the_readme_and_docs_quote_are_the_tools(templates, env_value
             in readme), totals
     docs = (project / "docs" / "insight.md").read_text(encoding="utf-8")
     assert f"| **{totals['dev']:,.2f}** | **{totals['prod']:,.2f}** |" in docs, totals
+    # The shares the paragraph under the table gives for prod.
+    prod = estimate_for(templates, env_values, table, "prod")
+    servers = sum(line(prod, start).monthly for start in ("App servers", "CPU above"))
+    database = sum(item.monthly for item in prod.lines if item.service == "RDS")
+    prose = " ".join(docs.split())
+    assert f"with their CPU surplus ({100 * servers / prod.total:.0f} %;" in prose
+    assert f"the Multi-AZ database with its replica ({100 * database / prod.total:.0f} %)" in prose
 
 
 def test_unknown_env_is_exit_2(capsys):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.review.test_diff_command import checkout, edit, each_text_parsed_once, run  # noqa: F401 (fixtures)
+from tests.review.test_diff_command import checkout, each_text_parsed_once, edit, run  # noqa: F401 (fixtures)
+from threetier.parameters.evaluate import with_defaults
 from threetier.review import refusals
 
 BASE = {"DbAllocatedStorage": "100", "NumberOfAzs": "3", "SubnetCidrBits": "12"}
@@ -35,8 +36,8 @@ def test_more_azs_is_no_refusal():
 
 def test_a_value_left_to_the_default_is_compared_as_the_default():
     declared = {"DbAllocatedStorage": {"Default": "20"}}
-    before = refusals.with_defaults({}, declared)
-    assert [r.parameter for r in refusals.refusals(before, refusals.with_defaults({"DbAllocatedStorage": "10"},
+    before = with_defaults({}, declared)
+    assert [r.parameter for r in refusals.refusals(before, with_defaults({"DbAllocatedStorage": "10"},
                                                                                     declared))] == ["DbAllocatedStorage"]
 
 

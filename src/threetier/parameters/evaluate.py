@@ -19,6 +19,12 @@ NO_VALUE = object()
 RESOLVED_ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy")
 
 
+def with_defaults(values: dict[str, str], declared: dict[str, dict]) -> dict[str, str]:
+    """`values` with every declared parameter they leave out at its Default, as CloudFormation fills them."""
+    defaults = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    return {**defaults, **values}
+
+
 @dataclass
 class Evaluation:
     template: dict
@@ -30,12 +36,7 @@ class Evaluation:
         unknown = set(self.values) - set(self.template.get("Parameters", {}))
         if unknown:
             raise KeyError(f"not parameters of this template: {sorted(unknown)}")
-        defaults = {
-            name: str(spec["Default"])
-            for name, spec in self.template.get("Parameters", {}).items()
-            if "Default" in spec
-        }
-        self.values = {**defaults, **{k: str(v) for k, v in self.values.items()}}
+        self.values = with_defaults({k: str(v) for k, v in self.values.items()}, self.template.get("Parameters", {}))
         for name in self.template.get("Conditions", {}):
             self.condition(name)
 

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from threetier.parameters.evaluate import with_defaults
 from threetier.review import danger, refusals, table as review, templatediff, updates
 from threetier.review.changes import Change
 
@@ -108,7 +109,7 @@ def build(project: Path, revision: str, allowed: set[str]) -> Report:
                                       for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
             # Values of parameters the templates no longer have cannot change anything now.
             kept = {key: value for key, value in before.items() if key in declared}
-            found = refusals.refusals(refusals.with_defaults(kept, declared), refusals.with_defaults(after, declared))
+            found = refusals.refusals(with_defaults(kept, declared), with_defaults(after, declared))
             if found:
                 raise Refused(env, found)
             prediction = updates.predict(templates, kept, after)

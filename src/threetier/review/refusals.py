@@ -51,12 +51,6 @@ def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
     return found
 
 
-def with_defaults(values: dict[str, str], declared: dict[str, dict]) -> dict[str, str]:
-    """`values` with every parameter it leaves out at the template's Default."""
-    defaults = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
-    return {**defaults, **values}
-
-
 def _storage(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
     old, new = _number(before.get(STORAGE)), _number(after.get(STORAGE))
     if old is None or new is None or new == old:

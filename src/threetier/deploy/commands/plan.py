@@ -18,6 +18,7 @@ from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_
 from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates, upload_template
 from threetier.deploy.session import Clients
 from threetier.parameters import validate
+from threetier.parameters.evaluate import with_defaults
 from threetier.review import console, danger, refusals, table as review
 
 
@@ -143,8 +144,8 @@ def _refuse_what_aws_would_refuse(stack: dict | None, template: dict, inputs: St
         return
     declared = template.get("Parameters", {})
     deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-    found = refusals.refusals(refusals.with_defaults(deployed, declared),
-                              refusals.with_defaults(inputs.parameters, declared))
+    found = refusals.refusals(with_defaults(deployed, declared),
+                              with_defaults(inputs.parameters, declared))
     if found:
         lines = [f"{inputs.parameter_file.name}: {refusal}" for refusal in found]
         raise InputError("\n".join(["AWS would refuse this change in the middle of the update; nothing "

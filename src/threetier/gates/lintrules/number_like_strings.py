@@ -16,13 +16,9 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.
 from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
 
+from threetier.emit import scalarstyle
 from threetier.facts import yamlreaders
-
-_PYYAML = Resolver()
-_STR = "tag:yaml.org,2002:str"
 
 
 class NumberLikeStrings(CloudFormationLintRule):
@@ -61,7 +57,7 @@ def _fragile(node, path: list):
 def _typed_otherwise(text: str) -> str | None:
     """What another reader makes of `text`, when PyYAML would write it back unquoted."""
     reader = yamlreaders.typed_otherwise(text)
-    if reader and _PYYAML.resolve(ScalarNode, text, (True, False)) == _STR:
+    if reader and scalarstyle.implicit_tag(text) == scalarstyle.STR_TAG:
         return reader
     return None
 
