@@ -1,0 +1,38 @@
+"""IAM policy evaluation for the identity tests, by a maintained evaluator.
+
+principalmapper's local simulation (`local_check_authorization_full`) does a
+full evaluation: explicit denies first, then the permissions boundary, then the
+identity policies, with IAM's condition operators (String*, Arn*, Bool, Null,
+IfExists, ForAnyValue/ForAllValues) and wildcard matching of actions and
+resources. Nothing in this project matches IAM patterns by hand.
+
+principalmapper 1.1.5 (2022) imports `Mapping` from `collections`, which Python
+3.10 removed; the two names are aliased to `collections.abc` before it loads.
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+
+for _name in ("Mapping", "MutableMapping"):
+    if not hasattr(collections, _name):
+        setattr(collections, _name, getattr(collections.abc, _name))
+
+from principalmapper.common import Node, Policy  # noqa: E402
+from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+
+
+def principal(arn: str, documents: dict[str, dict], boundary: dict | None = None,
+              trust: dict | None = None) -> Node:
+    """A role or user with these identity policy documents (name -> document) and an optional boundary."""
+    policies = [Policy(arn, name, document) for name, document in documents.items()]
+    if ":role/" in arn and trust is None:
+        trust = {"Version": "2012-10-17", "Statement": []}
+    return Node(arn, "AROAEXAMPLEDEPLOYER", policies, [], trust, None, 0, False, False,
+                None if boundary is None else Policy(arn, "boundary", boundary), False, {})
+
+
+def allowed(who: Node, action: str, resource: str, context: dict[str, str | list[str]] | None = None) -> bool:
+    """Whether IAM allows `who` to call `action` on `resource` with this request context."""
+    return local_check_authorization_full(who, action, resource, dict(context or {}))
