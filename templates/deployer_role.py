@@ -1,11 +1,13 @@
-"""Deployer role: the IAM role CloudFormation assumes to deploy these stacks, and no more.
+"""Deployer role: the IAM role CloudFormation assumes to deploy every environment of one project.
 
-A person who may only pass this role (iam:PassRole on it, plus the
-CloudFormation calls) can deploy everything: `threetier plan/deploy
---role-arn`. Its permissions are what the resource provider schemas say
-CloudFormation calls for the types in the other templates (threetier.facts.deployerpolicy),
-built in the same run, so a new resource type changes this file and
-`generate --check` notices.
+One stack per account and project. A person or CI that may only pass this role
+(the caller policy beside it) deploys with `threetier plan/deploy --role-arn`.
+Its actions are what the resource provider schemas say CloudFormation calls for
+the types the other templates use (threetier.facts.deployerpolicy), built in the
+same run, so a new resource type changes this file and `generate --check`
+notices. Where they may act is threetier.blocks.deployerscopes: the project's
+roles, buckets, databases, log groups, functions, topics and stacks by name, its
+secrets and keys by the Project tag, the rest in the deploy regions only.
 """
 
 from __future__ import annotations
@@ -13,73 +15,126 @@ from __future__ import annotations
 from pathlib import Path
 
 from awacs import iam as iam_actions, s3 as s3_actions
-from awacs.aws import Action, Allow, Condition, Principal, Statement, StringEquals, StringLike
-from troposphere import Output, Parameter, Ref, Sub, Template, iam
+from awacs.aws import Action, Allow, Condition, Principal, Statement, StringEquals
+from troposphere import If, NoValue, Output, Parameter, Ref, Sub, Template, iam
 
 import templates
 from threetier import parameters as P
-from threetier.blocks import deployeractions, naming, policies
+from threetier.blocks import deployeractions, deployerscopes as scopes, naming, policies
 from threetier.blocks.resultcache import folder_for
 from threetier.blocks.suppressions import checkov
 from threetier.facts import deployerpolicy
+from threetier.parameters import conditions
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
-    "A CloudFormation service role creates and manages the stacks' resources whatever their "
-    "generated names; its actions are exactly the handler permissions of the resource types the "
-    "templates use, and every call is limited to the deploy region (and us-east-1 for the global "
-    "services) by aws:RequestedRegion."
+    "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM and EFS create calls "
+    "take ids that do not exist before the call, so these actions (exactly the handler permissions of the "
+    "types the templates use) are granted on every resource, in the deploy region and the partition's "
+    "home region only; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
+    "scoped to the project in DeployerScopedPolicy."
 )
-# Roles the transforms' services use: iam:PassRole is granted for them only.
-PASSED_TO = ("ec2.amazonaws.com", "monitoring.rds.amazonaws.com", "vpc-flow-logs.amazonaws.com",
-             "lambda.amazonaws.com")
+# Roles the stacks give to services: iam:PassRole is granted for them only.
+PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda")
 # Service-linked roles the stacks' services create on first use in an account.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED = ("autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",
                   "elasticfilesystem.amazonaws.com")
+# The region each partition calls IAM (and Route 53, CloudFront) in.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion
+HOME_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 
 
 def build() -> Template:
-    t = naming.new_template(
-        "threetier deployer role: the IAM role CloudFormation assumes to deploy the threetier stacks, "
-        "with exactly the permissions their resource types' handlers need", root=True)
-    P.use(t, P.IAM_ROLE_PATH, root=True)
+    t = Template(Description=(
+        "threetier deployer role: the IAM role CloudFormation assumes to deploy every environment of one "
+        "project, with the permissions their resource types' handlers need, on the project's resources"))
+    t.set_version(naming.TEMPLATE_VERSION)
+    P.use(t, P.PROJECT_NAME, P.PERMISSIONS_BOUNDARY_ARN, P.IAM_ROLE_PATH, root=True)
+    conditions.add(t, conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_parameter(Parameter(
         TEMPLATE_BUCKET, Type="String", Description="S3 bucket `threetier package` uploads the templates to",
         AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         ConstraintDescription="An S3 bucket name."))
+    t.add_mapping(scopes.HOME_REGIONS, {partition: {"Region": region} for partition, region in HOME_REGIONS.items()})
 
     stacks = _stack_templates()
-    grantable = deployeractions.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
-    broad = [a for a in grantable if a not in deployerpolicy.NARROWED] + deployerpolicy.transform_actions(stacks)
-    policies_made = [
-        t.add_resource(iam.ManagedPolicy(
-            f"DeployerPolicy{number}",
-            Description=Sub("${ProjectName}-${EnvironmentName} deployer: what CloudFormation calls, part "
-                            f"{number}"),
-            Path=Ref(P.IAM_ROLE_PATH.name),
-            PolicyDocument=policies.document(Statement(
-                Sid="HandlerPermissions", Effect=Allow, Action=[Action(*a.split(":", 1)) for a in group],
-                Resource=["*"], Condition=_in_deploy_regions())),
-            Metadata=checkov(*[(check, WHY_RESOURCE_STAR) for check in
-                               ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")]),
-        ))
-        for number, group in enumerate(deployerpolicy.documents(sorted(set(broad))), start=1)
-    ]
+    actions = deployeractions.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
+    actions = sorted({*actions, *deployerpolicy.transform_actions(stacks)} - set(deployerpolicy.NARROWED))
+    made = [_broad_policy(t, number, group)
+            for number, group in enumerate(deployerpolicy.documents(scopes.broad(actions)), start=1)]
+    scoped = scopes.statements(actions, deployerpolicy.takes_resource(actions), scopes.attached_policies(stacks))
+    budget = deployerpolicy.MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+    made += [_scoped_policy(t, number, group) for number, group in enumerate(scopes.packed(scoped, budget), start=1)]
+    made.append(t.add_resource(iam.ManagedPolicy(
+        "DeployerPassRolePolicy",
+        ManagedPolicyName=Sub(scopes.POLICY_NAMES + "pass-role"),
+        Description=Sub("${ProjectName} deployer: pass the project's roles to the services that use them"),
+        Path=Ref(P.IAM_ROLE_PATH.name),
+        PolicyDocument=policies.document(
+            *scopes.pass_role_statements(PASSED_TO, SERVICE_LINKED),
+            Statement(Sid="ReadTheNestedTemplates", Effect=Allow, Action=[s3_actions.GetObject],
+                      Resource=[Sub("arn:${AWS::Partition}:s3:::${TemplateBucket}/*")]),
+            Statement(Sid="SecretsManagerTransform", Effect=Allow, Action=[Action("cloudformation", "CreateChangeSet")],
+                      Resource=[Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/*")],
+                      Condition=scopes.in_deploy_regions())),
+    )))
     role = t.add_resource(iam.Role(
         "DeployerRole",
+        RoleName=Sub(scopes.ROLE_NAME),
         Path=Ref(P.IAM_ROLE_PATH.name),
+        PermissionsBoundary=If(conditions.HAS_PERMISSIONS_BOUNDARY, Ref(P.PERMISSIONS_BOUNDARY_ARN.name), NoValue),
         AssumeRolePolicyDocument=policies.document(Statement(
-            Effect=Allow, Principal=Principal("Service", "cloudformation.amazonaws.com"),
+            Effect=Allow, Principal=Principal("Service", policies.service_principal("cloudformation")),
             Action=[Action("sts", "AssumeRole")],
             Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))))),
-        ManagedPolicyArns=[Ref(policy) for policy in policies_made],
-        Policies=[policies.inline("narrow", *_narrow_statements())],
-        Tags=naming.tags("deployer-role"),
+        ManagedPolicyArns=[Ref(policy) for policy in made],
+        Tags=[{"Key": "Project", "Value": Ref(P.PROJECT_NAME.name)}, {"Key": "Name", "Value": Sub(scopes.ROLE_NAME)}],
+    ))
+    # A stack deployed with a service role passes that role to each nested stack it
+    # creates, so the role passes itself to CloudFormation. Its own policies cannot
+    # name its ARN (a circular reference): this one is attached after it exists.
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
+    t.add_resource(iam.PolicyType(
+        "DeployerPassesItselfToNestedStacks",
+        PolicyName="pass-itself-to-nested-stacks",
+        Roles=[Ref(role)],
+        PolicyDocument=policies.document(Statement(
+            Sid="PassItselfToNestedStacks", Effect=Allow, Action=[iam_actions.PassRole],
+            Resource=[role.GetAtt("Arn")],
+            Condition=Condition(StringEquals("iam:PassedToService", policies.service_principal("cloudformation"))))),
     ))
     t.add_output(Output("DeployerRoleArn", Description="Pass it as --role-arn (or role_arn in threetier.toml)",
                         Value=role.GetAtt("Arn")))
     return t
+
+
+def _broad_policy(t: Template, number: int, group: list[str]) -> iam.ManagedPolicy:
+    return t.add_resource(iam.ManagedPolicy(
+        f"DeployerPolicy{number}",
+        ManagedPolicyName=Sub(scopes.POLICY_NAMES + str(number)),
+        Description=Sub(f"${{ProjectName}} deployer: what CloudFormation calls, in the deploy regions, part {number}"),
+        Path=Ref(P.IAM_ROLE_PATH.name),
+        PolicyDocument=policies.document(Statement(
+            Sid="HandlerPermissions", Effect=Allow, Action=[Action(*a.split(":", 1)) for a in group],
+            Resource=["*"], Condition=scopes.in_deploy_regions())),
+        Metadata=checkov(*[(check, WHY_RESOURCE_STAR) for check in
+                           ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")]),
+    ))
+
+
+def _scoped_policy(t: Template, number: int, group: list) -> iam.ManagedPolicy:
+    return t.add_resource(iam.ManagedPolicy(
+        f"DeployerScopedPolicy{number}",
+        ManagedPolicyName=Sub(scopes.POLICY_NAMES + f"scoped-{number}"),
+        Description=Sub("${ProjectName} deployer: IAM, secrets, keys, buckets, databases, logs, functions, topics "
+                        f"and stacks of the project only, part {number}"),
+        Path=Ref(P.IAM_ROLE_PATH.name),
+        PolicyDocument=policies.document_with_choices(*group),
+        Metadata=checkov(("CKV_AWS_111", "Only listing and describing calls that IAM authorizes on no "
+                                         "resource (cfn-lint's action table) are on `*`; every write names "
+                                         "the project's resources or needs its Project tag.")),
+    ))
 
 
 def _stack_templates() -> dict[str, dict]:
@@ -91,31 +146,3 @@ def _stack_templates() -> dict[str, dict]:
 def _cache_folder() -> Path | None:
     """The result cache of the checkout this module is in (or THREETIER_CACHE_DIR)."""
     return folder_for(Path(__file__).resolve().parents[1])
-
-
-def _in_deploy_regions() -> Condition:
-    # IAM, CloudFront, Route 53 and WAF for CloudFront are called in us-east-1.
-    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion
-    return Condition(StringEquals("aws:RequestedRegion", [Ref("AWS::Region"), "us-east-1"]))
-
-
-def _narrow_statements() -> list[Statement]:
-    # CloudFormation names a role <stack>-<LogicalId>-<suffix>, and nested stacks
-    # <root>-<LogicalId>-<suffix>: every role of the stacks starts with the root's
-    # name, <ProjectName>-<EnvironmentName> unless stack_name says otherwise. The
-    # rotation function's role (from the Serverless Application Repository) has no path.
-    stack_roles = [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role" + path + "${ProjectName}-${EnvironmentName}-*")
-                   for path in ("${IamRolePath}", "/")]
-    return [
-        Statement(Sid="PassOnlyTheStacksRoles", Effect=Allow, Action=[iam_actions.PassRole],
-                  Resource=stack_roles,
-                  Condition=Condition(StringEquals("iam:PassedToService", list(PASSED_TO)))),
-        Statement(Sid="CreateTheServiceLinkedRolesTheStacksNeed", Effect=Allow,
-                  Action=[iam_actions.CreateServiceLinkedRole], Resource=["*"],
-                  Condition=Condition(StringEquals("iam:AWSServiceName", list(SERVICE_LINKED)))),
-        Statement(Sid="ReadTheNestedTemplates", Effect=Allow, Action=[s3_actions.GetObject],
-                  Resource=[Sub("arn:${AWS::Partition}:s3:::${TemplateBucket}/*")]),
-        Statement(Sid="SecretsManagerTransform", Effect=Allow, Action=[Action("cloudformation", "CreateChangeSet")],
-                  Resource=[Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/*")],
-                  Condition=Condition(StringLike("aws:RequestedRegion", [Ref("AWS::Region")]))),
-    ]

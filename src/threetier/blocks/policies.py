@@ -31,6 +31,11 @@ def document(*statements: Statement) -> PolicyDocument:
     return PolicyDocument(Version=POLICY_VERSION, Statement=list(statements))
 
 
+def document_with_choices(*statements: Statement | If) -> dict:
+    """A policy document some of whose statements are Fn::If choices (awacs takes Statements only)."""
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
 def inline(name: str, *statements: Statement) -> iam.Policy:
     return iam.Policy(PolicyName=name, PolicyDocument=document(*statements))
 

@@ -42,6 +42,16 @@ TRANSFORM_ACTIONS = {
     ),
 }
 
+# The AWS managed policies the rotation functions' roles attach: SAM gives a
+# function AWSLambdaBasicExecutionRole, and the VPC access policy when the
+# function runs in a VPC (the hosted rotation does, to reach the database).
+# https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html#sam-function-policies
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+TRANSFORM_POLICIES = {
+    "AWS::SecretsManager-2020-07-23": ("service-role/AWSLambdaBasicExecutionRole",
+                                       "service-role/AWSLambdaVPCAccessExecutionRole"),
+}
+
 # A managed policy document may hold 6,144 characters, whitespace not counted.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
 MANAGED_POLICY_CHARACTERS = 6144
@@ -62,6 +72,11 @@ def resource_types(templates: dict[str, dict]) -> list[str]:
 def transform_actions(templates: dict[str, dict]) -> list[str]:
     return sorted({action for template in templates.values() for transform in _transforms(template)
                    for action in TRANSFORM_ACTIONS.get(transform, ())})
+
+
+def transform_policies(template: dict) -> list[str]:
+    """The AWS managed policy names (path/name) the roles `template`'s transforms make attach."""
+    return sorted({name for transform in _transforms(template) for name in TRANSFORM_POLICIES.get(transform, ())})
 
 
 def _transforms(template: dict) -> list[str]:
@@ -98,6 +113,18 @@ def known_to_iam(actions: list[str]) -> tuple[list[str], list[str]]:
         ok = name.lower() in listed or ("*" in name and any(a.startswith(pattern) for a in listed))
         (known if ok else unknown).append(action)
     return known, unknown
+
+
+def takes_resource(actions: list[str]) -> dict[str, bool]:
+    """Per action, whether IAM authorizes it against a resource ARN (so a policy can scope it), from
+    cfn-lint's table of IAM actions (the service authorization reference as data)."""
+    table = schemas.iam_actions()
+    found = {}
+    for action in actions:
+        service, _, name = action.partition(":")
+        entry = table.get(service.lower(), {}).get("Actions", {}).get(name.lower(), {})
+        found[action] = bool(entry.get("Resources"))
+    return found
 
 
 def documents(actions: list[str]) -> list[list[str]]:

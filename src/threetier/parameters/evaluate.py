@@ -31,6 +31,8 @@ class Evaluation:
     values: dict[str, str]
     region: str = "us-east-1"
     conditions: dict[str, bool] = field(default_factory=dict)
+    partition: str = "aws"
+    account_id: str = "123456789012"
 
     def __post_init__(self) -> None:
         unknown = set(self.values) - set(self.template.get("Parameters", {}))
@@ -86,8 +88,8 @@ class Evaluation:
 def _ref(ev: Evaluation, name):
     if name == "AWS::NoValue":
         return NO_VALUE
-    if name == "AWS::Region":
-        return ev.region
+    if name in _pseudo(ev):
+        return _pseudo(ev)[name]
     if name in ev.values:
         kind = ev.template.get("Parameters", {}).get(name, {}).get("Type", "")
         if kind == "CommaDelimitedList" or kind.startswith("List<"):
@@ -95,6 +97,13 @@ def _ref(ev: Evaluation, name):
             return ev.values[name].split(",")
         return ev.values[name]
     return {"Ref": name}
+
+
+def _pseudo(ev: Evaluation) -> dict[str, str]:
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
+    suffix = "amazonaws.com.cn" if ev.partition == "aws-cn" else "amazonaws.com"
+    return {"AWS::Region": ev.region, "AWS::Partition": ev.partition, "AWS::AccountId": ev.account_id,
+            "AWS::URLSuffix": suffix}
 
 
 def _if(ev: Evaluation, arg):
@@ -151,8 +160,7 @@ _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 def _sub(ev: Evaluation, arg):
     """Fn::Sub when every name in it is a parameter, a pseudo parameter or a given variable."""
     text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], ev.resolve(arg[1]))
-    known = {**ev.values, "AWS::Region": ev.region, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
-             **variables}
+    known = {**ev.values, **_pseudo(ev), **variables}
 
     def value(match):
         name = match.group(1)
