@@ -107,7 +107,8 @@ def test_secrets_check_finds_a_planted_key_and_ignores_template_words(tmp_path):
     words.write_text("HeaderValue: !Sub '{{resolve:secretsmanager:${Arn}:SecretString:value}}'\n"
                      "ManageMasterUserPassword: true\n"
                      "  HasOriginVerifySecretVersion: !Not\n"
-                     "          - Action: ['secretsmanager:GetSecretValue']\n")
+                     "          - Action: ['secretsmanager:GetSecretValue']\n"
+                     "    - !Sub arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole\n")
     found = find_secrets([planted, words], tmp_path)
     assert {f.file for f in found} == {"config.py"}
 

@@ -31,7 +31,7 @@ from threetier.parameters.evaluate import Evaluation
 
 ENVIRONMENT = "prod"
 ROOT = f"{PROJECT}-{ENVIRONMENT}"
-RANDOM = "1A2B3C4D5E6F7"
+RANDOM = "1A2B3C4D5E6F7"  # pragma: allowlist secret (a made-up name suffix)
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 STACK_ID = "e1a2b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
 AMI_PARAMETER = "aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"

@@ -50,11 +50,13 @@ def is_template_text(secret: str, line: str) -> bool:
 
     A dynamic reference (`{{resolve:secretsmanager:...}}`), an IAM action such as
     secretsmanager:GetSecretValue (one per line, or in a one-line `Action: [...]`
-    list), a setting word, prose with spaces, a known public value, or an
-    intrinsic function's short form (`HasSecretVersion: !Not`).
+    list), a setting word, prose with spaces, a known public value, an AWS
+    managed policy's ARN (`arn:...:iam::aws:policy/AWSLambdaVPCAccessExecutionRole`),
+    or an intrinsic function's short form (`HasSecretVersion: !Not`).
     """
     return (
         "{{resolve:" in line
+        or ":iam::aws:policy/" in line
         or secret.startswith("!")
         or line.strip().removeprefix("- ").startswith(("secretsmanager:", "kms:", "Action: [", "NotAction: ["))
         or secret in SETTING_WORDS
