@@ -21,12 +21,17 @@ def stacks():
             if module != "deployer_role"}
 
 
+def role_policies(role_template) -> dict[str, dict]:
+    """The managed policies the role holds (the template's caller policy is not one of them)."""
+    held = {arn["Ref"] for arn in role_template["Resources"]["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
+    return {name: role_template["Resources"][name] for name in sorted(held)}
+
+
 def granted(role_template) -> set[str]:
     actions = set()
-    for name, resource in role_template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::ManagedPolicy":
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                actions |= set(statement["Action"])
+    for resource in role_policies(role_template).values():
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions |= set(statement["Action"])
     return actions
 
 
@@ -48,11 +53,10 @@ def test_no_action_is_everything_or_a_whole_service(role_template):
 
 
 def test_every_call_is_limited_to_the_deploy_regions(role_template):
-    for resource in role_template["Resources"].values():
-        if resource["Type"] == "AWS::IAM::ManagedPolicy":
-            (statement,) = resource["Properties"]["PolicyDocument"]["Statement"]
-            assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": [
-                {"Ref": "AWS::Region"}, "us-east-1"]}}
+    for resource in role_policies(role_template).values():
+        (statement,) = resource["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": [
+            {"Ref": "AWS::Region"}, "us-east-1"]}}
 
 
 def test_pass_role_only_for_the_stacks_roles_and_named_services(role_template):
