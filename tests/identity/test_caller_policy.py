@@ -134,6 +134,8 @@ def test_the_scenario_runs_every_command_and_reaches_every_lookup(recorder):
                      ("drift", "DescribeStackResourceDrifts"), ("delete", "DeleteStack"),
                      ("plan", "GetCallerIdentity")]:
         assert expected in made, expected
+    # Nested stacks are named <root>-<LogicalId>-<random>: within the project's stacks too.
+    assert any(f"stack/{STACK_NAME}-MonitoringStack-" in need.resource for need in recorder.needs())
     assert all(call.params.get("RoleARN") == DEPLOYER_ROLE for call in recorder.calls
                if call.operation in ("CreateChangeSet", "DeleteStack"))
 
