@@ -20,7 +20,7 @@ from troposphere import If, NoValue, Output, Parameter, Ref, Sub, Template, iam
 
 import templates
 from threetier import parameters as P
-from threetier.blocks import deployeractions, deployerscopes as scopes, naming, policies
+from threetier.blocks import callerpolicy, deployeractions, deployerscopes as scopes, naming, policies
 from threetier.blocks.resultcache import folder_for
 from threetier.blocks.suppressions import checkov
 from threetier.facts import deployerpolicy
@@ -106,6 +106,7 @@ def build() -> Template:
     ))
     t.add_output(Output("DeployerRoleArn", Description="Pass it as --role-arn (or role_arn in threetier.toml)",
                         Value=role.GetAtt("Arn")))
+    callerpolicy.add_to(t)
     return t
 
 

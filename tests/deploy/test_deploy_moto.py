@@ -32,6 +32,11 @@ BUCKET = "templates-bucket"
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch):
     """Fresh moto state, dummy credentials, a bucket, and clients for checking results."""
+    return fresh_moto(moto_endpoint, monkeypatch)
+
+
+def fresh_moto(moto_endpoint: str, monkeypatch):
+    """What the `aws` fixture does, for a fixture of a wider scope (with its own MonkeyPatch)."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",  # pragma: allowlist secret (moto dummy)

@@ -39,9 +39,11 @@ class Deployed:
         self.resources = self.evaluation.resources()
         role = self.resources["DeployerRole"]["Properties"]
         self.role_arn = f"arn:{self.partition}:iam::{self.account}:role{role.get('Path', '/')}{role['RoleName']}"
-        self.documents = {**{name: _with_arn(resource["Properties"]["PolicyDocument"], self.role_arn)
-                             for name, resource in self.resources.items()
-                             if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")}}
+        held = {arn["Ref"] for arn in template["Resources"]["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
+        held |= {name for name, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Policy"
+                 and {"Ref": "DeployerRole"} in resource["Properties"]["Roles"]}
+        self.documents = {name: _with_arn(self.resources[name]["Properties"]["PolicyDocument"], self.role_arn)
+                          for name in sorted(held)}
         self.boundary_arn = role.get("PermissionsBoundary")
         self.principal = principal(self.role_arn, self.documents, boundary=self._boundary_document())
 

@@ -7,7 +7,7 @@ import pytest
 import templates
 from templates import deployer_role
 from threetier import cli, emit
-from threetier.blocks import deployerscopes
+from threetier.blocks import callerpolicy, deployerscopes
 from threetier.facts import deployerpolicy, schemas
 
 
@@ -22,13 +22,21 @@ def stacks():
             if module != "deployer_role"}
 
 
+def role_policies(role_template) -> dict[str, dict]:
+    """The policies the role holds: its managed policies and the inline one naming it (not the caller policy)."""
+    resources = role_template["Resources"]
+    held = {arn["Ref"] for arn in resources["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
+    held |= {name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Policy"
+             and {"Ref": "DeployerRole"} in resource["Properties"]["Roles"]}
+    return {name: resources[name] for name in sorted(held)}
+
+
 def statements(role_template) -> list[dict]:
     """Every statement of every policy of the role, both branches of an Fn::If choice."""
     found = []
-    for resource in role_template["Resources"].values():
-        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                found += statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+    for resource in role_policies(role_template).values():
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            found += statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
     return found
 
 
@@ -76,7 +84,7 @@ def test_the_role_is_named_for_the_project_and_placed_like_the_stacks_roles(role
 
 def test_every_managed_policy_is_on_the_role_within_iams_quota(role_template):
     managed = sorted(name for name, resource in role_template["Resources"].items()
-                     if resource["Type"] == "AWS::IAM::ManagedPolicy")
+                     if resource["Type"] == "AWS::IAM::ManagedPolicy" and name != callerpolicy.CALLER_POLICY)
     attached = role_template["Resources"]["DeployerRole"]["Properties"]["ManagedPolicyArns"]
     assert sorted(ref["Ref"] for ref in attached) == managed
     # Managed policies attached to a role: 10 by default.

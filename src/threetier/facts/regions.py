@@ -54,6 +54,14 @@ def partition_of(region: str) -> str | None:
     return None
 
 
+def url_suffix_of(partition: str) -> str:
+    """The partition's domain suffix (AWS::URLSuffix): amazonaws.com, amazonaws.com.cn in China, ..."""
+    for known in _endpoints()["partitions"]:
+        if known["partition"] == partition:
+            return known["dnsSuffix"]
+    raise KeyError(f"no partition {partition!r} in botocore's endpoint data")
+
+
 @functools.lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's bundled endpoint data (offline)."""

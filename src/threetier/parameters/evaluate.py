@@ -14,6 +14,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from threetier.facts import regions
+
 NO_VALUE = object()
 # Resource attributes that may hold intrinsics (Properties is always resolved).
 RESOLVED_ATTRIBUTES = ("Metadata", "CreationPolicy", "UpdatePolicy")
@@ -31,8 +33,9 @@ class Evaluation:
     values: dict[str, str]
     region: str = "us-east-1"
     conditions: dict[str, bool] = field(default_factory=dict)
-    partition: str = "aws"
-    account_id: str = "123456789012"
+    # AWS::AccountId stays unresolved without one; AWS::Partition is the region's unless given.
+    account_id: str | None = None
+    partition: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.values) - set(self.template.get("Parameters", {}))
@@ -71,6 +74,18 @@ class Evaluation:
         return [name for name, rule in self.template.get("Rules", {}).items()
                 for _ in self.broken_assertions(rule)]
 
+    def pseudo_parameter(self, name: str) -> str | None:
+        """The value of a pseudo parameter this evaluation knows, else None.
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html"""
+        if name == "AWS::Region":
+            return self.region
+        if name == "AWS::AccountId":
+            return self.account_id
+        if name in ("AWS::Partition", "AWS::URLSuffix"):
+            partition = self.partition or regions.partition_of(self.region) or regions.COMMERCIAL_PARTITION
+            return partition if name == "AWS::Partition" else regions.url_suffix_of(partition)
+        return None
+
     def resolve(self, expr):
         if isinstance(expr, list):
             return [v for v in (self.resolve(item) for item in expr) if v is not NO_VALUE]
@@ -88,8 +103,9 @@ class Evaluation:
 def _ref(ev: Evaluation, name):
     if name == "AWS::NoValue":
         return NO_VALUE
-    if name in _pseudo(ev):
-        return _pseudo(ev)[name]
+    pseudo = ev.pseudo_parameter(name) if name.startswith("AWS::") else None
+    if pseudo is not None:
+        return pseudo
     if name in ev.values:
         kind = ev.template.get("Parameters", {}).get(name, {}).get("Type", "")
         if kind == "CommaDelimitedList" or kind.startswith("List<"):
@@ -97,13 +113,6 @@ def _ref(ev: Evaluation, name):
             return ev.values[name].split(",")
         return ev.values[name]
     return {"Ref": name}
-
-
-def _pseudo(ev: Evaluation) -> dict[str, str]:
-    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
-    suffix = "amazonaws.com.cn" if ev.partition == "aws-cn" else "amazonaws.com"
-    return {"AWS::Region": ev.region, "AWS::Partition": ev.partition, "AWS::AccountId": ev.account_id,
-            "AWS::URLSuffix": suffix}
 
 
 def _if(ev: Evaluation, arg):
@@ -160,11 +169,14 @@ _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9:.]+)\}")
 def _sub(ev: Evaluation, arg):
     """Fn::Sub when every name in it is a parameter, a pseudo parameter or a given variable."""
     text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], ev.resolve(arg[1]))
-    known = {**ev.values, **_pseudo(ev), **variables}
+    known = {**ev.values, **variables}
 
     def value(match):
         name = match.group(1)
-        return known[name] if isinstance(known.get(name), str) else match.group(0)
+        found = known.get(name)
+        if found is None and name.startswith("AWS::"):
+            found = ev.pseudo_parameter(name)
+        return found if isinstance(found, str) else match.group(0)
 
     resolved = _SUB_NAME.sub(value, text)
     if _SUB_NAME.search(resolved) is None:

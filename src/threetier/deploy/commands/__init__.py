@@ -104,7 +104,7 @@ def add_commands(commands) -> None:
     status_cmd = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
     status_cmd.set_defaults(run=run_status)
 
-    delete_cmd = commands.add_parser("delete", parents=[stack, wait, aws],
+    delete_cmd = commands.add_parser("delete", parents=[stack, role, wait, aws],
                                  help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")
     delete_cmd.add_argument("--yes", action="store_true", help="delete without asking")
     delete_cmd.add_argument("--disable-termination-protection", action="store_true",

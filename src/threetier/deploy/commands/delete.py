@@ -59,9 +59,17 @@ def run(args: argparse.Namespace) -> int:
     if stack.get("EnableTerminationProtection"):
         protection.unprotect(cfn, stack_id, stack_name, sys.stdout)
     start = events.baseline(cfn, stack_id)
-    cfn.delete_stack(StackName=stack_id)
+    cfn.delete_stack(**delete_request(stack_id, args.role_arn))
     print(f"Deleting stack {stack_name}; following its events:")
     outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=common.clock, sleep=common.sleep,
                             poll_seconds=common.EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
     return report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
 
+
+
+def delete_request(stack_id: str, role_arn: str | None) -> dict:
+    """DeleteStack's arguments. With a role, CloudFormation deletes as that role, and the caller policy
+    (threetier.blocks.callerpolicy) allows DeleteStack only with the deployer role named; without one it
+    uses the role of the stack's last operation
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html, RoleARN)."""
+    return {"StackName": stack_id, **({"RoleARN": role_arn} if role_arn else {})}

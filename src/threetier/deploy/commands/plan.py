@@ -10,8 +10,8 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 
-from threetier import emit
-from threetier.deploy import advice, ami, azs, changeset, cleanup, release, rollback, settings
+from threetier import emit, parameters as P
+from threetier.deploy import advice, ami, azs, changeset, cleanup, deployerrole, release, rollback, settings
 from threetier.deploy.commands import common, package as package_command
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
@@ -82,6 +82,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
                                allow_insecure=args.allow_insecure)
     for note in inputs.notes:
         print(note, file=sys.stderr)
+    _check_role_serves_the_stack(args, template, inputs)
 
     # The first AWS calls.
     common.check_pinned_account(args, clients)
@@ -135,6 +136,14 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     allowed = danger.allowed_kinds(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
                    release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
+
+
+def _check_role_serves_the_stack(args: argparse.Namespace, template: dict, inputs: StackInputs) -> None:
+    """InputError (exit 2) for a --role-arn deployer role that cannot serve this stack (see deployerrole)."""
+    project_name = with_defaults(inputs.parameters, template.get("Parameters", {})).get(P.PROJECT_NAME.name, "")
+    note = deployerrole.check(args.role_arn, inputs.stack_name, project_name)
+    if note:
+        print(note, file=sys.stderr)
 
 
 def _refuse_what_aws_would_refuse(stack: dict | None, template: dict, inputs: StackInputs) -> None:
