@@ -50,7 +50,7 @@ def build() -> Template:
         ConstraintDescription="An S3 bucket name."))
 
     stacks = _stack_templates()
-    grantable = deployeractions.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
+    grantable = deployeractions.grantable_actions(stacks, _cache_folder())
     broad = [a for a in grantable if a not in deployerpolicy.NARROWED] + deployerpolicy.transform_actions(stacks)
     policies_made = [
         t.add_resource(iam.ManagedPolicy(

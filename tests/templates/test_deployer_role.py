@@ -7,7 +7,7 @@ import pytest
 import templates
 from templates import deployer_role
 from threetier import cli, emit
-from threetier.facts import deployerpolicy, schemas
+from threetier.facts import deployerpolicy, schemabranches, schemas
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +31,35 @@ def granted(role_template) -> set[str]:
 
 
 def test_every_resource_type_in_output_is_covered(role_template, stacks):
+    """Each type's handler actions, less those of the schema branches its resources never set."""
     allowed = granted(role_template)
+    decided = deployerpolicy.set_branches(stacks)
     for resource_type in deployerpolicy.resource_types(stacks):
-        needed = set()
-        for handler in deployerpolicy.HANDLERS:
-            needed |= set(schemas.resource_schema(resource_type)["handlers"].get(handler, {}).get("permissions", []))
+        needed = deployerpolicy.type_actions(resource_type, decided[resource_type])
         grantable, _ = deployerpolicy.known_to_iam(sorted(needed))
         missing = set(grantable) - allowed - set(deployerpolicy.NARROWED)
         assert not missing, f"{resource_type}: {sorted(missing)}"
+
+
+def test_branch_actions_of_unset_properties_are_not_granted(role_template):
+    allowed = granted(role_template)
+    for action in ("acm-pca:IssueCertificate", "s3tables:CreateTable", "s3:PutReplicationConfiguration",
+                   "vpc-lattice:RegisterTargets", "logs:PutDataProtectionPolicy", "ec2:Get*", "ssm:Get*"):
+        assert action not in allowed, action
+    assert {"ssm:GetParameters", "acm:RequestCertificate", "route53:ChangeResourceRecordSets"} <= allowed
 
 
 def test_no_action_is_everything_or_a_whole_service(role_template):
     for action in granted(role_template):
         service, _, name = action.partition(":")
         assert action != "*" and name != "*", action
+
+
+def test_the_only_wildcards_are_the_kept_ones(role_template):
+    """ec2:Get* and ssm:Get* are replaced by what they stand for; a wildcard that stays says why."""
+    kept = {action for reasons in schemabranches.KEPT_WILDCARDS.values() for action in reasons}
+    wildcards = {action for action in granted(role_template) if "*" in action}
+    assert wildcards <= kept, sorted(wildcards - kept)
 
 
 def test_every_call_is_limited_to_the_deploy_regions(role_template):
