@@ -53,6 +53,9 @@ SOURCES = (
     "https://docs.aws.amazon.com/sns/latest/dg/sns-topic-attributes.html",
     "https://docs.aws.amazon.com/secretsmanager/latest/userguide/create-manage-multi-region-secrets.html",
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secrettargetattachment.html",
+    "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-rds (the DBInstance handlers)",
+    "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns (the Topic and Subscription handlers)",
+    "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-kms (the Key handlers)",
     "cfn-lint's provider schemas and table of IAM actions (the release pinned in setup.cfg), read at run time",
 )
 CHECKED = "2026-12-06"
@@ -77,7 +80,19 @@ _S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon
 _EC2_API = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Operations.html"
 _ELB_API = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Operations.html"
 _LOGS_API = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html"
-_RDS_API = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Operations.html"
+# Handlers whose source is published: what they call, and on which property.
+_RDS_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-rds/blob/"
+                 "5a410e843efb90076c1c4d322707bc989e5a058b/aws-rds-dbinstance/src/main/java/software/amazon/rds/"
+                 "dbinstance/util/ResourceModelHelper.java")
+_SNS_SUBSCRIPTION_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/"
+                              "blob/73bd30ef6e825a18c8e6b8539242dff00dd535be/aws-sns-subscription/src/main/java/"
+                              "software/amazon/sns/subscription/UpdateHandler.java")
+_SNS_TOPIC_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/blob/"
+                       "73bd30ef6e825a18c8e6b8539242dff00dd535be/aws-sns-topic/src/main/java/software/amazon/sns/"
+                       "topic/UpdateHandler.java")
+_KMS_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-kms/blob/"
+                 "f2d7168529b8c4a3e83e1df5d8f3fc35ff807024/common/src/main/java/software/amazon/kms/common/"
+                 "KeyHandlerHelper.java")
 _ASG_API = "https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html"
 _LT = "AWS::EC2::LaunchTemplate "
 
@@ -208,8 +223,8 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
                _ELB_API),
     ),
     "AWS::KMS::Key": (
-        Branch(("kms:DisableKey", "kms:EnableKey"), ("Enabled",),
-               "https://docs.aws.amazon.com/kms/latest/developerguide/enabling-keys.html"),
+        # Only when Enabled changes (it defaults to true).
+        Branch(("kms:DisableKey", "kms:EnableKey"), ("Enabled",), _KMS_PROVIDER),
     ),
     "AWS::Logs::LogGroup": (
         # A data protection policy's audit findings go to a log group, S3 or Firehose
@@ -223,14 +238,21 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         Branch(("logs:PutBearerTokenAuthentication",), ("BearerTokenAuthenticationEnabled",), _LOGS_API),
     ),
     "AWS::RDS::DBInstance": (
-        Branch(("rds:AddRoleToDBInstance", "rds:RemoveRoleFromDBInstance"), ("AssociatedRoles",), _RDS_API),
+        Branch(("rds:AddRoleToDBInstance", "rds:RemoveRoleFromDBInstance"), ("AssociatedRoles",), _RDS_PROVIDER),
         Branch(("rds:RestoreDBInstanceFromDBSnapshot",), ("DBSnapshotIdentifier", "DBClusterSnapshotIdentifier"),
-               _RDS_API),
+               _RDS_PROVIDER),
+        # The snapshot's engine is read before restoring from it, and only then.
+        Branch(("rds:DescribeDBSnapshots",), ("DBSnapshotIdentifier",), _RDS_PROVIDER),
+        Branch(("rds:DescribeDBClusterSnapshots",), ("DBClusterSnapshotIdentifier",), _RDS_PROVIDER),
+        # Cluster members and cluster read replicas: the cluster is read to stabilize.
+        Branch(("rds:DescribeDBClusters",), ("DBClusterIdentifier", "SourceDBClusterIdentifier"), _RDS_PROVIDER),
+        Branch(("rds:CreateDBInstanceReadReplica", "rds:PromoteReadReplica"),
+               ("SourceDBInstanceIdentifier", "SourceDBClusterIdentifier"), _RDS_PROVIDER),
         # SourceDBInstanceIdentifier alone makes a read replica; with one of these it is a
         # point-in-time restore.
         Branch(("rds:RestoreDBInstanceToPointInTime",),
                ("RestoreTime", "UseLatestRestorableTime", "SourceDbiResourceId",
-                "SourceDBInstanceAutomatedBackupsArn"), _RDS_API),
+                "SourceDBInstanceAutomatedBackupsArn"), _RDS_PROVIDER),
         Branch(("rds:StartDBInstanceAutomatedBackupsReplication", "rds:StopDBInstanceAutomatedBackupsReplication"),
                ("AutomaticBackupReplicationRegion", "AutomaticBackupReplicationKmsKeyId",
                 "AutomaticBackupReplicationRetentionPeriod"),
@@ -283,12 +305,15 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         # The role Firehose subscriptions deliver with.
         Branch(("iam:GetRole",), ("SubscriptionRoleArn",),
                "https://docs.aws.amazon.com/sns/latest/dg/sns-firehose-subscriber.html"),
+        # Subscribe sets the attributes at creation; the update handler sets the changed ones.
+        Branch(("sns:SetSubscriptionAttributes",),
+               ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy",
+                "ReplayPolicy", "SubscriptionRoleArn"), _SNS_SUBSCRIPTION_PROVIDER),
     ),
     "AWS::SNS::Topic": (
-        Branch(("sns:PutDataProtectionPolicy",), ("DataProtectionPolicy",),
-               "https://docs.aws.amazon.com/sns/latest/dg/sns-message-data-protection.html"),
-        Branch(("sns:Subscribe", "sns:Unsubscribe"), ("Subscription",),
-               "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topic.html"),
+        Branch(("sns:PutDataProtectionPolicy",), ("DataProtectionPolicy",), _SNS_TOPIC_PROVIDER),
+        # Only the subscriptions added to or taken from Subscription.
+        Branch(("sns:Subscribe", "sns:Unsubscribe"), ("Subscription",), _SNS_TOPIC_PROVIDER),
         # Delivery status logging names the roles SNS logs with.
         Branch(("iam:GetRole",), ("DeliveryStatusLogging",),
                "https://docs.aws.amazon.com/sns/latest/dg/sns-topic-attributes.html"),
@@ -300,6 +325,9 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
     ),
     "AWS::SecretsManager::SecretTargetAttachment": (
         # The handler reads the target's endpoint from the service TargetType names.
+        Branch(("rds:DescribeDBInstances",), ("TargetType=AWS::RDS::DBInstance", "TargetType=AWS::DocDB::DBInstance"),
+               "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+               "aws-resource-secretsmanager-secrettargetattachment.html"),
         Branch(("rds:DescribeDBClusters",), ("TargetType=AWS::RDS::DBCluster", "TargetType=AWS::DocDB::DBCluster"),
                "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
                "aws-resource-secretsmanager-secrettargetattachment.html"),
