@@ -80,20 +80,23 @@ _S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon
 _EC2_API = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Operations.html"
 _ELB_API = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Operations.html"
 _LOGS_API = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html"
-# Handlers whose source is published: what they call, and on which property.
-_RDS_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-rds/blob/"
-                 "5a410e843efb90076c1c4d322707bc989e5a058b/aws-rds-dbinstance/src/main/java/software/amazon/rds/"
-                 "dbinstance/util/ResourceModelHelper.java")
-_SNS_SUBSCRIPTION_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/"
-                              "blob/73bd30ef6e825a18c8e6b8539242dff00dd535be/aws-sns-subscription/src/main/java/"
-                              "software/amazon/sns/subscription/UpdateHandler.java")
-_SNS_TOPIC_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/blob/"
-                       "73bd30ef6e825a18c8e6b8539242dff00dd535be/aws-sns-topic/src/main/java/software/amazon/sns/"
-                       "topic/UpdateHandler.java")
-_KMS_PROVIDER = ("https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-kms/blob/"
-                 "f2d7168529b8c4a3e83e1df5d8f3fc35ff807024/common/src/main/java/software/amazon/kms/common/"
-                 "KeyHandlerHelper.java")
 _ASG_API = "https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html"
+
+# Handlers whose source is published: what they call, and on which property. The commits read.
+_RDS_COMMIT = "5a410e843efb90076c1c4d322707bc989e5a058b"  # pragma: allowlist secret (a public commit id)
+_SNS_COMMIT = "73bd30ef6e825a18c8e6b8539242dff00dd535be"  # pragma: allowlist secret (a public commit id)
+_KMS_COMMIT = "f2d7168529b8c4a3e83e1df5d8f3fc35ff807024"  # pragma: allowlist secret (a public commit id)
+_PROVIDERS = "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers"
+_RDS_PROVIDER = (f"{_PROVIDERS}-rds/blob/{_RDS_COMMIT}/aws-rds-dbinstance/src/main/java/software/amazon/rds/"
+                 "dbinstance/util/ResourceModelHelper.java")
+_SNS_SUBSCRIPTION_PROVIDER = (f"{_PROVIDERS}-sns/blob/{_SNS_COMMIT}/aws-sns-subscription/src/main/java/software/"
+                              "amazon/sns/subscription/UpdateHandler.java")
+_SNS_TOPIC_PROVIDER = (f"{_PROVIDERS}-sns/blob/{_SNS_COMMIT}/aws-sns-topic/src/main/java/software/amazon/sns/"
+                       "topic/UpdateHandler.java")
+_KMS_PROVIDER = (f"{_PROVIDERS}-kms/blob/{_KMS_COMMIT}/common/src/main/java/software/amazon/kms/common/"
+                 "KeyHandlerHelper.java")
+
+# A `when` entry about the launch template an Auto Scaling group launches from.
 _LT = "AWS::EC2::LaunchTemplate "
 
 BRANCHES: dict[str, tuple[Branch, ...]] = {
