@@ -39,15 +39,16 @@ SOURCES = (
     "https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html",
     "https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-permissions.html",
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html",
-    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/continuous-deployment.html",
-    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-connection-group.html",
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
+               "working-with-staging-distribution-continuous-deployment-policy.html",
+    "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ConnectionGroup.html",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/data-protection-policy-permissions.html",
-    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html",
     "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html",
+    "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-create-flow-log.html",
     "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions",
-    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html",
     "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Operations.html",
     "https://docs.aws.amazon.com/efs/latest/ug/efs-replication.html",
+    "https://docs.aws.amazon.com/efs/latest/ug/replication-overwrite.html",
     "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html",
     "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/query-logs.html",
     "https://docs.aws.amazon.com/sns/latest/dg/sns-topic-attributes.html",
@@ -120,7 +121,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
                "create-mixed-instances-group-attribute-based-instance-type-selection.html"),
         Branch(("ec2:GetCapacityReservationUsage", "ec2:GetGroupsForCapacityReservation"),
                ("CapacityReservationSpecification", _LT + "LaunchTemplateData.CapacityReservationSpecification"),
-               "https://docs.aws.amazon.com/autoscaling/ec2/userguide/use-ec2-capacity-reservations.html"),
+               "https://docs.aws.amazon.com/autoscaling/ec2/userguide/target-capacity-reservations.html"),
     ),
     "AWS::CertificateManager::Certificate": (
         # A private certificate is issued by the named AWS Private CA.
@@ -138,15 +139,16 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         Branch(("cloudfront:CreateConnectionGroup", "cloudfront:GetConnectionGroup"),
                ("DistributionConfig.ConnectionMode", "DistributionConfig.TenantConfig",
                 "DistributionConfig.AnycastIpListId"),
-               "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-connection-group.html"),
+               "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ConnectionGroup.html"),
         # Promoting a staging distribution's configuration: continuous deployment only.
         Branch(("cloudfront:UpdateDistributionWithStagingConfig",),
                ("DistributionConfig.ContinuousDeploymentPolicyId", "DistributionConfig.Staging"),
-               "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/continuous-deployment.html"),
+               "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
+               "working-with-staging-distribution-continuous-deployment-policy.html"),
     ),
     "AWS::EC2::EIP": (
         Branch(("ec2:AcceptAddressTransfer",), ("TransferAddress",),
-               "https://docs.aws.amazon.com/vpc/latest/userguide/WorkWithEIPs.html#transfer-EIPs-intro"),
+               "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-eips.html#transfer-EIPs-intro"),
         Branch(("ec2:AssociateAddress",), ("InstanceId",), _EC2_API),
     ),
     "AWS::EC2::FlowLog": (
@@ -154,7 +156,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         # writes the bucket policy; delivery to a log group uses the role passed instead.
         Branch(("logs:CreateLogDelivery", "logs:DeleteLogDelivery"),
                ("LogDestinationType=s3", "LogDestinationType=kinesis-data-firehose"),
-               "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html"),
+               "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-create-flow-log.html"),
         Branch(("s3:GetBucketPolicy", "s3:PutBucketPolicy"), ("LogDestinationType=s3",),
                "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html"),
     ),
@@ -189,10 +191,10 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
     "AWS::EC2::VPCEndpoint": (
         Branch(("vpc-lattice:CreateServiceNetworkVpcEndpointAssociation",
                 "vpc-lattice:DescribeServiceNetworkVpcEndpointAssociation"), ("ServiceNetworkArn",),
-               "https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-service-networks.html"),
+               "https://docs.aws.amazon.com/vpc/latest/privatelink/access-with-service-network-endpoint.html"),
         # Cross-region interface endpoints.
         Branch(("vpce:AllowMultiRegion",), ("ServiceRegion",),
-               "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonvpcendpoints.html"),
+               "https://docs.aws.amazon.com/service-authorization/latest/reference/list_vpce.html"),
     ),
     "AWS::EC2::VPCGatewayAttachment": (
         Branch(("ec2:AttachVpnGateway", "ec2:DetachVpnGateway", "ec2:DescribeVpnGateways"), ("VpnGatewayId",),
@@ -205,7 +207,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         # Replication overwrite protection.
         Branch(("elasticfilesystem:UpdateFileSystemProtection",),
                ("FileSystemProtection", "ReplicationConfiguration"),
-               "https://docs.aws.amazon.com/efs/latest/ug/replication-use-cases.html"),
+               "https://docs.aws.amazon.com/efs/latest/ug/replication-overwrite.html"),
     ),
     "AWS::ElasticLoadBalancingV2::Listener": (
         Branch(("cognito-idp:DescribeUserPoolClient",), ("DefaultActions.AuthenticateCognitoConfig",),
@@ -259,7 +261,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
         Branch(("rds:StartDBInstanceAutomatedBackupsReplication", "rds:StopDBInstanceAutomatedBackupsReplication"),
                ("AutomaticBackupReplicationRegion", "AutomaticBackupReplicationKmsKeyId",
                 "AutomaticBackupReplicationRetentionPeriod"),
-               "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html"),
+               _RDS_PROVIDER),
         # The master password secret RDS manages.
         Branch(("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
                ("ManageMasterUserPassword", "MasterUserSecret"),
@@ -271,7 +273,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
                "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/query-logs.html"),
         # Private hosted zones.
         Branch(("route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone", "ec2:DescribeVpcs"),
-               ("VPCs",), "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/hosted-zone-private-associate-vpcs.html"),
+               ("VPCs",), "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AssociateVPCWithHostedZone.html"),
         Branch(("route53:UpdateHostedZoneFeatures",), ("HostedZoneFeatures",),
                "https://docs.aws.amazon.com/Route53/latest/APIReference/API_Operations_Amazon_Route_53.html"),
     ),
@@ -307,7 +309,7 @@ BRANCHES: dict[str, tuple[Branch, ...]] = {
     "AWS::SNS::Subscription": (
         # The role Firehose subscriptions deliver with.
         Branch(("iam:GetRole",), ("SubscriptionRoleArn",),
-               "https://docs.aws.amazon.com/sns/latest/dg/sns-firehose-subscriber.html"),
+               "https://docs.aws.amazon.com/sns/latest/dg/prereqs-kinesis-data-firehose.html"),
         # Subscribe sets the attributes at creation; the update handler sets the changed ones.
         Branch(("sns:SetSubscriptionAttributes",),
                ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy",
