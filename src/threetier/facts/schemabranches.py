@@ -39,8 +39,7 @@ SOURCES = (
     "https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html",
     "https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-permissions.html",
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html",
-    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
-               "working-with-staging-distribution-continuous-deployment-policy.html",
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/working-with-staging-distribution-continuous-deployment-policy.html",
     "https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ConnectionGroup.html",
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/data-protection-policy-permissions.html",
     "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html",
