@@ -29,8 +29,8 @@ from threetier.parameters import conditions
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
     "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM and EFS create calls "
-    "take ids that do not exist before the call, so these actions (exactly the handler permissions of the "
-    "types the templates use) are granted on every resource, in the deploy region and the partition's "
+    "take ids that do not exist before the call, so these actions (the handler permissions of the "
+    "schema branches the templates use) are granted on every resource, in the deploy region and the partition's "
     "home region only; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
     "scoped to the project in DeployerScopedPolicy."
 )
@@ -59,7 +59,7 @@ def build() -> Template:
     t.add_mapping(scopes.HOME_REGIONS, {partition: {"Region": region} for partition, region in HOME_REGIONS.items()})
 
     stacks = _stack_templates()
-    actions = deployeractions.grantable_actions(deployerpolicy.resource_types(stacks), _cache_folder())
+    actions = deployeractions.grantable_actions(stacks, _cache_folder())
     actions = sorted({*actions, *deployerpolicy.transform_actions(stacks)} - set(deployerpolicy.NARROWED))
     made = [_broad_policy(t, number, group)
             for number, group in enumerate(deployerpolicy.documents(scopes.broad(actions)), start=1)]

@@ -108,7 +108,8 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     deployer = commands.add_parser(
         "deployer-role", help="write output/deployer-role.yaml: the role CloudFormation assumes to deploy",
         description="Write the deployer role template (generate writes it too): the union of the "
-                    "resource provider schemas' handler permissions for the types in output/.")
+                    "resource provider schemas' handler permissions for the types in output/, less "
+                    "those of schema branches (properties) the templates never set.")
     deployer.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
     deployer.set_defaults(run=_deployer_role)
 

@@ -230,9 +230,17 @@ def calls(resources: list[Resource], values: dict[str, str], region: str, partit
 
 
 def handler_actions(resource_type: str) -> list[str]:
-    """The actions IAM knows in the type's handlers, without those granted narrowly (passing roles)."""
-    known, _ = deployerpolicy.known_to_iam(deployerpolicy.handler_actions([resource_type]))
+    """The actions IAM knows in the type's handlers for the schema branches the templates set (what
+    CloudFormation calls for them), without those granted narrowly (passing roles)."""
+    decided = _set_branches()
+    known, _ = deployerpolicy.known_to_iam(sorted(deployerpolicy.type_actions(resource_type, decided[resource_type])))
     return [action for action in known if action not in deployerpolicy.NARROWED]
+
+
+@lru_cache(maxsize=1)
+def _set_branches() -> dict[str, list[str]]:
+    return deployerpolicy.set_branches({file: templates.built_dict(module) for file, module in templates.STACKS.items()
+                                        if module != "deployer_role"})
 
 
 def _calls_for(action: str, resource: Resource, names: Names, values: dict, region: str, partition: str):

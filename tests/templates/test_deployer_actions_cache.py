@@ -12,13 +12,16 @@ from templates import deployer_role
 from threetier import emit
 from threetier.blocks import deployeractions
 from threetier.blocks.resultcache import CACHE_DIR_VARIABLE
-from threetier.facts import deployerpolicy, schemas
+from threetier.facts import deployerpolicy, schemabranches, schemas
 
 
 @pytest.fixture(scope="module")
-def types():
-    stacks = {file: emit.data(module) for file, module in templates.STACKS.items() if module != "deployer_role"}
-    return deployerpolicy.resource_types(stacks)
+def stacks():
+    return {file: emit.data(module) for file, module in templates.STACKS.items() if module != "deployer_role"}
+
+
+def inputs_of(stacks: dict) -> dict:
+    return deployeractions.worked_out_from(deployerpolicy.set_branches(stacks))
 
 
 @pytest.fixture()
@@ -46,45 +49,58 @@ def rewritten(monkeypatch, file: Path) -> None:
                         lambda path: real(path) + (" rewritten" if path == file else ""))
 
 
-def test_the_second_run_reads_what_the_first_worked_out(tmp_path, types, worked_out):
-    first = deployeractions.grantable_actions(types, tmp_path)
-    second = deployeractions.grantable_actions(types, tmp_path)
+def test_the_second_run_reads_what_the_first_worked_out(tmp_path, stacks, worked_out):
+    first = deployeractions.grantable_actions(stacks, tmp_path)
+    second = deployeractions.grantable_actions(stacks, tmp_path)
     assert second == first
     assert len(worked_out) == 1
-    assert json.loads(entry(tmp_path).read_text()) == {"inputs": deployeractions.worked_out_from(types),
+    assert json.loads(entry(tmp_path).read_text()) == {"inputs": inputs_of(stacks),
                                                        "actions": first}
 
 
-def test_without_a_folder_nothing_is_kept(types, worked_out):
-    assert deployeractions.grantable_actions(types, None) == deployeractions.grantable_actions(types, None)
+def test_without_a_folder_nothing_is_kept(stacks, worked_out):
+    assert deployeractions.grantable_actions(stacks, None) == deployeractions.grantable_actions(stacks, None)
     assert len(worked_out) == 2
 
 
-def test_the_entry_is_what_is_read(tmp_path, types):
+def test_the_entry_is_what_is_read(tmp_path, stacks):
     """An entry with today's inputs is the answer: that is why the inputs must be all of them."""
     planted = ["ec2:PlantedByTheTest"]
     entry(tmp_path).parent.mkdir(parents=True)
-    entry(tmp_path).write_text(json.dumps({"inputs": deployeractions.worked_out_from(types), "actions": planted}))
-    assert deployeractions.grantable_actions(types, tmp_path) == planted
+    entry(tmp_path).write_text(json.dumps({"inputs": inputs_of(stacks), "actions": planted}))
+    assert deployeractions.grantable_actions(stacks, tmp_path) == planted
 
 
-@pytest.mark.parametrize("which", ["cfn-lint's version file", "cfn-lint's IAM table", "the code"])
-def test_a_rewritten_input_file_means_working_it_out_again(tmp_path, types, worked_out, monkeypatch, which):
+@pytest.mark.parametrize("which", ["cfn-lint's version file", "cfn-lint's IAM table", "the code",
+                                   "the branch table"])
+def test_a_rewritten_input_file_means_working_it_out_again(tmp_path, stacks, worked_out, monkeypatch, which):
     file = {"cfn-lint's version file": schemas.install_files()[0],
             "cfn-lint's IAM table": schemas.install_files()[-1],
-            "the code": Path(deployerpolicy.__file__)}[which]
-    first = deployeractions.grantable_actions(types, tmp_path)
+            "the code": Path(deployerpolicy.__file__),
+            "the branch table": Path(schemabranches.__file__)}[which]
+    first = deployeractions.grantable_actions(stacks, tmp_path)
     rewritten(monkeypatch, file)
-    assert deployeractions.grantable_actions(types, tmp_path) == first
-    assert deployeractions.grantable_actions(types, tmp_path) == first
+    assert deployeractions.grantable_actions(stacks, tmp_path) == first
+    assert deployeractions.grantable_actions(stacks, tmp_path) == first
     assert len(worked_out) == 2, "worked out again once, then read from the new entry"
 
 
-def test_another_set_of_types_means_working_it_out_again(tmp_path, types, worked_out):
-    with_queue = sorted({*types, "AWS::SQS::Queue"})
-    assert "sqs:CreateQueue" not in deployeractions.grantable_actions(types, tmp_path)
+def test_another_set_of_types_means_working_it_out_again(tmp_path, stacks, worked_out):
+    with_queue = {**stacks, "queue.yaml": {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}}
+    assert "sqs:CreateQueue" not in deployeractions.grantable_actions(stacks, tmp_path)
     assert "sqs:CreateQueue" in deployeractions.grantable_actions(with_queue, tmp_path)
-    assert "sqs:CreateQueue" not in deployeractions.grantable_actions(types, tmp_path)
+    assert "sqs:CreateQueue" not in deployeractions.grantable_actions(stacks, tmp_path)
+    assert len(worked_out) == 3
+
+
+def test_a_branch_property_set_means_working_it_out_again(tmp_path, stacks, worked_out):
+    """Same types, but a certificate from a private CA: its acm-pca actions come in."""
+    private = {"Type": "AWS::CertificateManager::Certificate",
+               "Properties": {"DomainName": "example.com", "CertificateAuthorityArn": "arn:aws:acm-pca:ca"}}
+    with_private_ca = {**stacks, "private.yaml": {"Resources": {"PrivateCertificate": private}}}
+    assert "acm-pca:IssueCertificate" not in deployeractions.grantable_actions(stacks, tmp_path)
+    assert "acm-pca:IssueCertificate" in deployeractions.grantable_actions(with_private_ca, tmp_path)
+    assert "acm-pca:IssueCertificate" not in deployeractions.grantable_actions(stacks, tmp_path)
     assert len(worked_out) == 3
 
 
@@ -92,14 +108,14 @@ def test_another_set_of_types_means_working_it_out_again(tmp_path, types, worked
     "", '{"inputs": {', "[]", "{}", '{"inputs": null, "actions": ["ec2:X"]}', "\x00\xff",
     "EMPTY ACTIONS", "ACTIONS NOT NAMES",
 ])
-def test_a_damaged_entry_is_worked_out_again_and_replaced(tmp_path, types, worked_out, text):
-    inputs = deployeractions.worked_out_from(types)
+def test_a_damaged_entry_is_worked_out_again_and_replaced(tmp_path, stacks, worked_out, text):
+    inputs = inputs_of(stacks)
     text = {"EMPTY ACTIONS": json.dumps({"inputs": inputs, "actions": []}),
             "ACTIONS NOT NAMES": json.dumps({"inputs": inputs, "actions": [1, "no colon"]})}.get(text, text)
-    expected = deployeractions.grantable_actions(types, None)
+    expected = deployeractions.grantable_actions(stacks, None)
     entry(tmp_path).parent.mkdir(parents=True)
     entry(tmp_path).write_text(text, encoding="latin-1")
-    assert deployeractions.grantable_actions(types, tmp_path) == expected
+    assert deployeractions.grantable_actions(stacks, tmp_path) == expected
     assert json.loads(entry(tmp_path).read_text())["actions"] == expected
     assert len(worked_out) == 2
 

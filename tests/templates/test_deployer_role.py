@@ -8,7 +8,7 @@ import templates
 from templates import deployer_role
 from threetier import cli, emit
 from threetier.blocks import callerpolicy, deployerscopes
-from threetier.facts import deployerpolicy, schemas
+from threetier.facts import deployerpolicy, schemabranches, schemas
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +46,22 @@ def granted(role_template) -> set[str]:
 
 
 def test_every_resource_type_in_output_is_covered(role_template, stacks):
+    """Each type's handler actions, less those of the schema branches its resources never set."""
     allowed = granted(role_template)
+    decided = deployerpolicy.set_branches(stacks)
     for resource_type in deployerpolicy.resource_types(stacks):
-        needed = set()
-        for handler in deployerpolicy.HANDLERS:
-            needed |= set(schemas.resource_schema(resource_type)["handlers"].get(handler, {}).get("permissions", []))
+        needed = deployerpolicy.type_actions(resource_type, decided[resource_type])
         grantable, _ = deployerpolicy.known_to_iam(sorted(needed))
         missing = set(grantable) - allowed - set(deployerpolicy.NARROWED) - set(deployerscopes.NEVER)
         assert not missing, f"{resource_type}: {sorted(missing)}"
+
+
+def test_branch_actions_of_unset_properties_are_not_granted(role_template):
+    allowed = granted(role_template)
+    for action in ("acm-pca:IssueCertificate", "s3tables:CreateTable", "s3:PutReplicationConfiguration",
+                   "vpc-lattice:RegisterTargets", "logs:PutDataProtectionPolicy", "ec2:Get*", "ssm:Get*"):
+        assert action not in allowed, action
+    assert {"ssm:GetParameters", "acm:RequestCertificate", "route53:ChangeResourceRecordSets"} <= allowed
 
 
 def test_no_action_is_everything_or_a_whole_service(role_template):
@@ -69,6 +77,13 @@ def test_every_allowed_call_but_passing_roles_is_limited_to_the_deploy_regions(r
     # PassRole is checked inside the call that passes the role; reading the templates is S3's global namespace.
     assert unlimited == {"PassOnlyTheProjectsRoles", "CreateTheServiceLinkedRolesTheStacksNeed",
                          "ReadTheNestedTemplates", "PassItselfToNestedStacks"}
+
+
+def test_the_only_wildcards_are_the_kept_ones(role_template):
+    """ec2:Get* and ssm:Get* are replaced by what they stand for; a wildcard that stays says why."""
+    kept = {action for reasons in schemabranches.KEPT_WILDCARDS.values() for action in reasons}
+    wildcards = {action for action in granted(role_template) if "*" in action}
+    assert wildcards <= kept, sorted(wildcards - kept)
 
 
 def test_the_role_is_named_for_the_project_and_placed_like_the_stacks_roles(role_template):

@@ -26,6 +26,11 @@ def test_every_taggable_resource_is_tagged(module):
         assert tag_property(resource) in resource.properties, f"{resource.title} has no tags"
         tags = tag_map(resource)
         assert tags["Project"] == {"Ref": "ProjectName"}, resource.title
+        if module == "deployer_role":
+            # One deployer role serves every environment of the project: no Environment to tag.
+            assert "EnvironmentName" not in template.parameters
+            assert tags["Name"] == {"Fn::Sub": "${ProjectName}.deployer"}
+            continue
         assert tags["Environment"] == {"Ref": "EnvironmentName"}, resource.title
         if resource.resource_type == "AWS::CloudFormation::Stack":
             # Stack tags propagate to every resource inside; a Name here would

@@ -13,6 +13,7 @@ them (CHECKED); tests/facts/test_sources.py holds every module to that.
 | securitygroups | inbound rules per security group; what a managed prefix list weighs against it (CloudFront's: 55 of 60) | VPC User Guide: quotas, AWS-managed prefix lists |
 | schemas | the resource provider schemas (properties, create-only, handlers) | cfn-lint's copy of the CloudFormation registry |
 | deployerpolicy | the IAM actions CloudFormation calls per resource type and transform | provider schema handlers, IAM quotas |
+| schemabranches | the handler actions needed only when a property is set (`acm-pca:*` for a private certificate), and what a handler's wildcard stands for | provider schemas, the services' API references and user guides |
 | lengths | EC2 user data's 16 KB; the longest stack, region and partition names, secret ARNs, host names, EFS ids, log group names | EC2 User Guide, CloudFormation quotas, the services' API references, botocore's partitions |
 | efs | the IAM actions of EFS clients, how the file system and identity policies combine, what AWS managed policies grant of them | EFS User Guide, IAM User Guide, AWS Managed Policy reference |
 | yamlreaders | how YAML 1.2, SnakeYAML and CloudFormation's reader type a plain scalar PyYAML reads as a string | the YAML 1.2 spec, SnakeYAML's resolver, aws-cli#6908 |

@@ -3,14 +3,16 @@
 Each registry resource type's schema lists, per handler (create, read, update,
 delete, list), the IAM actions CloudFormation makes for it. The deployer role's
 policy is their union for exactly the types the generated templates use, plus
-what the transforms expand into; `iam:PassRole` and
-`iam:CreateServiceLinkedRole` are taken out and granted narrowly.
+what the transforms expand into, less the actions of schema branches the templates
+never set (threetier.facts.schemabranches: `acm-pca:*` only for a private certificate)
+and with wildcards such as `ec2:Get*` replaced by the actions they stand for;
+`iam:PassRole` and `iam:CreateServiceLinkedRole` are taken out and granted narrowly.
 https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html#schema-properties-handlers
 """
 
 from __future__ import annotations
 
-from threetier.facts import schemas
+from threetier.facts import schemabranches, schemas
 
 # Where the facts here come from, and the day they were last checked against it.
 SOURCES = (
@@ -82,6 +84,75 @@ def transform_policies(template: dict) -> list[str]:
 def _transforms(template: dict) -> list[str]:
     transform = template.get("Transform", [])
     return [transform] if isinstance(transform, str) else list(transform)
+
+
+def set_branches(templates: dict[str, dict]) -> dict[str, list[str]]:
+    """Per resource type the templates use, the `when` entries of its schema branches
+    (schemabranches.BRANCHES) that some resource sets: all that decides used_actions.
+    A type a transform brings in counts as setting all of them: its resources are in a
+    template the transform fetches, which these templates do not show."""
+    properties = _properties_by_type(templates)
+    transformed = {resource_type for template in templates.values() for transform in _transforms(template)
+                   for resource_type in TRANSFORM_TYPES.get(transform, ())}
+    decided = {}
+    for resource_type in resource_types(templates):
+        entries = sorted({when for branch in schemabranches.branches_of(resource_type) for when in branch.when})
+        decided[resource_type] = entries if resource_type in transformed else [
+            when for when in entries if _is_set(properties, *schemabranches.split_when(resource_type, when))]
+    return decided
+
+
+def used_actions(templates: dict[str, dict]) -> list[str]:
+    """What CloudFormation calls for the templates' resources: per type its handler actions,
+    wildcards replaced, less the branch actions of properties no resource of it sets."""
+    return actions_for(set_branches(templates))
+
+
+def actions_for(decided: dict[str, list[str]]) -> list[str]:
+    """The union of type_actions over `decided` (set_branches' answer), sorted."""
+    actions = set()
+    for resource_type, set_whens in decided.items():
+        actions |= type_actions(resource_type, set_whens)
+    return sorted(actions)
+
+
+def type_actions(resource_type: str, set_whens: list[str]) -> set[str]:
+    """`resource_type`'s handler actions, wildcards replaced, less the actions of its branches
+    whose `when` entries are not among `set_whens`."""
+    handler = set(handler_actions([resource_type]))
+    unused = schemabranches.unused_actions(resource_type, set(set_whens).__contains__)
+    return schemabranches.concrete(resource_type, handler) - unused
+
+
+def _properties_by_type(templates: dict[str, dict]) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            found.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
+    return found
+
+
+def _is_set(properties: dict[str, list], resource_type: str, keys: list[str], value: str | None) -> bool:
+    return any(_path_set(node, keys, value) for node in properties.get(resource_type, []))
+
+
+def _path_set(node, keys: list[str], value: str | None) -> bool:
+    """Whether `keys` lead to something in `node` (equal to `value`, if given). Lists are looked
+    through and both branches of an Fn::If; what another intrinsic (Ref, Fn::GetAtt, ...)
+    returns cannot be seen here, so it may be anything: set."""
+    if isinstance(node, list):
+        return any(_path_set(item, keys, value) for item in node)
+    if isinstance(node, dict) and len(node) == 1:
+        ((name, argument),) = node.items()
+        if name == "Fn::If":
+            return isinstance(argument, list) and any(_path_set(item, keys, value) for item in argument[1:])
+        if name == "Ref" and argument == "AWS::NoValue":
+            return False
+        if name == "Ref" or name.startswith("Fn::"):
+            return True
+    if not keys:
+        return value is None or node == value
+    return isinstance(node, dict) and keys[0] in node and _path_set(node[keys[0]], keys[1:], value)
 
 
 class MissingHandlers(LookupError):
