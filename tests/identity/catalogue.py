@@ -18,6 +18,7 @@ knows, each with the resource ARN it acts on and the request context IAM sees.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -224,7 +225,7 @@ def calls(resources: list[Resource], values: dict[str, str], region: str, partit
         for action in actions_of(resource.type):
             for call in _calls_for(action, resource, names, values, region, partition):
                 found.setdefault((call.action, call.resource, call.context, call.why), call)
-    for call in _passing(resources, names, values, region, partition):
+    for call in [*_passing(resources, names, values, region, partition), *_resolving(names, region, partition)]:
         found.setdefault((call.action, call.resource, call.context, call.why), call)
     return sorted(found.values(), key=lambda call: (call.action, call.resource))
 
@@ -318,6 +319,31 @@ def _passing(resources: list[Resource], names: Names, values: dict, region: str,
         yield Call("iam:CreateServiceLinkedRole", arn,
                    _frozen({**home, "iam:AWSServiceName": f"{service}.amazonaws.com"}),
                    f"the first {service} resource of the account")
+
+
+def _resolving(names: Names, region: str, partition: str):
+    """What CloudFormation reads itself, as the role, while it processes the templates: the secrets of the
+    `{{resolve:secretsmanager:...}}` references (and their key), and the public SSM parameter of the root's
+    AMI parameter (an AWS::SSM::Parameter::Value type).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types"""
+    built = {file: templates.built_dict(module) for file, module in templates.STACKS.items()
+             if module != "deployer_role"}
+    here = {"aws:RequestedRegion": region}
+    text = json.dumps(built)
+    if "{{resolve:secretsmanager:" in text:
+        for resource in names.resources:
+            if resource.type == "AWS::SecretsManager::Secret":
+                arn = f"arn:{partition}:secretsmanager:{region}:{ACCOUNT}:secret:{_name('secret', resource)}"
+                yield Call("secretsmanager:GetSecretValue", arn,
+                           _frozen({**here, "aws:ResourceTag/Project": PROJECT}),
+                           f"{resource.stack} {resource.logical_id}: a dynamic reference resolves it")
+        yield Call("kms:Decrypt", f"arn:{partition}:kms:{region}:{ACCOUNT}:key/{KEY_ID}",
+                   _frozen({**here, "aws:ResourceTag/Project": PROJECT}), "the secrets' key, for a dynamic reference")
+    for name, parameter in built["main.yaml"].get("Parameters", {}).items():
+        if parameter["Type"].startswith("AWS::SSM::Parameter::Value"):
+            arn = f"arn:{partition}:ssm:{region}::parameter/{AMI_PARAMETER}"
+            yield Call("ssm:GetParameters", arn, _frozen(here), f"{ROOT} {name}: an SSM parameter type")
 
 
 def _frozen(context: dict) -> tuple:
