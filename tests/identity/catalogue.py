@@ -50,6 +50,11 @@ BOUNDARY_KEYED = ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy",
 PASSED = {"AWS::IAM::InstanceProfile": "ec2", "AWS::RDS::DBInstance": "monitoring.rds",
           "AWS::EC2::FlowLog": "vpc-flow-logs", "AWS::Lambda::Function": "lambda"}
 SERVICE_LINKED = ("autoscaling", "elasticloadbalancing", "rds", "elasticfilesystem")
+# The role the hosted rotation's application makes: its template sets no boundary.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/transform-aws-secretsmanager.html
+TRANSFORM_ROLE = "SecretsManagerRotationFunctionRole"
+# What the deployer role refuses on purpose (threetier.blocks.deployerscopes.NEVER).
+NEVER = ("iam:DeleteRolePermissionsBoundary",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Call:
     resource: str
     context: tuple          # sorted (key, value) pairs
     why: str
+    refused: str = ""       # why the role refuses it on purpose; empty: it must be allowed
 
     def context_dict(self) -> dict:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in self.context}
@@ -251,7 +257,12 @@ def _calls_for(action: str, resource: Resource, names: Names, values: dict, regi
     if service in TAGGED:
         key = "aws:RequestTag/Project" if action in CREATING else "aws:ResourceTag/Project"
         context[key] = PROJECT
-    if action in BOUNDARY_KEYED and values.get("PermissionsBoundaryArn"):
+    refused = ""
+    if action in NEVER:
+        refused = "the role never removes a boundary"
+    if action in BOUNDARY_KEYED and values.get("PermissionsBoundaryArn") and resource.logical_id == TRANSFORM_ROLE:
+        refused = "the hosted rotation's role takes no permissions boundary"
+    elif action in BOUNDARY_KEYED and values.get("PermissionsBoundaryArn"):
         context["iam:PermissionsBoundary"] = values["PermissionsBoundaryArn"]
     arns = []
     if service in schemas_scoped():
@@ -265,12 +276,12 @@ def _calls_for(action: str, resource: Resource, names: Names, values: dict, regi
     if action in ("iam:AttachRolePolicy", "iam:DetachRolePolicy"):
         for policy in _attached(resource, partition):
             for arn in arns or ["*"]:
-                yield Call(action, arn, _frozen({**context, "iam:PolicyARN": policy}), why)
+                yield Call(action, arn, _frozen({**context, "iam:PolicyARN": policy}), why, refused)
         return
     if arns and action_on_any_resource(action):
         arns.append("*")
     for arn in arns or ["*"]:
-        yield Call(action, arn, _frozen(context), why)
+        yield Call(action, arn, _frozen(context), why, refused)
 
 
 def action_on_any_resource(action: str) -> bool:
@@ -289,7 +300,7 @@ def _attached(resource: Resource, partition: str) -> list[str]:
     if resource.type != "AWS::IAM::Role":
         return []
     arns = resource.properties.get("ManagedPolicyArns", [])
-    if resource.logical_id == "SecretsManagerRotationFunctionRole":
+    if resource.logical_id == TRANSFORM_ROLE:
         arns = [f"arn:{partition}:iam::aws:policy/{name}"
                 for name in deployerpolicy.TRANSFORM_POLICIES["AWS::SecretsManager-2020-07-23"]]
     return [arn for arn in arns if isinstance(arn, str)]

@@ -34,9 +34,11 @@ def test_every_call_of_create_update_and_delete_is_allowed(region, setup):
     deployed = Deployed(region, partition, values)
     calls = _catalogue(region, partition, values)
     denied = [f"{call.action} on {call.resource} {call.context_dict()} ({call.why})" for call in calls
-              if call.action not in deployerscopes.NEVER
-              and not deployed.allows(call.action, call.resource, call.context_dict())]
+              if not call.refused and not deployed.allows(call.action, call.resource, call.context_dict())]
     assert not denied, "\n".join(denied)
+    allowed_anyway = [call for call in calls
+                      if call.refused and deployed.allows(call.action, call.resource, call.context_dict())]
+    assert not allowed_anyway
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -51,8 +53,18 @@ def test_removing_a_boundary_is_the_one_call_refused_on_purpose():
     """CloudFormation removes a role's boundary when PermissionsBoundaryArn is emptied; the role refuses it
     (README: turning the boundary off takes an administrator)."""
     deployed = Deployed("us-east-1", "aws")
-    refused = [call for call in _catalogue("us-east-1", "aws", {}) if call.action in deployerscopes.NEVER]
-    assert {call.action for call in refused} == {"iam:DeleteRolePermissionsBoundary"}
+    refused = [call for call in _catalogue("us-east-1", "aws", {}) if call.refused]
+    assert {call.action for call in refused} == set(deployerscopes.NEVER) == {"iam:DeleteRolePermissionsBoundary"}
+    assert not any(deployed.allows(call.action, call.resource, call.context_dict()) for call in refused)
+
+
+def test_with_a_boundary_the_hosted_rotation_role_is_refused():
+    """README: the AWS::SecretsManager transform's rotation roles take no boundary, so with one set the role
+    refuses to create them (issue 29 replaces them)."""
+    values = _values("boundary and path /app/", "aws")
+    deployed = Deployed("us-east-1", "aws", values)
+    refused = [call for call in _catalogue("us-east-1", "aws", values) if "hosted rotation" in call.refused]
+    assert {call.action for call in refused} >= {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
     assert not any(deployed.allows(call.action, call.resource, call.context_dict()) for call in refused)
 
 
