@@ -44,8 +44,8 @@ _REGIONAL = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:"
 _ROLE_PATHS = ("${IamRolePath}", "/")
 PROJECT_ROLES = tuple(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}${{ProjectName}}-*"
                       for path in _ROLE_PATHS)
-PROJECT_INSTANCE_PROFILES = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile${IamRolePath}"
-                             "${ProjectName}-*",)
+PROJECT_INSTANCE_PROFILES = (
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile${IamRolePath}${ProjectName}-*",)
 
 # Resources by name, per service prefix: every ARN kind the service's actions
 # take in these stacks. RDS checks the option group too, and the instances use
