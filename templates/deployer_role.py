@@ -34,6 +34,10 @@ WHY_RESOURCE_STAR = (
     "home region only; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
     "scoped to the project in DeployerScopedPolicy."
 )
+WHY_LISTING_ON_ANY_RESOURCE = (
+    "Only listing and describing calls that IAM authorizes on no resource (cfn-lint's action table) are on `*`; "
+    "every write names the project's resources or needs its Project tag."
+)
 # Roles the stacks give to services: iam:PassRole is granted for them only.
 PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda")
 # Service-linked roles the stacks' services create on first use in an account.
@@ -132,9 +136,7 @@ def _scoped_policy(t: Template, number: int, group: list) -> iam.ManagedPolicy:
                         f"and stacks of the project only, part {number}"),
         Path=Ref(P.IAM_ROLE_PATH.name),
         PolicyDocument=policies.document_with_choices(*group),
-        Metadata=checkov(("CKV_AWS_111", "Only listing and describing calls that IAM authorizes on no "
-                                         "resource (cfn-lint's action table) are on `*`; every write names "
-                                         "the project's resources or needs its Project tag.")),
+        Metadata=checkov(("CKV_AWS_111", WHY_LISTING_ON_ANY_RESOURCE)),
     ))
 
 

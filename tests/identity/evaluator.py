@@ -19,8 +19,8 @@ for _name in ("Mapping", "MutableMapping"):
     if not hasattr(collections, _name):
         setattr(collections, _name, getattr(collections.abc, _name))
 
-from principalmapper.common import Node, Policy  # noqa: E402
-from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
+from principalmapper.common import Node, Policy
+from principalmapper.querying.query_interface import local_check_authorization_full
 
 
 def principal(arn: str, documents: dict[str, dict], boundary: dict | None = None,
