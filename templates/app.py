@@ -7,8 +7,6 @@ only way in. Operators reach servers with SSM Session Manager.
 
 from __future__ import annotations
 
-import string
-
 from awacs import s3
 from awacs.aws import Allow, Principal, Statement
 from troposphere import (
@@ -28,7 +26,6 @@ from troposphere import (
     elasticloadbalancingv2 as elb,
     iam,
     s3 as bucket,
-    secretsmanager,
 )
 from troposphere.policies import (
     AutoScalingCreationPolicy,
@@ -40,7 +37,7 @@ from troposphere.policies import (
 )
 
 from threetier import parameters as P
-from threetier.blocks import engine_mapping, logstore, naming, policies, secrets, userdata
+from threetier.blocks import logstore, naming, policies, rotationfunction, secrets, userdata
 from threetier.blocks.suppressions import checkov
 from threetier.parameters import conditions
 from threetier.parameters.conditions import (
@@ -60,11 +57,6 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # How long CloudFormation waits for a new server's cfn-signal; HealthCheckGraceSeconds covers it
 # (see P.BOOT_SIGNAL_SECONDS).
 BOOT_TIMEOUT = f"PT{P.BOOT_SIGNAL_SECONDS // 60}M"  # PT20M
-ROTATION_TRANSFORM = "AWS::SecretsManager-2020-07-23"
-ROTATION_DAYS = 30
-# The rotation functions leave every punctuation character out of a new
-# password: letters and digits only, like the generated ones (RDS refuses / " @).
-ROTATION_EXCLUDED_CHARACTERS = string.punctuation
 
 # Regions opened before August 2022 deliver ALB access logs from a regional
 # Elastic Load Balancing account; newer ones from the log delivery service
@@ -92,16 +84,12 @@ def build() -> Template:
     )
     P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED, P.ORIGIN_VERIFY_VERSION,
           P.ORIGIN_VERIFY_PREVIOUS_VERSION)
-    P.use(t, P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
+    P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.ALB_CLOUDFRONT_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
           P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
           P.APP_SECRET_ARN,
           P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
-          P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN, *P.IAM)
-    # Secrets Manager's hosted rotation functions (AWS::SecretsManager::RotationSchedule
-    # HostedRotationLambda) need this transform.
-    t.set_transform(ROTATION_TRANSFORM)
-    engine_mapping.add_mapping(t, "SingleUserRotation", "MultiUserRotation")
+          P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN, P.ROTATION_CODE_BUCKET, P.ROTATION_CODE_KEY, *P.IAM)
     conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS,
                    conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
@@ -476,39 +464,16 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
 
 
 def _password_rotation(t: Template, group: autoscaling.AutoScalingGroup) -> None:
-    """Secrets Manager rotates both database secrets every ROTATION_DAYS with its hosted
-    functions, in the app subnets (NAT to the Secrets Manager API, the rotation
-    security group to the database):
-
-    - the app's user with alternating users: the rotation gives the other user
-      (`app_clone`) a new password, then makes it current; the previous user keeps
-      working, and each server's refresh timer restarts the app on the new one;
-    - the master user with single user: only operators and the rotation use it.
-
-    After the Auto Scaling group: its first server creates the app's user, which
-    the first rotation (at once, when the schedule is created) clones.
+    """Both database secrets rotate with the project's own function (threetier.blocks.rotationfunction):
+    the app's user with alternating users (the rotation gives the other user, `app_clone`, a new
+    password and makes it current; the previous user keeps working, and each server's refresh timer
+    restarts the app on the new one), the master with single user (only operators and the rotation
+    use it). After the Auto Scaling group: its first server creates the app's user, which the app's
+    first rotation clones.
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-rotationschedule.html
     """
-    for title, secret, rotation, master in (
-        ("DbAppSecretRotation", P.DB_APP_SECRET_ARN, "MultiUserRotation", P.DB_MASTER_SECRET_ARN),
-        ("DbMasterSecretRotation", P.DB_MASTER_SECRET_ARN, "SingleUserRotation", None),
-    ):
-        hosted = secretsmanager.HostedRotationLambda(
-            RotationType=engine_mapping.lookup(rotation),
-            VpcSubnetIds=Join(",", Ref(P.APP_SUBNET_IDS.name)),
-            VpcSecurityGroupIds=Ref(P.DB_ROTATION_SECURITY_GROUP_ID.name),
-            ExcludeCharacters=ROTATION_EXCLUDED_CHARACTERS,
-        )
-        if master is not None:
-            hosted.MasterSecretArn = Ref(master.name)
-        t.add_resource(secretsmanager.RotationSchedule(
-            title,
-            DependsOn=[group.title],
-            SecretId=Ref(secret.name),
-            HostedRotationLambda=hosted,
-            RotationRules=secretsmanager.RotationRules(ScheduleExpression=f"rate({ROTATION_DAYS} days)"),
-        ))
+    function = rotationfunction.add(t)
+    rotationfunction.schedules(t, function, after=[group.title])
 
 
 def _region_in(regions: list[str]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
 from threetier import parameters as P
-from threetier.blocks import naming
+from threetier.blocks import naming, rotationfunction
 from threetier.facts import architectures
 from threetier.parameters import conditions, rules
 from threetier.parameters.conditions import (
@@ -91,7 +91,7 @@ def build() -> Template:
     )
     app = _nested_stack(
         t, "AppStack", "app",
-        P.PROJECT + P.APP + P.LOAD_BALANCER + P.IAM + (P.APP_PORT, P.DB_NAME, P.DB_ENGINE, P.CLOUDFRONT_ENABLED,
+        P.PROJECT + P.APP + P.LOAD_BALANCER + P.IAM + (P.APP_PORT, P.DB_NAME, P.CLOUDFRONT_ENABLED,
                                                P.ORIGIN_VERIFY_VERSION, P.ORIGIN_VERIFY_PREVIOUS_VERSION),
         # With a domain the DNS stack makes (or passes on) the ALB certificate.
         AlbCertificateArn=If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
@@ -103,6 +103,9 @@ def build() -> Template:
         AppSecurityGroupId=_output(security, "AppSecurityGroupId"),
         DbRotationSecurityGroupId=_output(security, "DbRotationSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),
+        # `threetier package` fills these in when it uploads the function's zip.
+        RotationCodeBucket="",
+        RotationCodeKey=rotationfunction.CODE_PLACEHOLDER,
         AmiId=image,
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "DbAppSecretArn", "AppSecretArn",

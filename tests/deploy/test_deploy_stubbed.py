@@ -94,7 +94,7 @@ class StubbedAws:
                     {"ParameterKey": "ProjectName", "ParameterValue": "shop"},
                     {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
                 ],
-                "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+                "Capabilities": ["CAPABILITY_IAM"],
                 "IncludeNestedStacks": True, "Description": ANY,
                 # An update always says which triggers guard it: none here, which clears saved ones.
                 **({"RollbackConfiguration": NO_TRIGGERS} if change_set_type == "UPDATE" else {}),

@@ -58,14 +58,12 @@ def test_removing_a_boundary_is_the_one_call_refused_on_purpose():
     assert not any(deployed.allows(call.action, call.resource, call.context_dict()) for call in refused)
 
 
-def test_with_a_boundary_the_hosted_rotation_role_is_refused():
-    """README: the AWS::SecretsManager transform's rotation roles take no boundary, so with one set the role
-    refuses to create them (issue 29 replaces them)."""
+def test_with_a_boundary_every_role_the_stacks_make_takes_it():
+    """The rotation function's role carries the boundary like every other (no hosted rotation role that
+    cannot): with a boundary set nothing is refused but the boundary's removal."""
     values = _values("boundary and path /app/", "aws")
-    deployed = Deployed("us-east-1", "aws", values)
-    refused = [call for call in _catalogue("us-east-1", "aws", values) if "hosted rotation" in call.refused]
-    assert {call.action for call in refused} >= {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
-    assert not any(deployed.allows(call.action, call.resource, call.context_dict()) for call in refused)
+    refused = {call.refused for call in _catalogue("us-east-1", "aws", values) if call.refused}
+    assert refused == {"the role never removes a boundary"}
 
 
 def test_the_catalogue_covers_every_resource_and_the_nested_stacks():
@@ -77,7 +75,7 @@ def test_the_catalogue_covers_every_resource_and_the_nested_stacks():
     assert not missing
     passed_to_cloudformation = [call for call in calls if call.action == "iam:PassRole"
                                 and ("iam:PassedToService", "cloudformation.amazonaws.com") in call.context]
-    assert len(passed_to_cloudformation) == 10  # 8 nested stacks and the 2 rotation applications
+    assert len(passed_to_cloudformation) == 8  # the 8 nested stacks
     assert 1300 < len(calls) < 1500  # README: "about 1,400 calls"
 
 

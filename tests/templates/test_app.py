@@ -1,4 +1,5 @@
 import dataclasses
+import datetime
 import importlib
 import re
 
@@ -101,7 +102,9 @@ def test_no_allow_statement_grants_every_resource(module):
         statements = document["Statement"]
         for statement in statements:
             statement = statement.get("Fn::If", [None, statement])[1] if "Fn::If" in statement else statement
-            if statement["Effect"] == "Allow":
+            # Actions IAM authorizes on no resource at all (GetRandomPassword) can only be on "*".
+            resourceless = {"secretsmanager:GetRandomPassword"}
+            if statement["Effect"] == "Allow" and not set(statement["Action"]) <= resourceless:
                 assert statement.get("Resource") not in ("*", ["*"]), f"{module}: {name} {statement.get('Sid')}"
 
 
@@ -431,27 +434,58 @@ def test_the_database_errors_filter_counts_database_failures_and_nothing_else(ap
         assert not cloudwatch_matches(pattern, event), event
 
 
-def test_both_database_secrets_rotate_every_30_days_after_the_first_server_made_the_app_user(app_dict):
-    assert app_dict["Transform"] == "AWS::SecretsManager-2020-07-23"
-    for engine, (multi, single) in {"mysql": ("MySQLMultiUser", "MySQLSingleUser"),
-                                    "postgres": ("PostgreSQLMultiUser", "PostgreSQLSingleUser")}.items():
-        active = resources(app_dict, DbEngine=engine)
-        app_user, master = active["DbAppSecretRotation"], active["DbMasterSecretRotation"]
-        for name in ("DbAppSecretRotation", "DbMasterSecretRotation"):
-            schedule = app_dict["Resources"][name]
-            assert schedule["DependsOn"] == ["AppAutoScalingGroup"], "the first server creates the app user"
-            props = schedule["Properties"]
-            assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
-            hosted = props["HostedRotationLambda"]
-            assert hosted["VpcSubnetIds"] == {"Fn::Join": [",", {"Ref": "AppSubnetIds"}]}
-            assert hosted["VpcSecurityGroupIds"] == {"Ref": "DbRotationSecurityGroupId"}
-            # RDS refuses / " @ in a password (spaces are never generated: IncludeSpace is off by default).
-            assert set(hosted["ExcludeCharacters"]) >= set('/@"'), "characters RDS refuses in a password"
-        assert app_user["Properties"]["SecretId"] == {"Ref": "DbAppSecretArn"}
-        assert app_user["Properties"]["HostedRotationLambda"]["RotationType"] == multi
-        assert app_user["Properties"]["HostedRotationLambda"]["MasterSecretArn"] == {"Ref": "DbMasterSecretArn"}
-        assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
-        assert master["Properties"]["HostedRotationLambda"]["RotationType"] == single
+def test_both_database_secrets_rotate_with_the_projects_own_function_on_different_days(app_dict):
+    assert "Transform" not in app_dict, "no macro: nothing for CAPABILITY_AUTO_EXPAND to expand"
+    schedules = {name: app_dict["Resources"][name] for name in ("DbMasterSecretRotation", "DbAppSecretRotation")}
+    master, app_user = schedules["DbMasterSecretRotation"], schedules["DbAppSecretRotation"]
+    for schedule in schedules.values():
+        props = schedule["Properties"]
+        assert props["RotationLambdaARN"] == {"Fn::GetAtt": ["RotationFunction", "Arn"]}
+        assert "HostedRotationLambda" not in props
+    assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
+    assert app_user["Properties"]["SecretId"] == {"Ref": "DbAppSecretArn"}
+    # The first server creates the app user; the master rotates first, the app on another day.
+    assert master["DependsOn"] == ["AppAutoScalingGroup", "RotationFunctionPermission"]
+    assert app_user["DependsOn"] == ["DbMasterSecretRotation"]
+    assert master["Properties"]["RotationRules"] == {"ScheduleExpression": "cron(0 3 1 * ? *)"}
+    assert app_user["Properties"]["RotationRules"] == {"ScheduleExpression": "cron(0 3 15 * ? *)"}
+    assert app_user["Properties"]["RotateImmediatelyOnUpdate"] is False
+
+
+def test_the_rotation_function_runs_in_the_app_subnets_on_a_supported_runtime(app_dict):
+    from threetier.facts import lambdaruntimes
+
+    function = app_dict["Resources"]["RotationFunction"]["Properties"]
+    assert function["Runtime"] == lambdaruntimes.newest_python()
+    assert lambdaruntimes.deprecated_on(function["Runtime"]) > datetime.date.today()
+    assert function["Code"] == {"S3Bucket": {"Ref": "RotationCodeBucket"}, "S3Key": {"Ref": "RotationCodeKey"}}
+    assert function["VpcConfig"] == {"SubnetIds": {"Ref": "AppSubnetIds"},
+                                     "SecurityGroupIds": [{"Ref": "DbRotationSecurityGroupId"}]}
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "RotationFunctionLogGroup"}}
+    # RDS refuses / " @ in a password.
+    assert set(function["Environment"]["Variables"]["EXCLUDE_CHARACTERS"]) >= set('/@"')
+    log_group = app_dict["Resources"]["RotationFunctionLogGroup"]["Properties"]
+    assert log_group["KmsKeyId"] == {"Ref": "LogKeyArn"}
+    assert log_group["RetentionInDays"] == {"Ref": "AppLogRetentionDays"}
+    role = app_dict["Resources"]["RotationFunctionRole"]["Properties"]
+    assert role["Path"] == {"Ref": "IamRolePath"}
+    assert "PermissionsBoundary" in role
+    permission = app_dict["Resources"]["RotationFunctionPermission"]["Properties"]
+    assert permission["Principal"] == {"Fn::Sub": "secretsmanager.${AWS::URLSuffix}"}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_the_rotation_function_may_rotate_the_two_database_secrets_only(app_dict):
+    (policy,) = app_dict["Resources"]["RotationFunctionRole"]["Properties"]["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["RotateTheDatabaseSecrets"]["Resource"] == [{"Ref": "DbMasterSecretArn"},
+                                                                  {"Ref": "DbAppSecretArn"}]
+    assert sorted(statements["RotateTheDatabaseSecrets"]["Action"]) == [
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage"]
+    # GetRandomPassword acts on no resource.
+    assert statements["NewPasswords"] == {"Sid": "NewPasswords", "Effect": "Allow",
+                                          "Action": ["secretsmanager:GetRandomPassword"], "Resource": ["*"]}
 
 
 def test_the_agent_config_ships_logs_only(project):

@@ -125,10 +125,14 @@ def test_a_new_resource_type_appears_in_the_policy(stacks):
     assert "sqs:CreateQueue" not in deployerpolicy.handler_actions(deployerpolicy.resource_types(stacks))
 
 
-def test_the_transform_brings_the_rotation_functions_types(stacks):
-    types = deployerpolicy.resource_types(stacks)
-    assert "AWS::Lambda::Function" in types  # from AWS::SecretsManager-2020-07-23 in app.yaml
-    assert "serverlessrepo:CreateCloudFormationTemplate" in deployerpolicy.transform_actions(stacks)
+def test_a_transform_brings_its_types_and_actions(stacks, role_template):
+    """The project's own rotation function left no transform: no serverlessrepo call in the role. A template
+    that used the Secrets Manager transform again would bring its types and calls back."""
+    assert not deployerpolicy.transform_actions(stacks)
+    assert not any(action.startswith("serverlessrepo:") for action in granted(role_template))
+    with_transform = {**stacks, "extra.yaml": {"Transform": "AWS::SecretsManager-2020-07-23", "Resources": {}}}
+    assert "AWS::Lambda::Permission" in deployerpolicy.resource_types(with_transform)
+    assert "serverlessrepo:CreateCloudFormationTemplate" in deployerpolicy.transform_actions(with_transform)
 
 
 def test_names_iam_does_not_know_are_left_out_and_said(stacks):

@@ -334,6 +334,10 @@ def wired_samples(region: str) -> dict:
         "VpcId": "vpc-0123456789abcdef0", "AvailabilityZones": [f"{region}a", f"{region}b", f"{region}c"],
         "PublicSubnetIds": subnets, "AppSubnetIds": subnets, "DataSubnetIds": subnets,
         "AlbSecurityGroupId": "sg-0123456789abcdef0", "AppSecurityGroupId": "sg-0123456789abcdef1",
+        "AlbCloudFrontSecurityGroupId": "sg-0123456789abcdef2", "DbRotationSecurityGroupId": "sg-0123456789abcdef3",
+        "DbAppSecretArn": secret,
+        # What `threetier package` writes when it uploads the rotation function's zip.
+        "RotationCodeBucket": "example-templates", "RotationCodeKey": "threetier/rotation-0123abcd.zip",
         "DbEndpointAddress": "db.example.internal", "DbEndpointPort": "3306",
         "DbMasterSecretArn": secret, "AppSecretArn": secret, "OriginVerifySecretArn": secret,
         "EfsFileSystemId": "fs-0123456789abcdef0",

@@ -261,7 +261,7 @@ def test_rule_messages_say_where_a_console_user_finds_the_value(root_template):
 
 def test_no_template_names_an_iam_resource_so_capability_iam_is_enough(project):
     """CAPABILITY_NAMED_IAM is needed only for named IAM resources; the wrapper and README ask
-    for CAPABILITY_IAM (and CAPABILITY_AUTO_EXPAND for the rotation transform) only."""
+    for CAPABILITY_IAM only (no template uses a macro, so no CAPABILITY_AUTO_EXPAND)."""
     from threetier.deploy.changeset import CAPABILITIES
 
     naming_keys = {"RoleName", "InstanceProfileName", "ManagedPolicyName", "GroupName", "UserName"}
@@ -271,4 +271,5 @@ def test_no_template_names_an_iam_resource_so_capability_iam_is_enough(project):
         for name, resource in load_yaml(path.read_text())["Resources"].items():
             if resource["Type"].startswith("AWS::IAM::"):
                 assert not naming_keys & set(resource.get("Properties", {})), f"{path.name}: {name}"
-    assert CAPABILITIES == ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    assert CAPABILITIES == ["CAPABILITY_IAM"]
+    assert not any("Transform" in load_yaml(path.read_text()) for path in (project / "output").glob("*.yaml"))

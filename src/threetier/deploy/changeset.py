@@ -25,10 +25,10 @@ from threetier.review.changes import (  # noqa: F401 (STACK_TYPE and NO_CHANGES_
 )
 
 # Only what the templates need: they create IAM roles but name none (no RoleName,
-# so no CAPABILITY_NAMED_IAM), and the app stack uses the Serverless transform for
-# the hosted rotation functions (CAPABILITY_AUTO_EXPAND).
+# so no CAPABILITY_NAMED_IAM), and use no macro (the rotation function is the
+# project's own, so no CAPABILITY_AUTO_EXPAND).
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
-CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+CAPABILITIES = ["CAPABILITY_IAM"]
 
 CHANGE_SET_DONE = ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE", "DELETE_FAILED")
 

@@ -11,6 +11,7 @@ them (CHECKED); tests/facts/test_sources.py holds every module to that.
 | ec2types | every instance type the EC2 API accepts, and which a region offers | botocore's EC2 model, cfn-lint's offerings data |
 | architectures | arm64 or x86_64 per instance type and AMI parameter; burstable baselines | EC2 instance type specifications, burstable guides |
 | securitygroups | inbound rules per security group; what a managed prefix list weighs against it (CloudFront's: 55 of 60) | VPC User Guide: quotas, AWS-managed prefix lists |
+| lambdaruntimes | the Python runtime the project's own functions run on: the newest in AWS's lifecycle table, never a deprecated one | Lambda runtimes page, cfn-lint's runtime lifecycle data |
 | schemas | the resource provider schemas (properties, create-only, handlers) | cfn-lint's copy of the CloudFormation registry |
 | deployerpolicy | the IAM actions CloudFormation calls per resource type and transform | provider schema handlers, IAM quotas |
 | schemabranches | the handler actions needed only when a property is set (`acm-pca:*` for a private certificate), and what a handler's wildcard stands for | provider schemas, the services' API references and user guides |

@@ -120,4 +120,9 @@ DB_ROTATION_SECURITY_GROUP_ID = wired(
 
 DB_APP_SECRET_ARN = wired("DbAppSecretArn", "String", "ARN of the app's own database user secret.", **_SECRET_ARN)
 
+# Where `threetier package` uploaded the rotation function's zip (the generated root has
+# an empty bucket and the file name; package writes the bucket and the content key).
+ROTATION_CODE_BUCKET = wired("RotationCodeBucket", "String", "S3 bucket of the rotation function's code.")
+ROTATION_CODE_KEY = wired("RotationCodeKey", "String", "S3 key of the rotation function's code (a zip).")
+
 LOG_KEY_ARN = wired("LogKeyArn", "String", "KMS key that encrypts the stack's log groups (network stack output).")

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print_uploads([*packaged.uploads, root], sys.stderr)
     url = quickcreate.link(clients.region, root.url, inputs.stack_name, inputs.parameters)
     print(f"Quick-create link for {inputs.stack_name} with {inputs.parameter_file.name} (review the values, "
-          "tick CAPABILITY_IAM and CAPABILITY_AUTO_EXPAND, then Create stack):")
+          "tick CAPABILITY_IAM, then Create stack):")
     print(url)
     if len(url) > quickcreate.LONG_LINK:
         print(f"note: the link is {len(url)} characters; some tools cut links that long", file=sys.stderr)
