@@ -26,6 +26,8 @@ from botocore.exceptions import ClientError
 from cfn_flip import dump_yaml
 from cfn_tools import load_yaml
 
+from threetier.blocks.resultcache import folder_for
+from threetier.deploy import lambdazip
 from threetier.deploy.errors import AwsError, InputError, aws_said
 
 ROOT_TEMPLATE = "main.yaml"
@@ -33,6 +35,10 @@ PACKAGED_DIR = "packaged"
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 _TEMPLATE_URL_LINE = re.compile(r"^(?P<indent>\s*)TemplateURL:\s*(?P<value>\S.*?)\s*$")
+# Nested stack parameters that name a local code zip, the bucket parameter beside each, and
+# what builds the zip: `package` uploads it and writes both (the generated root has the
+# zip's file name and an empty bucket). threetier.blocks.rotationfunction.
+CODE_PARAMETERS = {"RotationCodeKey": ("RotationCodeBucket", lambdazip.rotation_zip)}
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,8 @@ HEAD_FORBIDDEN_NOTE = ("note: S3 answered 403 to HeadObject in bucket {bucket}, 
                        "without checking whether they were already there")
 
 
-def upload_if_missing(s3, bucket: str, key: str, data: bytes, region: str = "") -> tuple[bool, str]:
+def upload_if_missing(s3, bucket: str, key: str, data: bytes, region: str = "",
+                      content_type: str = "application/x-yaml") -> tuple[bool, str]:
     """Put the object unless the key already exists: (uploaded, note saying why it was uploaded blind)."""
     note = ""
     try:
@@ -131,7 +138,7 @@ def upload_if_missing(s3, bucket: str, key: str, data: bytes, region: str = "") 
         elif code not in NOT_FOUND:
             raise s3_error(error, bucket, region) from None
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml")
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
     except ClientError as error:
         raise s3_error(error, bucket, region) from None
     return True, note
@@ -180,7 +187,62 @@ def package(output_dir: Path, destination: Destination) -> Packaged:
         raise InputError(f"{root}: no such template; run `python generate.py` first")
     uploads: dict[Path, Upload] = {}
     root_text = _package_file(root.resolve(), destination, uploads, visiting=[])
-    return Packaged(root_text=root_text, uploads=list(uploads.values()))
+    root_text, code = _package_code(root_text, destination, _wheel_cache(output_dir))
+    return Packaged(root_text=root_text, uploads=[*uploads.values(), *code])
+
+
+def _wheel_cache(output_dir: Path) -> Path:
+    cache = folder_for(output_dir.resolve().parent)
+    return (cache or Path.home() / ".cache" / "threetier") / "wheels"
+
+
+def _package_code(text: str, destination: Destination, cache: Path) -> tuple[str, list[Upload]]:
+    """`text` with each local code zip built, uploaded under its content key, and its parameters written."""
+    template = parse_template(text, ROOT_TEMPLATE)
+    values: dict[str, str] = {}
+    uploads = []
+    for parameters in _nested_parameters(template):
+        for key_name, (bucket_name, builder) in CODE_PARAMETERS.items():
+            file_name = parameters.get(key_name)
+            if not (isinstance(file_name, str) and is_local_file_url(file_name) and file_name.endswith(".zip")):
+                continue
+            data = builder(cache)
+            key = destination.key_for(file_name, data)
+            uploaded, note = upload_if_missing(destination.s3, destination.bucket, key, data, destination.region,
+                                               content_type="application/zip")
+            uploads.append(Upload(file_name, key, destination.url_for(key), uploaded, note))
+            values[key_name], values[bucket_name] = key, destination.bucket
+    if not values:
+        return text, []
+    return rewrite_parameter_values(text, template, values), uploads
+
+
+def _nested_parameters(template: dict) -> list[dict]:
+    return [(resource.get("Properties") or {}).get("Parameters") or {}
+            for resource in (template.get("Resources") or {}).values()
+            if isinstance(resource, dict) and resource.get("Type") == STACK_TYPE]
+
+
+def rewrite_parameter_values(text: str, template: dict, values: dict[str, str]) -> str:
+    """Set these nested stack parameters (name -> value) in every nested stack that passes them,
+    keeping every other byte of `text`; quoted, so a bucket named `2024` stays a string."""
+    expected = copy.deepcopy(template)
+    for parameters in _nested_parameters(expected):
+        for name, value in values.items():
+            if name in parameters:
+                parameters[name] = value
+    line_of = re.compile(r"^(?P<indent>\s*)(?P<name>%s):\s*(?P<value>\S.*?)?\s*$" % "|".join(map(re.escape, values)))
+    lines = []
+    for line in text.splitlines(keepends=True):
+        match = line_of.match(line.rstrip("\r\n"))
+        if match:
+            ending = line[len(line.rstrip("\r\n")):]
+            line = f"{match['indent']}{match['name']}: '{values[match['name']]}'{ending}"
+        lines.append(line)
+    rewritten = "".join(lines)
+    if load_yaml(rewritten) == expected:
+        return rewritten
+    return dump_yaml(expected)
 
 
 def upload_template(text: str, file_name: str, destination: Destination) -> Upload:
