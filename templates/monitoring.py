@@ -28,7 +28,7 @@ from troposphere import (
 )
 
 from threetier import parameters as P
-from threetier.blocks import logstore, naming, policies
+from threetier.blocks import logstore, naming, policies, rotationfunction
 from threetier.parameters import conditions
 from threetier.parameters.conditions import (
     CREATE_NAT_GATEWAY_3,
@@ -75,6 +75,7 @@ def build() -> Template:
     _app_alarms(alarms)
     _database_alarms(alarms)
     _database_error_alarm(alarms)
+    _rotation_alarm(alarms)
     _file_system_alarms(alarms)
     _nat_alarms(alarms)
     dashboard = t.add_resource(
@@ -227,6 +228,19 @@ def _database_error_alarm(alarms: Alarms) -> None:
         "in 2 of the last 5 minutes (the load balancer health check does not see these)",
         Sub(logstore.APP_METRICS_NAMESPACE), logstore.DATABASE_ERRORS_METRIC, {}, statistic="Sum",
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, periods=5, datapoints=2,
+    )
+
+
+def _rotation_alarm(alarms: Alarms) -> None:
+    # A failed step of a database secret's rotation is an error of the project's rotation
+    # function (it raises, Secrets Manager records the failure and keeps the pending version,
+    # and the next rotation must not find it half done). Named after the environment, so
+    # no wiring from the app stack. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    alarms.metric(
+        "RotationErrorsAlarm", "A step of a database password rotation failed (the rotation function raised): "
+        "the secret keeps a pending version until a rotation completes; see the function's log group",
+        "AWS/Lambda", "Errors", {"FunctionName": rotationfunction.function_name()}, statistic="Sum",
+        comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, period=300, periods=1,
     )
 
 

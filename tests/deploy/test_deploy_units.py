@@ -154,8 +154,11 @@ def test_stacks_that_include_each_other_are_refused(tmp_path):
         package(tmp_path, destination())
 
 
-def test_the_generated_output_packages_into_a_root_with_only_s3_urls(project):
-    """The real output/: every nested stack gets an S3 URL and nothing else in the root changes."""
+def test_the_generated_output_packages_into_a_root_with_only_s3_urls(project, monkeypatch):
+    """The real output/: every nested stack gets an S3 URL, the rotation function's zip its bucket and key
+    (tests/deploy/test_lambda_zip.py builds a real one), and nothing else in the root changes."""
+    monkeypatch.setattr("threetier.deploy.package.CODE_PARAMETERS",
+                        {"RotationCodeKey": ("RotationCodeBucket", lambda cache: b"the rotation zip")})
     s3 = FakeS3()
     packaged = package(project / "output", destination(s3))
 
@@ -163,11 +166,18 @@ def test_the_generated_output_packages_into_a_root_with_only_s3_urls(project):
     rewritten = load_yaml(packaged.root_text)
     for logical_id, resource in original["Resources"].items():
         if resource["Type"] == "AWS::CloudFormation::Stack":
-            url = rewritten["Resources"][logical_id]["Properties"]["TemplateURL"]
+            properties = rewritten["Resources"][logical_id]["Properties"]
+            url = properties["TemplateURL"]
             assert url.startswith("https://bkt.s3.eu-west-1.amazonaws.com/p/")
             resource["Properties"]["TemplateURL"] = url
+            if "RotationCodeKey" in properties["Parameters"]:
+                assert properties["Parameters"]["RotationCodeBucket"] == "bkt"
+                assert properties["Parameters"]["RotationCodeKey"].startswith("p/rotation-")
+                resource["Properties"]["Parameters"].update(
+                    {name: properties["Parameters"][name] for name in ("RotationCodeBucket", "RotationCodeKey")})
     assert rewritten == original
     assert len(s3.puts) == len(packaged.uploads) >= 1
+    assert b"the rotation zip" in s3.objects.values()
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -121,6 +121,12 @@ SCENARIOS = {
         "one error in 5 minutes": ({"DatabaseErrors": [None, None, 1, None, None]}, OK),
         "no errors logged": ({"DatabaseErrors": repeat(None, 5)}, OK),
     },
+    "RotationErrorsAlarm": {
+        # A rotation step raised (the database unreachable, the master's rotation pending).
+        "a failed rotation step": ({"Errors": [1]}, ALARM),
+        "no rotation running": ({"Errors": [None]}, OK),
+        "a rotation that completed": ({"Errors": [0]}, OK),
+    },
     **{f"NatGateway{n}PortAllocationAlarm": nat(n) for n in (1, 2, 3)},
 }
 

@@ -33,6 +33,8 @@ EXPECTED = {
     "EfsIoLimitAlarm": ("AWS/EFS", "PercentIOLimit", EFS, "EfsIoLimitPercent"),
     # From the app stack's metric filter; any error counts, so no threshold parameter.
     "DatabaseErrorsAlarm": ("threetier/project-x-dev", "DatabaseErrors", {}, None),
+    # The rotation function is named after the environment; any error counts.
+    "RotationErrorsAlarm": ("AWS/Lambda", "Errors", {"FunctionName": "project-x-dev-db-rotation"}, None),
     **{f"NatGateway{n}PortAllocationAlarm": (
         "AWS/NATGateway", "ErrorPortAllocation",
         {"NatGatewayId": {"Fn::Select": [n - 1, {"Ref": "NatGatewayIds"}]}}, "NatPortAllocationErrors")
