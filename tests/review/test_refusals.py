@@ -68,7 +68,8 @@ def test_cloudfront_on_with_pins_into_the_deleted_secret_is_refused(pinned):
     (refusal,) = refusals.refusals(before, {**before, "CloudFrontEnabled": "true"})
 
     assert (refusal.parameter, refusal.before, refusal.after) == ("CloudFrontEnabled", "false", "true")
-    assert " and ".join(pinned) + " pin versions of the one deleted" in str(refusal)
+    verb = "pin" if len(pinned) > 1 else "pins"
+    assert f"{' and '.join(pinned)} {verb} versions of the one deleted" in str(refusal)
     assert "What works: empty OriginVerifySecretVersion and OriginVerifyPreviousSecretVersion" in str(refusal)
     assert refusals.DYNAMIC_REFERENCE_PAGE in str(refusal)
 
@@ -81,3 +82,17 @@ def test_cloudfront_on_with_pins_into_the_deleted_secret_is_refused(pinned):
 ])
 def test_cloudfront_on_without_pins_and_rotations_go_through(before, after):
     assert refusals.refusals(before, after) == []
+
+
+def test_diff_refuses_cloudfront_on_with_a_pin_of_no_secret_yet(checkout, capsys):  # noqa: F811
+    path = checkout / "parameters" / "dev.json"
+    edit(path, '  {\n    "ParameterKey": "ProjectName",',
+         '  {\n    "ParameterKey": "CloudFrontEnabled",\n    "ParameterValue": "true"\n  },\n'
+         f'  {{\n    "ParameterKey": "OriginVerifySecretVersion",\n    "ParameterValue": "{PIN}"\n  }},\n'
+         '  {\n    "ParameterKey": "ProjectName",')
+
+    assert run(checkout) == 2
+
+    err = capsys.readouterr().err
+    assert "parameters/dev.json: CloudFrontEnabled false -> true: turning CloudFront on creates a new origin" in err
+    assert "Traceback" not in err

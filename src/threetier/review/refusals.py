@@ -104,8 +104,8 @@ def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
     if not pinned:
         return None
     return Refusal(CLOUDFRONT, before.get(CLOUDFRONT) or "false", "true",
-                   f"turning CloudFront on creates a new origin header secret, and {' and '.join(pinned)} pin "
-                   "versions of the one deleted when CloudFront was turned off (or of none): CloudFormation fails "
+                   f"turning CloudFront on creates a new origin header secret, and {' and '.join(pinned)} "
+                   f"{'pin' if len(pinned) > 1 else 'pins'} versions of the one deleted when CloudFront was turned off (or of none): CloudFormation fails "
                    "resolving their dynamic references in the middle of the update", DYNAMIC_REFERENCE_PAGE,
                    f"empty {' and '.join(ORIGIN_PINS)} (CloudFront and the load balancer then use the new "
                    "secret's current value); rotate it later with `threetier rotate-origin-secret ENV`")
