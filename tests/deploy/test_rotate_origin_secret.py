@@ -353,3 +353,15 @@ def test_the_plan_of_a_run_from_the_secrets_labels(stages, resumed):
 
     assert (rotation.new, rotation.resumed, rotation.sent, rotation.stale) == (resumed, bool(resumed), "sent",
                                                                               ("gone",))
+
+
+def test_a_stack_without_the_edge_stack_is_told_to_turn_cloudfront_on(env, capsys, monkeypatch):
+    project = env.project()
+    env.aws.cfn.delete_stack(StackName=STACK_NAME)
+    env.aws.cfn.create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(root().to_dict()), Parameters=[
+        {"ParameterKey": k, "ParameterValue": v} for k, v in env.values().items()])
+
+    assert rotate(env, project, monkeypatch, completed(env, project)) == 2
+
+    assert (f"stack {STACK_NAME} has no CloudFront distribution (EdgeStack output DistributionId): deploy it "
+            "with CloudFrontEnabled true first") in capsys.readouterr().err

@@ -213,7 +213,10 @@ def _distribution_id(cloudformation, stack: dict) -> str:
                          f"{DISTRIBUTION_OUTPUT}): deploy it with CloudFrontEnabled true first")
     try:
         edge = cloudformation.describe_stack_resource(StackName=stack["StackId"], LogicalResourceId=EDGE_STACK)
-    except cloudformation.exceptions.ClientError:
+    except cloudformation.exceptions.ClientError as error:
+        # A stack without that resource is a ValidationError; anything else (throttling, access) is reported as is.
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
         raise missing from None
     edge_stack = changeset.describe_stack(cloudformation, edge["StackResourceDetail"]["PhysicalResourceId"])
     distribution_id = changeset.outputs(edge_stack).get(DISTRIBUTION_OUTPUT) if edge_stack else ""
