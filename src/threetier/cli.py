@@ -297,7 +297,7 @@ def _check(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from threetier.deploy.errors import InputError
     from threetier.deploy.inputs import load_root_template, load_values
-    from threetier.parameters import validate
+    from threetier.parameters import sharedzone, validate
 
     project = _find_project(args.project_dir)
     try:
@@ -308,6 +308,8 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     region = validate.region_from(args.region)
     problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure)
+    # The names it claims in a domain, against the project's other environments.
+    problems = sharedzone.project_problems(project, args.env, values, template.get("Parameters") or {}) + problems
     # The report (each problem, then the summary) is the command's output: all of it on stdout.
     for line in validate.report_lines(path, problems):
         print(line)

@@ -48,3 +48,30 @@ def _root_with_storage():
     root = root_template()
     root.add_parameter(Parameter("DbAllocatedStorage", Type="Number", Default="20"))
     return root
+
+
+PIN = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c"
+
+
+def test_cloudfront_on_with_pins_into_the_deleted_secret_is_refused(tmp_path, aws, capsys):  # noqa: F811
+    root = root_template()
+    root.add_parameter(Parameter("CloudFrontEnabled", Type="String", Default="false"))
+    root.add_parameter(Parameter("OriginVerifySecretVersion", Type="String", Default=""))
+    project = write_project(tmp_path, {"main.yaml": root, "app.yaml": app_template()}, {
+        "ProjectName": PROJECT_NAME, "EnvironmentName": ENV, "CloudFrontEnabled": "true",
+        "OriginVerifySecretVersion": PIN})
+    response = r.stack(STACK_NAME, "UPDATE_COMPLETE")  # deployed with CloudFront off, the pin left in place
+    response["Stacks"][0]["Parameters"] = [
+        {"ParameterKey": "ProjectName", "ParameterValue": PROJECT_NAME},
+        {"ParameterKey": "EnvironmentName", "ParameterValue": ENV},
+        {"ParameterKey": "CloudFrontEnabled", "ParameterValue": "false"},
+        {"ParameterKey": "OriginVerifySecretVersion", "ParameterValue": PIN},
+    ]
+    aws.cfn_stub.add_response("describe_stacks", response, {"StackName": STACK_NAME})
+
+    assert plan(project) == 2
+
+    err = capsys.readouterr().err
+    assert (f"{ENV}.json: CloudFrontEnabled false -> true: turning CloudFront on creates a new origin header "
+            "secret, and OriginVerifySecretVersion pins versions of the one deleted") in err
+    assert "What works: empty OriginVerifySecretVersion and OriginVerifyPreviousSecretVersion" in err

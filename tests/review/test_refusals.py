@@ -55,3 +55,44 @@ def test_diff_refuses_a_storage_shrink_and_fewer_azs_with_exit_2(checkout, capsy
     assert "parameters/prod.json: NumberOfAzs 3 -> 2: the subnets of the AZs it drops are deleted" in err
     assert "threetier diff: AWS would refuse this change to parameters/prod.json" in err
     assert "Traceback" not in err
+
+
+PIN = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c"
+
+
+@pytest.mark.parametrize("pinned", [{"OriginVerifySecretVersion": PIN},
+                                    {"OriginVerifySecretVersion": PIN, "OriginVerifyPreviousSecretVersion": PIN}])
+def test_cloudfront_on_with_pins_into_the_deleted_secret_is_refused(pinned):
+    before = {"CloudFrontEnabled": "false", **pinned}
+
+    (refusal,) = refusals.refusals(before, {**before, "CloudFrontEnabled": "true"})
+
+    assert (refusal.parameter, refusal.before, refusal.after) == ("CloudFrontEnabled", "false", "true")
+    verb = "pin" if len(pinned) > 1 else "pins"
+    assert f"{' and '.join(pinned)} {verb} versions of the one deleted" in str(refusal)
+    assert "What works: empty OriginVerifySecretVersion and OriginVerifyPreviousSecretVersion" in str(refusal)
+    assert refusals.DYNAMIC_REFERENCE_PAGE in str(refusal)
+
+
+@pytest.mark.parametrize("before, after", [
+    ({"CloudFrontEnabled": "false"}, {"CloudFrontEnabled": "true"}),  # no pins: the new secret's current value
+    ({"CloudFrontEnabled": "true", "OriginVerifySecretVersion": PIN},  # a rotation while CloudFront is on
+     {"CloudFrontEnabled": "true", "OriginVerifySecretVersion": PIN[::-1]}),
+    ({"CloudFrontEnabled": "true"}, {"CloudFrontEnabled": "false", "OriginVerifySecretVersion": PIN}),
+])
+def test_cloudfront_on_without_pins_and_rotations_go_through(before, after):
+    assert refusals.refusals(before, after) == []
+
+
+def test_diff_refuses_cloudfront_on_with_a_pin_of_no_secret_yet(checkout, capsys):  # noqa: F811
+    path = checkout / "parameters" / "dev.json"
+    edit(path, '  {\n    "ParameterKey": "ProjectName",',
+         '  {\n    "ParameterKey": "CloudFrontEnabled",\n    "ParameterValue": "true"\n  },\n'
+         f'  {{\n    "ParameterKey": "OriginVerifySecretVersion",\n    "ParameterValue": "{PIN}"\n  }},\n'
+         '  {\n    "ParameterKey": "ProjectName",')
+
+    assert run(checkout) == 2
+
+    err = capsys.readouterr().err
+    assert "parameters/dev.json: CloudFrontEnabled false -> true: turning CloudFront on creates a new origin" in err
+    assert "Traceback" not in err

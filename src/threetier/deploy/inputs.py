@@ -12,7 +12,7 @@ from pathlib import Path
 
 from threetier.deploy.errors import InputError
 from threetier.deploy.package import ROOT_TEMPLATE, parse_template
-from threetier.parameters import paramfile, validate
+from threetier.parameters import paramfile, sharedzone, validate
 from threetier.parameters.evaluate import first_stack_file, with_first_stack_rules
 
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
@@ -34,8 +34,9 @@ def load_stack_inputs(project: Path, env: str, template: dict | None = None,
     path, values = load_values(project, env)
     notes: tuple[str, ...] = ()
     if template is not None:
-        problems = validate.validate(template, values, region=region, allow_insecure=allow_insecure,
-                                     filled_later=validate.FILLED_BY_PLAN)
+        problems = sharedzone.project_problems(project, env, values, template.get("Parameters") or {})
+        problems += validate.validate(template, values, region=region, allow_insecure=allow_insecure,
+                                      filled_later=validate.FILLED_BY_PLAN)
         lines = validate.report_lines(path, problems)
         if validate.errors(problems):
             raise InputError("\n".join([*lines, f"{path}: {validate.summary(problems)}: nothing was sent to AWS"]))

@@ -25,7 +25,8 @@ SITE_SUBDOMAIN = Param(
     "String",
     "Label in front of DomainName that users visit (www gives www.example.com); "
     "empty serves the apex (example.com). Not origin: CloudFront reaches the load balancer "
-    "at origin.<site>, and an apex site's is origin.<domain>.",
+    "at origin.<site>, and an apex site's is origin.<domain>. Each environment in one domain "
+    "needs its own (prod www, dev dev).",
     hint="www: www.example.com; empty: the apex",
     label="Site subdomain",
     group=GROUP_EDGE,

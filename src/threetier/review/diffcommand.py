@@ -123,12 +123,13 @@ def _refuse_what_validate_refuses(project: Path, templates, root: dict, env: str
     """InvalidValues with validate's report when the new values break a constraint or a Rule: the
     prediction would evaluate what CloudFormation refuses (Fn::Cidr of a block too small, ...).
     A production safeguard that `plan` lifts with --allow-insecure is reviewed, and returned as a note."""
-    from threetier.parameters import evaluate, validate
+    from threetier.parameters import evaluate, sharedzone, validate
 
     first_stack = evaluate.first_stack_file(root)
     checked = root if first_stack is None else evaluate.with_first_stack_rules(
         root, templates.by_module[templates.module_of_file[first_stack]])
     problems = validate.validate(checked, values, region=validate.region_from(None), allow_insecure=True)
+    problems = sharedzone.project_problems(project, env, values, root.get("Parameters") or {}) + problems
     path = project / "parameters" / f"{env}.json"
     if validate.errors(problems):
         raise InvalidValues(env, [*validate.report_lines(path, problems), f"{path}: {validate.summary(problems)}"])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 STORAGE = "DbAllocatedStorage"
 AZS = "NumberOfAzs"
 SUBNET_BITS = "SubnetCidrBits"
+CLOUDFRONT = "CloudFrontEnabled"
+ORIGIN_PINS = ("OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html
 STORAGE_PAGE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html"
 # EC2 deletes no subnet that still holds network interfaces (the database's, a mount target's,
@@ -22,6 +24,9 @@ SUBNET_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Delete
 # old one is deleted, and "a subnet CIDR block must not overlap the CIDR block of an existing
 # subnet in the VPC. After you create a subnet, you can't change its CIDR block."
 OVERLAP_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html"
+# A dynamic reference names a version of one secret; CloudFormation resolves it when the resource
+# is created or its text changes, and fails the resource when that version does not exist.
+DYNAMIC_REFERENCE_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html"
 NEW_ENVIRONMENT = ("create a new environment with the new value beside this one, move the data "
                    "(a database snapshot, the file system's backup), switch the DNS name, then delete this one")
 
@@ -44,7 +49,7 @@ def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
     """What AWS would refuse in going from the values `before` to `after` (each with the
     template's defaults filled in), in parameter order."""
     found = []
-    for check in (_storage, _azs, _subnet_bits):
+    for check in (_storage, _azs, _subnet_bits, _origin_pins):
         refusal = check(before, after)
         if refusal is not None:
             found.append(refusal)
@@ -87,6 +92,23 @@ def _subnet_bits(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
                    "each new subnet before it deletes the old one, and EC2 refuses a range that overlaps one "
                    "still in the VPC; the database and the file system's mount targets hold the old subnets",
                    OVERLAP_PAGE, f"keep {SUBNET_BITS} {before[SUBNET_BITS]}; for other subnet sizes, {NEW_ENVIRONMENT}")
+
+
+def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    """CloudFront turned on with the origin header secret's versions pinned: the secret exists only
+    while CloudFront is on (the data stack deletes it when CloudFront is turned off and creates another
+    when it is turned on), so the pins name versions of a secret that is gone."""
+    if before.get(CLOUDFRONT) == "true" or after.get(CLOUDFRONT) != "true":
+        return None
+    pinned = [name for name in ORIGIN_PINS if after.get(name)]
+    if not pinned:
+        return None
+    return Refusal(CLOUDFRONT, before.get(CLOUDFRONT) or "false", "true",
+                   f"turning CloudFront on creates a new origin header secret, and {' and '.join(pinned)} "
+                   f"{'pin' if len(pinned) > 1 else 'pins'} versions of the one deleted when CloudFront was turned off (or of none): CloudFormation fails "
+                   "resolving their dynamic references in the middle of the update", DYNAMIC_REFERENCE_PAGE,
+                   f"empty {' and '.join(ORIGIN_PINS)} (CloudFront and the load balancer then use the new "
+                   "secret's current value); rotate it later with `threetier rotate-origin-secret ENV`")
 
 
 def _number(text: str | None) -> float | None:

@@ -61,6 +61,10 @@ TRANSITIONS = (
                base={**CLOUDFRONT, "DomainName": "example.com"}),
     Transition("The domain removed behind CloudFront", "prod", {"DomainName": "", "HostedZoneId": ""},
                base={**CLOUDFRONT, "DomainName": "example.com", "HostedZoneId": ZONE}),
+    # dev.json now sets SiteSubdomain=dev, so that dev and prod in one domain claim different names
+    # (threetier.parameters.sharedzone): what taking it costs a dev deployed with the old default.
+    Transition("dev's own site name in a shared domain", "dev", {"SiteSubdomain": "dev"},
+               base={"DomainName": "example.com", "HostedZoneId": ZONE, "SiteSubdomain": "www"}),
     Transition("WAF on", "prod", {"WafEnabled": "true"}, base=CLOUDFRONT),
     Transition("Monitoring off", "prod", {"MonitoringEnabled": "false"}),
     Transition("A release (new app version)", "prod", {"AppRepositoryRef": "v2.0.0"}),
