@@ -28,7 +28,7 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_s
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016"}
+                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016", "E9017"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -39,7 +39,7 @@ GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
     "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
-    "e9015-good.yaml", "e9016-good.yaml",
+    "e9015-good.yaml", "e9016-good.yaml", "e9017-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -52,6 +52,11 @@ DATED_GOOD = ("rds-good.yaml",)
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet), a FileSystemPolicy
 # under Fn::If (E9016:156), an account principal that reaches no role (E9016:108).
 BROKEN = {
+    "e9017-bad.yaml": ("E9017", {
+        30: "ByMapRotation: HostedRotationLambda RotationType is Fn::FindInMap, which the AWS::SecretsManager "
+            "transform reads before CloudFormation resolves intrinsic functions",
+        39: "ByConditionRotation: HostedRotationLambda RotationType is Fn::If",
+    }),
     "e9016-bad.yaml": ("E9016", {
         52: "TranscodeRole can mount MediaStore but never write it: TranscodeRole's statement MountMedia allows "
             "elasticfilesystem:ClientMount (read-only access), and nothing allows it elasticfilesystem:ClientWrite",
