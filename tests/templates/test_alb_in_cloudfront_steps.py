@@ -24,7 +24,7 @@ CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-1
 LIVE = {**DOMAIN, "AlbCertificateArn": CERT}
 STEP_1 = {**LIVE, "CloudFrontEnabled": "true", "CloudFrontOnly": "false", "CloudFrontPrefixListId": PREFIX_LIST}
 STEP_2 = {**STEP_1, "CloudFrontOnly": "true"}
-SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:project-x-prod-origin-AbCdEf"
+HEADER_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:project-x-prod-origin-AbCdEf"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def resources(template: dict, values: dict) -> dict:
 def answer(app: dict, values: dict, port: int, header: str | None) -> str:
     """What the load balancer does with a request on `port` carrying the origin header `header`
     (None: without it)."""
-    evaluation = Evaluation(app, _own(app, {**values, "OriginVerifySecretArn": SECRET_ARN}), region="us-east-1")
+    evaluation = Evaluation(app, _own(app, {**values, "OriginVerifySecretArn": HEADER_ARN}), region="us-east-1")
     found = evaluation.resources()
     (listener,) = [name for name, r in found.items()
                    if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"]["Port"] == port]
@@ -56,7 +56,7 @@ def answer(app: dict, values: dict, port: int, header: str | None) -> str:
 
 def cloudfront_sends(edge: dict, values: dict) -> str:
     """The origin header value the distribution sends (a dynamic reference to the secret)."""
-    evaluation = Evaluation(edge, _own(edge, {**values, "OriginVerifySecretArn": SECRET_ARN}), region="us-east-1")
+    evaluation = Evaluation(edge, _own(edge, {**values, "OriginVerifySecretArn": HEADER_ARN}), region="us-east-1")
     (origin,) = evaluation.resources()["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
     (header,) = origin["OriginCustomHeaders"]
     assert header["HeaderName"] == secrets.ORIGIN_VERIFY_HEADER
