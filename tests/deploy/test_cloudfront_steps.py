@@ -21,6 +21,7 @@ from tests.deploy.test_deploy_stubbed import (  # noqa: F401 (aws is a fixture)
     aws,
     deploy,
     plan,
+    threetier,
 )
 from threetier.deploy.rollback import NO_TRIGGERS
 
@@ -198,3 +199,20 @@ def finished_update(aws):  # noqa: F811
                            r.stack_event(STACK_NAME, 600, "UPDATE_COMPLETE")]}],
         final_status="UPDATE_COMPLETE",
     )
+
+
+@pytest.mark.parametrize("values,halfway", [
+    ({"CloudFrontEnabled": "true", "CloudFrontOnly": "false"}, True),
+    ({"CloudFrontEnabled": "true", "CloudFrontOnly": "true"}, False),
+    ({"CloudFrontEnabled": "true"}, False),  # a stack from before CloudFrontOnly: closed
+    ({"CloudFrontEnabled": "false"}, False),
+])
+def test_status_says_when_step_1_left_the_load_balancer_open(tmp_path, aws, capsys, values, halfway):  # noqa: F811
+    project = project_with_cloudfront(tmp_path)
+    deployed_with(aws, **values)
+
+    assert threetier(project, "status", ENV) == 0
+
+    out = capsys.readouterr().out
+    assert ("CDN:     CloudFront step 1 of 2: the load balancer still answers everyone directly" in out) is halfway
+    assert (f"`threetier deploy {ENV}` finishes it" in out) is halfway

@@ -97,6 +97,14 @@ def step(deployed: dict[str, str] | None, wanted: dict[str, str]) -> Step | None
     return None
 
 
+def halfway(deployed: dict[str, str], env: str) -> str | None:
+    """What `status` says of a stack that step 1 left open to everyone (None otherwise)."""
+    if not _on(deployed) or _closed(deployed):
+        return None
+    return (f"CloudFront step 1 of 2: the load balancer still answers everyone directly ({ONLY}=false); "
+            f"`threetier deploy {env}` finishes it, unless parameters/{env}.json sets {ONLY} false.")
+
+
 def _on(values: dict[str, str]) -> bool:
     return values.get(CLOUDFRONT) == "true"
 
