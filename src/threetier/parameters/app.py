@@ -318,7 +318,7 @@ BASTION_KEY_PAIR = Param(
     group=GROUP_BASTION,
     default="",
     allowed_pattern=r"^[ -~]{0,255}$",
-    constraint="Empty or the name of an EC2 key pair (printable ASCII, up to 255 characters).",
+    constraint="Empty or an EC2 key pair name (printable ASCII, up to 255 characters).",
 )
 
 BASTION_INSTANCE_TYPE = Param(
