@@ -41,6 +41,7 @@ from threetier.blocks import logstore, naming, policies, rotationfunction, secre
 from threetier.blocks.suppressions import checkov
 from threetier.parameters import conditions
 from threetier.parameters.conditions import (
+    CLOUDFRONT_ONLY,
     HAS_CPU_CREDITS,
     HAS_ORIGIN_VERSION,
     HAS_PREVIOUS_ORIGIN_VERSION,
@@ -82,15 +83,15 @@ def build() -> Template:
         "threetier app tier: instance role, launch template, Auto Scaling group "
         "with CPU target tracking, and the Application Load Balancer"
     )
-    P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED, P.ORIGIN_VERIFY_VERSION,
-          P.ORIGIN_VERIFY_PREVIOUS_VERSION)
+    P.use(t, *map(P.as_nested, P.APP), *P.LOAD_BALANCER, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_ONLY,
+          P.ORIGIN_VERIFY_VERSION, P.ORIGIN_VERIFY_PREVIOUS_VERSION)
     P.use(t, P.APP_PORT, P.DB_NAME, P.VPC_ID, P.PUBLIC_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.ALB_SECURITY_GROUP_ID, P.ALB_CLOUDFRONT_SECURITY_GROUP_ID, P.APP_SECURITY_GROUP_ID, P.DB_ROTATION_SECURITY_GROUP_ID,
           P.DB_ENDPOINT_ADDRESS, P.DB_ENDPOINT_PORT, P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN,
           P.APP_SECRET_ARN,
           P.EFS_FILE_SYSTEM_ID, P.EFS_FILE_SYSTEM_ARN, P.EFS_ACCESS_POINT_ID, P.EFS_ACCESS_POINT_ARN,
           P.ORIGIN_VERIFY_SECRET_ARN, P.LOG_KEY_ARN, P.ROTATION_CODE_BUCKET, P.ROTATION_CODE_KEY, *P.IAM)
-    conditions.add(t, USE_CLOUDFRONT, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS,
+    conditions.add(t, USE_CLOUDFRONT, CLOUDFRONT_ONLY, HAS_ORIGIN_VERSION, HAS_PREVIOUS_ORIGIN_VERSION, HAS_CPU_CREDITS,
                    conditions.HAS_PERMISSIONS_BOUNDARY)
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(P.ALB_CERTIFICATE_ARN.name), "")))
     t.add_condition(HAS_ACCESS_LOGS, Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"))
@@ -325,6 +326,12 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
 
     With CloudFront on, the listener CloudFront uses answers 403 unless the
     request carries the secret origin header, so the ALB's own name is no way in.
+    In the first step of turning CloudFront on for a live site (CloudFrontOnly
+    false) it still forwards requests without the header: viewers reach the
+    load balancer directly until the site's records point at the distribution
+    (threetier.review.cloudfrontsteps). A listener tries its rules in priority
+    order and takes the default action when none matches
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html).
     """
     forward = elb.Action(Type="forward", TargetGroupArn=Ref(target_group))
     redirect = elb.Action(
@@ -337,7 +344,7 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
             StatusCode="403", ContentType="text/plain", MessageBody="Forbidden"
         ),
     )
-    forward_unless_cloudfront = If(USE_CLOUDFRONT, deny, forward)
+    forward_unless_cloudfront = If(CLOUDFRONT_ONLY, deny, forward)
     http = t.add_resource(
         elb.Listener(
             "HttpListener",

@@ -337,6 +337,11 @@ def _rules(t: Template) -> None:
               And(conditions.expression(conditions.USE_CLOUDFRONT), Equals(Ref(P.CLOUDFRONT_LOGGING.name), "true")),
               Not(rules.contains(regions.CLOUDFRONT_LOGS_UNSUPPORTED, Ref("AWS::Region"))),
               "CloudFrontLogging: CloudFront cannot deliver logs to a bucket in this region; set it to false.")
+    # CloudFrontOnly false is the first step of turning CloudFront on (threetier.review.cloudfrontsteps);
+    # without CloudFront it would wait unseen and leave the load balancer open on the day CloudFront is on.
+    rules.add(t, "CloudFrontOnlyFalseNeedsCloudFront", Equals(Ref(P.CLOUDFRONT_ONLY.name), "false"),
+              conditions.expression(conditions.USE_CLOUDFRONT),
+              "CloudFrontOnly false needs CloudFrontEnabled true: set CloudFrontOnly to true.")
     # The load balancer's log delivery account table covers the commercial
     # partition only (templates/app.py, ELB_LOG_ACCOUNTS).
     rules.add(t, "AccessLogsNeedACommercialRegion", Equals(Ref(P.ALB_ACCESS_LOGS.name), "true"),

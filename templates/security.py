@@ -1,7 +1,7 @@
 """Security stack: every security group, wired only to each other.
 
 Who may reach what:
-    internet  -> ALB      80, 443   (CloudFront off)
+    internet  -> ALB      80, 443   (CloudFront off, or on with CloudFrontOnly false)
     CloudFront-> ALB      80-443, in a group of its own (CloudFront on): 443
                           with a domain, else 80; the ALB listens on nothing else
     ALB       -> app      AppPort
@@ -22,7 +22,7 @@ from threetier import parameters as P
 from threetier.blocks import engine_mapping, naming
 from threetier.blocks.suppressions import cfn_lint, checkov
 from threetier.parameters import conditions
-from threetier.parameters.conditions import HAS_BASTIONS, USE_CLOUDFRONT
+from threetier.parameters.conditions import CLOUDFRONT_ONLY, HAS_BASTIONS, USE_CLOUDFRONT
 
 ALB_OPEN_TO_INTERNET = "AlbOpenToInternet"
 ANYWHERE = "0.0.0.0/0"
@@ -43,10 +43,13 @@ def build() -> Template:
         "each reachable only from the tier in front of it"
     )
     P.use(t, P.VPC_ID, *P.SECURITY, P.DB_ENGINE)
-    P.use(t, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PREFIX_LIST_ID)
+    P.use(t, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_ONLY, P.CLOUDFRONT_PREFIX_LIST_ID)
     engine_mapping.add_mapping(t, "Port")
-    conditions.add(t, HAS_BASTIONS, USE_CLOUDFRONT)
-    t.add_condition(ALB_OPEN_TO_INTERNET, Not(Condition(USE_CLOUDFRONT)))
+    conditions.add(t, HAS_BASTIONS, USE_CLOUDFRONT, CLOUDFRONT_ONLY)
+    # Open while CloudFront is off, and in the first step of turning it on for a live
+    # site (CloudFrontOnly false), when viewers still reach the load balancer directly
+    # until the site's records point at the distribution (threetier.review.cloudfrontsteps).
+    t.add_condition(ALB_OPEN_TO_INTERNET, Not(Condition(CLOUDFRONT_ONLY)))
     app_port, db_port = Ref(P.APP_PORT.name), engine_mapping.lookup("Port")
 
     db = _group(t, "DbSecurityGroup", "db-sg", "Database: engine port from the app tier only",
@@ -81,7 +84,8 @@ def build() -> Template:
     http_from_anywhere.Metadata = checkov((
         "CKV_AWS_260",
         "A public website: port 80 answers everyone so it can redirect to HTTPS (or serve "
-        "HTTP when no domain gives a certificate); with CloudFront on this rule is gone.",
+        "HTTP when no domain gives a certificate); once the load balancer answers CloudFront only "
+        "(CloudFrontOnly) this rule is gone.",
     ))
     _ingress(t, "AlbHttpsIngress", alb, HTTPS, cidr=ANYWHERE, why="HTTPS from the internet",
              condition=ALB_OPEN_TO_INTERNET)

@@ -107,9 +107,14 @@ def test_bastions_are_priced_only_when_on(templates, env_values, table):
 
 
 def test_edge_lines_only_when_the_edge_is_on(templates, env_values, table):
+    without = estimate_for(templates, env_values, table, "prod", CloudFrontEnabled="false")
+    assert not any(item.service in ("CloudFront", "Route 53", "WAF") for item in without.lines)
+    assert has_line(without, "Out to the internet")
+
+    # prod.json as committed: CloudFront on its own name (no domain, so no zone), no WAF.
     prod = estimate_for(templates, env_values, table, "prod")
-    assert not any(item.service in ("CloudFront", "Route 53", "WAF") for item in prod.lines)
-    assert has_line(prod, "Out to the internet")
+    assert {item.service for item in prod.lines} & {"CloudFront", "Route 53", "WAF"} == {"CloudFront"}
+    assert not has_line(prod, "Out to the internet")
 
     # A new domain's first pass: the stack creates the zone, CloudFront runs on its own name.
     edge = estimate_for(templates, env_values, table, "prod", DomainName="example.com", WafEnabled="true",

@@ -70,7 +70,10 @@ def test_prod_has_three_az_clusters_a_nat_per_az_and_a_replica(templates, env_va
     assert len(drawn.nodes("EFS mount target")) == 3
     assert len(drawn.nodes("RDS primary")) == len(drawn.nodes("RDS standby")) == 1
     assert len(drawn.nodes("RDS read replica")) == 1
-    assert drawn.nodes("Bastion") == [] and drawn.nodes("CloudFront") == []
+    assert drawn.nodes("Bastion") == []
+    # The seed's production shape: CloudFront in front of the load balancer.
+    assert len(drawn.nodes("CloudFront")) == 1
+    assert drawn.edge_labels("Internet", "Application Load Balancer") == []
 
 
 def test_dev_has_two_az_clusters_one_shared_nat_and_no_standby_or_replica(templates, env_values):
@@ -92,7 +95,8 @@ def test_edges_carry_the_security_group_ports(templates, env_values, env):
     drawn = graph(arch)
     zones = len(arch.azs)
 
-    assert drawn.edge_labels("Internet", "Application Load Balancer") == ["80, 443"]
+    front = "CloudFront" if arch.distributions else "Application Load Balancer"
+    assert drawn.edge_labels("Internet", front) == ["80, 443"]
     assert drawn.edge_labels("Application Load Balancer", "App servers") == ["5000"] * zones
     assert drawn.edge_labels("App servers", "RDS primary") == ["3306"] * zones
     # Instances mount EFS through the mount target in their own AZ.
@@ -152,7 +156,7 @@ def test_templates_without_an_edge_stack_are_drawn_too(templates, env_values):
         by_module={**{m: t for m, t in templates.by_module.items() if m not in ("edge", "dns")}, root: older_root},
         module_of_file={f: m for f, m in templates.module_of_file.items() if m not in ("edge", "dns")},
     )
-    arch = model.describe(older, env_values["prod"], "prod")
+    arch = model.describe(older, {**env_values["prod"], "CloudFrontEnabled": "false"}, "prod")
 
     assert "edge" not in arch.stacks and arch.distributions == ()
     assert graph(arch).edge_labels("Internet", "Application Load Balancer") == ["80, 443"]

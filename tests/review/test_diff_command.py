@@ -149,3 +149,47 @@ def test_a_value_validate_refuses_is_its_message_and_exit_2_never_a_traceback(ch
     assert reason in captured.err
     assert "threetier diff: parameters/dev.json is refused as `threetier validate dev` refuses it" in captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+def add_values(path, **values):
+    entries = "".join(f'  {{\n    "ParameterKey": "{key}",\n    "ParameterValue": "{value}"\n  }},\n'
+                      for key, value in values.items())
+    edit(path, "[\n", "[\n" + entries)
+
+
+def test_cloudfront_on_is_reviewed_as_its_two_deploys(checkout, capsys):
+    """The file says where the environment goes; diff shows the deploy plan/deploy make now (step 1,
+    CloudFrontOnly false: the load balancer keeps its internet rules) and the next one (step 2)."""
+    add_values(checkout / "parameters" / "dev.json", CloudFrontEnabled="true", CloudFrontPrefixListId="pl-3b927c52")
+
+    assert run(checkout) == 0
+
+    out = capsys.readouterr().out
+    step_1, step_2 = out.split("step 2 of 2 (the next deploy sends CloudFrontOnly=true):")
+    assert ("parameters/dev.json: CloudFrontEnabled (none) -> true, CloudFrontPrefixListId (none) -> pl-3b927c52 "
+            "(step 1 of 2: this deploy sends CloudFrontOnly=false)") in step_1
+    assert "Distribution" in step_1 and "AlbHttpIngress" not in step_1
+    assert "Remove  AlbHttpIngress" in step_2 and "Remove  AlbHttpsIngress" in step_2
+    assert "Add     Distribution" not in step_2
+    assert "parameters/dev.json: CloudFront on, step 1 of 2: this deploy sends CloudFrontOnly=false." in out
+
+    assert run(checkout, "--json") == 0
+    report = json.loads(capsys.readouterr().out)["environments"]["dev"]
+    assert "AlbHttpIngress" not in {row["resource"].split("/")[-1] for row in report["changes"]}
+    assert {row["resource"].split("/")[-1] for row in report["next_deploy"] if row["action"] == "Remove"} == {
+        "AlbHttpIngress", "AlbHttpsIngress"}
+
+
+def test_cloudfront_off_is_one_deploy(checkout, capsys):
+    path = checkout / "parameters" / "dev.json"
+    add_values(path, CloudFrontEnabled="true", CloudFrontPrefixListId="pl-3b927c52")
+    git(checkout, "commit", "-q", "-am", "CloudFront on")
+    edit(path, '"ParameterKey": "CloudFrontEnabled",\n    "ParameterValue": "true"',
+         '"ParameterKey": "CloudFrontEnabled",\n    "ParameterValue": "false"')
+
+    # The origin header secret goes with CloudFront: a removal of a secret, allowed on purpose.
+    assert run(checkout, "--json", "--allow-delete") == 0
+    report = json.loads(capsys.readouterr().out)["environments"]["dev"]
+    assert report["next_deploy"] is None
+    assert {row["resource"].split("/")[-1] for row in report["changes"] if row["action"] == "Add"} >= {
+        "AlbHttpIngress", "AlbHttpsIngress"}

@@ -138,3 +138,34 @@ def test_keeping_the_az_names_changes_nothing_and_moving_them_replaces_subnets(f
     moved = found["Other AZ names, edited by hand"].prediction
     assert moved.find("network.AppSubnet2").action == updates.REPLACE
     assert moved.find("data.DbReplica").action == updates.FAILS  # pinned to the second AZ, and named
+
+
+@pytest.mark.parametrize("title", ["CloudFront on", "CloudFront on in front of a live domain"])
+def test_cloudfront_on_is_two_deploys_and_the_first_keeps_the_load_balancer_open(found, title):
+    """Step 1 adds the distribution and keeps the internet's rules and the forwarding listener;
+    step 2 (the next deploy) takes them away (review.cloudfrontsteps)."""
+    assert title not in found, "one deploy would close the load balancer before CloudFront serves"
+    step_1, step_2 = found[f"{title}, step 1 of 2"], found[f"{title}, step 2 of 2 (the next deploy)"]
+    assert step_1.transition.changes["CloudFrontOnly"] == "false"
+    assert change(step_1, "edge.Distribution").action == updates.ADD
+    for rule in ("security.AlbHttpIngress", "security.AlbHttpsIngress"):
+        assert change(step_1, rule) is None
+        assert change(step_2, rule).action == updates.REMOVE
+    assert step_2.transition.changes == {"CloudFrontOnly": "true"}
+    assert change(step_2, "edge.Distribution") is None
+
+
+def test_with_a_domain_step_1_moves_the_site_to_cloudfront(found):
+    step_1 = found["CloudFront on in front of a live domain, step 1 of 2"]
+    assert change(step_1, "edge.SiteAliasRecord").action == updates.IN_PLACE
+    assert change(step_1, "edge.OriginAliasRecord").action == updates.ADD
+    listener = change(found["CloudFront on in front of a live domain, step 2 of 2 (the next deploy)"],
+                      "app.HttpsListener")
+    assert listener.action == updates.IN_PLACE and "DefaultActions" in listener.properties
+
+
+def test_cloudfront_off_is_one_deploy_that_opens_the_load_balancer(found):
+    outcome = found["CloudFront off behind a live domain"]
+    for rule in ("security.AlbHttpIngress", "security.AlbHttpsIngress"):
+        assert change(outcome, rule).action == updates.ADD
+    assert change(outcome, "edge.Distribution").action == updates.REMOVE

@@ -163,8 +163,11 @@ LIST_WEIGHT = securitygroups.MANAGED_PREFIX_LIST_WEIGHTS[CLOUDFRONT_PREFIX_LIST_
 
 # Every value the security stack takes that decides a rule; the domain and the
 # certificates are not among them (test_the_alb_rules_never_read_the_domain_or_a_certificate).
-STATES = [dict(zip(("CloudFrontEnabled", "BastionCount", "DbEngine", "AppPort"), combination))
-          for combination in itertools.product(("false", "true"), ("0", "1"), ("mysql", "postgres"), ("5000", "8080"))]
+# CloudFrontOnly false with CloudFront on is the first step of turning it on: the internet's
+# rules and CloudFront's at once, in the two groups (threetier.review.cloudfrontsteps).
+STATES = [dict(zip(("CloudFrontEnabled", "CloudFrontOnly", "BastionCount", "DbEngine", "AppPort"), combination))
+          for combination in itertools.product(("false", "true"), ("true", "false"), ("0", "1"), ("mysql", "postgres"),
+                                               ("5000", "8080"))]
 
 
 def resolved_rules(template: dict, values: dict) -> dict[str, dict]:

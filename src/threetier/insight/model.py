@@ -34,6 +34,7 @@ from threetier.insight.architecture import (
 )
 from threetier.insight.stacks import ROOT_FILE, Stack, Templates  # noqa: F401 (model.ROOT_FILE is used)
 from threetier.parameters import paramfile, validate
+from threetier.parameters.validate import CLOUDFRONT_PREFIX_LIST_NAME
 
 DEFAULT_REGION = "us-east-1"
 
@@ -175,6 +176,14 @@ def _subnets(of_type) -> tuple[Subnet, ...]:
     return tuple(subnets)
 
 
+def _prefix_list(props: dict) -> str | None:
+    """The rule's prefix list; an id left empty in the parameter file is the CloudFront list by its
+    name, which `plan`/`deploy` look up (prod.json leaves it to them)."""
+    if "SourcePrefixListId" not in props:
+        return None
+    return props["SourcePrefixListId"] or CLOUDFRONT_PREFIX_LIST_NAME
+
+
 def _security_rules(of_type) -> tuple[tuple[IngressRule, ...], dict[str, tuple[int, ...]]]:
     rules, egress = [], {}
 
@@ -186,7 +195,7 @@ def _security_rules(of_type) -> tuple[tuple[IngressRule, ...], dict[str, tuple[i
             description=str(props.get("Description", "")),
             source_group=props.get("SourceSecurityGroupId"),
             cidr=props.get("CidrIp"),
-            prefix_list=props.get("SourcePrefixListId"),
+            prefix_list=_prefix_list(props),
         )
 
     for logical_id, stack, props in of_type("AWS::EC2::SecurityGroup"):

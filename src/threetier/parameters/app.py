@@ -215,8 +215,7 @@ APP_REPOSITORY_URL = Param(
     # repository) is 163, CodeCommit's 156, Azure DevOps' (organization, project, repository)
     # about 200; 400 leaves a long self-hosted name and GitLab subgroups room too.
     max_length=400,
-    constraint="An https:// Git URL without credentials or query string, "
-    "e.g. https://github.com/owner/repo.git.",
+    constraint="An https:// Git URL, no credentials or query: e.g. https://github.com/owner/repo.git.",
 )
 
 APP_REPOSITORY_REF = Param(
@@ -318,7 +317,7 @@ BASTION_KEY_PAIR = Param(
     group=GROUP_BASTION,
     default="",
     allowed_pattern=r"^[ -~]{0,255}$",
-    constraint="Empty or the name of an EC2 key pair (printable ASCII, up to 255 characters).",
+    constraint="Empty or an EC2 key pair name (printable ASCII, up to 255 characters).",
 )
 
 BASTION_INSTANCE_TYPE = Param(

@@ -14,6 +14,8 @@ USE_THREE_AZS = "UseThreeAzs"
 HAS_BASTIONS = "HasBastions"
 HAS_DOMAIN = "HasDomain"
 USE_CLOUDFRONT = "UseCloudFront"
+# CloudFront on and the load balancer closed to everyone else (parameters/edge.py CloudFrontOnly).
+CLOUDFRONT_ONLY = "AlbAnswersCloudFrontOnly"
 IN_US_EAST_1 = "InUsEast1"
 HAS_SUBDOMAIN = "HasSubdomain"
 USE_NAT_PER_AZ = "UseNatPerAz"
@@ -34,6 +36,8 @@ _DEFINITIONS = {
     HAS_BASTIONS: lambda: Not(Equals(Ref(P.BASTION_COUNT.name), "0")),
     HAS_DOMAIN: lambda: Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
     USE_CLOUDFRONT: lambda: Equals(Ref(P.CLOUDFRONT_ENABLED.name), "true"),
+    CLOUDFRONT_ONLY: lambda: And(Equals(Ref(P.CLOUDFRONT_ENABLED.name), "true"),
+                                 Equals(Ref(P.CLOUDFRONT_ONLY.name), "true")),
     IN_US_EAST_1: lambda: Equals(Ref("AWS::Region"), "us-east-1"),
     HAS_SUBDOMAIN: lambda: Not(Equals(Ref(P.SITE_SUBDOMAIN.name), "")),
     USE_NAT_PER_AZ: lambda: Equals(Ref(P.SINGLE_NAT_GATEWAY.name), "false"),

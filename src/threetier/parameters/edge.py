@@ -62,6 +62,24 @@ CLOUDFRONT_ENABLED = Param(
     constraint="true or false.",
 )
 
+# Turning CloudFront on for a live site takes two deploys (threetier.review.cloudfrontsteps):
+# the first creates the distribution and moves the site's records to it with this false, so
+# the load balancer still answers viewers who reach it directly; the next one sets it true.
+CLOUDFRONT_ONLY = Param(
+    "CloudFrontOnly",
+    "String",
+    "With CloudFrontEnabled, true: the load balancer answers CloudFront only (403 without the "
+    "origin header, and its security group admits CloudFront's addresses only). false: it still "
+    "answers everyone directly too, the first step of turning CloudFront on for a live site, "
+    "which `threetier deploy` sends by itself; the next deploy sends true. false needs "
+    "CloudFrontEnabled true.",
+    label="ALB answers CloudFront only",
+    group=GROUP_ADVANCED_SERVERS,
+    default="true",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
 CLOUDFRONT_CERTIFICATE_ARN = Param(
     "CloudFrontCertificateArn",
     "String",
@@ -80,7 +98,7 @@ CLOUDFRONT_PREFIX_LIST_ID = Param(
     "String",
     "Id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing "
     "in this region (threetier plan/deploy look it up for you).",
-    hint="VPC console, Managed prefix lists: com.amazonaws.global.cloudfront.origin-facing",
+    hint="VPC console, Managed prefix lists, com.amazonaws.global.cloudfront.origin-facing",
     label="CloudFront origin-facing prefix list id",
     group=GROUP_EDGE,
     default="",
@@ -136,7 +154,7 @@ ORIGIN_VERIFY_VERSION = Param(
     group=GROUP_ADVANCED_SERVERS,
     default="",
     allowed_pattern=_SECRET_VERSION,
-    constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
+    constraint="Empty or a Secrets Manager version id (32-64 letters, digits, hyphens).",
 )
 
 ORIGIN_VERIFY_PREVIOUS_VERSION = Param(
@@ -150,7 +168,7 @@ ORIGIN_VERIFY_PREVIOUS_VERSION = Param(
     group=GROUP_ADVANCED_SERVERS,
     default="",
     allowed_pattern=_SECRET_VERSION,
-    constraint="Empty or a Secrets Manager version id (32 to 64 letters, digits and hyphens).",
+    constraint="Empty or a Secrets Manager version id (32-64 letters, digits, hyphens).",
 )
 
 EDGE = (
@@ -158,6 +176,7 @@ EDGE = (
     SITE_SUBDOMAIN,
     HOSTED_ZONE_ID,
     CLOUDFRONT_ENABLED,
+    CLOUDFRONT_ONLY,
     CLOUDFRONT_CERTIFICATE_ARN,
     CLOUDFRONT_PREFIX_LIST_ID,
     CLOUDFRONT_PRICE_CLASS,

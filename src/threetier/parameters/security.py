@@ -42,8 +42,7 @@ ADMIN_CIDR = Param(
     # Any prefix but /0: SSH is never open to the whole internet.
     allowed_pattern=r"^$|^" + OCTET + r"\." + OCTET + r"\." + OCTET + r"\." + OCTET
     + r"/([1-9]|[12][0-9]|3[0-2])$",
-    constraint="Empty (no bastions) or an IPv4 CIDR block such as 203.0.113.0/24; never a /0 "
-    "such as 0.0.0.0/0.",
+    constraint="Empty (no bastions) or an IPv4 CIDR block such as 203.0.113.0/24; never a /0.",
 )
 
 SECURITY = (APP_PORT, BASTION_COUNT, ADMIN_CIDR)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from threetier.parameters.evaluate import with_defaults
-from threetier.review import danger, refusals, table as review, templatediff, updates
+from threetier.review import cloudfrontsteps, danger, refusals, table as review, templatediff, updates
 from threetier.review.changes import Change
 
 EXIT_OK, EXIT_USAGE, EXIT_DANGER = 0, 2, 3
 SHORT = 60
+STEP_1 = f" (step 1 of 2: this deploy sends {cloudfrontsteps.ONLY}=false)"
+STEP_2 = f", step 2 of 2 (the next deploy sends {cloudfrontsteps.ONLY}=true):"
 
 
 @dataclass
@@ -25,6 +27,9 @@ class Report:
     dangers: list[danger.Danger]
     allowed: set[str]
     notes: list[str]
+    # env -> the predicted rows of the deploy after this one, when the change takes two
+    # (CloudFront on for a deployed environment: threetier.review.cloudfrontsteps)
+    next_deploys: dict[str, list[Change]] = field(default_factory=dict)
 
 
 def add_command(commands) -> None:
@@ -97,7 +102,7 @@ def build(project: Path, revision: str, allowed: set[str]) -> Report:
 
     old = templatediff.templates_at(project, revision)
     diff = templatediff.diff_templates(old, templatediff.templates_now(project))
-    environments, parameter_changes, notes = {}, {}, []
+    environments, parameter_changes, notes, next_deploys = {}, {}, [], {}
     changed = templatediff.changed_environments(project, revision)
     if changed:
         templates = model.load_templates(project)
@@ -112,10 +117,18 @@ def build(project: Path, revision: str, allowed: set[str]) -> Report:
             found = refusals.refusals(with_defaults(kept, declared), with_defaults(after, declared))
             if found:
                 raise Refused(env, found)
+            step = cloudfrontsteps.step(with_defaults(kept, declared), with_defaults(after, declared))
+            if step is not None and step.number == 1:
+                # What plan/deploy send: step 1 now, the file's values in the next deploy.
+                notes += [f"parameters/{env}.json: {line}" for line in step.lines(env)]
+                next_deploys[env] = templatediff.predicted_changes(
+                    env, updates.predict(templates, step.values, after))
+                after = step.values
             prediction = updates.predict(templates, kept, after)
             environments[env] = templatediff.predicted_changes(env, prediction)
-    rows = diff.changes + [row for rows in environments.values() for row in rows]
-    return Report(revision, diff, environments, parameter_changes, danger.find_dangers(rows), allowed, notes)
+    rows = diff.changes + [row for rows in (*environments.values(), *next_deploys.values()) for row in rows]
+    return Report(revision, diff, environments, parameter_changes, danger.find_dangers(rows), allowed, notes,
+                  next_deploys)
 
 
 def _refuse_what_validate_refuses(project: Path, templates, root: dict, env: str,
@@ -159,7 +172,10 @@ def text(report: Report) -> str:
     lines += [f"  {line}" for line in diff.sections]
     for env, rows in report.environments.items():
         changed = ", ".join(f"{k} {short(a)} -> {short(b)}" for k, (a, b) in report.parameter_changes[env].items())
-        lines += ["", f"parameters/{env}.json: {changed}", review.table(rows) if rows else "  no resource changes"]
+        lines += ["", f"parameters/{env}.json: {changed}" + (STEP_1 if env in report.next_deploys else ""),
+                  review.table(rows) if rows else "  no resource changes"]
+        if env in report.next_deploys:
+            lines += ["", f"parameters/{env}.json{STEP_2}", review.table(report.next_deploys[env])]
     lines += report.notes
     lines += review.danger_lines(report.dangers, report.allowed, color=False)
     if not diff.resources and not diff.sections and not report.environments:
@@ -184,9 +200,11 @@ def markdown(report: Report) -> str:
     lines += [f"- {line}" for line in diff.sections]
     for env, rows in report.environments.items():
         lines += ["", f"**parameters/{env}.json**: " + ", ".join(
-            f"`{k}` {short(a)} → {short(b)}" for k, (a, b) in report.parameter_changes[env].items()), ""]
-        lines += [f"- {row.action} `{row.path}` {row.resource_type} (Replacement: {row.replacement or '-'})"
-                  for row in rows]
+            f"`{k}` {short(a)} → {short(b)}" for k, (a, b) in report.parameter_changes[env].items())
+            + (STEP_1 if env in report.next_deploys else ""), ""]
+        lines += _markdown_rows(rows)
+        if env in report.next_deploys:
+            lines += ["", f"**parameters/{env}.json**{STEP_2}", ""] + _markdown_rows(report.next_deploys[env])
     lines += [f"- {note}" for note in report.notes]
     if report.dangers:
         lines += ["", "**Danger**:"] + [
@@ -194,6 +212,11 @@ def markdown(report: Report) -> str:
             + (f" (allowed by {d.allow_option})" if d.kind in report.allowed else f" (needs {d.allow_option})")
             for d in report.dangers]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_rows(rows: list[Change]) -> list[str]:
+    return [f"- {row.action} `{row.path}` {row.resource_type} (Replacement: {row.replacement or '-'})"
+            for row in rows]
 
 
 def as_dict(report: Report) -> dict:
@@ -205,14 +228,19 @@ def as_dict(report: Report) -> dict:
                 "properties": [{"name": p.name, "before": p.before, "after": p.after,
                                 "requires_recreation": p.requires_recreation} for p in resource.properties]}
 
+    def _rows_as_dicts(rows: list[Change]) -> list[dict]:
+        return [{"action": c.action, "resource": c.path, "type": c.resource_type, "replacement": c.replacement}
+                for c in rows]
+
     return {
         "revision": report.revision,
         "resources": [row(resource) for resource in report.templates.resources],
         "sections": report.templates.sections,
         "environments": {env: {"parameters": {k: {"before": a, "after": b} for k, (a, b) in
                                               report.parameter_changes[env].items()},
-                               "changes": [{"action": c.action, "resource": c.path, "type": c.resource_type,
-                                            "replacement": c.replacement} for c in rows]}
+                               "changes": _rows_as_dicts(rows),
+                               "next_deploy": _rows_as_dicts(report.next_deploys[env])
+                               if env in report.next_deploys else None}
                          for env, rows in report.environments.items()},
         "notes": report.notes,
         "dangers": [{"kind": d.kind, "resource": d.change.path, "type": d.change.resource_type,

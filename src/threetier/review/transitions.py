@@ -10,15 +10,17 @@ rows that matter most.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from threetier.insight import model
 from threetier.parameters import validate
-from threetier.review import updates
+from threetier.parameters.evaluate import with_defaults
+from threetier.review import cloudfrontsteps, updates
 
 PREFIX_LIST = "pl-3b927c52"  # us-east-1's CloudFront origin-facing list, as `plan` fills it in
 CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}
+NO_CLOUDFRONT = {"CloudFrontEnabled": "false"}  # prod.json has CloudFront on, as the seed's production
 ZONE = "Z0123456789ABCDEFGHIJ"
 README_START = "<!-- transitions:start (python -m threetier.review.transitions) -->"
 README_END = "<!-- transitions:end -->"
@@ -54,9 +56,14 @@ TRANSITIONS = (
     Transition("Shorter backup retention", "prod", {"DbBackupRetentionDays": "7"}),
     Transition("A bastion host", "dev", {"BastionCount": "1", "AdminCidr": "203.0.113.0/24",
                                          "BastionKeyPairName": "ops"}),
-    Transition("CloudFront on", "prod", CLOUDFRONT),
+    Transition("CloudFront on", "prod", CLOUDFRONT, base=NO_CLOUDFRONT),
     Transition("CloudFront off", "prod", {"CloudFrontEnabled": "false"}, base=CLOUDFRONT),
-    Transition("A domain (second pass, zone delegated)", "prod", {"DomainName": "example.com", "HostedZoneId": ZONE}),
+    Transition("CloudFront on in front of a live domain", "prod", CLOUDFRONT,
+               base={**NO_CLOUDFRONT, "DomainName": "example.com", "HostedZoneId": ZONE}),
+    Transition("CloudFront off behind a live domain", "prod", {"CloudFrontEnabled": "false"},
+               base={**CLOUDFRONT, "DomainName": "example.com", "HostedZoneId": ZONE}),
+    Transition("A domain (second pass, zone delegated)", "prod", {"DomainName": "example.com", "HostedZoneId": ZONE},
+               base=NO_CLOUDFRONT),
     Transition("A domain's second pass behind CloudFront", "prod", {"HostedZoneId": ZONE},
                base={**CLOUDFRONT, "DomainName": "example.com"}),
     Transition("The domain removed behind CloudFront", "prod", {"DomainName": "", "HostedZoneId": ""},
@@ -108,9 +115,27 @@ def outcomes(project: Path) -> list[Outcome]:
         insecure = any("--allow-insecure" in problem.message for problem in problems)
         if errors:
             found.append(Outcome(transition, f"{errors[0].parameter}: {errors[0].message}", None))
-        else:
-            found.append(Outcome(transition, None, updates.predict(templates, before, after, REGION), insecure))
+            continue
+        for deploy, start, end in deploys(transition, before, after, root.get("Parameters", {})):
+            found.append(Outcome(deploy, None, updates.predict(templates, start, end, REGION), insecure))
     return found
+
+
+def deploys(transition: Transition, before: dict[str, str], after: dict[str, str],
+            declared: dict) -> list[tuple[Transition, dict[str, str], dict[str, str]]]:
+    """The deploys `plan`/`deploy` make of a change over a deployed environment, each with the values
+    it starts from and ends at: one, or the two steps of turning CloudFront on (review.cloudfrontsteps)."""
+    first = cloudfrontsteps.step(with_defaults(before, declared), with_defaults(after, declared))
+    if first is None or first.number != 1:
+        return [(transition, before, after)]
+    only = cloudfrontsteps.ONLY
+    middle = {**after, only: first.values[only]}
+    return [
+        (replace(transition, title=f"{transition.title}, step 1 of 2",
+                 changes={**transition.changes, only: middle[only]}), before, middle),
+        (replace(transition, title=f"{transition.title}, step 2 of 2 (the next deploy)",
+                 changes={only: with_defaults(after, declared)[only]}), middle, after),
+    ]
 
 
 def table(found: list[Outcome]) -> str:

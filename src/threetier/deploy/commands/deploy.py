@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from threetier.deploy import aftermath, changeset, events, protection
 from threetier.deploy.commands import common, plan
 from threetier.deploy.commands.outcome import report as report_outcome
-from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, aws_said
+from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, aws_said
 from threetier.review import console, danger, table as review
 
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         clock=common.clock, sleep=common.sleep, poll_seconds=common.EVENT_POLL_SECONDS, color=color,
         limit_seconds=args.timeout * 60,
     )
-    return report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
+    code = report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
+    if code == EXIT_OK and planned.cloudfront:
+        print(console.paint(planned.cloudfront.finished(args.env), "yellow", color))
+    return code
 
 
 def _not_executable(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None:

@@ -19,7 +19,7 @@ from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates
 from threetier.deploy.session import Clients
 from threetier.parameters import validate
 from threetier.parameters.evaluate import with_defaults
-from threetier.review import console, danger, refusals, table as review
+from threetier.review import cloudfrontsteps, console, danger, refusals, table as review
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,13 @@ class Planned:
     release: release.Release | None = None
     ami: ami.AmiPin | None = None
     env: str = ""
+    cloudfront: cloudfrontsteps.Step | None = None  # a step of turning CloudFront on for a live site
 
     def notes(self) -> list[str]:
-        """What the review says besides the table: what a release does, the AMI pin, the alarms that
-        guard the update."""
-        notes = self.release.lines() if self.release else []
+        """What the review says besides the table: the CloudFront step, what a release does, the AMI pin,
+        the alarms that guard the update."""
+        notes = self.cloudfront.lines(self.env) if self.cloudfront else []
+        notes += self.release.lines() if self.release else []
         notes += self.ami.lines(self.env) if self.ami else []
         return notes + (self.guard.lines() if self.guard else [])
 
@@ -46,7 +48,8 @@ class Planned:
         """The same for --json."""
         return {"release": self.release.as_dict() if self.release else None,
                 "ami": self.ami.as_dict() if self.ami else None,
-                "rollback_triggers": self.guard.as_dict() if self.guard else None}
+                "rollback_triggers": self.guard.as_dict() if self.guard else None,
+                "cloudfront_step": self.cloudfront.as_dict() if self.cloudfront else None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,6 +106,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
     _refuse_what_aws_would_refuse(stack, template, inputs)
+    inputs, cloudfront_step = _cloudfront_step(stack, template, inputs)
     if azs.applies(template):
         inputs = _with_pinned_azs(args, clients, stack, template, inputs)
     change_set_type = changeset.change_set_type_for(stack)
@@ -135,7 +139,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = danger.allowed_kinds(args)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
-                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env)
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env, cloudfront_step)
 
 
 def _check_role_serves_the_stack(args: argparse.Namespace, template: dict, inputs: StackInputs) -> None:
@@ -152,13 +156,31 @@ def _refuse_what_aws_would_refuse(stack: dict | None, template: dict, inputs: St
     if stack is None:
         return
     declared = template.get("Parameters", {})
-    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-    found = refusals.refusals(with_defaults(deployed, declared),
+    found = refusals.refusals(with_defaults(_deployed_values(stack), declared),
                               with_defaults(inputs.parameters, declared))
     if found:
         lines = [f"{inputs.parameter_file.name}: {refusal}" for refusal in found]
         raise InputError("\n".join(["AWS would refuse this change in the middle of the update; nothing "
                                      "was created:", *lines]))
+
+
+def _cloudfront_step(stack: dict | None, template: dict,
+                     inputs: StackInputs) -> tuple[StackInputs, cloudfrontsteps.Step | None]:
+    """Turning CloudFront on for a deployed stack takes two deploys (threetier.review.cloudfrontsteps):
+    the first sends CloudFrontOnly=false whatever the file says, the file keeps the goal."""
+    if stack is None:
+        return inputs, None
+    declared = template.get("Parameters", {})
+    step = cloudfrontsteps.step(with_defaults(_deployed_values(stack), declared),
+                                with_defaults(inputs.parameters, declared))
+    if step is None:
+        return inputs, None
+    sent = {cloudfrontsteps.ONLY: step.values[cloudfrontsteps.ONLY]}
+    return dataclasses.replace(inputs, parameters={**inputs.parameters, **sent}), step
+
+
+def _deployed_values(stack: dict) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
 
 
 def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template: dict, change_set_type: str,

@@ -9,6 +9,7 @@ from threetier.deploy import advice, changeset
 from threetier.deploy.commands import common
 from threetier.deploy.commands.outcome import outputs_table
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
+from threetier.review import cloudfrontsteps
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"Changed: {changed:%Y-%m-%d %H:%M:%S %Z}".rstrip())
     if status == "REVIEW_IN_PROGRESS":
         print(_not_deployed_yet(clients.cloudformation, stack, args))
+    halfway = cloudfrontsteps.halfway(
+        {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}, args.env)
+    if halfway:
+        print(f"CDN:     {halfway}")
     outputs = stack.get("Outputs") or []
     print()
     print(outputs_table(outputs) if outputs else "Outputs: none")
