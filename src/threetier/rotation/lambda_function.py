@@ -149,6 +149,7 @@ def test_secret(client, arn: str, token: str) -> None:
 def finish_secret(client, arn: str, token: str) -> None:
     """Moves AWSCURRENT to the new version (Secrets Manager moves AWSPREVIOUS with it) and
     takes AWSPENDING off it, so no rotation looks in progress any more."""
+    read_secret(client, arn, PENDING, token)  # never makes current a version without a usable value
     versions = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
     current = next((version for version, stages in versions.items() if CURRENT in stages), None)
     if current != token:
@@ -202,8 +203,13 @@ def read_secret(client, arn: str, stage: str, token: str | None = None) -> dict:
     request = {"SecretId": arn, "VersionStage": stage}
     if token:
         request["VersionId"] = token
-    text = client.get_secret_value(**request).get("SecretString")
     where = f"secret {arn} ({stage})"
+    try:
+        text = client.get_secret_value(**request).get("SecretString")
+    except client.exceptions.ResourceNotFoundException:
+        if not token:
+            raise
+        raise RotationError(f"{where}: version {token} has no value yet (createSecret did not finish)") from None
     try:
         secret = json.loads(text or "")
     except ValueError:
@@ -240,7 +246,11 @@ def _version_has_value(client, arn: str, token: str) -> bool:
 def random_password(client) -> str:
     length = int(os.environ.get("PASSWORD_LENGTH") or DEFAULT_PASSWORD_LENGTH)
     exclude = os.environ.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDE_CHARACTERS)
+    # Said outright when no punctuation is left, so that "each included type" means letters and
+    # digits only (moto, the tests' Secrets Manager, otherwise still asks for a punctuation mark).
+    no_punctuation = set(string.punctuation) <= set(exclude)
     return client.get_random_password(PasswordLength=length, ExcludeCharacters=exclude,
+                                      ExcludePunctuation=no_punctuation,
                                       RequireEachIncludedType=True)["RandomPassword"]
 
 
@@ -437,10 +447,15 @@ class MySql:
 
     @staticmethod
     def set_own_password(connection, password: str) -> None:
-        # ALTER USER CURRENT_USER() means the same on MySQL 5.7, 8 and MariaDB, where
-        # SET PASSWORD = '...' does not (MariaDB reads it as a hash).
+        # SET PASSWORD for one's own account needs no privilege. MySQL 8 takes the password
+        # itself; MariaDB and MySQL 5.7 want PASSWORD(...), as in AWS's SingleUser functions.
+        # (On MariaDB 10.11, ALTER USER CURRENT_USER() IDENTIFIED BY changed nothing, silently,
+        # and ALTER USER with the account's name needs CREATE USER: both seen in the tests.)
         with connection.cursor() as cursor:
-            cursor.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (password,))
+            cursor.execute("SELECT VERSION()")
+            version = cursor.fetchone()[0]
+            takes_plain = "mariadb" not in version.lower() and not version.startswith("5.")
+            cursor.execute("SET PASSWORD = %s" if takes_plain else "SET PASSWORD = PASSWORD(%s)", (password,))
 
     @staticmethod
     def check(connection) -> None:
