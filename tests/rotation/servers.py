@@ -20,7 +20,14 @@ import pg8000.native
 import pymysql
 
 MARIADB_BINARIES = ("mariadb-install-db", "mariadbd")
-POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def postgres_bin() -> Path:
+    """Debian's and Ubuntu's server binaries, newest major version first (Debian 12 has 15)."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    return versions[-1].parent if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+POSTGRES_BIN = postgres_bin()
 
 
 def free_port() -> int:
