@@ -49,7 +49,18 @@ class SecretsManagerStandIn:
         return token
 
     def step(self, arn: str, token: str, step: str) -> None:
-        lambda_function.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
+        try:
+            lambda_function.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
+        finally:
+            self._follow_current(arn)
+
+    def _follow_current(self, arn: str) -> None:
+        """moto's UpdateSecretVersionStage moves the AWSCURRENT label but not its own idea of the
+        current version, so a later PutSecretValue would leave two versions AWSCURRENT (moto
+        5.2.6); Secrets Manager has one. Keep moto's in step with the label."""
+        secret = self._backend_secret(arn)
+        current = next(version for version, value in secret.versions.items() if "AWSCURRENT" in value["version_stages"])
+        secret.default_version_id = current
 
     def run(self, arn: str, token: str, steps=STEPS) -> None:
         for step in steps:

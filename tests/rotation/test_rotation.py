@@ -338,6 +338,33 @@ def test_a_pending_user_outside_the_pair_is_refused(deployment):
     assert deployment.current_logs_in(deployment.master_arn)
 
 
+def test_an_app_secret_whose_password_does_not_log_in_gets_no_help_from_the_master(deployment):
+    """The confused-deputy check: someone who can write the secret but does not know the current
+    user's password cannot have the master set a password for its pair."""
+    sm, arn = deployment.secrets, deployment.app_arn
+    first_app_rotation(deployment)
+    current = sm.value(arn)
+    sm.client.put_secret_value(SecretId=arn, SecretString=json.dumps({**current, "password": "Guessed123"}))
+    users = deployment.admin.users()
+    token = sm.start_rotation(arn)
+    sm.step(arn, token, CREATE)
+    with pytest.raises(lambda_function.LoginFailed, match="exists but its current password does not log in"):
+        sm.step(arn, token, SET)
+    assert deployment.admin.users() == users and deployment.logs_in(current)
+
+
+def test_an_app_secret_naming_the_master_is_refused(deployment):
+    sm, arn = deployment.secrets, deployment.app_arn
+    sm.client.put_secret_value(SecretId=arn, SecretString=json.dumps(
+        {**sm.value(arn), "username": deployment.master_user}))
+    token = sm.start_rotation(arn)
+    sm.step(arn, token, CREATE)
+    with pytest.raises(lambda_function.SecretFormatError, match="is the master user or its pair"):
+        sm.step(arn, token, SET)
+    assert deployment.current_logs_in(deployment.master_arn)
+    assert deployment.master_user + "_clone" not in deployment.admin.users()
+
+
 # --- the protocol's checks ----------------------------------------------------------------------------
 
 def test_a_token_that_is_no_pending_version_is_refused(deployment):

@@ -121,13 +121,13 @@ def set_secret(client, arn: str, token: str) -> None:
     _same_database(current, pending, arn)
     if "masterarn" in current:
         master = master_secret(client, current)
-        _check_app_username(current, pending, arn)
+        _check_app_username(current, pending, master, arn)
         # The pending login is tried only after the master's check, so that a rotation started
         # while the master's was pending waits for it even on a retry.
         if _can_log_in(pending):
             logger.info("setSecret: the pending password of %s already works", arn)
             return
-        _set_app_user(master, pending, arn)
+        _set_app_user(master, current, pending, arn)
     else:
         if _can_log_in(pending):
             logger.info("setSecret: the pending password of %s already works", arn)
@@ -306,17 +306,28 @@ def _next_app_username(client, current: dict) -> str:
     return other
 
 
-def _check_app_username(current: dict, pending: dict, arn: str) -> None:
+def _check_app_username(current: dict, pending: dict, master: dict, arn: str) -> None:
     allowed = (current["username"], alternate_username(current["username"]))
     if pending["username"] not in allowed:
         raise SecretFormatError(f"secret {arn}: the pending user {pending['username']!r} is neither "
                                 f"{allowed[0]!r} nor {allowed[1]!r}")
+    if master["username"] in allowed:
+        raise SecretFormatError(f"secret {arn}: user {current['username']!r} is the master user or its pair: "
+                                "the app's secret never rotates the master")
 
 
-def _set_app_user(master: dict, pending: dict, arn: str) -> None:
+def _set_app_user(master: dict, current: dict, pending: dict, arn: str) -> None:
+    """As the master: the pending user gets its password and the app's grants. An existing
+    current user must log in with the current password first, as in AWS's MultiUser functions:
+    whoever wrote the secret knew the password, so the master is no confused deputy for a user
+    named in a secret by someone who could not log in as it."""
+    engine = engine_of(master)
     connection = connect(master, login_as="the master user")
     try:
-        engine_of(master).set_app_user(connection, pending["username"], pending["password"], pending["dbname"])
+        if engine.user_exists(connection, current["username"]) and not _can_log_in(current):
+            raise LoginFailed(f"secret {arn}: user {current['username']!r} exists but its current password does "
+                              "not log in: the rotation does not use the master for it")
+        engine.set_app_user(connection, pending["username"], pending["password"], pending["dbname"])
     finally:
         connection.close()
     logger.info("setSecret: user %s of %s has the pending password and the app's grants", pending["username"], arn)
