@@ -159,7 +159,7 @@ def break_app_password(deployment, token):
 
 
 FAILURES = [
-    # (secret, step that fails, how)
+    # (which secret, step that fails, how)
     ("app", CREATE, "unreachable"),
     ("app", SET, "unreachable"),
     ("app", TEST, "wrong password"),
@@ -170,13 +170,13 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("secret, failing_step, how", FAILURES,
-                         ids=[f"{secret}-{how}-{step}" for secret, step, how in FAILURES])
-def test_a_failed_step_then_a_retry_of_the_same_token_completes(deployment, monkeypatch, secret, failing_step, how):
+@pytest.mark.parametrize("which, failing_step, how", FAILURES,
+                         ids=[f"{which}-{how}-{step}" for which, step, how in FAILURES])
+def test_a_failed_step_then_a_retry_of_the_same_token_completes(deployment, monkeypatch, which, failing_step, how):
     sm = deployment.secrets
-    if secret == "app":
+    if which == "app":
         first_app_rotation(deployment)  # the user exists: this rotation is an alternation
-    arn = deployment.app_arn if secret == "app" else deployment.master_arn
+    arn = deployment.app_arn if which == "app" else deployment.master_arn
     before, users_before = sm.value(arn), deployment.admin.users()
     token = sm.start_rotation(arn)
     done = STEPS[:STEPS.index(failing_step)]
@@ -204,7 +204,7 @@ def test_a_failed_step_then_a_retry_of_the_same_token_completes(deployment, monk
     new = sm.value(arn)
     assert sm.version_of(arn, "AWSCURRENT") == token and deployment.logs_in(new)
     assert sm.value(arn, "AWSPREVIOUS") == before
-    if secret == "app":
+    if which == "app":
         assert new["username"] == deployment.app_user + "_clone" and deployment.logs_in(before)
 
 
@@ -290,11 +290,11 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("secret", ["app", "master"])
+@pytest.mark.parametrize("which", ["app", "master"])
 @pytest.mark.parametrize("what, spoil, message", BAD_VALUES, ids=[case[0] for case in BAD_VALUES])
-def test_a_bad_secret_fails_clearly_and_changes_nothing(deployment, secret, what, spoil, message):
+def test_a_bad_secret_fails_clearly_and_changes_nothing(deployment, which, what, spoil, message):
     sm = deployment.secrets
-    arn = deployment.app_arn if secret == "app" else deployment.master_arn
+    arn = deployment.app_arn if which == "app" else deployment.master_arn
     value = sm.value(arn)
     spoil(value)
     sm.client.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
