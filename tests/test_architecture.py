@@ -16,8 +16,9 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 
 # Lowest first. Packages on one line are side by side: neither may import the other.
+# rotation is the rotation function's Lambda zip: it stands alone, like facts.
 LAYERS = (
-    ("facts",),
+    ("facts", "rotation"),
     ("parameters",),
     ("blocks",),
     ("templates",),
@@ -92,12 +93,14 @@ def test_no_import_runs_up_or_sideways():
     assert found == []
 
 
-def test_facts_import_nothing_of_the_project():
-    facts = {module: path for module, path in project_modules().items() if package_of(module) == "facts"}
-    assert facts, "no facts package?"
+@pytest.mark.parametrize("leaf", ["facts", "rotation"])
+def test_leaves_import_nothing_of_the_project(leaf):
+    """facts are plain tables; rotation is the Lambda zip's content, where threetier does not exist."""
+    modules = {module: path for module, path in project_modules().items() if package_of(module) == leaf}
+    assert modules, f"no {leaf} package?"
     outside = {module: sorted(name for name in imported_modules(path.read_text(encoding="utf-8"), module)
-                              if package_of(name) != "facts")
-               for module, path in facts.items()}
+                              if package_of(name) != leaf)
+               for module, path in modules.items()}
     assert {module: names for module, names in outside.items() if names} == {}
 
 

@@ -11,7 +11,7 @@ section "The boot test".
 Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
 default-libmysqlclient-dev (.ci/run installs them); without them every test
 here skips with the reason, unless CI is set, where that is a failure.
-Run only these: `pytest -m boot`; only the others: `pytest -m "not boot"`.
+Run only these: `pytest -m boot`; the fast suite: `pytest -m "not boot and not rotation"`.
 """
 
 from __future__ import annotations
