@@ -102,7 +102,8 @@ def build(source: Path, wheel_files: list[Path]) -> bytes:
     """The zip: the source's .py files at the root, then every wheel's files, sorted, with fixed dates."""
     files: dict[str, bytes] = {}
     for path in sorted(source.glob("*.py")):
-        files[path.name] = path.read_bytes()
+        if path.name != "__init__.py":  # it makes the folder a package of threetier, not of the zip
+            files[path.name] = path.read_bytes()
     for wheel in wheel_files:
         with zipfile.ZipFile(wheel) as archive:
             for name in archive.namelist():
