@@ -232,13 +232,21 @@ def rewrite_parameter_values(text: str, template: dict, values: dict[str, str]) 
             if name in parameters:
                 parameters[name] = value
     line_of = re.compile(r"^(?P<indent>\s*)(?P<name>%s):\s*(?P<value>\S.*?)?\s*$" % "|".join(map(re.escape, values)))
+
+    def rewrite(body: str) -> str | None:
+        match = line_of.match(body)
+        return f"{match['indent']}{match['name']}: '{values[match['name']]}'" if match else None
+    return _rewritten_or_dumped(text, expected, rewrite)
+
+
+def _rewritten_or_dumped(text: str, expected: dict, rewrite) -> str:
+    """`text` with the lines `rewrite` returns a new body for, if it then reads as `expected`; else
+    `expected` dumped (an unusual layout: JSON, flow style), in short form like the generated files."""
     lines = []
     for line in text.splitlines(keepends=True):
-        match = line_of.match(line.rstrip("\r\n"))
-        if match:
-            ending = line[len(line.rstrip("\r\n")):]
-            line = f"{match['indent']}{match['name']}: '{values[match['name']]}'{ending}"
-        lines.append(line)
+        body = line.rstrip("\r\n")
+        new_body = rewrite(body)
+        lines.append(line if new_body is None else new_body + line[len(body):])
     rewritten = "".join(lines)
     if load_yaml(rewritten) == expected:
         return rewritten
@@ -304,20 +312,12 @@ def rewrite_template_urls(text: str, template: dict, replacements: dict[str, str
             if isinstance(url, str) and url in replacements:
                 properties["TemplateURL"] = replacements[url]
 
-    lines = []
-    for line in text.splitlines(keepends=True):
-        match = _TEMPLATE_URL_LINE.match(line.rstrip("\r\n"))
+    def rewrite(body: str) -> str | None:
+        match = _TEMPLATE_URL_LINE.match(body)
         if match and _unquote(match["value"]) in replacements:
-            ending = line[len(line.rstrip("\r\n")):]
-            line = f"{match['indent']}TemplateURL: {replacements[_unquote(match['value'])]}{ending}"
-        lines.append(line)
-    rewritten = "".join(lines)
-
-    if load_yaml(rewritten) == expected:
-        return rewritten
-    # Unusual layout (JSON, flow style, a TemplateURL outside a stack): dump the data instead,
-    # in short form like the generated files.
-    return dump_yaml(expected)
+            return f"{match['indent']}TemplateURL: {replacements[_unquote(match['value'])]}"
+        return None
+    return _rewritten_or_dumped(text, expected, rewrite)
 
 
 def _unquote(value: str) -> str:
