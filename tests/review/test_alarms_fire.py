@@ -179,10 +179,13 @@ def test_missing_data_follows_treat_missing_data(treat, expected):
 
 
 def test_missing_leaves_out_the_absent_datapoints():
+    """2 of 3, range 5: rows "0 - X - -" and "- - - X -" of the User Guide's M of N table
+    (every cell is in test_alarm_evaluation.py). A lone breach old enough alarms early."""
     alarm = {"MetricName": "M", "Statistic": "Sum", "EvaluationPeriods": 3, "DatapointsToAlarm": 2,
              "ComparisonOperator": "GreaterThanThreshold", "Threshold": 0, "TreatMissingData": "missing"}
     assert alarmeval.evaluate(alarm, {"M": [1, None, 1]}).state == ALARM
-    assert alarmeval.evaluate(alarm, {"M": [1, None, None]}).state == OK
+    assert alarmeval.evaluate(alarm, {"M": [0, None, 1, None, None]}).state == OK
+    assert alarmeval.evaluate(alarm, {"M": [None, None, None, 1, None]}).state == ALARM
 
 
 @pytest.mark.parametrize("expression,expected", [
