@@ -100,3 +100,37 @@ def test_the_timeline_keeps_the_state_ignore_retains():
     # 2 of 3, ignore, range 5: ALARM on 0 X X, kept through "- - - X -"-like silences.
     states = alarmeval.timeline(alarm(2, "ignore"), {"M": [0, 1, 1, None, None, None, None, None]}, 5)
     assert states == [OK, OK, ALARM, ALARM, ALARM, ALARM, ALARM, ALARM]
+
+
+# --- Metric math: the examples of "Use metric math" ------------------------------
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+# (same repository and commit); "-" is "no value for that timestamp".
+
+COMPARED = {"metric1": [30, 20, 0, 0], "metric2": [20, None, 20, None]}
+IF_INPUTS = {"metric1": [1, 1, 0, 0, None], "metric2": [30, None, 0, 0, 30], "metric3": [0, 0, 20, None, 20]}
+
+
+@pytest.mark.parametrize("expression,output", [
+    # "When comparison operators are used between two time series, and only one of the time
+    # series has a value for a particular time stamp, the function treats the missing value in
+    # the other time series as 0."
+    ("metric1 < metric2", [0, 0, 1, 0]),
+    ("metric1 >= 30", [1, 0, 0, 0]),
+])
+def test_the_comparison_table(expression, output):
+    assert alarmeval.Expression(expression).over(COMPARED) == output
+
+
+@pytest.mark.parametrize("expression,output", [
+    ("IF(metric1, metric2, metric3)", [30, 0, 20, None, None]),
+    ("IF(metric1, 5, metric3)", [5, 5, 20, None, None]),
+    ("IF(metric1, metric2, 5)", [30, 0, 5, 5, None]),
+])
+def test_the_if_tables(expression, output):
+    assert alarmeval.Expression(expression).over(IF_INPUTS) == output
+
+
+def test_arithmetic_reads_a_missing_value_as_0_beside_a_present_one():
+    """"Missing values in a time series are treated as 0." A timestamp where no series has a
+    value stays without a datapoint."""
+    assert alarmeval.Expression("m1 + m2").over({"m1": [1, None, None], "m2": [None, 2, None]}) == [1, 2, None]

@@ -20,9 +20,10 @@ here use is modelled, each rule from its page:
   for instance): Sum, Minimum, Maximum, Average, SampleCount, pNN.
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Statistic
 - Metric math: + - * /, comparisons (1 or 0), IF(condition, a, b) and
-  FILL(series, value), with the page's rules for missing values (see `_arithmetic`
-  and `_if`). FILL gives every period a value, which is why the rate, latency
-  and error-count alarms use it: their alarm then reads exactly the last N periods.
+  FILL(series, value), with the page's rules for missing values (see `_pointwise`
+  and `_if`). FILL gives every period a value, which is why the rate, latency,
+  error-count, I/O and port-allocation alarms use it: they then judge exactly
+  their last N periods.
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
 """
 
@@ -188,7 +189,9 @@ def _premature_alarm(rule: Rule, real: list[tuple[int, bool]]) -> bool:
     into ALARM state no matter the value of M". Only for `missing`: the tables give
     "Retain current state" (ignore) and OK (notBreaching) for the same rows. Only when
     no datapoint present is non-breaching: row "0 - X - -" of the 2 of 3 table is OK.
-    The caller checked that every datapoint present breaches.
+    The caller checked that every datapoint present breaches. The two sentences differ
+    on where that oldest breaching datapoint may be (within Evaluation Periods, or the
+    evaluation range); no table row tells them apart, and this follows the second.
     """
     oldest_breaching_age = max(age for age, _ in real)
     return oldest_breaching_age >= rule.to_alarm
