@@ -342,7 +342,7 @@ def _database_alarms(alarms: Alarms) -> None:
     )
     alarms.expression(
         "DbFreeStorageAlarm", "Fires when the database's free storage falls below DbFreeStorageGiB in a "
-        "five-minute period; clears with the first five minutes above it." + KEEPS_STATE,
+        "five-minute period; clears with the first five minutes at or above it." + KEEPS_STATE,
         f"m1 / {GIB}", {"m1": (RDS, "FreeStorageSpace", db, "Minimum")},
         comparison="LessThanThreshold", threshold=Ref(P.DB_FREE_STORAGE_GIB.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=1,
