@@ -6,7 +6,8 @@ latency and I/O alarms read silence as 0 (no traffic, no errors), with FILL so
 that they judge exactly their last N periods (see ZERO_WHEN_QUIET); capacity and
 health alarms treat it as trouble (the thing that should report is gone);
 database and file-system gauges keep their state. `tests/review/test_alarms_fire.py`
-holds every description to CloudWatch's documented evaluation rules.
+runs every alarm through CloudWatch's documented evaluation rules, with scenarios
+for what its description says.
 """
 
 from __future__ import annotations

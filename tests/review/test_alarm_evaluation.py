@@ -96,6 +96,16 @@ def test_enough_real_datapoints_leave_the_missing_ones_out():
     assert alarmeval.evaluate(alarm(3, "breaching"), {"M": [0, 0, None, 0, None]}).state == OK
 
 
+def test_a_one_period_alarm_on_a_sparse_metric_stays_in_alarm_while_its_breach_is_in_the_range():
+    """Evaluation Periods 1, notBreaching, a metric that reports only when something runs (Lambda
+    Errors, say): the most recent real datapoint decides while one is in the range, and the
+    range's missing datapoints read as not breaching once none is."""
+    one_period = {**alarm(1, "notBreaching"), "EvaluationPeriods": 1}
+    states = alarmeval.timeline(one_period, {"M": [0, 2, None, None, None, None, None]}, 5)
+    assert states == [OK, ALARM, ALARM, ALARM, ALARM, ALARM, OK]
+    assert alarmeval.timeline(one_period, {"M": [2, None, 0]}, 5) == [ALARM, ALARM, OK]
+
+
 def test_the_timeline_keeps_the_state_ignore_retains():
     # 2 of 3, ignore, range 5: ALARM on 0 X X, kept through "- - - X -"-like silences.
     states = alarmeval.timeline(alarm(2, "ignore"), {"M": [0, 1, 1, None, None, None, None, None]}, 5)
