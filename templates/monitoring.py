@@ -246,7 +246,7 @@ def _database_error_alarm(alarms: Alarms) -> None:
     # health check cannot see (a rejected password after a rotation, a database
     # the servers cannot reach).
     # The metric filter publishes only when a line matches: filled with 0 (see
-    # ZERO_WHEN_QUIET), so two error minutes an hour apart are not "2 of 5".
+    # ZERO_WHEN_QUIET), so two error minutes far apart are not "2 of 5".
     alarms.expression(
         "DatabaseErrorsAlarm", "Fires when the app servers logged database authentication or connection "
         "errors in 2 of the last 5 minutes (the load balancer health check does not see these); clears when "
