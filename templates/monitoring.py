@@ -1,9 +1,13 @@
 """Monitoring stack (on by default): alarms on every tier, an encrypted SNS topic, a dashboard.
 
-Every alarm notifies the topic when it fires and when it clears. Missing data
-is read per alarm: error and latency alarms treat silence as fine (no traffic,
-no errors); capacity and health alarms treat it as trouble (the thing that
-should report is gone); database and file-system alarms keep their state.
+Every alarm notifies the topic when it fires and when it clears; its
+description says when each happens. Missing data is read per alarm: error,
+latency and I/O alarms read silence as 0 (no traffic, no errors), with FILL so
+that they judge exactly their last N periods (see ZERO_WHEN_QUIET); capacity and
+health alarms treat it as trouble (the thing that should report is gone);
+database and file-system gauges keep their state. `tests/review/test_alarms_fire.py`
+runs every alarm through CloudWatch's documented evaluation rules, with scenarios
+for what its description says.
 """
 
 from __future__ import annotations
@@ -45,6 +49,25 @@ EFS_GENERAL_PURPOSE = "EfsGeneralPurpose"
 QUIET_IS_FINE = "notBreaching"
 QUIET_IS_TROUBLE = "breaching"
 QUIET_KEEPS_STATE = "missing"
+
+# A metric that reports only when something happens (a log line matched, a request
+# served, a port allocation failed) leaves gaps, and over gaps CloudWatch does not
+# judge the last N periods: it reaches back over a longer evaluation range, and
+# "all real data points in the evaluation range are included in the evaluation".
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-evaluating-missing-data
+# So a 2 of 5 alarm fired on two error minutes far more than five minutes apart,
+# and an alarm stayed in ALARM after the errors stopped until they left the range.
+# FILL gives every period a datapoint ("FILL replaces that missing data point with
+# the requested value"), so nothing is missing and the alarm reads the last N.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+ZERO_WHEN_QUIET = "FILL(m1, 0)"
+
+# The gauges (database, file system) treat missing data as missing: CloudWatch keeps
+# judging the real datapoints left in the evaluation range, and alarms early on a
+# lone breaching one once it is at least DatapointsToAlarm periods old and nothing
+# newer disagrees ("Avoiding premature transitions to alarm state", same page).
+KEEPS_STATE = (" While the metric reports nothing, the datapoints still in the evaluation range decide, as "
+               "CloudWatch documents for missing data; with none left the alarm goes to INSUFFICIENT_DATA.")
 
 ALB = "AWS/ApplicationELB"
 RDS = "AWS/RDS"
@@ -223,10 +246,13 @@ def _database_error_alarm(alarms: Alarms) -> None:
     # From the app stack's metric filter on the servers' logs: what the static
     # health check cannot see (a rejected password after a rotation, a database
     # the servers cannot reach).
-    alarms.metric(
-        "DatabaseErrorsAlarm", "App servers logged database authentication or connection errors "
-        "in 2 of the last 5 minutes (the load balancer health check does not see these)",
-        Sub(logstore.APP_METRICS_NAMESPACE), logstore.DATABASE_ERRORS_METRIC, {}, statistic="Sum",
+    # The metric filter publishes only when a line matches: filled with 0 (see
+    # ZERO_WHEN_QUIET), so two error minutes far apart are not "2 of 5".
+    alarms.expression(
+        "DatabaseErrorsAlarm", "Fires when the app servers logged database authentication or connection "
+        "errors in 2 of the last 5 minutes (the load balancer health check does not see these); clears when "
+        "fewer than 2 of the last 5 minutes have one. A minute without a matching line counts as no error.",
+        ZERO_WHEN_QUIET, {"m1": (Sub(logstore.APP_METRICS_NAMESPACE), logstore.DATABASE_ERRORS_METRIC, {}, "Sum")},
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, periods=5, datapoints=2,
     )
 
@@ -276,7 +302,9 @@ def _load_balancer_alarms(alarms: Alarms) -> None:
     ):
         alarms.expression(
             title,
-            f"{source} above the share of requests set in {param.name}",
+            f"Fires when {source} is above {param.name} % of requests in 3 of the last 5 minutes "
+            "(5xx with no request sent to a target count as 100 %, a minute without either as 0 %); "
+            "clears when fewer than 3 of the last 5 minutes are above it.",
             RATE_OF_ERRORS,
             {"m1": (ALB, source, dimensions, "Sum"), "m2": (ALB, "RequestCount", dimensions, "Sum")},
             steps=RATE_STEPS,
@@ -287,14 +315,20 @@ def _load_balancer_alarms(alarms: Alarms) -> None:
     # nodes alarms when they all agree, not on one node's passing view.
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
     alarms.metric(
-        "UnhealthyHostsAlarm", "An app server has failed load balancer health checks for UnhealthyHostMinutes",
+        "UnhealthyHostsAlarm", "Fires when every load balancer node has counted an unhealthy app server "
+        "for UnhealthyHostMinutes minutes in a row, or when the count has reported nothing for the whole "
+        "evaluation range (missing minutes count as unhealthy only when fewer real ones than "
+        "UnhealthyHostMinutes are left in it); clears with the first minute a node counts none.",
         ALB, "UnHealthyHostCount", alb_and_targets, statistic="Minimum",
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_TROUBLE,
         periods=Ref(P.UNHEALTHY_HOST_MINUTES.name),
     )
     alarms.expression(
-        "ResponseTimeP95Alarm", "95th percentile app response time above ResponseTimeP95Ms",
-        "m1 * 1000",
+        "ResponseTimeP95Alarm", "Fires when the 95th percentile app response time is above ResponseTimeP95Ms "
+        "in 3 of the last 5 minutes; clears when fewer than 3 of the last 5 minutes are. A minute without "
+        "requests counts as fast.",
+        # TargetResponseTime reports only minutes with requests (see ZERO_WHEN_QUIET).
+        f"{ZERO_WHEN_QUIET} * 1000",
         {"m1": (ALB, "TargetResponseTime", alb_and_targets, "p95")},
         comparison="GreaterThanThreshold", threshold=Ref(P.RESPONSE_TIME_P95_MS.name),
         treat_missing=QUIET_IS_FINE, periods=5, datapoints=3,
@@ -303,7 +337,9 @@ def _load_balancer_alarms(alarms: Alarms) -> None:
 
 def _app_alarms(alarms: Alarms) -> None:
     alarms.metric(
-        "InServiceBelowMinimumAlarm", "Fewer app servers in service than AsgMinSize",
+        "InServiceBelowMinimumAlarm", "Fires when fewer app servers than AsgMinSize have been in service "
+        "for 10 minutes in a row, or when the group has reported nothing for the whole evaluation range; "
+        "clears with the first minute at or above AsgMinSize.",
         ASG, "GroupInServiceInstances", {"AutoScalingGroupName": Ref(P.AUTO_SCALING_GROUP_NAME.name)},
         statistic="Minimum", comparison="LessThanThreshold", threshold=Ref(P.ASG_MIN_SIZE.name),
         treat_missing=QUIET_IS_TROUBLE, periods=10, datapoints=10,
@@ -313,29 +349,37 @@ def _app_alarms(alarms: Alarms) -> None:
 def _database_alarms(alarms: Alarms) -> None:
     db = {"DBInstanceIdentifier": Ref(P.DB_INSTANCE_IDENTIFIER.name)}
     alarms.metric(
-        "DbCpuAlarm", "Database CPU above DbCpuPercent for 15 minutes", RDS, "CPUUtilization", db,
+        "DbCpuAlarm", "Fires when database CPU averages above DbCpuPercent in 3 five-minute periods in a row; "
+        "clears with the first five minutes at or below it." + KEEPS_STATE,
+        RDS, "CPUUtilization", db,
         statistic="Average", comparison="GreaterThanThreshold", threshold=Ref(P.DB_CPU_PERCENT.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=3,
     )
     alarms.expression(
-        "DbFreeStorageAlarm", "Database free storage below DbFreeStorageGiB",
+        "DbFreeStorageAlarm", "Fires when the database's free storage falls below DbFreeStorageGiB in a "
+        "five-minute period; clears with the first five minutes at or above it." + KEEPS_STATE,
         f"m1 / {GIB}", {"m1": (RDS, "FreeStorageSpace", db, "Minimum")},
         comparison="LessThanThreshold", threshold=Ref(P.DB_FREE_STORAGE_GIB.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=1,
     )
     alarms.expression(
-        "DbFreeableMemoryAlarm", "Database freeable memory below DbFreeableMemoryMiB",
+        "DbFreeableMemoryAlarm", "Fires when the database's freeable memory is below DbFreeableMemoryMiB in 3 "
+        "five-minute periods in a row; clears with the first five minutes at or above it." + KEEPS_STATE,
         f"m1 / {MIB}", {"m1": (RDS, "FreeableMemory", db, "Minimum")},
         comparison="LessThanThreshold", threshold=Ref(P.DB_FREEABLE_MEMORY_MIB.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=3,
     )
     alarms.metric(
-        "DbConnectionsAlarm", "More database connections than DbConnectionsMax", RDS, "DatabaseConnections", db,
+        "DbConnectionsAlarm", "Fires when the database has more connections than DbConnectionsMax in 2 "
+        "five-minute periods in a row; clears with the first five minutes at or below it." + KEEPS_STATE,
+        RDS, "DatabaseConnections", db,
         statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_CONNECTIONS_MAX.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=2,
     )
     alarms.metric(
-        "DbReplicaLagAlarm", "Read replica behind the primary by more than DbReplicaLagSeconds",
+        "DbReplicaLagAlarm", "Fires when the read replica is behind the primary by more than "
+        "DbReplicaLagSeconds in 2 five-minute periods in a row, or when it has reported nothing for the whole "
+        "evaluation range; clears with the first five minutes at or below it.",
         RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
         statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_REPLICA_LAG_SECONDS.name),
         treat_missing=QUIET_IS_TROUBLE, period=300, periods=2, condition=HAS_READ_REPLICA,
@@ -343,8 +387,8 @@ def _database_alarms(alarms: Alarms) -> None:
     # Stopped replication reports ReplicaLag = -1, which no "greater than" reads as lag.
     # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_MySQL.Replication.ReadReplicas.Monitor.html
     alarms.metric(
-        "DbReplicationStoppedAlarm", "Replication to the read replica is not running (ReplicaLag is -1) "
-        "in 3 of the last 5 minutes",
+        "DbReplicationStoppedAlarm", "Fires when replication to the read replica is not running (ReplicaLag "
+        "is -1) in 3 of the last 5 minutes; clears when fewer than 3 of the last 5 minutes are -1." + KEEPS_STATE,
         RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
         statistic="Minimum", comparison="LessThanThreshold", threshold=0,
         treat_missing=QUIET_KEEPS_STATE, period=60, periods=5, datapoints=3, condition=HAS_READ_REPLICA,
@@ -354,29 +398,38 @@ def _database_alarms(alarms: Alarms) -> None:
 def _file_system_alarms(alarms: Alarms) -> None:
     efs = {"FileSystemId": Ref(P.EFS_FILE_SYSTEM_ID.name)}
     alarms.expression(
-        "EfsBurstCreditAlarm", "EFS burst credits below EfsBurstCreditGiB (bursting throughput mode)",
+        "EfsBurstCreditAlarm", "Fires when EFS burst credits are below EfsBurstCreditGiB in 3 five-minute "
+        "periods in a row (bursting throughput mode); clears with the first five minutes at or above it."
+        + KEEPS_STATE,
         f"m1 / {GIB}", {"m1": (EFS, "BurstCreditBalance", efs, "Minimum")},
         comparison="LessThanThreshold", threshold=Ref(P.EFS_BURST_CREDIT_GIB.name),
         treat_missing=QUIET_KEEPS_STATE, period=300, periods=3, condition=EFS_BURSTING,
     )
-    alarms.metric(
-        "EfsIoLimitAlarm", "EFS above EfsIoLimitPercent of its I/O limit (General Purpose mode)",
-        EFS, "PercentIOLimit", efs, statistic="Maximum", comparison="GreaterThanThreshold",
-        threshold=Ref(P.EFS_IO_LIMIT_PERCENT.name), treat_missing=QUIET_IS_FINE, period=300, periods=3,
-        condition=EFS_GENERAL_PURPOSE,
+    # PercentIOLimit has no datapoint while nothing does I/O (see ZERO_WHEN_QUIET).
+    alarms.expression(
+        "EfsIoLimitAlarm", "Fires when EFS is above EfsIoLimitPercent of its I/O limit in 3 five-minute periods "
+        "in a row (General Purpose mode); clears with the first five minutes at or below it. Five minutes "
+        "without I/O count as 0 %.",
+        ZERO_WHEN_QUIET, {"m1": (EFS, "PercentIOLimit", efs, "Maximum")},
+        comparison="GreaterThanThreshold", threshold=Ref(P.EFS_IO_LIMIT_PERCENT.name),
+        treat_missing=QUIET_IS_FINE, period=300, periods=3, condition=EFS_GENERAL_PURPOSE,
     )
 
 
 def _nat_alarms(alarms: Alarms) -> None:
     """One alarm per NAT gateway the network stack made (1, 2 or 3)."""
     for number, condition in ((1, None), (2, USE_NAT_PER_AZ), (3, CREATE_NAT_GATEWAY_3)):
-        alarms.metric(
+        # Filled with 0 (see ZERO_WHEN_QUIET): otherwise, with one evaluation period, the
+        # last real datapoint anywhere in the evaluation range decides, and the alarm
+        # stayed in ALARM after the errors stopped for as long as the gateway was quiet.
+        gateway = {"NatGatewayId": Select(number - 1, Ref(P.NAT_GATEWAY_IDS.name))}
+        alarms.expression(
             f"NatGateway{number}PortAllocationAlarm",
-            f"NAT gateway {number} failed to allocate source ports (connections dropped)",
-            NAT, "ErrorPortAllocation", {"NatGatewayId": Select(number - 1, Ref(P.NAT_GATEWAY_IDS.name))},
-            statistic="Sum", comparison="GreaterThanThreshold",
-            threshold=Ref(P.NAT_PORT_ALLOCATION_ERRORS.name), treat_missing=QUIET_IS_FINE,
-            period=300, periods=1, condition=condition,
+            f"Fires when NAT gateway {number} failed to allocate source ports (connections dropped) more than "
+            "NatPortAllocationErrors times in five minutes; clears with the next five minutes at or below it.",
+            ZERO_WHEN_QUIET, {"m1": (NAT, "ErrorPortAllocation", gateway, "Sum")},
+            comparison="GreaterThanThreshold", threshold=Ref(P.NAT_PORT_ALLOCATION_ERRORS.name),
+            treat_missing=QUIET_IS_FINE, period=300, periods=1, condition=condition,
         )
 
 

@@ -214,7 +214,18 @@ def test_every_log_group_has_a_retention(module):
 
 def test_database_errors_alarm_fires_on_errors_in_two_of_five_minutes(monitoring_dict):
     alarm = monitoring_dict["Resources"]["DatabaseErrorsAlarm"]["Properties"]
-    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
-        "Sum", "GreaterThanThreshold", 0)
-    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 5, 2)
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    assert (queries["m1"]["MetricStat"]["Stat"], queries["m1"]["MetricStat"]["Period"]) == ("Sum", 60)
+    # Every minute has a datapoint, so "2 of 5" means the last five minutes, not the evaluation range.
+    assert queries["e1"]["Expression"] == "FILL(m1, 0)" and queries["e1"]["ReturnData"] is True
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (5, 2)
     assert alarm["TreatMissingData"] == "notBreaching", "no log events, no errors"
+
+
+@pytest.mark.parametrize("name", ["DatabaseErrorsAlarm", "ResponseTimeP95Alarm", "EfsIoLimitAlarm",
+                                  "NatGateway1PortAllocationAlarm"])
+def test_alarms_on_metrics_that_report_only_events_fill_the_quiet_periods(monitoring_dict, name):
+    alarm = monitoring_dict["Resources"][name]["Properties"]
+    returned = [q["Expression"] for q in alarm["Metrics"] if q["ReturnData"]]
+    assert len(returned) == 1 and returned[0].startswith("FILL(m1, 0)"), name
