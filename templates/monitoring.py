@@ -263,8 +263,9 @@ def _rotation_alarm(alarms: Alarms) -> None:
     # and the next rotation must not find it half done). Named after the environment, so
     # no wiring from the app stack. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
     alarms.metric(
-        "RotationErrorsAlarm", "A step of a database password rotation failed (the rotation function raised): "
-        "the secret keeps a pending version until a rotation completes; see the function's log group",
+        "RotationErrorsAlarm", "Fires when a step of a database password rotation failed in a 5-minute period "
+        "(the rotation function raised; the secret keeps a pending version until a rotation completes, see the "
+        "function's log group); clears once no error is left in the periods CloudWatch evaluates",
         "AWS/Lambda", "Errors", {"FunctionName": rotationfunction.function_name()}, statistic="Sum",
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, period=300, periods=1,
     )
