@@ -193,3 +193,16 @@ def test_cloudfront_off_is_one_deploy(checkout, capsys):
     assert report["next_deploy"] is None
     assert {row["resource"].split("/")[-1] for row in report["changes"] if row["action"] == "Add"} >= {
         "AlbHttpIngress", "AlbHttpsIngress"}
+
+
+def test_a_nested_stack_shows_each_parameter_it_passes_differently_in_full(checkout, capsys):
+    """Not two cut-off JSON blobs of its Parameters: each key that changed, with both values."""
+    edit(checkout / "output" / "main.yaml", "RotationCodeKey: rotation.zip", "RotationCodeKey: rotation-v2.zip")
+    assert run(checkout) == 0
+    out = capsys.readouterr().out
+    assert "Modify  root/AppStack  AWS::CloudFormation::Stack" in out
+    assert "      Parameters.RotationCodeKey: rotation.zip -> rotation-v2.zip  [Never]" in out
+    assert "…" not in out.split("root/AppStack  ", 1)[1].split("\n  Modify", 1)[0]
+
+    assert run(checkout, "--markdown") == 0
+    assert "`Parameters.RotationCodeKey` Never" in capsys.readouterr().out

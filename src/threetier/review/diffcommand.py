@@ -149,9 +149,20 @@ def _refuse_what_validate_refuses(project: Path, templates, root: dict, env: str
     return [f"parameters/{env}.json: {problem}" for problem in problems if problem.severity == validate.WARNING]
 
 
+def in_full(name: str, before, after) -> list[tuple[str, object, object]]:
+    """(name, before, after) per changed key when both sides are mappings (a nested stack's Parameters,
+    a Tags map, a policy document), recursively: what changed, not two cut-off blobs."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [row for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)
+                for row in in_full(f"{name}.{key}", before.get(key), after.get(key))]
+    return [(name, before, after)]
+
+
 def short(value) -> str:
     if value is None:
         return "(none)"
+    if value == "":
+        return "''"
     shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return shown if len(shown) <= SHORT else shown[:SHORT - 1] + "…"
 
@@ -168,7 +179,8 @@ def text(report: Report) -> str:
         if resource.note:
             lines.append(f"      note: {resource.note}")
         for prop in resource.properties:
-            lines.append(f"      {prop.name}: {short(prop.before)} -> {short(prop.after)}  [{prop.requires_recreation}]")
+            lines += [f"      {name}: {short(before)} -> {short(after)}  [{prop.requires_recreation}]"
+                      for name, before, after in in_full(prop.name, prop.before, prop.after)]
     lines += [f"  {line}" for line in diff.sections]
     for env, rows in report.environments.items():
         changed = ", ".join(f"{k} {short(a)} -> {short(b)}" for k, (a, b) in report.parameter_changes[env].items())
@@ -191,7 +203,8 @@ def markdown(report: Report) -> str:
         lines += ["| Action | Resource | Type | Replacement | Changed properties |", "|---|---|---|---|---|"]
         for resource in diff.resources:
             change = resource.change
-            props = "<br>".join(f"`{p.name}` {p.requires_recreation}" for p in resource.properties) or "-"
+            props = "<br>".join(f"`{name}` {p.requires_recreation}" for p in resource.properties
+                                for name, _, _ in in_full(p.name, p.before, p.after)) or "-"
             when = f" (only when `{resource.condition}`)" if resource.condition else ""
             note = f"<br>{resource.note}" if resource.note else ""
             lines.append(f"| {change.action} | `{change.path}`{when} | {change.resource_type} | "
