@@ -71,6 +71,8 @@ PROBES = {
     "another project's key policy replaced": ("kms:PutKeyPolicy", KEY, {}),
     "another project's key re-tagged into this one": (
         "kms:TagResource", KEY, {"aws:ResourceTag/Project": "other", "aws:RequestTag/Project": PROJECT}),
+    "a key created without the project tag": ("kms:CreateKey", "*", {}),
+    "a key created for another project": ("kms:CreateKey", "*", {"aws:RequestTag/Project": "other"}),
     "a bucket outside the project deleted": ("s3:DeleteBucket", "arn:aws:s3:::company-backups", {}),
     "an object outside the project read": ("s3:GetObject", "arn:aws:s3:::company-backups/payroll.csv", {}),
     "a bucket policy outside the project replaced": ("s3:PutBucketPolicy", "arn:aws:s3:::company-backups", {}),

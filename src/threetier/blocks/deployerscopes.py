@@ -135,7 +135,10 @@ def statements(actions: list[str], takes_resource: dict[str, bool], attached: li
     `takes_resource` says per action whether it acts on a resource ARN (cfn-lint's table);
     `attached` are the managed policy ARNs the templates attach to their roles."""
     mine = [a for a in actions if _service(a) in scoped_services()]
-    resourceless = sorted(a for a in mine if (not takes_resource[a] or a in ALSO_ON_ANY_RESOURCE) and a not in NEVER)
+    creating = {f"{service}:{name}" for service, names in CREATE_ACTIONS.items() for name in names}
+    # A create call that names no resource (kms:CreateKey) is granted only with the project tag (_tagged).
+    resourceless = sorted(a for a in mine if (not takes_resource[a] or a in ALSO_ON_ANY_RESOURCE)
+                          and a not in NEVER and a not in creating)
     found = [*_named(mine, takes_resource), *_tagged(mine, takes_resource), *_iam(mine, takes_resource, attached)]
     if resourceless:
         found.append(Statement(Sid="ListAndDescribeWithoutAResource", Effect=Allow, Action=_actions(resourceless),
@@ -164,9 +167,12 @@ def _tagged(actions: list[str], takes_resource: dict[str, bool]) -> list[Stateme
                 Sid=f"{_title(service)}OfTheProject", Effect=Allow, Action=_actions(existing), Resource=[Sub(arn)],
                 Condition=in_deploy_regions(**{f"aws_ResourceTag_{PROJECT_TAG}": Ref(P.PROJECT_NAME.name)})))
         if creating:
+            # CreateKey names no resource (`*`); CreateSecret and TagResource name the new one.
+            resources = ([Sub(arn)] if any(takes_resource[a] for a in creating) else []) + (
+                ["*"] if not all(takes_resource[a] for a in creating) else [])
             found.append(Statement(
                 Sid=f"{_title(service)}CreatedWithTheProjectTag", Effect=Allow, Action=_actions(creating),
-                Resource=[Sub(arn) if any(takes_resource[a] for a in creating) else "*"],
+                Resource=resources,
                 Condition=in_deploy_regions(**{f"aws_RequestTag_{PROJECT_TAG}": Ref(P.PROJECT_NAME.name)})))
     return found
 
