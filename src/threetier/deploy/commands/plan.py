@@ -80,7 +80,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     settings.require_bucket(args)
     template = load_root_template(project)
     # Creating clients sends nothing; it settles the region the values are validated for.
-    clients = common.make_clients(args.region, args.profile, args.endpoint_url)
+    clients = common.clients_for(args)
     inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
                                allow_insecure=args.allow_insecure)
     for note in inputs.notes:
