@@ -9,6 +9,7 @@ requests. Bad credential settings stop before any AWS call.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -20,7 +21,7 @@ from tests.deploy.test_deploy_moto import (
 )
 from tests.deploy.test_deploy_stubbed import aws as stubbed_aws, plan as stubbed_plan  # noqa: F401 (fixture)
 from threetier import cli
-from threetier.deploy import session as session_module
+from threetier.deploy import session as session_module, settings
 from threetier.deploy.commands import common
 from threetier.deploy.settings import AssumedRole
 
@@ -308,3 +309,13 @@ def test_bad_credential_settings_are_one_line_and_nothing_is_sent(project, stubb
     assert says in err and "threetier.toml: [dev]" in err
     assert len(err.strip().splitlines()) == 1
     assert stubbed_aws.calls == []
+
+
+def test_the_example_settings_name_credentials_for_each_environment():
+    example = Path(__file__).resolve().parents[2] / "threetier.example.toml"
+
+    dev, prod = (settings.load(example.parent, env, example) for env in ("dev", "prod"))
+
+    assert dev.profile == "dev" and dev.assumed_role() is None
+    assert prod.profile is None
+    assert prod.assumed_role() == AssumedRole("arn:aws:iam::222222222222:role/threetier-deployer", "threetier-prod")
