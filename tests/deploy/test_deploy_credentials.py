@@ -14,13 +14,20 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.deploy.fixtures.project import ENV, STACK_NAME, write_parameters, write_project
+from tests.deploy.fixtures.project import (
+    ENV,
+    STACK_NAME,
+    app_template,
+    root_template,
+    write_parameters,
+    write_project,
+)
 from tests.deploy.test_deploy_moto import (
     BUCKET,
     aws,  # noqa: F401 (fixture)
 )
 from tests.deploy.test_deploy_stubbed import aws as stubbed_aws, plan as stubbed_plan  # noqa: F401 (fixture)
-from threetier import cli
+from threetier import cli, parameters as P
 from threetier.deploy import session as session_module, settings
 from threetier.deploy.commands import common
 from threetier.deploy.settings import AssumedRole
@@ -44,23 +51,33 @@ def on_moto(project, moto, *argv) -> int:
 
 
 class Signed:
-    """The access key ids the CloudFormation client of each command signed its requests with."""
+    """The access key ids the CloudFormation client of each command signed its requests with, and
+    ({service: keys}) those of the other clients the commands make (SSM, EC2)."""
 
     def __init__(self, monkeypatch):
         self.keys: list[str] = []
-        make_clients = common.make_clients
+        self.others: dict[str, list[str]] = {}
+        make_clients, make_client = common.make_clients, common.make_client
 
         def recording(*args, **kwargs):
             clients = make_clients(*args, **kwargs)
-            clients.cloudformation.meta.events.register("before-send", self._record)
+            clients.cloudformation.meta.events.register("before-send", lambda request, **_: self.keys.append(
+                _access_key(request)))
             return clients
 
-        monkeypatch.setattr(common, "make_clients", recording)
+        def recording_other(clients, profile, service):
+            client = make_client(clients, profile, service)
+            client.meta.events.register("before-send", lambda request, **_: self.others.setdefault(
+                service, []).append(_access_key(request)))
+            return client
 
-    def _record(self, request, **_):
-        # Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/<date>/<region>/<service>/aws4_request, ...
-        authorization = request.headers["Authorization"].decode()
-        self.keys.append(authorization.split("Credential=")[1].split("/")[0])
+        monkeypatch.setattr(common, "make_clients", recording)
+        monkeypatch.setattr(common, "make_client", recording_other)
+
+
+def _access_key(request) -> str:
+    # Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/<date>/<region>/<service>/aws4_request, ...
+    return request.headers["Authorization"].decode().split("Credential=")[1].split("/")[0]
 
 
 @pytest.fixture
@@ -97,6 +114,19 @@ def test_a_role_to_assume_is_the_identity_every_cloudformation_call_uses(project
     assert stack_names(aws.cfn) == []
     assert signed.keys and all(key.startswith("ASIA") for key in signed.keys)  # temporary (assumed) keys
     assert "testing" not in signed.keys  # never the base credentials
+
+
+def test_the_ami_and_az_lookups_act_as_the_role_too(tmp_path, aws, signed):
+    root = root_template()
+    for param in (P.AMI_ID, P.PINNED_AMI_ID, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONE_NAMES):
+        root.add_parameter(param.to_parameter())
+    project = write_project(tmp_path / "pinned", templates={"main.yaml": root, "app.yaml": app_template()})
+    write_settings(project, f'[dev]\nregion = "us-east-1"\nbucket = "{BUCKET}"\nrole_to_assume = "{ROLE}"\n')
+
+    assert on_moto(project, aws, "plan", ENV) == 0
+
+    assert set(signed.others) == {"ssm", "ec2"}  # SSM GetParameter (the AMI), EC2 DescribeAvailabilityZones
+    assert all(key.startswith("ASIA") for keys in signed.others.values() for key in keys)
 
 
 def test_the_assumed_session_is_named_as_the_settings_say(aws):
