@@ -8,7 +8,7 @@ of a CloudFormation error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from threetier.deploy.errors import InputError
@@ -25,12 +25,7 @@ class StackInputs:
     parameters: dict[str, str]
     parameter_file: Path
     notes: tuple[str, ...] = ()  # warnings and notes from validation, one line each
-    pins: dict[str, str] = field(default_factory=dict)  # parameters/ENV.pins.json's values (the user's win)
-    written: frozenset[str] = frozenset()  # the keys parameters/ENV.json sets (not empty)
-
-    def pinned(self, key: str) -> str:
-        """The value of `key` unless the user's file sets it: a command may change only these."""
-        return "" if key in self.written else self.parameters.get(key, "")
+    written: frozenset[str] = frozenset()  # the keys parameters/ENV.json sets (not empty): a pin cannot change them
 
 
 def load_stack_inputs(project: Path, env: str, template: dict | None = None,
@@ -51,7 +46,7 @@ def load_stack_inputs(project: Path, env: str, template: dict | None = None,
         if validate.errors(problems):
             raise InputError("\n".join([*lines, f"{path}: {validate.summary(problems)}: nothing was sent to AWS"]))
         notes = tuple(lines)
-    return StackInputs(stack_name_for(values, path, stack_name), values, path, notes, pins,
+    return StackInputs(stack_name_for(values, path, stack_name), values, path, notes,
                        frozenset(key for key, value in own.items() if value))
 
 

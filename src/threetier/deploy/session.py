@@ -65,9 +65,10 @@ def _assuming(base: boto3.Session, profile: str | None, role: AssumedRole, endpo
     and again before they expire.
 
     botocore's RefreshableCredentials refresh them 15 minutes before their expiry time (10 at the
-    latest), so following a long update outlasts AssumeRole's default one-hour session; the
-    deferred kind fetches nothing until a request is signed, as botocore's own assume-role
-    provider does."""
+    latest: _advisory_refresh_timeout and _mandatory_refresh_timeout in botocore/credentials.py),
+    so following a long update outlasts AssumeRole's default one-hour session (DurationSeconds,
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html); the deferred kind
+    fetches nothing until a request is signed, as botocore's own assume-role provider does."""
     sts = base.client("sts", endpoint_url=endpoint_url, config=RETRIES)
     provider = _AssumedRoleProvider(lambda: assume_role(sts, role))
     core = botocore.session.Session(profile=profile)
