@@ -85,7 +85,8 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
 
     validate_cmd = commands.add_parser(
         "validate", help="check parameters/ENV.json before any AWS call",
-        description="Check every value of parameters/ENV.json against output/main.yaml and the "
+        description="Check every value of parameters/ENV.json (with the pins of parameters/ENV.pins.json) "
+                    "against output/main.yaml and the "
                     "combinations that cannot work, all at once. Sends nothing to AWS. "
                     "Exit codes: 0 valid (warnings and notes allowed), 2 errors.",
     )

@@ -170,3 +170,28 @@ def test_bad_input_exits_2_before_any_aws_or_dns_call(tmp_path, aws, public_dns,
 
     assert message in capsys.readouterr().err
     assert calls == [] and public_dns.queries == []
+
+
+def test_the_environments_role_from_threetier_toml_is_who_looks(tmp_path, aws, public_dns, capsys):
+    """The zone and the stack exist only in the account of the role the environment assumes."""
+    import boto3
+
+    role = "arn:aws:iam::111122223333:role/deployer"
+    credentials = boto3.client("sts", endpoint_url=aws.endpoint, region_name="us-east-1").assume_role(
+        RoleArn=role, RoleSessionName="setup")["Credentials"]
+    as_role = {"endpoint_url": aws.endpoint, "region_name": "us-east-1",
+               "aws_access_key_id": credentials["AccessKeyId"],
+               "aws_secret_access_key": credentials["SecretAccessKey"],
+               "aws_session_token": credentials["SessionToken"]}
+    created = boto3.client("route53", **as_role).create_hosted_zone(Name=DOMAIN, CallerReference="role")
+    zone_id = created["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    boto3.client("cloudformation", **as_role).create_stack(StackName=STACK_NAME, TemplateBody=json.dumps({
+        "Resources": {"Marker": {"Type": "AWS::SSM::Parameter",
+                                 "Properties": {"Type": "String", "Value": "x", "Name": "/shop/dev/marker"}}},
+        "Outputs": {"HostedZoneId": {"Value": zone_id}}}))
+    public_dns.delegations[DOMAIN] = [server.lower() for server in created["DelegationSet"]["NameServers"]]
+    project = write_project(tmp_path, parameters=parameters())
+    (project / "threetier.toml").write_text(f'[dev]\nregion = "us-east-1"\nrole_to_assume = "{role}"\n')
+
+    assert run(project, aws, public_dns) == 0
+    assert f"{DOMAIN} is delegated to hosted zone {zone_id}" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""`threetier release ENV REF`: edits only AppRepositoryRef, then plans it and shows it as a release."""
+"""`threetier release ENV REF`: plans the new AppRepositoryRef as a release and writes it (nothing else) into
+parameters/ENV.json only once its change set is created."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from tests.deploy.test_deploy_stubbed import (  # noqa: F401 (fixture)
     threetier,
 )
 from threetier import parameters as P
+from threetier.deploy.commands import common
 from threetier.deploy.rollback import NO_TRIGGERS
+from threetier.deploy.session import make_clients as real_make_clients
 
 OLD, NEW = "v1.0.0", "v1.1.0"
 VALUES = {"ProjectName": "shop", "EnvironmentName": ENV, "AppRepositoryRef": OLD, "AsgMinSize": "2",
@@ -110,6 +113,36 @@ def test_a_ref_the_template_refuses_changes_nothing(project, aws, capsys):
     assert "AppRepositoryRef" in capsys.readouterr().err
     assert (project / "parameters" / "dev.json").read_text() == before
     assert aws.calls == []
+
+
+def test_a_release_without_credentials_leaves_the_file_unchanged(project, aws, monkeypatch, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(common, "make_clients", real_make_clients)  # real clients, no credentials anywhere
+    before = (project / "parameters" / "dev.json").read_bytes()
+
+    assert threetier(project, "release", ENV, NEW, "--bucket", BUCKET, "--region", "us-east-1",
+                     "--endpoint-url", "http://127.0.0.1:9") == 1
+
+    err = capsys.readouterr().err
+    assert "no AWS credentials found" in err and "commit the file" not in err
+    assert (project / "parameters" / "dev.json").read_bytes() == before
+
+
+def test_a_release_whose_change_set_aws_refuses_leaves_the_file_unchanged(project, aws, capsys):
+    response = r.stack(STACK_NAME, "UPDATE_COMPLETE")
+    response["Stacks"][0]["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in VALUES.items()]
+    aws.cfn_stub.add_response("describe_stacks", response, {"StackName": STACK_NAME})
+    aws.templates_already_uploaded()
+    aws.cfn_stub.add_client_error("create_change_set", "InsufficientCapabilitiesException",
+                                  "Requires capabilities : [CAPABILITY_IAM]")
+    before = (project / "parameters" / "dev.json").read_bytes()
+
+    assert threetier(project, "release", ENV, NEW, "--bucket", BUCKET) == 1
+
+    assert "InsufficientCapabilitiesException" in capsys.readouterr().err
+    assert (project / "parameters" / "dev.json").read_bytes() == before
+    assert "CreateChangeSet" in aws.calls
 
 
 def test_a_plain_plan_of_another_change_is_no_release(project, aws, capsys):

@@ -173,7 +173,7 @@ def aws(monkeypatch):
         monkeypatch.setenv(name, value)
     stubbed = StubbedAws()
     monkeypatch.setattr(common, "make_clients",
-                        lambda region, profile, endpoint_url: Clients(stubbed.cfn, stubbed.s3, "us-east-1"))
+                        lambda region, profile, endpoint_url, role=None: Clients(stubbed.cfn, stubbed.s3, "us-east-1"))
     monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
     monkeypatch.setattr(common, "clock", stubbed.time.clock)
     with stubbed.cfn_stub, stubbed.s3_stub:

@@ -54,7 +54,7 @@ def aws(monkeypatch):
     stubbed.ec2 = boto3.client("ec2", region_name="us-east-1")
     stubbed.ec2.meta.events.register("before-parameter-build.*.*", stubbed._record)
     stubbed.ec2_stub = Stubber(stubbed.ec2)
-    monkeypatch.setattr(common, "make_clients", lambda region, profile, endpoint_url: Clients(
+    monkeypatch.setattr(common, "make_clients", lambda region, profile, endpoint_url, role=None: Clients(
         stubbed.cfn, stubbed.s3, region or "us-east-1"))
     monkeypatch.setattr(common, "make_ec2", lambda clients, profile: stubbed.ec2)
     monkeypatch.setattr(common, "sleep", stubbed.time.sleep)

@@ -66,3 +66,37 @@ def test_duplicate_keys_are_rejected(tmp_path):
     dup.write_text(json.dumps([entry, entry]))
     with pytest.raises(paramfile.ParameterFileError, match="VpcCidr is given twice"):
         paramfile.load(dup)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_committed_parameter_files_hold_no_pins(env, project):
+    """Pins live in parameters/ENV.pins.json, written by plan: the user's file leaves them out."""
+    values = paramfile.load(paramfile.path_for(project, env))
+    assert not set(values) & set(paramfile.PINNED_KEYS)
+    assert paramfile.load_pins(project, env).keys() <= set(paramfile.PINNED_KEYS)
+
+
+def test_pins_fill_only_what_the_user_leaves_out_or_empty():
+    user = {"ProjectName": "shop", "AvailabilityZoneNames": "", "PinnedAmiId": "ami-0123456789abcdef0"}
+    pins = {"AvailabilityZoneNames": "us-east-1a,us-east-1b", "PinnedAmiId": "ami-0fedcba9876543210"}
+
+    assert paramfile.with_pins(user, pins) == {"ProjectName": "shop", "AvailabilityZoneNames": "us-east-1a,us-east-1b",
+                                               "PinnedAmiId": "ami-0123456789abcdef0"}
+
+
+def test_a_pins_file_is_no_environment(tmp_path):
+    (tmp_path / "parameters").mkdir()
+    for name in ("dev.json", "dev.pins.json", "prod.json"):
+        (tmp_path / "parameters" / name).write_text("[]\n")
+
+    assert paramfile.environments(tmp_path) == ["dev", "prod"]
+
+
+def test_saving_pins_creates_the_file_and_keeps_the_others(tmp_path):
+    (tmp_path / "parameters").mkdir()
+    paramfile.save_pins(tmp_path, "dev", {"AvailabilityZoneNames": "us-east-1a,us-east-1b"})
+    paramfile.save_pins(tmp_path, "dev", {"PinnedAmiId": "ami-0123456789abcdef0"})
+
+    assert paramfile.load_pins(tmp_path, "dev") == {"AvailabilityZoneNames": "us-east-1a,us-east-1b",
+                                                    "PinnedAmiId": "ami-0123456789abcdef0"}
+    assert not (tmp_path / "parameters" / "dev.json").exists()

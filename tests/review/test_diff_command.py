@@ -206,3 +206,34 @@ def test_a_nested_stack_shows_each_parameter_it_passes_differently_in_full(check
 
     assert run(checkout, "--markdown") == 0
     assert "`Parameters.RotationCodeKey` Never" in capsys.readouterr().out
+
+
+def pin(repo, env, **pins):
+    entries = [{"ParameterKey": key, "ParameterValue": value} for key, value in pins.items()]
+    (repo / "parameters" / f"{env}.pins.json").write_text(json.dumps(entries, indent=2) + "\n")
+
+
+def test_a_moved_pin_is_predicted_like_a_parameter_change(checkout, capsys):
+    pin(checkout, "dev", PinnedAmiId="ami-0123456789abcdef0")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "-q", "-m", "pinned")
+    pin(checkout, "dev", PinnedAmiId="ami-0fedcba9876543210")  # what `threetier pin-ami dev` does
+
+    assert run(checkout) == 0
+
+    out = capsys.readouterr().out
+    assert "parameters/dev.json: PinnedAmiId ami-0123456789abcdef0 -> ami-0fedcba9876543210" in out
+    assert "AppLaunchTemplate" in out
+    assert "dev.pins" not in out  # a pins file is no environment of its own
+
+
+def test_a_value_the_user_writes_wins_over_the_pin_in_the_diff_too(checkout, capsys):
+    pin(checkout, "dev", PinnedAmiId="ami-0123456789abcdef0")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "-q", "-m", "pinned")
+    edit(checkout / "parameters" / "dev.json", "[\n", '[\n  {"ParameterKey": "PinnedAmiId", '
+         '"ParameterValue": "ami-0123456789abcdef0"},\n')
+    pin(checkout, "dev", PinnedAmiId="ami-0fedcba9876543210")  # loses to the user's value: nothing changes
+
+    assert run(checkout) == 0
+    assert "no changes" in capsys.readouterr().out

@@ -1,13 +1,15 @@
-"""Pinned AMI: the environment keeps the image id it runs (PinnedAmiId in parameters/ENV.json).
+"""Pinned AMI: the environment keeps the image id it runs (PinnedAmiId in parameters/ENV.pins.json).
 
 CloudFormation fetches the latest value of an SSM parameter type on every stack update,
 even with "use existing value"
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-supplied-parameter-types.html#cloudformation-supplied-parameter-types-ssm):
 with AmiId alone, the first update after a newer Amazon Linux image is published, even an
 alarm threshold, replaces every server. So `plan` resolves AmiId once (SSM GetParameter)
-and writes the id into the parameter file when PinnedAmiId is empty, and afterwards shows
+and pins the id (parameters/ENV.pins.json, once the change set is created) when PinnedAmiId is
+empty, and afterwards shows
 "pinned X, latest Y"; `threetier pin-ami ENV` moves the pin, a deliberate change reviewed
-like a release. With PinnedAmiId empty (the console) the template uses AmiId as before.
+like a release. With PinnedAmiId empty (the console) the template uses AmiId as before. A
+PinnedAmiId the user writes in parameters/ENV.json wins over the pin.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class AmiPin:
     def lines(self, env: str) -> list[str]:
         if self.newly_pinned:
             return [f"AMI: pinned {self.pinned}, the latest image of {self.source}; it stays until you move it "
-                    f"(threetier pin-ami {env}). Commit parameters/{env}.json."]
+                    f"(threetier pin-ami {env}). Commit parameters/{env}.pins.json."]
         if self.pinned == self.latest:
             return [f"AMI: pinned {self.pinned}, the latest of {self.source}."]
         return [f"AMI: pinned {self.pinned}, latest {self.latest} ({self.source}). Servers keep the pinned image; "
@@ -57,16 +59,16 @@ def latest(ssm, name: str) -> str:
     return ssm.get_parameter(Name=name)["Parameter"]["Value"]
 
 
-def pin(ssm, template: dict, values: dict[str, str], parameter_file: Path) -> AmiPin:
-    """Resolve AmiId; write the id as PinnedAmiId when the file has none yet."""
+def pin(ssm, template: dict, values: dict[str, str]) -> AmiPin:
+    """Resolve AmiId; newly_pinned (the caller pins it) when the values have no PinnedAmiId yet."""
     source = source_of(template, values)
     newest = latest(ssm, source)
     pinned = values.get(PIN) or ""
     if pinned:
         return AmiPin(source, pinned, newest)
-    paramfile.update(parameter_file, {PIN: newest})
     return AmiPin(source, newest, newest, newly_pinned=True)
 
 
-def move(parameter_file: Path, image_id: str) -> None:
-    paramfile.update(parameter_file, {PIN: image_id})
+def move(project: Path, env: str, image_id: str) -> Path:
+    """Pin `image_id` for the environment; the pins file's path."""
+    return paramfile.save_pins(project, env, {PIN: image_id})

@@ -1,9 +1,10 @@
-"""The environment keeps its Availability Zones (AvailabilityZoneNames in parameters/ENV.json).
+"""The environment keeps its Availability Zones (AvailabilityZoneNames, pinned in parameters/ENV.pins.json).
 
 Fn::GetAZs returns only the AZs with a default subnet when any has one, and its order "isn't
 guaranteed" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getavailabilityzones.html);
 the network stack places subnets by position, so a changed list would replace subnets. `plan`
-resolves the names once and writes them into the parameter file: for a stack that exists,
+resolves the names once and pins them (parameters/ENV.pins.json, written once the change set is
+created; a list the user writes in parameters/ENV.json wins): for a stack that exists,
 the AZs its network stack uses (its AvailabilityZones output), so nothing moves; otherwise
 the region's available AZs that need no opt-in (EC2 DescribeAvailabilityZones), sorted. When
 NumberOfAzs grows, the next AZ is appended and the first ones stay.
@@ -11,13 +12,10 @@ NumberOfAzs grows, the next AZ is appended and the first ones stay.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from botocore.exceptions import ClientError
 
 from threetier import parameters as P
 from threetier.deploy.changeset import describe_stack, outputs
-from threetier.parameters import paramfile
 
 NAMES = P.AVAILABILITY_ZONE_NAMES.name
 NETWORK_STACK = "NetworkStack"
@@ -53,9 +51,8 @@ def deployed_azs(cfn, stack: dict | None) -> list[str]:
     return [name for name in text.split(",") if name]
 
 
-def resolve(cfn, ec2, stack: dict | None, template: dict, values: dict[str, str],
-            parameter_file: Path) -> tuple[str, str] | None:
-    """(before, after) when the names were completed and written into the parameter file, else None."""
+def resolve(cfn, ec2, stack: dict | None, template: dict, values: dict[str, str]) -> tuple[str, str] | None:
+    """(before, after) when the names need completing (the caller pins `after`), else None."""
     before = values.get(NAMES) or ""
     names = [name for name in before.split(",") if name]
     count = wanted(template, values)
@@ -65,6 +62,4 @@ def resolve(cfn, ec2, stack: dict | None, template: dict, values: dict[str, str]
         names = deployed_azs(cfn, stack)[:count]
     if len(names) < count:
         names += [az for az in region_azs(ec2) if az not in names][:count - len(names)]
-    after = ",".join(names)
-    paramfile.update(parameter_file, {NAMES: after})
-    return before, after
+    return before, ",".join(names)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from threetier import emit, parameters as P
-from threetier.deploy import changeset
-from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
+from threetier.deploy import changeset, settings
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AwsError, InputError
 from threetier.deploy.inputs import load_values, stack_name_for
 from threetier.deploy.session import RETRIES, add_aws_options, make_session
 
@@ -69,6 +69,8 @@ def add_command(commands) -> None:
 def run_delegation(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     try:
+        # The environment's region and credentials (threetier.toml), as every command for it uses.
+        settings.apply(args, settings.load(project, args.env))
         path, values = load_values(project, args.env)
         domain = values.get(P.DOMAIN_NAME.name, "")
         if not domain:
@@ -87,7 +89,7 @@ def run_delegation(args: argparse.Namespace) -> int:
     except LookupError as error:
         print(f"threetier delegation: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    except (ClientError, BotoCoreError, NoCredentialsError) as error:
+    except (ClientError, BotoCoreError, NoCredentialsError, AwsError) as error:
         print(f"threetier delegation: AWS refused the lookup: {error}", file=sys.stderr)
         return EXIT_FAILURE
     try:
@@ -178,6 +180,6 @@ def _normal(name: str) -> str:
 
 
 def _clients(args: argparse.Namespace):
-    session = make_session(args.region, args.profile)
+    session = make_session(args.region, args.profile, settings.assumed_role(args), args.endpoint_url)
     return (session.client("route53", endpoint_url=args.endpoint_url, config=RETRIES),
             session.client("cloudformation", endpoint_url=args.endpoint_url, config=RETRIES))

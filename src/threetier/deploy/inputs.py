@@ -1,7 +1,8 @@
 """What a deploy command needs from local files: stack name and parameter values.
 
-Everything here runs before any AWS call, so a typo in parameters/ENV.json is
-reported with the file and parameter name instead of a CloudFormation error.
+Everything here runs before any AWS call, so a typo in parameters/ENV.json (or in the pins of
+parameters/ENV.pins.json, read with it) is reported with the file and parameter name instead
+of a CloudFormation error.
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ class StackInputs:
     parameters: dict[str, str]
     parameter_file: Path
     notes: tuple[str, ...] = ()  # warnings and notes from validation, one line each
+    written: frozenset[str] = frozenset()  # the keys parameters/ENV.json sets (not empty): a pin cannot change them
 
 
 def load_stack_inputs(project: Path, env: str, template: dict | None = None,
                       stack_name: str | None = None, region: str | None = None,
-                      allow_insecure: bool = False) -> StackInputs:
-    """Read parameters/ENV.json; with `template`, validate the values (threetier.parameters.validate) for a
-    plan or deploy in `region`: any error stops here, before any AWS call."""
-    path, values = load_values(project, env)
+                      allow_insecure: bool = False, overrides: dict[str, str] | None = None) -> StackInputs:
+    """Read parameters/ENV.json and its pins, with `overrides` (a release's new ref, not written yet);
+    with `template`, validate the values (threetier.parameters.validate) for a plan or deploy in `region`:
+    any error stops here, before any AWS call."""
+    path, own = _reading(paramfile.load_user_env, project, env)
+    pins = _reading(paramfile.load_pins, project, env)
+    values = {**paramfile.with_pins(own, pins), **(overrides or {})}
     notes: tuple[str, ...] = ()
     if template is not None:
         problems = sharedzone.project_problems(project, env, values, template.get("Parameters") or {})
@@ -41,13 +46,24 @@ def load_stack_inputs(project: Path, env: str, template: dict | None = None,
         if validate.errors(problems):
             raise InputError("\n".join([*lines, f"{path}: {validate.summary(problems)}: nothing was sent to AWS"]))
         notes = tuple(lines)
-    return StackInputs(stack_name_for(values, path, stack_name), values, path, notes)
+    return StackInputs(stack_name_for(values, path, stack_name), values, path, notes,
+                       frozenset(key for key, value in own.items() if value))
 
 
 def load_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
-    """The path of parameters/ENV.json and its {key: value}; InputError names the file and the spot."""
+    """The path of parameters/ENV.json and the environment's {key: value} (its pins filling what the
+    file leaves out); InputError names the file and the spot."""
+    return _reading(paramfile.load_env, project, env)
+
+
+def load_user_values(project: Path, env: str) -> tuple[Path, dict[str, str]]:
+    """The path of parameters/ENV.json and its own {key: value}, without the pins."""
+    return _reading(paramfile.load_user_env, project, env)
+
+
+def _reading(load, project: Path, env: str):
     try:
-        return paramfile.load_env(project, env)
+        return load(project, env)
     except paramfile.ParameterFileError as error:
         raise InputError(str(error)) from None
 

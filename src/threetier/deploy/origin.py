@@ -82,7 +82,7 @@ def rotate(args: argparse.Namespace, deploy) -> int:
     if inputs.parameters.get(P.CLOUDFRONT_ENABLED.name) != "true":
         raise InputError(f"{inputs.parameter_file}: CloudFrontEnabled is not true: there is no origin header secret "
                          "to rotate")
-    session = make_session(args.region, args.profile)
+    session = make_session(args.region, args.profile, settings.assumed_role(args), args.endpoint_url)
     cloudformation = session.client("cloudformation", endpoint_url=args.endpoint_url, config=RETRIES)
     secrets = session.client("secretsmanager", endpoint_url=args.endpoint_url, config=RETRIES)
     cloudfront = session.client("cloudfront", endpoint_url=args.endpoint_url, config=RETRIES)

@@ -87,13 +87,16 @@ def _in_data_stack(change: Change) -> bool:
             or (change.logical_id == DATA_STACK and change.resource_type == STACK_TYPE))
 
 
-def set_ref(parameter_file: Path, values: dict[str, str], template: dict, ref: str) -> str | None:
-    """Write `ref` as AppRepositoryRef into the parameter file (nothing else); the previous value.
-    InputError, before writing, when the template refuses the value."""
+def check_ref(values: dict[str, str], template: dict, ref: str) -> None:
+    """InputError when the template refuses `ref` as AppRepositoryRef."""
     problems = validate.errors(validate.declared_problems(template.get("Parameters") or {}, {**values, REF: ref}))
     mine = [problem for problem in problems if REF in str(problem)]
     if mine:
         raise InputError("; ".join(str(problem) for problem in mine))
-    previous = values.get(REF)
+
+
+def write_ref(parameter_file: Path, ref: str) -> str | None:
+    """Write `ref` as AppRepositoryRef into the user's parameter file (nothing else); the previous value."""
+    previous = paramfile.load(parameter_file).get(REF)
     paramfile.update(parameter_file, {REF: ref})
     return previous

@@ -1,10 +1,14 @@
 """Pinned environments: threetier.toml, one table per environment, read before any AWS call.
 
 It holds what would otherwise be typed as flags on every command (account, region,
-template bucket and prefix, stack name, CloudFormation role, stack tags, notification
-topics, rollback triggers, protection), in the convention the AWS SAM CLI uses for its
-samconfig.toml (one TOML file, a table per environment). parameters/ENV.json stays plain
-AWS CLI format.
+credentials, template bucket and prefix, stack name, CloudFormation role, stack tags,
+notification topics, rollback triggers, protection), in the convention the AWS SAM CLI uses
+for its samconfig.toml (one TOML file, a table per environment). parameters/ENV.json stays
+plain AWS CLI format.
+
+Credentials: `profile` names a profile of the AWS config files, or `role_to_assume` names a
+role every command of the environment assumes (STS AssumeRole, with `session_name` and an
+optional `external_id`) from the base credentials (--profile or the default chain). Not both.
 
 A flag overrides a setting, except the account and the region: those are pins, and a
 flag or credentials that disagree are refused (exit 2) instead of used.
@@ -28,6 +32,12 @@ from threetier.deploy.errors import InputError
 FILE_NAME = "threetier.toml"
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
+# AssumeRole's RoleSessionName: 2 to 64 of [\w+=,.@-]; ExternalId: 2 to 1224 of [\w+=,.@:/-]
+# (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+# A profile name is a section name of the AWS config file: no brackets, no spaces at the ends.
+PROFILE_NAME = re.compile(r"^[^\[\]\s](?:[^\[\]]*[^\[\]\s])?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]+$")
 # CloudFormation allows a rollback monitoring time of 0 to 180 minutes
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html).
@@ -36,6 +46,15 @@ DEFAULT_MONITORING_MINUTES = 10
 # Environments protected from deletion unless their table says otherwise.
 PROTECTED_BY_DEFAULT = ("prod",)
 DEFAULT_PREFIX = "threetier"
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    """The role an environment's commands act as (STS AssumeRole from the base credentials)."""
+
+    arn: str
+    session_name: str
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,17 @@ class Settings:
     rollback_triggers: bool = True
     rollback_monitoring_minutes: int = DEFAULT_MONITORING_MINUTES
     protected: bool = False
+    profile: str | None = None
+    role_to_assume: str | None = None
+    session_name: str | None = None
+    external_id: str | None = None
+
+    def assumed_role(self) -> AssumedRole | None:
+        """The role to assume, when the environment names one; the session name defaults to
+        threetier-ENV (it shows in CloudTrail as the assumed role's session)."""
+        if not self.role_to_assume:
+            return None
+        return AssumedRole(self.role_to_assume, self.session_name or f"threetier-{self.env}", self.external_id)
 
 
 def _string(value, key: str) -> str:
@@ -80,10 +110,10 @@ def _minutes(value, key: str) -> int:
     return value
 
 
-def _matching(pattern: re.Pattern, example: str):
+def _matching(pattern: re.Pattern, example: str, what: str = "an ARN like"):
     def check(value, key: str) -> str:
         if not isinstance(value, str) or not pattern.match(value):
-            raise ValueError(f"{key} {value!r} is not an ARN like {example}")
+            raise ValueError(f"{key} {value!r} is not {what} {example}")
         return value
     return check
 
@@ -101,6 +131,12 @@ def _topics(value, key: str) -> tuple[str, ...]:
     return tuple(check(item, key) for item in value)
 
 
+def _profile(value, key: str) -> str:
+    if not isinstance(value, str) or not PROFILE_NAME.match(value):
+        raise ValueError(f"{key} must be the name of a profile in your AWS config, in quotes, e.g. {key} = \"dev\"")
+    return value
+
+
 # key -> how its value is checked (and turned into the Settings field of the same name)
 KEYS = {
     "account_id": _account,
@@ -114,6 +150,12 @@ KEYS = {
     "rollback_triggers": _boolean,
     "rollback_monitoring_minutes": _minutes,
     "protected": _boolean,
+    "profile": _profile,
+    "role_to_assume": _matching(ROLE_ARN, "arn:aws:iam::123456789012:role/deployer"),
+    "session_name": _matching(SESSION_NAME, "threetier-dev (2 to 64 letters, digits and +=,.@_-)",
+                              what="a role session name like"),
+    "external_id": _matching(EXTERNAL_ID, "2 to 1224 letters, digits and +=,.@:/_-",
+                             what="an external id:"),
 }
 
 
@@ -151,7 +193,21 @@ def load(project: Path, env: str, path: Path | None = None) -> Settings:
             values[key] = check(value, key)
         except ValueError as error:
             raise InputError(f"{path}: [{env}] {error}") from None
+    problem = _credentials_problem(values)
+    if problem:
+        raise InputError(f"{path}: [{env}] {problem}")
     return Settings(**{**unpinned.__dict__, "source": path, **values})
+
+
+def _credentials_problem(values: dict) -> str | None:
+    """Why the credential keys of a table do not fit together, or None."""
+    if "profile" in values and "role_to_assume" in values:
+        return ("profile and role_to_assume are both set: choose one (to assume the role from a profile's "
+                "credentials, pass --profile on the command line)")
+    loose = [key for key in ("session_name", "external_id") if key in values and "role_to_assume" not in values]
+    if loose:
+        return f"{' and '.join(loose)} without role_to_assume: they belong to the role to assume"
+    return None
 
 
 def apply(args: argparse.Namespace, settings: Settings) -> None:
@@ -161,11 +217,17 @@ def apply(args: argparse.Namespace, settings: Settings) -> None:
     if settings.region and getattr(args, "region", None) and args.region != settings.region:
         raise InputError(f"--region {args.region} disagrees with region {settings.region} pinned for "
                          f"{settings.env} in {settings.source}: nothing was sent to AWS")
-    for name in ("region", "bucket", "prefix", "stack_name", "role_arn"):
+    for name in ("region", "profile", "bucket", "prefix", "stack_name", "role_arn"):
         if hasattr(args, name) and getattr(args, name) is None:
             setattr(args, name, getattr(settings, name))
     if hasattr(args, "prefix") and args.prefix is None:
         args.prefix = DEFAULT_PREFIX
+
+
+def assumed_role(args: argparse.Namespace) -> AssumedRole | None:
+    """The role the command's environment assumes (None without settings or without a role)."""
+    pinned = getattr(args, "settings", None)
+    return pinned.assumed_role() if pinned is not None else None
 
 
 def require_bucket(args: argparse.Namespace) -> str:
@@ -184,5 +246,5 @@ def check_account(sts, settings: Settings) -> str | None:
     if account != settings.account_id:
         raise InputError(f"these credentials are for account {account}, but {settings.env} is pinned to "
                          f"account {settings.account_id} in {settings.source}: refusing; use credentials "
-                         f"(--profile) for {settings.account_id}")
+                         f"for {settings.account_id} (--profile, or profile or role_to_assume in [{settings.env}])")
     return account

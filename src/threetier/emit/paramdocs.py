@@ -28,7 +28,10 @@ INTRO = f"""\
 
 Each environment's values live in `parameters/<env>.json`, in the AWS CLI format
 `[{{"ParameterKey": "...", "ParameterValue": "..."}}]`. A parameter the file leaves out
-takes its default. Check a file with `threetier validate <env> [--region R]`;
+takes its default. `parameters/<env>.pins.json`, in the same format, holds what the
+commands pin for the environment (AvailabilityZoneNames, PinnedAmiId): it is read with
+`<env>.json` and fills only what that leaves out or empty, so a value you write wins; commit
+it too. Check an environment with `threetier validate <env> [--region R]`;
 `threetier plan` and `threetier deploy` run the same checks before any AWS call.
 Parameters the root stack passes from one nested stack to the next are not listed:
 a parameter file cannot set them.

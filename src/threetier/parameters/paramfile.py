@@ -1,4 +1,13 @@
-"""Parameter files in the AWS CLI format: [{"ParameterKey": ..., "ParameterValue": ...}]."""
+"""Parameter files in the AWS CLI format: [{"ParameterKey": ..., "ParameterValue": ...}].
+
+Each environment has two, read together wherever its values are loaded:
+- parameters/ENV.json, the user's: no command rewrites it on its own (`release` writes the ref
+  it is asked for, once its change set was created);
+- parameters/ENV.pins.json, the pins commands resolve once and the environment keeps (the
+  AZ names and the AMI id `plan` resolves, the AMI `pin-ami` moves). Committed like the other.
+A value the user wrote wins over a pin: the pin only fills what ENV.json leaves out or leaves
+empty, so writing AvailabilityZoneNames or PinnedAmiId in ENV.json takes the pin's place.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,9 @@ import re
 from pathlib import Path
 
 ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+PINS_SUFFIX = ".pins.json"
+# What a pins file may hold: the values commands resolve and keep for the environment.
+PINNED_KEYS = ("AvailabilityZoneNames", "PinnedAmiId")
 
 
 class ParameterFileError(ValueError):
@@ -17,14 +29,24 @@ def path_for(project: Path, env: str) -> Path:
     return project / "parameters" / f"{env}.json"
 
 
+def pins_path_for(project: Path, env: str) -> Path:
+    return project / "parameters" / f"{env}{PINS_SUFFIX}"
+
+
 def environments(project: Path) -> list[str]:
-    """The environments that have a parameter file, e.g. ["dev", "prod"]."""
-    return sorted(path.stem for path in (project / "parameters").glob("*.json"))
+    """The environments that have a parameter file, e.g. ["dev", "prod"] (pins files are not environments)."""
+    return sorted(path.stem for path in (project / "parameters").glob("*.json") if ENV_NAME.match(path.stem))
 
 
 def load_env(project: Path, env: str) -> tuple[Path, dict[str, str]]:
-    """parameters/ENV.json and its values; a ParameterFileError names the file, the spot, and for an
-    unknown environment the known ones."""
+    """parameters/ENV.json and the environment's values: the user's, with the pins filling what they
+    leave out; a ParameterFileError names the file, the spot, and for an unknown environment the known ones."""
+    path, values = load_user_env(project, env)
+    return path, with_pins(values, load_pins(project, env))
+
+
+def load_user_env(project: Path, env: str) -> tuple[Path, dict[str, str]]:
+    """parameters/ENV.json and its own values, without the pins."""
     if not ENV_NAME.match(env or ""):
         raise ParameterFileError(f"environment {env!r}: use the name of a file in parameters/, e.g. dev")
     path = path_for(project, env)
@@ -41,6 +63,39 @@ def load(path: Path) -> dict[str, str]:
     except FileNotFoundError:
         raise ParameterFileError(f"{path}: no such parameter file") from None
     return parse(text, path)
+
+
+def load_pins(project: Path, env: str) -> dict[str, str]:
+    """The values of parameters/ENV.pins.json ({} when the environment has no pins yet)."""
+    path = pins_path_for(project, env)
+    if not path.is_file():
+        return {}
+    return parse_pins(path.read_text(encoding="utf-8"), path)
+
+
+def parse_pins(text: str, path: Path | str) -> dict[str, str]:
+    """The values of a pins file's text; a ParameterFileError for a key that is not a pin."""
+    values = parse(text, path)
+    strangers = [key for key in values if key not in PINNED_KEYS]
+    if strangers:
+        own_file = Path(path).name.replace(PINS_SUFFIX, ".json")
+        raise ParameterFileError(f"{path}: {', '.join(strangers)} is not a pin (a pins file holds only "
+                                 f"{', '.join(PINNED_KEYS)}): move it to {own_file}")
+    return values
+
+
+def with_pins(values: dict[str, str], pins: dict[str, str]) -> dict[str, str]:
+    """The user's values with the pins filling what they leave out or leave empty (the user's value wins)."""
+    return {**values, **{key: pin for key, pin in pins.items() if not values.get(key)}}
+
+
+def save_pins(project: Path, env: str, changes: dict[str, str]) -> Path:
+    """Write `changes` into parameters/ENV.pins.json (created when missing); its path."""
+    path = pins_path_for(project, env)
+    if not path.is_file():
+        path.write_text("[]\n", encoding="utf-8")
+    update(path, changes)
+    return path
 
 
 def parse(text: str, path: Path | str) -> dict[str, str]:

@@ -86,7 +86,7 @@ def project_problems(project: Path, env: str, values: dict[str, str], declared: 
         if other == env:
             continue
         try:
-            others[other] = paramfile.load(paramfile.path_for(project, other))
+            others[other] = paramfile.load_env(project, other)[1]
         except paramfile.ParameterFileError:
             continue
     return problems(env, values, others, declared)

@@ -303,20 +303,33 @@ def _section_changes(file: str, before: dict, after: dict) -> list[str]:
 
 
 def changed_environments(project: Path, revision: str) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
-    """{env: (values at the revision, values now)} for every parameter file that differs."""
+    """{env: (values at the revision, values now)} for every environment whose values differ: its
+    parameter file with its pins (parameters/ENV.pins.json), as plan reads them."""
     from threetier.parameters import paramfile
 
     found = {}
-    for path in sorted((project / "parameters").glob("*.json")):
+    for env in paramfile.environments(project):
+        file = f"{env}.json"
         try:
-            text = _git(project, "show", f"{revision}:parameters/{path.name}")
+            text = _git(project, "show", f"{revision}:parameters/{file}")
         except RevisionError:
             continue  # a new environment: nothing deployed to compare with
-        before = paramfile.parse(text, path.name)
-        after = paramfile.parse(path.read_text(), path.name)
+        before = paramfile.with_pins(paramfile.parse(text, file), _pins_at(project, revision, env))
+        after = paramfile.load_env(project, env)[1]
         if before != after:
-            found[path.stem] = (before, after)
+            found[env] = (before, after)
     return found
+
+
+def _pins_at(project: Path, revision: str, env: str) -> dict[str, str]:
+    """The environment's pins at the revision ({} when it had none)."""
+    from threetier.parameters import paramfile
+
+    file = f"{env}{paramfile.PINS_SUFFIX}"
+    try:
+        return paramfile.parse_pins(_git(project, "show", f"{revision}:parameters/{file}"), file)
+    except RevisionError:
+        return {}
 
 
 def predicted_changes(env: str, prediction: updates.Prediction) -> list[Change]:

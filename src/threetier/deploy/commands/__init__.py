@@ -117,8 +117,9 @@ def add_commands(commands) -> None:
         "release", parents=[stack, bucket, role, guard, wait, aws],
         help="set AppRepositoryRef in parameters/ENV.json (nothing else) and plan it",
         description="A release is a parameter change: a new launch template version and a rolling "
-                    "replacement of the servers. Writes REF into parameters/ENV.json, then does what "
-                    "`plan` does (deploy it with `threetier deploy ENV`). Exit codes as plan.",
+                    "replacement of the servers. Does what `plan` does with REF, and writes REF into "
+                    "parameters/ENV.json once the change set is created (deploy it with `threetier deploy "
+                    "ENV`). Exit codes as plan.",
     )
     release_cmd.add_argument("ref", metavar="REF", help="branch, tag or commit of the app to release")
     release_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
@@ -126,9 +127,9 @@ def add_commands(commands) -> None:
 
     pin_ami = commands.add_parser(
         "pin-ami", parents=[stack, aws],
-        help="move PinnedAmiId in parameters/ENV.json to AmiId's latest image (or --ami-id); then plan",
+        help="move PinnedAmiId in parameters/ENV.pins.json to AmiId's latest image (or --ami-id); then plan",
         description="Servers run the image the environment pins; this moves the pin deliberately. "
-                    "Writes parameters/ENV.json only: review and apply it with plan/deploy.",
+                    "Writes parameters/ENV.pins.json only: review and apply it with plan/deploy.",
     )
     pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
     pin_ami.set_defaults(run=lambda args: common.guarded(release.run_pin_ami, args))

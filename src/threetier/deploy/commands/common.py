@@ -55,9 +55,18 @@ def _with_settings(args: argparse.Namespace) -> argparse.Namespace:
 def connect(args: argparse.Namespace) -> Clients:
     """Clients for the command, after checking that the credentials are for the pinned account
     (the first AWS call of every command that has an environment)."""
-    clients = make_clients(args.region, args.profile, args.endpoint_url)
+    clients = clients_for(args)
     check_pinned_account(args, clients)
     return clients
+
+
+def clients_for(args: argparse.Namespace) -> Clients:
+    """Clients with the environment's credentials: the profile (flag or setting), or the role the
+    settings assume; creating them sends nothing to AWS."""
+    role = settings.assumed_role(args)
+    if role is None:
+        return make_clients(args.region, args.profile, args.endpoint_url)
+    return make_clients(args.region, args.profile, args.endpoint_url, role=role)
 
 
 def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:
@@ -65,7 +74,8 @@ def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:
     pinned = getattr(args, "settings", None)
     if pinned is not None and pinned.account_id:
         account = settings.check_account(clients.sts, pinned)
-        print(f"account {account} and region {clients.region}, as pinned for {args.env} in {pinned.source}",
+        role = f" (as role {pinned.role_to_assume})" if pinned.role_to_assume else ""
+        print(f"account {account}{role} and region {clients.region}, as pinned for {args.env} in {pinned.source}",
               file=sys.stderr)
 
 
@@ -126,8 +136,8 @@ def _raised_by_response_parser(error: BaseException) -> bool:
 
 
 def make_client(clients: Clients, profile: str | None, service: str):
-    """A client of `service` for the region, profile and endpoint of `clients` (creating it sends nothing)."""
-    session = boto3.Session(profile_name=profile, region_name=clients.region)
+    """A client of `service` for the region, credentials and endpoint of `clients` (creating it sends nothing)."""
+    session = clients.session or boto3.Session(profile_name=profile, region_name=clients.region)
     return session.client(service, endpoint_url=clients.endpoint_url, config=RETRIES)
 
 

@@ -19,7 +19,7 @@ from threetier.parameters import validate
 def run(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
-    clients = common.make_clients(args.region, args.profile, args.endpoint_url)
+    clients = common.clients_for(args)
     inputs = None
     if args.env:
         template = load_root_template(project)

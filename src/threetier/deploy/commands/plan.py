@@ -17,7 +17,7 @@ from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputErr
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
 from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates, upload_template
 from threetier.deploy.session import Clients
-from threetier.parameters import validate
+from threetier.parameters import paramfile, validate
 from threetier.parameters.evaluate import with_defaults
 from threetier.review import cloudfrontsteps, console, danger, refusals, table as review
 
@@ -80,9 +80,9 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     settings.require_bucket(args)
     template = load_root_template(project)
     # Creating clients sends nothing; it settles the region the values are validated for.
-    clients = common.make_clients(args.region, args.profile, args.endpoint_url)
+    clients = common.clients_for(args)
     inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
-                               allow_insecure=args.allow_insecure)
+                               allow_insecure=args.allow_insecure, overrides=_release_override(args))
     for note in inputs.notes:
         print(note, file=sys.stderr)
     _check_role_serves_the_stack(args, template, inputs)
@@ -93,10 +93,14 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
         inputs = package_command.with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
             return EXIT_FAILURE
+    # Pins resolved on the way, written only once CloudFormation has the change set: a run that
+    # stops before it leaves the files as they were.
+    pins = Pins()
     pinned_ami = None
     if ami.applies(template):
-        pinned_ami = ami.pin(common.make_client(clients, args.profile, "ssm"), template, inputs.parameters,
-                             inputs.parameter_file)
+        pinned_ami = ami.pin(common.make_client(clients, args.profile, "ssm"), template, inputs.parameters)
+        if pinned_ami.newly_pinned:
+            pins.add(ami.PIN, "", pinned_ami.pinned)
         inputs = dataclasses.replace(inputs, parameters={**inputs.parameters, ami.PIN: pinned_ami.pinned})
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, inputs.stack_name)
@@ -108,7 +112,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     _refuse_what_aws_would_refuse(stack, template, inputs)
     inputs, cloudfront_step = _cloudfront_step(stack, template, inputs)
     if azs.applies(template):
-        inputs = _with_pinned_azs(args, clients, stack, template, inputs)
+        inputs = _with_pinned_azs(args, clients, stack, template, inputs, pins)
     change_set_type = changeset.change_set_type_for(stack)
     guard = _rollback_guard(args, cfn, stack, template, change_set_type, inputs.parameters, clients.region)
 
@@ -124,6 +128,9 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
         description=f"threetier {args.command} {args.env}",
         options=_stack_options(args, guard, change_set_type),
     )
+    # CloudFormation has the change set (or said nothing would change): keep what this run resolved.
+    pins.save(project, args.env)
+    _write_release_ref(args, inputs)
     if created is None:
         # AWS refused to even create it because nothing would change: same as an empty change set.
         rev = changeset.Review(
@@ -196,16 +203,57 @@ def _rollback_guard(args: argparse.Namespace, cfn, stack: dict | None, template:
 
 
 def _with_pinned_azs(args: argparse.Namespace, clients: Clients, stack: dict | None, template: dict,
-                     inputs: StackInputs) -> StackInputs:
-    """`inputs` with the environment's AZ names, resolved and written into the parameter file when missing."""
-    written = azs.resolve(clients.cloudformation, common.make_ec2(clients, args.profile), stack, template,
-                          inputs.parameters, inputs.parameter_file)
-    if written is None:
+                     inputs: StackInputs, pins: Pins) -> StackInputs:
+    """`inputs` with the environment's AZ names, resolved when missing and added to `pins`."""
+    resolved = azs.resolve(clients.cloudformation, common.make_ec2(clients, args.profile), stack, template,
+                           inputs.parameters)
+    if resolved is None:
         return inputs
-    before, after = written
-    print(f"{azs.NAMES}: {before or '(empty)'} -> {after}, written into {inputs.parameter_file.name}: the "
-          "environment keeps these AZs (commit the file)", file=sys.stderr)
+    before, after = resolved
+    if azs.NAMES in inputs.written:
+        # The user's list wins over a pin, so a pin cannot complete it.
+        raise InputError(f"{inputs.parameter_file}: {azs.NAMES} names {len(before.split(','))} AZs for "
+                         f"{P.NUMBER_OF_AZS.name} {azs.wanted(template, inputs.parameters)}: add the next AZ "
+                         f"({after.split(',')[-1]}?), or remove the entry and let plan pin the names in "
+                         f"parameters/{args.env}{paramfile.PINS_SUFFIX}; "
+                         "nothing was created")
+    pins.add(azs.NAMES, before, after, "the environment keeps these AZs")
     return dataclasses.replace(inputs, parameters={**inputs.parameters, azs.NAMES: after})
+
+
+@dataclass
+class Pins:
+    """Pins a plan resolved: {key: (before, after, why)}, saved into parameters/ENV.pins.json together."""
+
+    changes: dict[str, tuple[str, str, str]] = dataclasses.field(default_factory=dict)
+
+    def add(self, key: str, before: str, after: str, why: str = "") -> None:
+        self.changes[key] = (before, after, why)
+
+    def save(self, project, env: str) -> None:
+        """Write the pins, each announced on one line; nothing when there are none."""
+        if not self.changes:
+            return
+        path = paramfile.save_pins(project, env, {key: after for key, (_, after, _) in self.changes.items()})
+        for key, (before, after, why) in self.changes.items():
+            print(f"{path.parent.name}/{path.name}: {key} {before or '(none)'} -> {after}, pinned"
+                  f"{': ' + why if why else ''} (commit the file)", file=sys.stderr)
+
+
+def _release_override(args: argparse.Namespace) -> dict[str, str] | None:
+    """A release's new ref, sent in place of the file's until its change set is created."""
+    ref = getattr(args, "release_ref", None)
+    return {release.REF: ref} if ref else None
+
+
+def _write_release_ref(args: argparse.Namespace, inputs: StackInputs) -> None:
+    """Write a release's ref into parameters/ENV.json, now that its change set exists."""
+    ref = getattr(args, "release_ref", None)
+    if not ref:
+        return
+    previous = release.write_ref(inputs.parameter_file, ref)
+    print(f"{inputs.parameter_file}: {release.REF} {previous or '(default)'} -> {ref}; commit the file with "
+          "the release", file=sys.stderr)
 
 
 def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None, change_set_type: str) -> dict:
