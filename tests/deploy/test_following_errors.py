@@ -195,6 +195,16 @@ def test_expired_credentials_before_watch_finds_the_operation_are_exit_4_in_one_
                    "`threetier watch dev`.\n")
 
 
+def test_access_denied_before_watch_finds_the_operation_is_exit_1_in_one_line(project, aws, capsys):
+    aws.cfn_stub.add_client_error("describe_stacks", "AccessDenied", "not authorized to perform: "
+                                  "cloudformation:DescribeStacks", http_status_code=403)
+
+    assert threetier(project, "watch", ENV) == 1
+
+    assert no_traceback(capsys)[1] == ("threetier watch: AWS said AccessDenied: not authorized to perform: "
+                                       "cloudformation:DescribeStacks (DescribeStacks)\n")
+
+
 def test_a_timeout_names_the_reattach_command(project, aws, capsys):
     stack_now(aws, "UPDATE_IN_PROGRESS")
     started = [r.stack_event(STACK_NAME, 0, "UPDATE_IN_PROGRESS", "User Initiated")]

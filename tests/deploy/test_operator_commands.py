@@ -396,3 +396,14 @@ def test_continue_rollback_asks(project, aws, capsys, no_terminal):
     assert threetier(project, "continue-rollback", ENV) == 1
     assert "Pass --yes" in no_traceback(capsys)[1]
     assert "ContinueUpdateRollback" not in aws.calls
+
+
+@pytest.mark.parametrize("status, says", [
+    ("UPDATE_IN_PROGRESS", "An operation is running: follow it with `threetier watch dev`, or cancel the update "
+                           "with `threetier cancel dev`."),
+    ("DELETE_IN_PROGRESS", "An operation is running: follow it with `threetier watch dev`."),
+])
+def test_status_of_a_running_stack_names_watch_and_cancel(project, aws, capsys, status, says):
+    stack_now(aws, status)
+    assert threetier(project, "status", ENV) == 0
+    assert says in no_traceback(capsys)[0]

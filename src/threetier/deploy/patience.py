@@ -115,11 +115,15 @@ class Patience:
         self.sleep(wait)
 
     def call(self, request: Callable[[], object]):
-        """`request()`, tried again after each transient error (with the waits of failed polls)."""
+        """`request()`, tried again after each transient error (with the waits of failed polls). Expired
+        credentials are Detached as in a poll; any other error is raised as it is: before anything is
+        followed, AWS refusing (e.g. AccessDenied) is the command's failure, exit 1."""
         while True:
             try:
                 answer = request()
             except (ClientError, BotoCoreError) as error:
+                if not (is_transient(error) or has_expired_credentials(error)):
+                    raise
                 self.failed(error)
                 continue
             self.answered()
