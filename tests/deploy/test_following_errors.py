@@ -308,3 +308,22 @@ def test_the_clients_adaptive_retries_answer_throttling_before_the_follower_sees
     assert "its last status is UPDATE_COMPLETE" in out
     assert "throttled" not in err  # botocore retried it: the follower never saw the throttling
     assert handler.requests == 2
+
+
+# ----------------------------------------------------------------------------- the re-attach command
+
+@pytest.mark.parametrize("settings_file, region, stack_name, expected", [
+    ("threetier.toml", "eu-west-1", None, "threetier watch dev"),  # the project's file pins the region
+    ("ci.toml", "eu-west-1", None, "threetier watch dev --settings {project}/ci.toml"),
+    (None, "eu-west-1", "shop-blue", "threetier watch dev --stack-name shop-blue --region eu-west-1"),
+])
+def test_the_reattach_command_names_what_the_settings_do_not(project, settings_file, region, stack_name, expected):
+    import argparse
+
+    from threetier.deploy.commands.outcome import reattach
+    from threetier.deploy.settings import Settings
+
+    pinned = Settings(env=ENV, source=project / settings_file, region=region) if settings_file else Settings(env=ENV)
+    args = argparse.Namespace(env=ENV, project_dir=project, settings=pinned, region=region, stack_name=stack_name,
+                              profile=None)
+    assert reattach(args) == expected.format(project=project)

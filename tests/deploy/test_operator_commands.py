@@ -407,3 +407,15 @@ def test_status_of_a_running_stack_names_watch_and_cancel(project, aws, capsys, 
     stack_now(aws, status)
     assert threetier(project, "status", ENV) == 0
     assert says in no_traceback(capsys)[0]
+
+
+def test_a_stack_with_no_settled_event_yet_is_in_its_first_create_and_all_of_it_is_shown(aws):
+    from threetier.deploy import events
+
+    events_read(aws, STACK_ID, [r.stack_event(STACK_NAME, 0, "CREATE_IN_PROGRESS", "User Initiated"),
+                                r.event(STACK_NAME, 1, "Setting", "AWS::SSM::Parameter", "CREATE_IN_PROGRESS")])
+
+    running = events.running_operation(aws.cfn, STACK_ID)
+
+    assert running.baseline == events.Baseline(frozenset(), None)
+    assert (running.began["ResourceStatus"], running.began["Timestamp"]) == ("CREATE_IN_PROGRESS", r.at(0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from threetier.deploy import advice, aftermath, events
+from threetier import emit
+from threetier.deploy import advice, aftermath, events, settings
 from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_OK
 from threetier.review import console
 
@@ -51,12 +52,16 @@ def detached(outcome: events.Outcome, stack_name: str, args: argparse.Namespace,
 
 
 def reattach(args: argparse.Namespace) -> str:
-    """The command that follows the operation again, with the options that name the stack."""
+    """The command that follows the operation again, with the options that name the stack and where it is
+    (those the settings file gives are left out; another settings file than the project's is named)."""
     command = f"threetier watch {args.env}"
+    pinned = getattr(args, "settings", None)
+    source = getattr(pinned, "source", None)
+    if source and source.resolve() != settings.default_path(emit.find_project(args.project_dir)).resolve():
+        command += f" --settings {source}"
     for option in ("stack_name", "region", "profile"):
         value = getattr(args, option, None)
-        settings = getattr(args, "settings", None)
-        if value and not (settings and getattr(settings, option, None) == value):
+        if value and not (pinned and getattr(pinned, option, None) == value):
             command += f" --{option.replace('_', '-')} {value}"
     return command
 
