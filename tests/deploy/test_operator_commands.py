@@ -334,8 +334,8 @@ def test_continue_rollback_lists_what_failed_and_sends_the_nested_skip(project, 
 
     out, _ = no_traceback(capsys)
     assert "Resources that failed to roll back (fix what blocks them, or skip them with --skip NAME):" in out
-    assert (f"  AppStack      AWS::CloudFormation::Stack  {STACK_NAME}/AppStack: Embedded stack was not successfully "
-            "updated (a nested stack: skip the resources in it that failed") in out
+    assert (f"  AppStack      AWS::CloudFormation::Stack          {STACK_NAME}/AppStack: Embedded stack was not "
+            "successfully updated (a nested stack: skip the resources in it that failed") in out
     assert f"  AppStack.Asg  AWS::AutoScaling::AutoScalingGroup  {STACK_NAME}/AppStack/Asg: {ASG_REASON}" in out
     assert "Skipping AppStack.Asg: CloudFormation marks them rolled back without changing them" in out
     assert f"Stack {STACK_NAME}: UPDATE_ROLLBACK_COMPLETE after 0m00s." in out

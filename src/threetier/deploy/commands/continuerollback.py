@@ -91,7 +91,8 @@ def _list(unrolled: list[rollbackskips.Unrolled]) -> None:
         return
     print("Resources that failed to roll back (fix what blocks them, or skip them with --skip NAME):")
     width = max(len(u.skip_name) for u in unrolled)
+    type_width = max(len(u.resource_type) for u in unrolled)
     for u in unrolled:
         note = (" (a nested stack: skip the resources in it that failed, unless it is being deleted)"
                 if u.is_nested_stack else "")
-        print(f"  {u.skip_name.ljust(width)}  {u.resource_type}  {u.path}: {u.reason}{note}")
+        print(f"  {u.skip_name.ljust(width)}  {u.resource_type.ljust(type_width)}  {u.path}: {u.reason}{note}")
