@@ -231,6 +231,28 @@ def test_deploy_an_update_then_status(project, aws, capsys):
     assert f"Stack:   {STACK_NAME}" in out and "Status:  UPDATE_COMPLETE" in out
 
 
+def test_watch_after_a_deploy_says_nothing_runs_and_cancel_and_continue_rollback_refuse(project, aws, capsys):
+    """moto settles every operation at once: watch finds nothing running; there is no update to cancel
+    and no failed rollback to continue (their running paths are in test_operator_commands.py)."""
+    assert threetier(project, aws, "deploy", ENV, "--bucket", BUCKET, "--yes") == 0
+    capsys.readouterr()
+
+    assert threetier(project, aws, "watch", ENV) == 0
+    assert capsys.readouterr().out.startswith(f"Nothing is running on stack {STACK_NAME}: its last status is "
+                                              "CREATE_COMPLETE since ")
+    assert threetier(project, aws, "cancel", ENV, "--yes") == 1
+    assert "is CREATE_COMPLETE: only an update in progress (UPDATE_IN_PROGRESS) can be cancelled" in \
+        capsys.readouterr().err
+    assert threetier(project, aws, "continue-rollback", ENV, "--yes") == 1
+    assert "is CREATE_COMPLETE: only a stack in UPDATE_ROLLBACK_FAILED can continue its rollback" in \
+        capsys.readouterr().err
+
+
+def test_watch_of_a_missing_stack_says_nothing_runs(project, aws, capsys):
+    assert threetier(project, aws, "watch", ENV) == 0
+    assert capsys.readouterr().out == f"Nothing is running: stack {STACK_NAME} does not exist in us-east-1.\n"
+
+
 def test_status_of_a_missing_stack(project, aws, capsys):
     assert threetier(project, aws, "status", ENV) == 1
     assert f"Stack {STACK_NAME} does not exist in us-east-1." in capsys.readouterr().out

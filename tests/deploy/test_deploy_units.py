@@ -382,10 +382,12 @@ def test_an_unknown_profile_is_bad_input(no_aws_config):
         make_clients("us-east-1", "nosuch", None)
 
 
-def test_clients_use_standard_retries_and_path_style_with_an_endpoint(no_aws_config):
+def test_clients_use_adaptive_retries_and_path_style_with_an_endpoint(no_aws_config):
     clients = make_clients("eu-west-1", None, "http://127.0.0.1:9")
     assert clients.region == "eu-west-1"
-    assert clients.cloudformation.meta.config.retries["mode"] == "standard"
+    for client in (clients.cloudformation, clients.s3, clients.sts):
+        # Config's max_attempts counts retries; botocore keeps the attempts in all.
+        assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 9}
     assert clients.s3.meta.config.s3["addressing_style"] == "path"
     assert clients.cloudformation.meta.endpoint_url == "http://127.0.0.1:9"
 

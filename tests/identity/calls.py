@@ -40,7 +40,7 @@ EXCEPTIONS = {
 }
 # Passing a service role: the caller needs iam:PassRole on it, to CloudFormation.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
-PASSES_ROLE = ("CreateChangeSet", "CreateStack", "UpdateStack", "DeleteStack")
+PASSES_ROLE = ("CreateChangeSet", "CreateStack", "UpdateStack", "DeleteStack", "ContinueUpdateRollback")
 BUCKET_LEVEL = ("s3:ListBucket", "s3:GetBucketLocation")
 
 
@@ -165,8 +165,11 @@ class MotoGaps:
     commands can be recorded end to end:
 
     - answers shaped like the real API for the calls moto does not implement (drift detection,
-      termination protection), on `before-call`, after the recorder saw the call: botocore returns
-      what that handler gives;
+      termination protection, CancelUpdateStack, ContinueUpdateRollback), on `before-call`, after the
+      recorder saw the call: botocore returns what that handler gives;
+    - a stack in the status a step needs (`pretend`: UPDATE_IN_PROGRESS to cancel, UPDATE_ROLLBACK_FAILED to
+      continue), which moto never leaves a stack in, until the call that acts on it; then the rollback that
+      call starts, done at once: its last event and UPDATE_ROLLBACK_COMPLETE, while moto has nothing newer;
     - a nested stack's physical id is its ARN on AWS (what Ref of an AWS::CloudFormation::Stack
       returns: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-stack.html#aws-resource-cloudformation-stack-return-values),
       its name on moto: rewritten on `after-call`, looked up by a client of its own (not recorded).
@@ -177,15 +180,22 @@ class MotoGaps:
     def __init__(self, lookup):
         self.lookup = lookup  # a CloudFormation client of the same moto server, not recorded
         self.detections: dict[str, str] = {}  # detection id -> stack ARN
+        self.pretend: str | None = None  # the status DescribeStacks gives until a rollback starts
+        self.rolled_back: dict[str, dict] = {}  # stack ARN -> the UPDATE_ROLLBACK_COMPLETE event of its rollback
 
     def attach(self, client) -> None:
         if client.meta.service_model.service_name != "cloudformation":
             return
         client.meta.events.register("after-call.cloudformation.*", self._nested_stack_arns)
+        client.meta.events.register("after-call.cloudformation.DescribeStacks", self._statuses)
+        client.meta.events.register("before-parameter-build.cloudformation.DescribeStackEvents", _keep_arguments)
+        client.meta.events.register("after-call.cloudformation.DescribeStackEvents", self._rollback_events)
         for operation, answer in (("UpdateTerminationProtection", self._protection),
                                   ("DetectStackDrift", self._detect),
                                   ("DescribeStackDriftDetectionStatus", self._detection_status),
-                                  ("DescribeStackResourceDrifts", self._resource_drifts)):
+                                  ("DescribeStackResourceDrifts", self._resource_drifts),
+                                  ("CancelUpdateStack", self._roll_back),
+                                  ("ContinueUpdateRollback", self._roll_back)):
             client.meta.events.register(f"before-parameter-build.cloudformation.{operation}", _keep_arguments)
             client.meta.events.register(f"before-call.cloudformation.{operation}", _answering(answer))
 
@@ -197,6 +207,36 @@ class MotoGaps:
             name = resource.get("PhysicalResourceId", "")
             if resource.get("ResourceType") == "AWS::CloudFormation::Stack" and name and not name.startswith("arn:"):
                 resource["PhysicalResourceId"] = self.lookup.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+
+    # What moto leaves a stack in after each operation the scenario runs: only these are made to look otherwise.
+    _MOTO_SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+    def _statuses(self, parsed, **_):
+        for stack in parsed.get("Stacks", []):
+            if stack["StackStatus"] not in self._MOTO_SETTLED:
+                continue
+            if stack["StackId"] in self.rolled_back:
+                stack["StackStatus"] = "UPDATE_ROLLBACK_COMPLETE"
+            if self.pretend:
+                stack["StackStatus"] = self.pretend
+
+    def _rollback_events(self, parsed, context, **_):
+        stack_id = (context.get("arguments") or {}).get("StackName", "")
+        event = self.rolled_back.get(stack_id)
+        listed = parsed.get("StackEvents", [])
+        if event and not context.get("arguments", {}).get("NextToken") and event not in listed \
+                and all(other["Timestamp"] <= event["Timestamp"] for other in listed):
+            listed.insert(0, event)
+
+    def _roll_back(self, body: dict) -> dict:
+        self.pretend = None
+        stack_id = body["StackName"]
+        self.rolled_back[stack_id] = {
+            "StackId": stack_id, "EventId": f"rollback-{next(self._numbers)}", "StackName": stack_id.split("/")[1],
+            "LogicalResourceId": stack_id.split("/")[1], "PhysicalResourceId": stack_id,
+            "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": datetime.now(timezone.utc),
+            "ResourceStatus": "UPDATE_ROLLBACK_COMPLETE"}
+        return {}
 
     def _protection(self, body: dict) -> dict:
         return {"StackId": body["StackName"]}

@@ -1,7 +1,7 @@
 """The caller policy (output/deployer-role.yaml, CallerPolicy) allows every call threetier makes, and no more.
 
-A scenario runs package, plan, status, deploy, plan again, drift and delete against the local moto
-server, with `role_arn` and a pinned account in threetier.toml, a protected environment, and a
+A scenario runs package, plan, status, deploy, plan again, watch, cancel, continue-rollback, drift and
+delete against the local moto server, with `role_arn` and a pinned account in threetier.toml, a protected environment, and a
 root that makes plan look up the CloudFront prefix list, the AMI and the AZs and guard the update
 with the monitoring stack. Every AWS call is recorded (tests/identity/calls.py) and turned into
 the IAM requests it needs; principalmapper's full evaluation (tests/identity/evaluator.py) decides
@@ -28,7 +28,7 @@ REGION = "us-east-1"
 ACCOUNT = recorded.ACCOUNT
 DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT_NAME}.deployer"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/ci"
-COMMANDS = ("package", "plan", "status", "deploy", "drift", "delete")
+COMMANDS = ("package", "plan", "status", "deploy", "watch", "cancel", "continue-rollback", "drift", "delete")
 
 
 # ----------------------------------------------------------------------------- the policy as deployed
@@ -99,7 +99,8 @@ def recorder(moto_endpoint, tmp_path_factory):
     (project / "threetier.toml").write_text(SETTINGS)
     lookup = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name=REGION,
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # pragma: allowlist secret
-    recorder = recorded.Recorder(recorded.MotoGaps(lookup).attach)
+    gaps = recorded.MotoGaps(lookup)
+    recorder = recorded.Recorder(gaps.attach)
     with pytest.MonkeyPatch.context() as patch:
         fresh_moto(moto_endpoint, patch)  # moto reset, dummy credentials, the bucket
         recorder.install(patch, common)
@@ -112,11 +113,16 @@ def recorder(moto_endpoint, tmp_path_factory):
             ("delete", [ENV, "--yes"]),
             ("deploy", [ENV, "--yes"]),
             ("plan", [ENV]),
+            ("watch", [ENV]),  # nothing running
+            # moto runs no update long enough to cancel, nor fails a rollback: MotoGaps pretends both.
+            ("cancel", [ENV, "--yes"], "UPDATE_IN_PROGRESS"),
+            ("continue-rollback", [ENV, "--yes"], "UPDATE_ROLLBACK_FAILED"),
             ("drift", [ENV]),
             ("delete", [ENV, "--yes", "--disable-termination-protection"]),
         ]
-        for command, argv in steps:
+        for command, argv, *pretend in steps:
             recorder.command = command
+            gaps.pretend = pretend[0] if pretend else None
             code = cli.main(["--project-dir", str(project), command, *argv,
                              "--region", REGION, "--endpoint-url", moto_endpoint])
             assert code == 0, (command, argv)
@@ -132,12 +138,14 @@ def test_the_scenario_runs_every_command_and_reaches_every_lookup(recorder):
                      ("status", "ListChangeSets"), ("deploy", "ExecuteChangeSet"),
                      ("deploy", "UpdateTerminationProtection"), ("drift", "DetectStackDrift"),
                      ("drift", "DescribeStackResourceDrifts"), ("delete", "DeleteStack"),
+                     ("watch", "DescribeStacks"), ("cancel", "CancelUpdateStack"),
+                     ("continue-rollback", "ListStackResources"), ("continue-rollback", "ContinueUpdateRollback"),
                      ("plan", "GetCallerIdentity")]:
         assert expected in made, expected
     # Nested stacks are named <root>-<LogicalId>-<random>: within the project's stacks too.
     assert any(f"stack/{STACK_NAME}-MonitoringStack-" in need.resource for need in recorder.needs())
     assert all(call.params.get("RoleARN") == DEPLOYER_ROLE for call in recorder.calls
-               if call.operation in ("CreateChangeSet", "DeleteStack"))
+               if call.operation in ("CreateChangeSet", "DeleteStack", "ContinueUpdateRollback"))
 
 
 def test_every_call_the_tool_makes_is_allowed(recorder, caller):

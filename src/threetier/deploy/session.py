@@ -18,8 +18,17 @@ from threetier.deploy.errors import AwsError, InputError, aws_said
 from threetier.deploy.settings import AssumedRole
 from threetier.facts import regions
 
-# Standard mode retries throttling and transient errors with backoff (3 attempts).
-RETRIES = Config(retries={"mode": "standard"})
+# Adaptive mode retries throttling and transient errors with exponential backoff, like standard
+# mode, and on top slows the client down (a token bucket, one per client) once AWS throttles it:
+# following a deploy polls the root and every nested stack (about 10) every 5 s through one
+# CloudFormation client, so a throttled poll slows all of them, not one stack at a time.
+# Up to 8 retries after the first attempt (in Config, botocore's max_attempts counts the retries:
+# 9 attempts in all) rather than standard's 2; a poll that outlives them is borne by
+# threetier.deploy.patience, which waits longer still before it stops following.
+# https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
+MAX_RETRIES = 8
+RETRIES = Config(retries={"mode": "adaptive", "max_attempts": MAX_RETRIES})
 
 
 @dataclass(frozen=True)

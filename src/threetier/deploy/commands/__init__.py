@@ -1,4 +1,5 @@
-"""CLI subcommands of the deploy wrapper: package, plan, deploy, status, delete, release, pin-ami, drift.
+"""CLI subcommands of the deploy wrapper: package, plan, deploy, status, watch, cancel, continue-rollback,
+delete, release, pin-ami, drift.
 
 Each command's flow is one module here; what they share (settings, clients, error
 reporting) is in common.py, the mechanics in threetier.deploy. Each command reads and
@@ -13,7 +14,19 @@ import argparse
 from pathlib import Path
 
 from threetier.deploy import settings
-from threetier.deploy.commands import common, delete, deploy, drift, package, plan, release, status
+from threetier.deploy.commands import (
+    cancel,
+    common,
+    continuerollback,
+    delete,
+    deploy,
+    drift,
+    package,
+    plan,
+    release,
+    status,
+    watch,
+)
 from threetier.deploy.session import add_aws_options
 from threetier.review import danger
 
@@ -104,6 +117,40 @@ def add_commands(commands) -> None:
 
     status_cmd = commands.add_parser("status", parents=[stack, aws], help="stack status and outputs")
     status_cmd.set_defaults(run=run_status)
+
+    watch_cmd = commands.add_parser(
+        "watch", parents=[stack, wait, aws],
+        help="re-attach to the operation running on the stack (or say that nothing runs)",
+        description="Shows the running operation's events from its start, root and nested stacks, and follows "
+                    "them until the stack settles. Exit codes: 0 nothing running, or the operation completed; "
+                    "1 it failed or rolled back (or --timeout); 4 following stopped (credentials expired, too "
+                    "many errors): the operation goes on in AWS.",
+    )
+    watch_cmd.set_defaults(run=lambda args: common.guarded(watch.run, args))
+
+    cancel_cmd = commands.add_parser(
+        "cancel", parents=[stack, wait, aws],
+        help="cancel the update in progress (CancelUpdateStack) and follow its rollback",
+        description="Only a stack in UPDATE_IN_PROGRESS can be cancelled; it rolls back to its previous "
+                    "configuration. Exit codes: 0 UPDATE_ROLLBACK_COMPLETE, 1 not cancellable, refused or "
+                    "failed, 4 following stopped (the rollback goes on in AWS).",
+    )
+    cancel_cmd.add_argument("--yes", action="store_true", help="cancel without asking")
+    cancel_cmd.set_defaults(run=lambda args: common.guarded(cancel.run, args))
+
+    continue_cmd = commands.add_parser(
+        "continue-rollback", parents=[stack, role, wait, aws],
+        help="on UPDATE_ROLLBACK_FAILED: list what failed to roll back, continue the rollback and follow it",
+        description="Lists the resources in UPDATE_FAILED, root and nested stacks, under the names "
+                    "ResourcesToSkip takes (NestedStackLogicalId.ResourceLogicalId), then runs "
+                    "ContinueUpdateRollback. Exit codes: 0 UPDATE_ROLLBACK_COMPLETE, 1 not in "
+                    "UPDATE_ROLLBACK_FAILED, an unknown --skip, refused or failed, 4 following stopped.",
+    )
+    continue_cmd.add_argument("--skip", nargs="+", action="extend", metavar="NAME",
+                              help="a resource to skip, as listed: LogicalId in the root stack, "
+                                   "NestedStackLogicalId.ResourceLogicalId in a nested one (e.g. AppStack.Asg)")
+    continue_cmd.add_argument("--yes", action="store_true", help="continue without asking")
+    continue_cmd.set_defaults(run=lambda args: common.guarded(continuerollback.run, args))
 
     delete_cmd = commands.add_parser("delete", parents=[stack, role, wait, aws],
                                  help="delete the stack (resources with DeletionPolicy Retain/Snapshot stay)")

@@ -17,8 +17,9 @@ from botocore.parsers import ResponseParserError
 
 from threetier import emit
 from threetier.deploy import changeset, cleanup, drift, events, settings
-from threetier.deploy.errors import EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
+from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
+from threetier.deploy.patience import EXPIRED_CREDENTIALS, Detached
 from threetier.deploy.session import RETRIES, Clients, make_clients
 
 # Tests replace these so that nothing waits for real.
@@ -29,7 +30,6 @@ EVENT_POLL_SECONDS = 5.0
 DRIFT_POLL_SECONDS = 5.0
 
 EXIT_INTERRUPTED = 130
-EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
 
 
 def guarded(command, args: argparse.Namespace) -> int:
@@ -96,6 +96,13 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
     except InputError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Detached as error:
+        # Polling a running operation stopped before following it started (threetier watch's first calls).
+        env = getattr(args, "env", "ENV")
+        refresh = "refresh your credentials (e.g. `aws sso login`), then " if error.credentials else ""
+        print(f"{name}: stopped: {error.reason}. Whatever runs on the stack goes on in AWS; "
+              f"{refresh}re-attach with `threetier watch {env}`.", file=sys.stderr)
+        return EXIT_DETACHED
     except AwsError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return EXIT_FAILURE
@@ -123,7 +130,7 @@ def _reporting_errors(command, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         env = getattr(args, "env", "ENV")
         print(f"\n{name}: interrupted. Anything already started in AWS goes on; "
-              f"check it with `threetier status {env}`.", file=sys.stderr)
+              f"re-attach with `threetier watch {env}`, or check it with `threetier status {env}`.", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

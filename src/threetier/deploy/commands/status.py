@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from threetier import emit
-from threetier.deploy import advice, changeset
+from threetier.deploy import advice, changeset, events
 from threetier.deploy.commands import common
 from threetier.deploy.commands.outcome import outputs_table
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     outputs = stack.get("Outputs") or []
     print()
     print(outputs_table(outputs) if outputs else "Outputs: none")
+    if events.is_running(status):
+        cancel = f", or cancel the update with `threetier cancel {args.env}`" if status == "UPDATE_IN_PROGRESS" else ""
+        print()
+        print(f"An operation is running: follow it with `threetier watch {args.env}`{cancel}.")
     stuck = advice.next_step(status, stack_name, args.env, args.region)
     if stuck and not status.endswith("_IN_PROGRESS"):
         print()
