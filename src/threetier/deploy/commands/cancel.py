@@ -13,7 +13,6 @@ import sys
 
 from botocore.exceptions import ClientError
 
-from threetier import emit
 from threetier.deploy import changeset, events
 from threetier.deploy.commands import common
 from threetier.deploy.commands.outcome import report as report_outcome
@@ -26,11 +25,8 @@ ROLLED_BACK = ("UPDATE_ROLLBACK_COMPLETE",)
 
 
 def run(args: argparse.Namespace) -> int:
-    project = emit.find_project(args.project_dir)
-    stack_name = common.stack_name(args, project)
-    clients = common.connect(args)
+    stack_name, clients, stack = common.root_stack(args)
     cfn = clients.cloudformation
-    stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
         print(f"threetier cancel: stack {stack_name} does not exist in {clients.region}: nothing to cancel.",
               file=sys.stderr)

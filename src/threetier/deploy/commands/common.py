@@ -152,6 +152,13 @@ def make_ec2(clients: Clients, profile: str | None):
     return make_client(clients, profile, "ec2")
 
 
+def root_stack(args: argparse.Namespace) -> tuple[str, Clients, dict | None]:
+    """(the environment's root stack name, the connected clients, its DescribeStacks entry or None)."""
+    name = stack_name(args, emit.find_project(args.project_dir))
+    clients = connect(args)
+    return name, clients, changeset.describe_stack(clients.cloudformation, name)
+
+
 def stack_name(args: argparse.Namespace, project: Path) -> str:
     """--stack-name, or the name the parameter file gives (no template check: nothing is created)."""
     if args.stack_name:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from threetier import emit
-from threetier.deploy import changeset, events, rollbackskips
+from threetier.deploy import events, rollbackskips
 from threetier.deploy.commands import common
 from threetier.deploy.commands.outcome import report as report_outcome
 from threetier.deploy.errors import EXIT_FAILURE
@@ -26,11 +25,8 @@ ROLLED_BACK = ("UPDATE_ROLLBACK_COMPLETE",)
 
 
 def run(args: argparse.Namespace) -> int:
-    project = emit.find_project(args.project_dir)
-    stack_name = common.stack_name(args, project)
-    clients = common.connect(args)
+    stack_name, clients, stack = common.root_stack(args)
     cfn = clients.cloudformation
-    stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
         print(f"threetier continue-rollback: stack {stack_name} does not exist in {clients.region}.", file=sys.stderr)
         return EXIT_FAILURE

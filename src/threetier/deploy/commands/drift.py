@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from threetier import emit
-from threetier.deploy import changeset, drift
+from threetier.deploy import drift
 from threetier.deploy.commands import common
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
-    project = emit.find_project(args.project_dir)
-    stack_name = common.stack_name(args, project)
-    clients = common.connect(args)
+    stack_name, clients, stack = common.root_stack(args)
     cfn = clients.cloudformation
-    stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
         print(f"Stack {stack_name} does not exist in {clients.region}.", file=sys.stderr)
         return EXIT_FAILURE
