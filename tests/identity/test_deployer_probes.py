@@ -133,3 +133,10 @@ def test_an_untagged_key_may_be_tagged_into_the_project(bounded):
     """What the README warns about: KMS wants kms:TagResource on every key to tag one on create, so a key
     that carries no Project tag at all can be tagged into the project; keys of other projects cannot."""
     assert bounded.allows("kms:TagResource", KEY, {**HERE, "aws:RequestTag/Project": PROJECT})
+
+
+def test_with_a_role_path_only_the_projects_roles_under_it_are_reachable():
+    deployed = Deployed(REGION, "aws", {"IamRolePath": "/app/"})
+    under_the_path = f"arn:aws:iam::{ACCOUNT}:role/app/{PROJECT}-prod-AppStack-1A2B-InstanceRole-3C4D"
+    assert deployed.allows("iam:DeleteRole", under_the_path, HERE)
+    assert not deployed.allows("iam:DeleteRole", PROJECT_ROLE, HERE), "the same name outside the path"

@@ -40,10 +40,8 @@ ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${IamRolePath}" + R
 POLICY_NAMES = "${ProjectName}.deployer-"
 
 _REGIONAL = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:"
-# The rotation functions' stack (from the Serverless Application Repository) makes its role without a path.
-_ROLE_PATHS = ("${IamRolePath}", "/")
-PROJECT_ROLES = tuple(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}${{ProjectName}}-*"
-                      for path in _ROLE_PATHS)
+# Every role the stacks make takes IamRolePath (threetier.blocks.policies.role_placement).
+PROJECT_ROLES = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role${IamRolePath}${ProjectName}-*",)
 PROJECT_INSTANCE_PROFILES = (
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile${IamRolePath}${ProjectName}-*",)
 
