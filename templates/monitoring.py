@@ -17,13 +17,17 @@ import json
 from awacs import kms as kms_actions, sns as sns_actions
 from awacs.aws import Allow, Condition as PolicyCondition, Principal, Statement, StringEquals
 from troposphere import (
+    And,
+    Condition,
     Equals,
     If,
     Join,
     Not,
+    NoValue,
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Template,
     cloudwatch,
@@ -42,6 +46,7 @@ from threetier.parameters.conditions import (
 )
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
+HAS_ALARM_TOPIC_ARN = "HasAlarmTopicArn"
 EFS_BURSTING = "EfsBursting"
 EFS_GENERAL_PURPOSE = "EfsGeneralPurpose"
 
@@ -88,7 +93,7 @@ def build() -> Template:
     P.use(t, P.ALB_FULL_NAME, P.TARGET_GROUP_FULL_NAME, P.AUTO_SCALING_GROUP_NAME,
           P.DB_INSTANCE_IDENTIFIER, P.DB_REPLICA_IDENTIFIER, P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS)
     conditions.add(t, HAS_READ_REPLICA, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
-    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(P.ALARM_EMAIL.name), "")))
+    _recipient_conditions(t)
     t.add_condition(EFS_BURSTING, Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "bursting"))
     t.add_condition(EFS_GENERAL_PURPOSE, Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "generalPurpose"))
 
@@ -116,6 +121,23 @@ def build() -> Template:
 
 
 # --- Topic -------------------------------------------------------------------
+
+def _recipient_conditions(t: Template) -> None:
+    """AlarmEmail holds an email address or an SNS topic ARN (its AllowedPattern admits exactly
+    those): an ARN starts with "arn:", an email address has no colon."""
+    recipient = Ref(P.ALARM_EMAIL.name)
+    t.add_condition(HAS_ALARM_TOPIC_ARN, Equals(Select(0, Split(":", recipient)), "arn"))
+    t.add_condition(HAS_ALARM_EMAIL, And(Not(Equals(recipient, "")), Not(Condition(HAS_ALARM_TOPIC_ARN))))
+
+
+def alarm_actions(topic: sns.Topic) -> list:
+    """The stack's topic, and the user's own topic when AlarmEmail names one. CloudWatch publishes
+    to it as the cloudwatch.amazonaws.com service principal, so that topic's access policy (and the
+    key policy of a customer managed key encrypting it; the AWS managed aws/sns key cannot allow it)
+    must let CloudWatch publish: docs/deploy.md, "Who hears the alarms".
+    https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"""
+    return [Ref(topic), If(HAS_ALARM_TOPIC_ARN, Ref(P.ALARM_EMAIL.name), NoValue)]
 
 def _alarm_topic(t: Template) -> sns.Topic:
     # CloudWatch cannot publish to a topic encrypted with the AWS managed SNS
@@ -232,8 +254,8 @@ class Alarms:
             EvaluationPeriods=periods,
             DatapointsToAlarm=datapoints or periods,
             TreatMissingData=treat_missing,
-            AlarmActions=[Ref(self.topic)],
-            OKActions=[Ref(self.topic)],
+            AlarmActions=alarm_actions(self.topic),
+            OKActions=alarm_actions(self.topic),
             Tags=naming.tags(_kebab(title)),
             **metric,
         )

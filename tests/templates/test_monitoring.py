@@ -1,5 +1,6 @@
 import importlib
 import json
+import re
 
 import pytest
 
@@ -145,9 +146,40 @@ def test_email_subscription_is_optional(monitoring_dict):
     on = Evaluation(monitoring_dict, {"AlarmEmail": "ops@example.com"}).resources()
     subscription = on["AlarmEmailSubscription"]["Properties"]
     assert subscription["Protocol"] == "email" and subscription["Endpoint"] == "ops@example.com"
-    pattern = monitoring_dict["Parameters"]["AlarmEmail"]["AllowedPattern"]
-    import re
-    assert re.fullmatch(pattern, "ops@example.com") and not re.fullmatch(pattern, "not an email")
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("", True),
+    ("ops@example.com", True),
+    ("arn:aws:sns:eu-west-1:123456789012:pager-duty_alerts", True),
+    ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:oncall", True),
+    ("not an email", False),
+    ("arn:aws:sns:eu-west-1:123456789012:alerts.fifo", False),  # FIFO: alarms notify standard topics
+    ("arn:aws:sqs:eu-west-1:123456789012:queue", False),
+    ("arn:aws:sns:eu-west-1:1234:alerts", False),
+])
+def test_alarm_email_takes_an_address_or_a_topic_arn(monitoring_dict, value, accepted):
+    assert bool(re.fullmatch(monitoring_dict["Parameters"]["AlarmEmail"]["AllowedPattern"], value)) is accepted
+
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:chat-alerts"
+
+
+def test_a_topic_arn_is_notified_by_every_alarm_and_subscribes_nothing(monitoring_dict):
+    resources = Evaluation(monitoring_dict, {"AlarmEmail": TOPIC}).resources()
+    assert "AlarmEmailSubscription" not in resources, "SNS has no protocol that subscribes a topic to a topic"
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms
+    for name, alarm in alarms.items():
+        for actions in ("AlarmActions", "OKActions"):
+            assert alarm[actions] == [{"Ref": "AlarmTopic"}, TOPIC], (name, actions)
+
+
+@pytest.mark.parametrize("values", [{}, {"AlarmEmail": "ops@example.com"}])
+def test_without_a_topic_arn_the_alarms_notify_only_their_own_topic(monitoring_dict, values):
+    resources = Evaluation(monitoring_dict, values).resources()
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms and all(a["AlarmActions"] == a["OKActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
 SAMPLES = {
