@@ -72,13 +72,16 @@ def _not_deployed_yet(cfn, stack: dict, args: argparse.Namespace) -> str:
             f"`threetier delete {args.env}{at}` removes the stack and them.")
 
 
-
 # ListSubscriptionsByTopic names a subscription its endpoint has not confirmed yet
 # "PendingConfirmation" instead of an ARN; SNS delivers nothing to it until it is confirmed.
 # https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html
 # https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html
 PENDING = "PendingConfirmation"
 ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
+# Subscribe: "Confirmation tokens are valid for two days."
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+HOW_TO_CONFIRM = ("Confirm it with the link in the email from AWS Notifications (valid for two days; after that, "
+                  "choose the subscription in the SNS console and Request confirmation).")
 
 
 def _unconfirmed_alarm_subscriptions(clients, args: argparse.Namespace, outputs: list[dict]) -> list[str]:
@@ -92,13 +95,11 @@ def _unconfirmed_alarm_subscriptions(clients, args: argparse.Namespace, outputs:
         waiting = [subscription for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
                    for subscription in page.get("Subscriptions", []) if subscription.get("SubscriptionArn") == PENDING]
     except ClientError as error:
-        return [f"Alarms:  could not list the alarm topic's subscriptions ({error.response['Error'].get('Code')}): "
-                "whether someone confirmed them is unknown"]
+        unknown = (f"Alarms:  could not list the alarm topic's subscriptions ({error.response['Error'].get('Code')}): "
+                   "whether someone confirmed them is unknown")
+        return [unknown]
     if not waiting:
         return []
     lines = [f"Alarms:  {s.get('Protocol', '')} {s.get('Endpoint', '')} has not confirmed its subscription to "
              f"{topic}: it receives no alarm" for s in waiting]
-    # Subscribe: "Confirmation tokens are valid for two days."
-    # https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
-    return lines + ["Confirm it with the link in the email from AWS Notifications (valid for two days; after that, "
-                    "choose the subscription in the SNS console and Request confirmation)."]
+    return [*lines, HOW_TO_CONFIRM]
