@@ -17,13 +17,17 @@ import json
 from awacs import kms as kms_actions, sns as sns_actions
 from awacs.aws import Allow, Condition as PolicyCondition, Principal, Statement, StringEquals
 from troposphere import (
+    And,
+    Condition,
     Equals,
     If,
     Join,
     Not,
+    NoValue,
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Template,
     cloudwatch,
@@ -42,6 +46,7 @@ from threetier.parameters.conditions import (
 )
 
 HAS_ALARM_EMAIL = "HasAlarmEmail"
+HAS_ALARM_TOPIC_ARN = "HasAlarmTopicArn"
 EFS_BURSTING = "EfsBursting"
 EFS_GENERAL_PURPOSE = "EfsGeneralPurpose"
 
@@ -88,7 +93,7 @@ def build() -> Template:
     P.use(t, P.ALB_FULL_NAME, P.TARGET_GROUP_FULL_NAME, P.AUTO_SCALING_GROUP_NAME,
           P.DB_INSTANCE_IDENTIFIER, P.DB_REPLICA_IDENTIFIER, P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS)
     conditions.add(t, HAS_READ_REPLICA, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
-    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(P.ALARM_EMAIL.name), "")))
+    _recipient_conditions(t)
     t.add_condition(EFS_BURSTING, Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "bursting"))
     t.add_condition(EFS_GENERAL_PURPOSE, Equals(Ref(P.EFS_PERFORMANCE_MODE.name), "generalPurpose"))
 
@@ -116,6 +121,23 @@ def build() -> Template:
 
 
 # --- Topic -------------------------------------------------------------------
+
+def _recipient_conditions(t: Template) -> None:
+    """AlarmEmail holds an email address or an SNS topic ARN (its AllowedPattern admits exactly
+    those): an ARN starts with "arn:", an email address has no colon."""
+    recipient = Ref(P.ALARM_EMAIL.name)
+    t.add_condition(HAS_ALARM_TOPIC_ARN, Equals(Select(0, Split(":", recipient)), "arn"))
+    t.add_condition(HAS_ALARM_EMAIL, And(Not(Equals(recipient, "")), Not(Condition(HAS_ALARM_TOPIC_ARN))))
+
+
+def alarm_actions(topic: sns.Topic) -> list:
+    """The stack's topic, and the user's own topic when AlarmEmail names one. CloudWatch publishes
+    to it as the cloudwatch.amazonaws.com service principal, so that topic's access policy (and the
+    key policy of a customer managed key encrypting it; the AWS managed aws/sns key cannot allow it)
+    must let CloudWatch publish: docs/deploy.md, "Who hears the alarms".
+    https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"""
+    return [Ref(topic), If(HAS_ALARM_TOPIC_ARN, Ref(P.ALARM_EMAIL.name), NoValue)]
 
 def _alarm_topic(t: Template) -> sns.Topic:
     # CloudWatch cannot publish to a topic encrypted with the AWS managed SNS
@@ -232,8 +254,8 @@ class Alarms:
             EvaluationPeriods=periods,
             DatapointsToAlarm=datapoints or periods,
             TreatMissingData=treat_missing,
-            AlarmActions=[Ref(self.topic)],
-            OKActions=[Ref(self.topic)],
+            AlarmActions=alarm_actions(self.topic),
+            OKActions=alarm_actions(self.topic),
             Tags=naming.tags(_kebab(title)),
             **metric,
         )
@@ -460,14 +482,17 @@ ALB_DIMS = ["LoadBalancer", "${AlbFullName}"]
 TG_DIMS = ["TargetGroup", "${TargetGroupFullName}", "LoadBalancer", "${AlbFullName}"]
 DB_DIMS = ["DBInstanceIdentifier", "${DbInstanceIdentifier}"]
 EFS_DIMS = ["FileSystemId", "${EfsFileSystemId}"]
+ROTATION_FUNCTION = rotationfunction.function_name().to_dict()["Fn::Sub"]
 
+# Every alarm's metric is on the dashboard, with the alarm's dimensions, so that what an alarm
+# watches can be seen before and after it fires (tests/templates/test_monitoring.py checks).
 # (condition or None, widget): one row per tier, top to bottom like the stack.
 DASHBOARD = [
     (None, _row_title("Load balancer")),
-    (None, _graph("Requests", [[ALB, "RequestCount", *ALB_DIMS]])),
-    (None, _graph("Response time p95 (s)", [[ALB, "TargetResponseTime", *ALB_DIMS]], stat="p95")),
+    (None, _graph("Requests", [[ALB, "RequestCount", *ALB_DIMS], [ALB, "RequestCount", *TG_DIMS]])),
+    (None, _graph("Response time p95 (s)", [[ALB, "TargetResponseTime", *TG_DIMS]], stat="p95")),
     (None, _graph("5xx responses", [[ALB, "HTTPCode_ELB_5XX_Count", *ALB_DIMS],
-                                    [ALB, "HTTPCode_Target_5XX_Count", *ALB_DIMS]])),
+                                    [ALB, "HTTPCode_Target_5XX_Count", *TG_DIMS]])),
     (None, _graph("Healthy / unhealthy servers", [[ALB, "HealthyHostCount", *TG_DIMS],
                                                   [ALB, "UnHealthyHostCount", *TG_DIMS]], stat="Maximum")),
     (None, _row_title("App servers")),
@@ -482,12 +507,35 @@ DASHBOARD = [
     (None, _graph("Freeable memory (bytes)", [[RDS, "FreeableMemory", *DB_DIMS]], stat="Minimum")),
     (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", "DBInstanceIdentifier",
                                                    "${DbReplicaIdentifier}"]], stat="Maximum")),
+    (None, _graph("Database errors in the app logs", [[logstore.APP_METRICS_NAMESPACE,
+                                                       logstore.DATABASE_ERRORS_METRIC]])),
+    (None, _graph("Password rotation errors", [["AWS/Lambda", "Errors", "FunctionName", ROTATION_FUNCTION]])),
     (None, _row_title("Shared file system")),
     (None, _graph("Throughput (bytes)", [[EFS, "TotalIOBytes", *EFS_DIMS], [EFS, "MeteredIOBytes", *EFS_DIMS]],
                   width=12)),
     (EFS_GENERAL_PURPOSE, _graph("I/O limit used (%)", [[EFS, "PercentIOLimit", *EFS_DIMS]], stat="Maximum")),
     (EFS_BURSTING, _graph("Burst credits (bytes)", [[EFS, "BurstCreditBalance", *EFS_DIMS]], stat="Minimum")),
+    (None, _row_title("NAT gateways")),
+    *((condition, _graph(f"NAT gateway {number} port allocation errors",
+                         [[NAT, "ErrorPortAllocation", "NatGatewayId", f"${{NatGateway{number}Id}}"]]))
+      for number, condition in ((1, None), (2, USE_NAT_PER_AZ), (3, CREATE_NAT_GATEWAY_3))),
 ]
+
+
+def _nat_gateway_id(number: int) -> Select:
+    """The id of NAT gateway `number` from NatGatewayIds, which lists only the gateways that exist.
+    Fn::Select fails the stack on an index out of range, and the dashboard body is one property:
+    the list is padded so that gateways 2 and 3 stay in range when they do not exist (their
+    widgets are left out by their Conditions).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-select.html"""
+    padded = Join("", [Join(",", Ref(P.NAT_GATEWAY_IDS.name)), ",,"])
+    return Select(number - 1, Split(",", padded))
+
+
+def _sub_variables(text: str) -> dict:
+    """The Sub variables a widget's text uses that are no parameter of the stack: the NAT gateway ids."""
+    return {f"NatGateway{number}Id": _nat_gateway_id(number) for number in (1, 2, 3)
+            if f"${{NatGateway{number}Id}}" in text}
 
 
 def dashboard_body() -> Join:
@@ -498,6 +546,7 @@ def dashboard_body() -> Join:
     parts = []
     for index, (condition, widget) in enumerate(DASHBOARD):
         text = ("," if index else "") + json.dumps(widget, sort_keys=True)
-        value = Sub(text) if "${" in text else text
+        variables = _sub_variables(text)
+        value = Sub(text, variables) if variables else Sub(text) if "${" in text else text
         parts.append(value if condition is None else If(condition, value, ""))
     return Join("", ['{"widgets":[', *parts, "]}"])

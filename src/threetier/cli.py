@@ -296,6 +296,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from threetier.deploy import settings
     from threetier.deploy.errors import InputError
     from threetier.deploy.inputs import load_root_template, load_values
     from threetier.parameters import sharedzone, validate
@@ -304,11 +305,13 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         path, values = load_values(project, args.env)
         template = load_root_template(project)
+        protected = settings.is_protected(project, args.env)
     except InputError as error:
         print(f"threetier validate: {error}", file=sys.stderr)
         return EXIT_USAGE
     region = validate.region_from(args.region)
-    problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure)
+    problems = validate.validate(template, values, region=region, allow_insecure=args.allow_insecure,
+                                 protected=protected)
     # The names it claims in a domain, against the project's other environments.
     problems = sharedzone.project_problems(project, args.env, values, template.get("Parameters") or {}) + problems
     # The report (each problem, then the summary) is the command's output: all of it on stdout.

@@ -754,6 +754,68 @@ def test_status_prints_the_outputs(project, aws, capsys):
     assert "SiteUrl  https://shop.example.com           Site URL" in out
 
 
+ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:shop-dev-AlarmTopic-1ABC"
+
+
+def subscription(endpoint: str, arn: str) -> dict:
+    return {"SubscriptionArn": arn, "Owner": "123456789012", "Protocol": "email", "Endpoint": endpoint,
+            "TopicArn": ALARM_TOPIC}
+
+
+@pytest.fixture
+def sns(monkeypatch):
+    """The SNS client status makes, stubbed; the other services are the `aws` fixture's."""
+    client = boto3.client("sns", region_name="us-east-1")
+    made = common.make_client
+    monkeypatch.setattr(common, "make_client",
+                        lambda clients, profile, service: client if service == "sns" else made(clients, profile, service))
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def test_status_shows_an_alarm_subscription_waiting_for_confirmation(project, aws, sns, capsys):
+    aws.stack_is("UPDATE_COMPLETE", outputs=[{"OutputKey": "AlarmTopicArn", "OutputValue": ALARM_TOPIC}])
+    # Two pages: the one waiting is on the second.
+    sns.add_response("list_subscriptions_by_topic", {
+        "Subscriptions": [subscription("lead@shop.net", f"{ALARM_TOPIC}:0b2c7a3e-1111-4a5b-9c8d-0123456789ab")],
+        "NextToken": "page-2"}, {"TopicArn": ALARM_TOPIC})  # pragma: allowlist secret (a page token)
+    sns.add_response("list_subscriptions_by_topic", {
+        "Subscriptions": [subscription("oncall@shop.net", "PendingConfirmation")]},
+        {"TopicArn": ALARM_TOPIC, "NextToken": "page-2"})  # pragma: allowlist secret (a page token)
+
+    assert threetier(project, "status", ENV) == 0
+
+    out = capsys.readouterr().out
+    assert (f"Alarms:  email oncall@shop.net has not confirmed its subscription to {ALARM_TOPIC}: "
+            "it receives no alarm\n") in out
+    assert "lead@shop.net" not in out
+    assert out.count("Confirm it with the link in the email from AWS Notifications") == 1
+
+
+def test_status_says_nothing_of_confirmed_subscriptions_or_a_stack_without_alarms(project, aws, sns, capsys):
+    aws.stack_is("UPDATE_COMPLETE", outputs=[{"OutputKey": "AlarmTopicArn", "OutputValue": ALARM_TOPIC}])
+    sns.add_response("list_subscriptions_by_topic", {
+        "Subscriptions": [subscription("lead@shop.net", f"{ALARM_TOPIC}:0b2c7a3e-1111-4a5b-9c8d-0123456789ab")]},
+        {"TopicArn": ALARM_TOPIC})
+    assert threetier(project, "status", ENV) == 0
+    assert "Alarms:" not in capsys.readouterr().out
+
+    # Monitoring off: the output is empty, and SNS is not asked.
+    aws.stack_is("UPDATE_COMPLETE", outputs=[{"OutputKey": "AlarmTopicArn", "OutputValue": ""}])
+    assert threetier(project, "status", ENV) == 0
+    assert "Alarms:" not in capsys.readouterr().out
+
+
+def test_status_goes_on_when_the_subscriptions_cannot_be_listed(project, aws, sns, capsys):
+    aws.stack_is("UPDATE_COMPLETE", outputs=[{"OutputKey": "AlarmTopicArn", "OutputValue": ALARM_TOPIC}])
+    sns.add_client_error("list_subscriptions_by_topic", "AuthorizationError", "not allowed",
+                         expected_params={"TopicArn": ALARM_TOPIC})
+    assert threetier(project, "status", ENV) == 0
+    assert ("Alarms:  could not list the alarm topic's subscriptions (AuthorizationError): whether someone "
+            "confirmed them is unknown") in capsys.readouterr().out
+
+
 # ----------------------------------------------------------------------------- delete
 
 def test_delete_without_a_terminal_needs_yes(project, aws, capsys, no_terminal):

@@ -17,10 +17,11 @@ import pytest
 from threetier import cli, emit
 from threetier.deploy import inputs
 from threetier.deploy.package import parse_template
-from threetier.parameters import validate
+from threetier.parameters import paramfile, validate
 
 US_EAST_1_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 EU_CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:pager"
 
 BASE = {
     "ProjectName": "shop", "EnvironmentName": "dev", "VpcNetworkAddress": "10.0.0.0", "VpcPrefixLength": "16",
@@ -29,7 +30,7 @@ BASE = {
     "DbInstanceClass": "db.t4g.micro", "DbMultiAz": "false", "DbAllocatedStorage": "20",
     "DbMaxAllocatedStorage": "50", "DbDeletionProtection": "false", "DbPerformanceInsights": "false",
     "InstanceType": "t3.small", "AsgMinSize": "1", "AsgMaxSize": "3",
-    "DbConnectionsMax": "50", "CpuCredits": "unlimited",
+    "DbConnectionsMax": "50", "CpuCredits": "unlimited", "AlarmEmail": TOPIC,
 }
 PROD = {**BASE, "EnvironmentName": "prod", "NumberOfAzs": "3", "DbMultiAz": "true",
         "DbDeletionProtection": "true", "DbInstanceClass": "db.m6g.large"}
@@ -351,13 +352,109 @@ def committed_root(project):
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 @pytest.mark.parametrize("region", [None, "us-east-1", "eu-west-1"])
-def test_the_committed_parameter_files_are_valid(project, committed_root, monkeypatch, env, region, capsys):
+def test_the_committed_parameter_files_are_valid_but_for_who_hears_the_alarms(
+        project, committed_root, monkeypatch, env, region, capsys):
+    """Who answers the alarms only the user knows, so the committed files leave AlarmEmail out: dev is
+    warned, prod (protected) refused until it is set; nothing else is wrong with either."""
     # As parsed_once: the committed output/main.yaml, read by the same function once for the six cases.
     monkeypatch.setattr(inputs, "load_root_template", lambda _project: committed_root)
+    assert run(project, env, *(["--region", region] if region else [])) == (2 if env == "prod" else 0)
+    *lines, summary = capsys.readouterr().out.splitlines()
+    problems = [line for line in lines if ": note: " not in line]
+    assert len(problems) == 1 and f"{env}.json: " in problems[0]
+    assert (": warning: " in problems[0]) is (env == "dev") and "AlarmEmail='': empty" in problems[0]
+    assert summary.endswith("nothing was sent to AWS") if env == "prod" else f"{env}.json: valid" in summary
+
+    monkeypatch.setattr(inputs, "load_values", lambda _project, name: (
+        project / "parameters" / f"{name}.json",
+        {**paramfile.load(paramfile.path_for(project, name)), "AlarmEmail": TOPIC}))
     assert run(project, env, *(["--region", region] if region else [])) == 0
     out = capsys.readouterr().out
     assert f"{env}.json: valid" in out
     assert "error" not in out and "warning" not in out
+
+
+# ----------------------------------------------------------------------------- who hears the alarms
+
+
+NOBODY = {**PROD, "AlarmEmail": None}
+
+
+@pytest.fixture(autouse=True)
+def environments_removed(request):
+    """The environments these tests write into the shared project (prod, qa, a threetier.toml) are gone
+    after each test: other tests list the project's environments."""
+    yield
+    if "tmp_project" in request.fixturenames:
+        project = request.getfixturevalue("tmp_project")
+        for path in (project / "parameters" / "prod.json", project / "parameters" / "qa.json",
+                     project / "threetier.toml"):
+            path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def toml(tmp_project):
+    return tmp_project / "threetier.toml"
+
+
+def test_a_protected_environment_without_a_recipient_is_refused_with_what_to_set(tmp_project, parsed_once, capsys):
+    write(tmp_project, "prod", NOBODY)
+
+    assert run(tmp_project, "prod") == 2
+
+    out = capsys.readouterr().out
+    assert ("prod.json: AlarmEmail='': empty: the alarms notify a topic no one subscribes to, so no one hears "
+            "them, and this is a protected environment: set it to an email address of whoever answers the "
+            "alarms") in out
+    assert "or the ARN of an existing SNS topic" in out and "docs/deploy.md" in out
+    assert "1 error" in out
+
+
+def test_other_environments_are_warned(tmp_project, parsed_once, capsys):
+    write(tmp_project, "qa", NOBODY)
+    assert run(tmp_project, "qa") == 0
+    out = capsys.readouterr().out
+    assert "qa.json: warning: AlarmEmail='': empty: the alarms notify a topic no one subscribes to" in out
+    assert "(a protected environment must)" in out and "1 warning" in out
+
+
+@pytest.mark.parametrize("recipient", ["oncall@shop-ops.net", TOPIC])
+def test_an_address_or_a_topic_satisfies_a_protected_environment(tmp_project, parsed_once, capsys, recipient):
+    write(tmp_project, "prod", {**PROD, "AlarmEmail": recipient})
+    assert run(tmp_project, "prod") == 0
+    assert "AlarmEmail" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("address", ["ops@example.com", "ops@mail.example.org", "ops@alerts.test",
+                                     "ops@EXAMPLE.NET", "ops@pager.invalid"])
+def test_an_address_in_a_domain_reserved_for_examples_tells_no_one(tmp_project, parsed_once, capsys, address):
+    write(tmp_project, "prod", {**PROD, "AlarmEmail": address})
+    assert run(tmp_project, "prod") == 2
+    assert "is reserved for examples (RFC 2606): no mail is delivered there" in capsys.readouterr().out
+    write(tmp_project, "qa", {**PROD, "AlarmEmail": address})
+    assert run(tmp_project, "qa") == 0
+    assert "warning: AlarmEmail=" in capsys.readouterr().out
+
+
+def test_without_monitoring_there_is_no_alarm_to_hear(tmp_project, parsed_once, capsys):
+    write(tmp_project, "prod", {**PROD, "MonitoringEnabled": "false"})
+    assert run(tmp_project, "prod") == 0
+    assert "AlarmEmail" not in capsys.readouterr().out
+
+
+def test_threetier_toml_decides_which_environment_is_protected(tmp_project, parsed_once, capsys, toml):
+    write(tmp_project, "qa", NOBODY)
+    write(tmp_project, "prod", NOBODY)
+    toml.write_text('[qa]\nprotected = true\n\n[prod]\nprotected = false\n')
+    assert run(tmp_project, "qa") == 2
+    assert run(tmp_project, "prod") == 0
+    assert "prod.json: warning: AlarmEmail=''" in capsys.readouterr().out
+    # An environment without a table keeps the default: validate needs no pins.
+    toml.write_text('[dev]\nregion = "us-east-1"\n')
+    assert run(tmp_project, "prod") == 2
+    toml.write_text('[prod]\nprotected = "yes"\n')
+    assert run(tmp_project, "prod") == 2
+    assert "[prod] protected must be true or false (no quotes)" in capsys.readouterr().err
 
 
 GOOD = {

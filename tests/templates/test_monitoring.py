@@ -1,5 +1,6 @@
 import importlib
 import json
+import re
 
 import pytest
 
@@ -145,9 +146,40 @@ def test_email_subscription_is_optional(monitoring_dict):
     on = Evaluation(monitoring_dict, {"AlarmEmail": "ops@example.com"}).resources()
     subscription = on["AlarmEmailSubscription"]["Properties"]
     assert subscription["Protocol"] == "email" and subscription["Endpoint"] == "ops@example.com"
-    pattern = monitoring_dict["Parameters"]["AlarmEmail"]["AllowedPattern"]
-    import re
-    assert re.fullmatch(pattern, "ops@example.com") and not re.fullmatch(pattern, "not an email")
+
+
+@pytest.mark.parametrize("value, accepted", [
+    ("", True),
+    ("ops@example.com", True),
+    ("arn:aws:sns:eu-west-1:123456789012:pager-duty_alerts", True),
+    ("arn:aws-us-gov:sns:us-gov-west-1:123456789012:oncall", True),
+    ("not an email", False),
+    ("arn:aws:sns:eu-west-1:123456789012:alerts.fifo", False),  # FIFO: alarms notify standard topics
+    ("arn:aws:sqs:eu-west-1:123456789012:queue", False),
+    ("arn:aws:sns:eu-west-1:1234:alerts", False),
+])
+def test_alarm_email_takes_an_address_or_a_topic_arn(monitoring_dict, value, accepted):
+    assert bool(re.fullmatch(monitoring_dict["Parameters"]["AlarmEmail"]["AllowedPattern"], value)) is accepted
+
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:chat-alerts"
+
+
+def test_a_topic_arn_is_notified_by_every_alarm_and_subscribes_nothing(monitoring_dict):
+    resources = Evaluation(monitoring_dict, {"AlarmEmail": TOPIC}).resources()
+    assert "AlarmEmailSubscription" not in resources, "SNS has no protocol that subscribes a topic to a topic"
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms
+    for name, alarm in alarms.items():
+        for actions in ("AlarmActions", "OKActions"):
+            assert alarm[actions] == [{"Ref": "AlarmTopic"}, TOPIC], (name, actions)
+
+
+@pytest.mark.parametrize("values", [{}, {"AlarmEmail": "ops@example.com"}])
+def test_without_a_topic_arn_the_alarms_notify_only_their_own_topic(monitoring_dict, values):
+    resources = Evaluation(monitoring_dict, values).resources()
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms and all(a["AlarmActions"] == a["OKActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
 SAMPLES = {
@@ -168,7 +200,7 @@ def dashboard(monitoring_dict, **values) -> dict:
 def test_dashboard_is_valid_json_with_a_row_per_tier(monitoring_dict, values):
     body = dashboard(monitoring_dict, **values)
     rows = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert rows == ["## Load balancer", "## App servers", "## Database", "## Shared file system"]
+    assert rows == ["## Load balancer", "## App servers", "## Database", "## Shared file system", "## NAT gateways"]
     for widget in body["widgets"]:
         if widget["type"] == "metric":
             assert widget["properties"]["region"] == "us-east-1"
@@ -186,7 +218,8 @@ def test_dashboard_references_only_resources_that_exist(monitoring_dict):
     default = dashboard(monitoring_dict, EfsThroughputMode="elastic")
     names = {value for _, value in dashboard_dimensions(default)}
     assert "replica-1" not in names, "no replica, no replica widget"
-    assert names <= set(SAMPLES.values())
+    # The rotation function is named after the environment (ProjectName and EnvironmentName defaults here).
+    assert names <= {*SAMPLES.values(), "project-x-dev-db-rotation"}
     metrics = {m[1] for w in default["widgets"] for m in w.get("properties", {}).get("metrics", [])}
     assert "BurstCreditBalance" not in metrics and "PercentIOLimit" in metrics
     assert "replica-1" in {v for _, v in dashboard_dimensions(dashboard(monitoring_dict, DbReplicaEnabled="true"))}
@@ -229,3 +262,62 @@ def test_alarms_on_metrics_that_report_only_events_fill_the_quiet_periods(monito
     alarm = monitoring_dict["Resources"][name]["Properties"]
     returned = [q["Expression"] for q in alarm["Metrics"] if q["ReturnData"]]
     assert len(returned) == 1 and returned[0].startswith("FILL(m1, 0)"), name
+
+
+# ----------------------------------------------------------------------------- the dashboard shows what alarms watch
+
+EVERY_BRANCH = [
+    {},
+    {"DbReplicaEnabled": "true", "EfsThroughputMode": "bursting", "EfsPerformanceMode": "maxIO",
+     "NumberOfAzs": "3", "SingleNatGateway": "false", "NatGatewayIds": "nat-1,nat-2,nat-3"},
+    {"NumberOfAzs": "2", "SingleNatGateway": "false", "NatGatewayIds": "nat-1,nat-2"},
+    {"NumberOfAzs": "3", "SingleNatGateway": "true"},
+]
+
+
+def watched_metrics(evaluation: Evaluation, alarm: dict) -> set:
+    """(namespace, metric name, dimensions) of each metric the alarm reads: its own, or its metric math's inputs."""
+    metrics = ([q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+               if "Metrics" in alarm else [alarm])
+    return {(evaluation.resolve(m["Namespace"]), evaluation.resolve(m["MetricName"]),
+             frozenset((d["Name"], evaluation.resolve(d["Value"])) for d in m.get("Dimensions", [])))
+            for m in metrics}
+
+
+def shown(body: dict) -> set:
+    """(namespace, metric name, dimensions) of every metric a dashboard widget graphs."""
+    found = set()
+    for widget in body["widgets"]:
+        for metric in widget.get("properties", {}).get("metrics", []):
+            names = [part for part in metric if isinstance(part, str)]  # a trailing {} holds render options
+            found.add((names[0], names[1], frozenset(zip(names[2::2], names[3::2]))))
+    return found
+
+
+@pytest.mark.parametrize("values", EVERY_BRANCH)
+def test_every_alarm_watches_a_metric_the_dashboard_shows(monitoring_dict, values):
+    evaluation = Evaluation(monitoring_dict, {**SAMPLES, **values})
+    body = dashboard(monitoring_dict, **values)
+    alarms = {name: r["Properties"] for name, r in evaluation.resources().items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    on_the_dashboard = shown(body)
+    hidden = {name: sorted(map(str, watched_metrics(evaluation, alarm) - on_the_dashboard)) for name, alarm in alarms.items()}
+    assert {name: missing for name, missing in hidden.items() if missing} == {}
+
+
+def test_the_branches_reach_every_alarm(monitoring_dict):
+    reached = set()
+    for values in EVERY_BRANCH:
+        resources = Evaluation(monitoring_dict, {**SAMPLES, **values}).resources()
+        reached |= {name for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert reached == {name for name, r in monitoring_dict["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_a_nat_gateway_widget_shows_that_gateway_and_no_other(monitoring_dict):
+    body = dashboard(monitoring_dict, NumberOfAzs="3", SingleNatGateway="false", NatGatewayIds="nat-1,nat-2,nat-3")
+    nat = {w["properties"]["title"]: w["properties"]["metrics"][0][3] for w in body["widgets"]
+           if w["type"] == "metric" and w["properties"]["metrics"][0][0] == "AWS/NATGateway"}
+    assert nat == {f"NAT gateway {n} port allocation errors": f"nat-{n}" for n in (1, 2, 3)}
+    one = dashboard(monitoring_dict, NatGatewayIds="nat-1")
+    assert [w["properties"]["title"] for w in one["widgets"] if "NAT" in w["properties"].get("title", "")] == [
+        "NAT gateway 1 port allocation errors"]

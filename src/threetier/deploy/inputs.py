@@ -30,10 +30,11 @@ class StackInputs:
 
 def load_stack_inputs(project: Path, env: str, template: dict | None = None,
                       stack_name: str | None = None, region: str | None = None,
-                      allow_insecure: bool = False, overrides: dict[str, str] | None = None) -> StackInputs:
+                      allow_insecure: bool = False, overrides: dict[str, str] | None = None,
+                      protected: bool = False) -> StackInputs:
     """Read parameters/ENV.json and its pins, with `overrides` (a release's new ref, not written yet);
-    with `template`, validate the values (threetier.parameters.validate) for a plan or deploy in `region`:
-    any error stops here, before any AWS call."""
+    with `template`, validate the values (threetier.parameters.validate) for a plan or deploy in `region`
+    of an environment that is `protected` or not: any error stops here, before any AWS call."""
     path, own = _reading(paramfile.load_user_env, project, env)
     pins = _reading(paramfile.load_pins, project, env)
     values = {**paramfile.with_pins(own, pins), **(overrides or {})}
@@ -41,7 +42,7 @@ def load_stack_inputs(project: Path, env: str, template: dict | None = None,
     if template is not None:
         problems = sharedzone.project_problems(project, env, values, template.get("Parameters") or {})
         problems += validate.validate(template, values, region=region, allow_insecure=allow_insecure,
-                                      filled_later=validate.FILLED_BY_PLAN)
+                                      filled_later=validate.FILLED_BY_PLAN, protected=protected)
         lines = validate.report_lines(path, problems)
         if validate.errors(problems):
             raise InputError("\n".join([*lines, f"{path}: {validate.summary(problems)}: nothing was sent to AWS"]))

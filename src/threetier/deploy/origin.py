@@ -78,7 +78,7 @@ def rotate(args: argparse.Namespace, deploy) -> int:
     prompt and exit codes)."""
     project = emit.find_project(args.project_dir)
     inputs = load_stack_inputs(project, args.env, load_root_template(project), args.stack_name, args.region,
-                               args.allow_insecure)
+                               args.allow_insecure, protected=args.settings.protected)
     if inputs.parameters.get(P.CLOUDFRONT_ENABLED.name) != "true":
         raise InputError(f"{inputs.parameter_file}: CloudFrontEnabled is not true: there is no origin header secret "
                          "to rotate")

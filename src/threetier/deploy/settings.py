@@ -163,6 +163,25 @@ def default_path(project: Path) -> Path:
     return project / FILE_NAME
 
 
+def is_protected(project: Path, env: str) -> bool:
+    """Whether `env` is protected, for the local checks (`threetier validate`): `protected` in its table of
+    threetier.toml, else prod. Unlike `load`, an environment without a table is no error here (validate
+    needs no pins); a file that is not TOML, or a `protected` that is no boolean, is (InputError)."""
+    path = default_path(project)
+    if not path.is_file():
+        return env in PROTECTED_BY_DEFAULT
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get(env)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+    if not isinstance(table, dict) or "protected" not in table:
+        return env in PROTECTED_BY_DEFAULT
+    try:
+        return _boolean(table["protected"], "protected")
+    except ValueError as error:
+        raise InputError(f"{path}: [{env}] {error}") from None
+
+
 def load(project: Path, env: str, path: Path | None = None) -> Settings:
     """The settings of `env`. Without a settings file (and without --settings) nothing is pinned;
     InputError (one line) for a file that is malformed, misses the environment or has a bad value."""

@@ -135,7 +135,7 @@ DB_REPLICA_INSTANCE_CLASS = Param(
     group=GROUP_ADVANCED_DATA,
     default="",
     allowed_pattern=r"^$|^db\.[a-z0-9]+\.[a-z0-9]+$",
-    constraint="Empty (same as the primary) or an RDS instance class such as db.t4g.medium.",
+    constraint="Empty or an RDS instance class such as db.t4g.medium.",  # the hint says what empty means
 )
 
 DB_MONITORING_INTERVAL = Param(

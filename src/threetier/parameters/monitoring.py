@@ -25,17 +25,30 @@ MONITORING_ENABLED = Param(
     constraint="true or false.",
 )
 
+# Who hears the alarms: an email address (the topic's subscriber, once it confirms) or an
+# existing SNS topic the alarms notify besides their own (a chat or pager integration's).
+# SNS has no protocol that forwards one topic to another (Subscribe's protocols: http(s),
+# email, email-json, sms, sqs, application, lambda, firehose), so a topic is an alarm action.
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$"
+# A standard topic: a FIFO topic's name ends in .fifo, and its messages need a group id.
+TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]{1,256}$"
+
 ALARM_EMAIL = Param(
     "AlarmEmail",
     "String",
-    "Email address subscribed to the alarm topic (it must confirm the subscription); "
-    "empty: subscribe later yourself.",
-    hint="Confirm the email AWS sends; empty: none",
-    label="Alarm email",
+    "Who hears the alarms. An email address: subscribed to the alarm topic, it receives nothing "
+    "until someone confirms the email AWS sends (`threetier status ENV` shows it waiting). Or the ARN "
+    "of an existing SNS topic (a chat or pager integration's) that every alarm notifies too: its "
+    "access policy, and the key policy of its KMS key if it is encrypted, must let CloudWatch publish "
+    "(docs/deploy.md, \"Who hears the alarms\"). Empty: no one (validate refuses that for a protected "
+    "environment).",
+    hint="Email (confirm it) or SNS topic ARN; empty: none",
+    label="Alarm email or topic ARN",
     group=GROUP_NOTIFICATIONS,
     default="",
-    allowed_pattern=r"^$|^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$",
-    constraint="Empty or one email address, e.g. ops@example.com.",
+    allowed_pattern=f"^$|{EMAIL_PATTERN}|{TOPIC_ARN_PATTERN}",
+    constraint="Empty, an email address or an SNS topic ARN.",
 )
 
 ALB_5XX_PERCENT = _threshold(

@@ -30,8 +30,8 @@ ENVIRONMENT_NAME = Param(
     group=GROUP_PROJECT,
     default="dev",
     allowed_pattern=r"^[a-z][a-z0-9]{1,9}$",
-    constraint="2 to 10 characters: lower-case letters and digits, starting "
-    "with a letter (e.g. dev, staging, prod).",
+    # The hint shows the examples (dev, staging, prod).
+    constraint="2 to 10 characters: lower-case letters and digits, starting with a letter.",
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)

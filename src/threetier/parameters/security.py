@@ -35,7 +35,7 @@ ADMIN_CIDR = Param(
     "String",
     "The only IPv4 range allowed to SSH to the bastion hosts, e.g. your office "
     "203.0.113.0/24. Required when BastionCount is above 0; 0.0.0.0/0 is refused.",
-    hint="The one range allowed to SSH in, e.g. 203.0.113.0/24",
+    hint="The one range allowed to SSH in",  # the constraint text shows an example
     label="Admin CIDR for SSH to bastions",
     group=GROUP_BASTION,
     default="",

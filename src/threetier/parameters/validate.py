@@ -98,6 +98,7 @@ class Inputs:
     allow_insecure: bool = False
     filled_later: frozenset[str] = frozenset()
     rules: dict = field(default_factory=dict)
+    protected: bool = False  # a protected environment (threetier.deploy.settings: prod unless threetier.toml says)
 
     def declares(self, *names: str) -> bool:
         return all(name in self.declared for name in names)
@@ -129,12 +130,14 @@ class Inputs:
 # ----------------------------------------------------------------------------- running
 
 def validate(template: dict, values: dict[str, str], region: str | None = None,
-             allow_insecure: bool = False, filled_later: frozenset[str] = frozenset()) -> list[Problem]:
-    """Every problem with `values` for `template`: errors, then warnings, then notes, each in check order."""
+             allow_insecure: bool = False, filled_later: frozenset[str] = frozenset(),
+             protected: bool = False) -> list[Problem]:
+    """Every problem with `values` for `template`: errors, then warnings, then notes, each in check order.
+    `protected`: the values are a protected environment's, which some checks refuse instead of warning."""
     inputs = Inputs(
         declared=template.get("Parameters") or {}, given=dict(values), region=region,
         allow_insecure=allow_insecure, filled_later=frozenset(filled_later),
-        rules=template.get("Rules") or {},
+        rules=template.get("Rules") or {}, protected=protected,
     )
     return sorted(run(inputs, CHECKS), key=lambda problem: SEVERITIES.index(problem.severity))
 
@@ -628,6 +631,47 @@ def prod_safety(inputs: Inputs) -> list[Problem]:
     return problems
 
 
+# ----------------------------------------------------------------------------- who hears the alarms
+
+# Mail domains reserved for documentation and tests: no one receives mail there.
+# https://www.rfc-editor.org/rfc/rfc2606 (example.com, .net, .org; .example, .test, .invalid, .localhost)
+RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+RESERVED_TOP_LEVEL_DOMAINS = ("example", "test", "invalid", "localhost")
+WHO_HEARS = ("an email address of whoever answers the alarms (AWS sends it a confirmation to accept; "
+             "`threetier status ENV` shows it waiting until then), or the ARN of an existing SNS topic that "
+             "a chat or pager integration reads (its access policy must let CloudWatch publish: "
+             "docs/deploy.md, \"Who hears the alarms\")")
+
+
+def alarm_recipient(inputs: Inputs) -> list[Problem]:
+    """AlarmEmail: someone hears the alarms (with MonitoringEnabled true). Empty, or an address in a
+    domain reserved for examples, is an error for a protected environment and a warning for others."""
+    name = P.ALARM_EMAIL.name
+    value = inputs.value(name)
+    if value is None or inputs.value(P.MONITORING_ENABLED.name) == "false":
+        return []
+    if value == "":
+        nobody = "empty: the alarms notify a topic no one subscribes to, so no one hears them"
+    elif _reserved_mail_domain(value):
+        nobody = (f"{value.rpartition('@')[2]} is reserved for examples (RFC 2606): no mail is delivered "
+                  "there, so no one hears the alarms")
+    else:
+        return []
+    if inputs.protected:
+        return [Problem(name, value, f"{nobody}, and this is a protected environment: set it to {WHO_HEARS}",
+                        related=(P.MONITORING_ENABLED.name,))]
+    return [Problem(name, value, f"{nobody}; set it to an email address or an SNS topic ARN "
+                    "(a protected environment must)", WARNING, related=(P.MONITORING_ENABLED.name,))]
+
+
+def _reserved_mail_domain(address: str) -> bool:
+    if "@" not in address:
+        return False  # a topic ARN
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return (any(domain == reserved or domain.endswith("." + reserved) for reserved in RESERVED_MAIL_DOMAINS)
+            or domain.rpartition(".")[2] in RESERVED_TOP_LEVEL_DOMAINS)
+
+
 # ----------------------------------------------------------------------------- the template's Rules
 
 def template_rules(inputs: Inputs) -> list[Problem]:
@@ -702,6 +746,7 @@ CROSS_FIELD_CHECKS = (
     performance_insights,
     connections_alarm,
     prod_safety,
+    alarm_recipient,
     template_rules,
 )
 CHECKS = PARAMETER_CHECKS + CROSS_FIELD_CHECKS

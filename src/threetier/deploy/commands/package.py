@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = None
     if args.env:
         template = load_root_template(project)
-        inputs = load_stack_inputs(project, args.env, template, region=clients.region)
+        inputs = load_stack_inputs(project, args.env, template, region=clients.region,
+                                   protected=args.settings.protected)
         for note in inputs.notes:
             print(note, file=sys.stderr)
     destination = upload_destination(args, clients)

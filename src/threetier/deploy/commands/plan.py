@@ -82,7 +82,8 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     # Creating clients sends nothing; it settles the region the values are validated for.
     clients = common.clients_for(args)
     inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
-                               allow_insecure=args.allow_insecure, overrides=_release_override(args))
+                               allow_insecure=args.allow_insecure, overrides=_release_override(args),
+                               protected=args.settings.protected)
     for note in inputs.notes:
         print(note, file=sys.stderr)
     _check_role_serves_the_stack(args, template, inputs)

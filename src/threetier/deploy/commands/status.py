@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from botocore.exceptions import ClientError
+
 from threetier import emit
 from threetier.deploy import advice, changeset, events
 from threetier.deploy.commands import common
@@ -40,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     outputs = stack.get("Outputs") or []
     print()
     print(outputs_table(outputs) if outputs else "Outputs: none")
+    waiting = _unconfirmed_alarm_subscriptions(clients, args, outputs)
+    if waiting:
+        print()
+        print("\n".join(waiting))
     if events.is_running(status):
         cancel = f", or cancel the update with `threetier cancel {args.env}`" if status == "UPDATE_IN_PROGRESS" else ""
         print()
@@ -65,3 +71,35 @@ def _not_deployed_yet(cfn, stack: dict, args: argparse.Namespace) -> str:
             f"`threetier deploy {args.env}` creates and executes a fresh one; "
             f"`threetier delete {args.env}{at}` removes the stack and them.")
 
+
+# ListSubscriptionsByTopic names a subscription its endpoint has not confirmed yet
+# "PendingConfirmation" instead of an ARN; SNS delivers nothing to it until it is confirmed.
+# https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html
+# https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html
+PENDING = "PendingConfirmation"
+ALARM_TOPIC_OUTPUT = "AlarmTopicArn"
+# Subscribe: "Confirmation tokens are valid for two days."
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+HOW_TO_CONFIRM = ("Confirm it with the link in the email from AWS Notifications (valid for two days; after that, "
+                  "choose the subscription in the SNS console and Request confirmation).")
+
+
+def _unconfirmed_alarm_subscriptions(clients, args: argparse.Namespace, outputs: list[dict]) -> list[str]:
+    """One line per subscription of the alarm topic still waiting for confirmation, and one saying how
+    to confirm; nothing when the stack has no alarm topic (monitoring off) or all are confirmed."""
+    topic = next((o.get("OutputValue") for o in outputs if o.get("OutputKey") == ALARM_TOPIC_OUTPUT), None)
+    if not topic:
+        return []
+    sns = common.make_client(clients, args.profile, "sns")
+    try:
+        waiting = [subscription for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+                   for subscription in page.get("Subscriptions", []) if subscription.get("SubscriptionArn") == PENDING]
+    except ClientError as error:
+        unknown = (f"Alarms:  could not list the alarm topic's subscriptions ({error.response['Error'].get('Code')}): "
+                   "whether someone confirmed them is unknown")
+        return [unknown]
+    if not waiting:
+        return []
+    lines = [f"Alarms:  {s.get('Protocol', '')} {s.get('Endpoint', '')} has not confirmed its subscription to "
+             f"{topic}: it receives no alarm" for s in waiting]
+    return [*lines, HOW_TO_CONFIRM]
