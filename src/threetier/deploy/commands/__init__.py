@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from threetier.deploy import settings
+from threetier.deploy import onfailure, settings
 from threetier.deploy.commands import (
     cancel,
     common,
@@ -92,6 +92,7 @@ def add_commands(commands) -> None:
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
     )
+    onfailure.add_options(plan_cmd)
     plan_cmd.add_argument("--json", action="store_true", help="print the review as JSON (for CI bots)")
     plan_cmd.set_defaults(run=run_plan)
 
@@ -102,6 +103,7 @@ def add_commands(commands) -> None:
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
     )
     deploy_cmd.add_argument("--yes", action="store_true", help="execute without asking")
+    onfailure.add_options(deploy_cmd)
     deploy_cmd.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
