@@ -6,11 +6,16 @@ AWS::KMS::Key in a template is an HTTP 500 in moto 5.2.5)."""
 
 from __future__ import annotations
 
+import io
+import sys
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.deploy.fixtures.project import ENV, PROJECT_NAME, STACK_NAME, write_parameters, write_project
 from tests.deploy.test_deploy_moto import BUCKET, fresh_moto, threetier
+from threetier.deploy import leftovers
 
 TAGS = {"Project": PROJECT_NAME, "Environment": ENV}
 DOMAIN = "shop.example.com"
@@ -152,9 +157,6 @@ def test_delete_with_every_data_choice_deletes_each_named(project, aws, capsys):
 
 
 def test_nothing_is_deleted_without_confirmation(project, aws, capsys, monkeypatch):
-    import io
-    import sys
-
     failed_create_leftovers(aws)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
 
@@ -172,3 +174,56 @@ def test_delete_data_without_delete_is_a_usage_error(project, aws, capsys):
 def test_nothing_left(project, aws, capsys):
     assert threetier(project, aws, "leftovers", ENV) == 0
     assert f"Nothing left by {STACK_NAME}" in capsys.readouterr().out
+
+
+def test_a_file_system_with_mount_targets_is_named_and_not_deleted(project, aws, capsys):
+    names = failed_create_leftovers(aws)
+    ec2 = boto3.client("ec2", endpoint_url=aws.endpoint, region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+    aws.efs.create_mount_target(FileSystemId=names["fs"], SubnetId=subnet)
+
+    assert threetier(project, aws, "leftovers", ENV, "--delete", "--yes", "--delete-data", "file-systems") == 1
+
+    captured = capsys.readouterr()
+    assert f"Not deleted: file system {names['fs']}: 1 mount targets: delete them first." in captured.out
+    assert "1 could not be deleted" in captured.err
+    assert aws.efs.describe_file_systems(FileSystemId=names["fs"])["FileSystems"]
+
+
+def test_a_deletion_aws_refuses_is_named_with_its_reason_and_the_others_go_on(project, aws, capsys, monkeypatch):
+    names = failed_create_leftovers(aws)
+    real_delete = leftovers.Deleter.delete
+
+    def refuse_the_key(deleter, left):
+        if left.kind == leftovers.KMS_KEY:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
+                              "ScheduleKeyDeletion")
+        return real_delete(deleter, left)
+
+    monkeypatch.setattr(leftovers.Deleter, "delete", refuse_the_key)
+
+    assert threetier(project, aws, "leftovers", ENV, "--delete", "--yes", "--delete-data", "buckets") == 1
+
+    captured = capsys.readouterr()
+    assert (f"  KMS key {names['key']}: not deleted: AWS said AccessDeniedException: not allowed "
+            "(ScheduleKeyDeletion)") in captured.out
+    assert "  bucket shop-dev-alb-logs: deleted with 1 objects or versions" in captured.out
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("arn, kind", [
+    ("arn:aws:s3:::shop-dev-alb-logs", "bucket"),
+    ("arn:aws:s3:::shop-dev-alb-logs/key", ""),
+    ("arn:aws:kms:us-east-1:1:key/abc", "KMS key"),
+    ("arn:aws:kms:us-east-1:1:alias/abc", ""),
+    ("arn:aws:logs:us-east-1:1:log-group:shop-dev-Flow-1", "log group"),
+    ("arn:aws:secretsmanager:us-east-1:1:secret:shop-dev-x-AbCdEf", "secret"),
+    ("arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-1", "file system"),
+    ("arn:aws:rds:us-east-1:1:snapshot:shop-dev-final", "snapshot"),
+    ("arn:aws:rds:us-east-1:1:db:shop-dev-db", ""),
+    ("arn:aws:route53:::hostedzone/Z1", "hosted zone"),
+    ("arn:aws:ec2:us-east-1:1:vpc/vpc-1", ""),
+])
+def test_kind_of_an_arn(arn, kind):
+    assert leftovers.kind_of(arn) == kind
