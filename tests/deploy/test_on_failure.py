@@ -117,4 +117,13 @@ def test_a_failed_first_create_points_at_the_leftovers(project, aws, capsys):
     failed_create(aws, "DELETE", "DELETE_COMPLETE")
 
     assert deploy(project, "--yes") == 1
-    assert "`threetier leftovers dev` lists them" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "The first create failed and stack shop-dev was rolled back and deleted (--on-failure delete)" in out
+    assert "`threetier leftovers dev` lists them" in out
+
+
+def test_a_create_kept_with_on_failure_do_nothing_says_how_to_clean_up(project, aws, capsys):
+    failed_create(aws, "DO_NOTHING", "CREATE_FAILED")
+
+    assert deploy(project, "--yes", "--on-failure", "do-nothing") == 1
+    assert "`threetier delete dev`, then `threetier leftovers dev`" in capsys.readouterr().out

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _after_failure(change_set_type: str, args: argparse.Namespace) -> str:
     """How to clean up after a failed operation: rollback disabled, or a first create's retained resources."""
-    if getattr(args, "disable_rollback", False):
+    kept_everything = getattr(args, "disable_rollback", False) or (
+        change_set_type == "CREATE" and getattr(args, "on_failure", None) == "do-nothing")
+    if kept_everything:
         return onfailure.cleanup_advice(args.env, change_set_type)
     if change_set_type == "CREATE":
         return (f"Resources with DeletionPolicy Retain outlive a failed create: `threetier leftovers {args.env}` "
