@@ -86,6 +86,27 @@ def test_a_deleted_environment_lists_its_retained_log_group_and_deletes_nothing(
     assert [g["logGroupName"] for g in aws.logs.describe_log_groups()["logGroups"]] == [f"{STACK_NAME}-app"]
 
 
+def test_what_is_named_like_the_stack_but_tagged_for_another_environment_is_not_listed(project, aws, capsys):
+    deployed_then_deleted(project, aws, capsys)
+    # Environment dev-eu's stack shop-dev-eu names its log groups and snapshots with shop-dev- too.
+    aws.logs.create_log_group(logGroupName=f"{STACK_NAME}-eu-AppLogGroup-1",
+                              tags={"Project": PROJECT_NAME, "Environment": "dev-eu"})
+    aws.rds.create_db_instance(DBInstanceIdentifier="shop-dev-eu-db", DBInstanceClass="db.t3.micro", Engine="mysql",
+                               MasterUsername="admin", MasterUserPassword="password1",  # pragma: allowlist secret
+                               AllocatedStorage=20)
+    aws.rds.create_db_snapshot(DBInstanceIdentifier="shop-dev-eu-db", DBSnapshotIdentifier="shop-dev-eu-final",
+                               Tags=[{"Key": "Environment", "Value": "dev-eu"}])
+
+    assert threetier(project, aws, "leftovers", ENV, "--delete", "--yes") == 0
+
+    out = capsys.readouterr().out
+    assert f"Left by {STACK_NAME} in us-east-1 (1):\n  log group    {STACK_NAME}-app\n" in out
+    assert "dev-eu" not in out
+    assert [g["logGroupName"] for g in aws.logs.describe_log_groups()["logGroups"]] == [
+        f"{STACK_NAME}-eu-AppLogGroup-1"]
+    assert aws.rds.describe_db_snapshots(DBSnapshotIdentifier="shop-dev-eu-final")["DBSnapshots"]
+
+
 def test_refused_while_the_stack_exists(project, aws, capsys):
     assert threetier(project, aws, "deploy", ENV, "--bucket", BUCKET, "--yes") == 0
     capsys.readouterr()

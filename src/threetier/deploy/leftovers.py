@@ -81,8 +81,8 @@ class Finder:
 
     def find(self, where: Environment) -> list[Leftover]:
         arns = dict.fromkeys(self._tagged(where))
-        arns.update(dict.fromkeys(self._log_groups_named(where.stack_name)))
-        arns.update(dict.fromkeys(self._snapshots_named(where.stack_name)))
+        arns.update(dict.fromkeys(self._log_groups_named(where)))
+        arns.update(dict.fromkeys(self._snapshots_named(where)))
         found = [leftover for leftover in (self._look_up(arn) for arn in arns) if leftover]
         zone = self._hosted_zone(where)
         if zone and zone.arn not in arns:
@@ -99,24 +99,28 @@ class Finder:
             arns += [mapping["ResourceARN"] for mapping in page.get("ResourceTagMappingList", [])]
         return [arn for arn in arns if kind_of(arn)]
 
-    def _log_groups_named(self, stack_name: str) -> list[str]:
+    def _log_groups_named(self, where: Environment) -> list[str]:
         # CloudFormation names a log group without LogGroupName <stack name>-<LogicalId>-<suffix>,
         # where the stack name is the nested stack's, which starts with the root's.
         logs = self.client("logs")
         arns = []
-        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"{stack_name}-"):
-            arns += [_log_group_arn(group["arn"]) for group in page.get("logGroups", [])]
+        for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"{where.stack_name}-"):
+            for group in page.get("logGroups", []):
+                tags = logs.list_tags_log_group(logGroupName=group["logGroupName"]).get("tags", {})
+                if _ours(tags, where):
+                    arns.append(_log_group_arn(group["arn"]))
         return arns
 
-    def _snapshots_named(self, stack_name: str) -> list[str]:
+    def _snapshots_named(self, where: Environment) -> list[str]:
         # The final snapshot of a DeletionPolicy Snapshot database is a manual snapshot whose id starts
         # with the (nested) stack's name, lowercased as RDS keeps identifiers.
         rds = self.client("rds")
-        prefix = f"{stack_name.lower()}-"
+        prefix = f"{where.stack_name.lower()}-"
         arns = []
         for page in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType="manual"):
             arns += [snap["DBSnapshotArn"] for snap in page.get("DBSnapshots", [])
-                     if snap["DBSnapshotIdentifier"].startswith(prefix)]
+                     if snap["DBSnapshotIdentifier"].startswith(prefix)
+                     and _ours({tag["Key"]: tag["Value"] for tag in snap.get("TagList", [])}, where)]
         return arns
 
     def _hosted_zone(self, where: Environment) -> Leftover | None:
@@ -233,6 +237,12 @@ def kind_of(arn: str) -> str:
     if service == "route53" and resource.startswith("hostedzone/"):
         return HOSTED_ZONE
     return ""
+
+
+def _ours(tags: dict[str, str], where: Environment) -> bool:
+    """Whether a resource found by its name may be this environment's: not when its tags name another one.
+    Names alone are not enough: stack shop-dev's prefix "shop-dev-" also starts stack shop-dev-eu's names."""
+    return tags.get("Project", where.project) == where.project and tags.get("Environment", where.env) == where.env
 
 
 def _log_group_arn(arn: str) -> str:
