@@ -151,7 +151,7 @@ def test_a_new_stack_starts_closed(tmp_path, aws, capsys):  # noqa: F811
         {"StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "CREATE", "TemplateURL": ANY,
          "Parameters": [{"ParameterKey": key, "ParameterValue": value} for key, value in FILE.items()],
          "Capabilities": ["CAPABILITY_IAM"], "IncludeNestedStacks": True,
-         "Description": ANY},
+         "Description": ANY, "OnStackFailure": "DELETE"},
     )
     aws.change_set_described(r.change_set(STACK_NAME, [], status="CREATE_IN_PROGRESS"))
     aws.change_set_described(r.change_set(STACK_NAME, STEP_1_CHANGES))

@@ -127,7 +127,7 @@ def test_role_tags_and_notification_topics_go_into_the_change_set(project, aws):
         "StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "CREATE", "TemplateURL": ANY,
         "Parameters": ANY, "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY,
         "RoleARN": "arn:aws:iam::123456789012:role/cfn", "Tags": [{"Key": "team", "Value": "web"}],
-        "NotificationARNs": [topic],
+        "NotificationARNs": [topic], "OnStackFailure": "DELETE",
     })
     aws.change_set_described(r.change_set(STACK_NAME, [r.resource_change("Add", "Topic", "AWS::SNS::Topic")]))
 

@@ -85,7 +85,9 @@ class StubbedAws:
         self.s3_stub.add_response("head_object", {}, {"Bucket": BUCKET, "Key": ANY})
         self.s3_stub.add_response("head_object", {}, {"Bucket": BUCKET, "Key": ANY})
 
-    def change_set_created(self, change_set_type: str):
+    def change_set_created(self, change_set_type: str, on_failure: str = "DELETE"):
+        # A first create always says what happens when it fails (threetier.deploy.onfailure).
+        on_failure = {"OnStackFailure": on_failure} if change_set_type == "CREATE" else {}
         self.cfn_stub.add_response(
             "create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID},
             {
@@ -95,7 +97,7 @@ class StubbedAws:
                     {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
                 ],
                 "Capabilities": ["CAPABILITY_IAM"],
-                "IncludeNestedStacks": True, "Description": ANY,
+                "IncludeNestedStacks": True, "Description": ANY, **on_failure,
                 # An update always says which triggers guard it: none here, which clears saved ones.
                 **({"RollbackConfiguration": NO_TRIGGERS} if change_set_type == "UPDATE" else {}),
             },
@@ -110,14 +112,15 @@ class StubbedAws:
     def change_set_deleted(self):
         self.cfn_stub.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET})
 
-    def plan(self, changes: list[dict], existing: str | None = "UPDATE_COMPLETE", nested: list[dict] | None = None):
+    def plan(self, changes: list[dict], existing: str | None = "UPDATE_COMPLETE", nested: list[dict] | None = None,
+             on_failure: str = "DELETE"):
         """Queue the calls of a plan up to the review: one pending poll, then the changes."""
         if existing is None:
             self.stack_missing()
         else:
             self.stack_is(existing)
         self.templates_already_uploaded()
-        self.change_set_created("CREATE" if existing in (None, "REVIEW_IN_PROGRESS") else "UPDATE")
+        self.change_set_created("CREATE" if existing in (None, "REVIEW_IN_PROGRESS") else "UPDATE", on_failure)
         self.change_set_described(r.change_set(STACK_NAME, [], status="CREATE_IN_PROGRESS"))
         self.change_set_described(r.change_set(STACK_NAME, changes))
         if nested is not None:
@@ -126,7 +129,8 @@ class StubbedAws:
                 change_set_id=NESTED_CHANGE_SET,
             )
 
-    def execution(self, baseline: list[dict], polls: list[dict[str, list[dict]]], final_status: str):
+    def execution(self, baseline: list[dict], polls: list[dict[str, list[dict]]], final_status: str,
+                  **execute_params):
         """Baseline events, execute, then one DescribeStackEvents per known stack per poll.
 
         `polls` holds, per poll, the events each stack id has gained since the last poll;
@@ -136,7 +140,7 @@ class StubbedAws:
         """
         self.still_executable()
         self.cfn_stub.add_response("describe_stack_events", r.events_page(baseline), {"StackName": STACK_ID})
-        self.cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET})
+        self.cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET, **execute_params})
         self.events_until(baseline, polls, final_status)
 
     def still_executable(self, execution_status: str = "AVAILABLE", reason: str | None = None):

@@ -75,7 +75,7 @@ def new_stack_planned(aws, parameters: dict[str, str]) -> None:
     aws.cfn_stub.add_response("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, {
         "StackName": STACK_NAME, "ChangeSetName": ANY, "ChangeSetType": "CREATE", "TemplateURL": ANY,
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY,
+        "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY, "OnStackFailure": "DELETE",
     })
     aws.change_set_described(r.change_set(STACK_NAME, [r.resource_change("Add", "Setting", "AWS::SSM::Parameter")]))
 

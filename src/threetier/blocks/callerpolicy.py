@@ -18,6 +18,13 @@ resources need is done by CloudFormation as the deployer role, never with the ca
 - the deployer's own stack (`<ProjectName>-deployer`) matches `<ProjectName>-*`: every
   CloudFormation write on it is denied explicitly, so a caller cannot widen their own rights.
 
+`threetier leftovers` is left out on purpose: it deletes resources no stack holds any more (retained
+buckets, secrets, the KMS key, the file system, snapshots, the hosted zone), so no CloudFormation
+service role can do it for the caller. Granting every person and CI role s3:DeleteBucket,
+secretsmanager:DeleteSecret, kms:ScheduleKeyDeletion, elasticfilesystem:DeleteFileSystem,
+rds:DeleteDBSnapshot and route53:DeleteHostedZone on the project's data would undo the point of this
+policy; run it with an administrator's credentials (docs/deploy.md, `threetier leftovers ENV`).
+
 Exactly these actions: tests/identity/test_caller_policy.py records every AWS call the tool
 makes and proves each is allowed and that every action granted here is used by one.
 """

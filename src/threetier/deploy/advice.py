@@ -71,6 +71,12 @@ def after_failure(status: str, stack_name: str, env: str, region: str | None) ->
             f"The update was rolled back: stack {stack_name} is back as it was. "
             f"Fix the cause above and run `threetier deploy {env}` again."
         )
+    if status == "DELETE_COMPLETE":
+        # A first create with OnStackFailure DELETE (threetier.deploy.onfailure, the default) ends here.
+        return (
+            f"The first create failed and stack {stack_name} was rolled back and deleted (--on-failure delete). "
+            f"Fix the cause above and run `threetier deploy {env}` again."
+        )
     return next_step(status, stack_name, env, region) or (
         f"Stack {stack_name} ended in {status}; see `threetier status {env}`."
     )

@@ -1,5 +1,5 @@
 """CLI subcommands of the deploy wrapper: package, plan, deploy, status, watch, cancel, continue-rollback,
-delete, release, pin-ami, drift.
+delete, leftovers, release, pin-ami, drift.
 
 Each command's flow is one module here; what they share (settings, clients, error
 reporting) is in common.py, the mechanics in threetier.deploy. Each command reads and
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from threetier.deploy import settings
+from threetier.deploy import onfailure, settings
 from threetier.deploy.commands import (
     cancel,
     common,
@@ -21,6 +21,7 @@ from threetier.deploy.commands import (
     delete,
     deploy,
     drift,
+    leftovers,
     package,
     plan,
     release,
@@ -92,6 +93,7 @@ def add_commands(commands) -> None:
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
     )
+    onfailure.add_options(plan_cmd)
     plan_cmd.add_argument("--json", action="store_true", help="print the review as JSON (for CI bots)")
     plan_cmd.set_defaults(run=run_plan)
 
@@ -102,6 +104,7 @@ def add_commands(commands) -> None:
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
     )
     deploy_cmd.add_argument("--yes", action="store_true", help="execute without asking")
+    onfailure.add_options(deploy_cmd)
     deploy_cmd.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
@@ -180,6 +183,19 @@ def add_commands(commands) -> None:
     )
     pin_ami.add_argument("--ami-id", help="pin this image id instead of AmiId's latest")
     pin_ami.set_defaults(run=lambda args: common.guarded(release.run_pin_ami, args))
+
+    leftovers_cmd = commands.add_parser(
+        "leftovers", parents=[stack, aws],
+        help="list what a failed or deleted environment left (retained resources, final snapshots); "
+             "delete them only with --delete",
+        description="Finds the resources tagged Project/Environment for ENV, log groups and database snapshots "
+                    "named after its stack, and the hosted zone of its domain. Refuses while the stack exists. "
+                    "Exit codes: 0 listed (or nothing left, or all deleted); 1 the stack exists, AWS refused a "
+                    "deletion, or not confirmed; 2 bad input; 3 deleted all but the kinds that hold data, which "
+                    "need --delete-data.",
+    )
+    leftovers.add_options(leftovers_cmd)
+    leftovers_cmd.set_defaults(run=lambda args: common.guarded(leftovers.run, args))
 
     drift_cmd = commands.add_parser(
         "drift", parents=[stack, wait, aws],

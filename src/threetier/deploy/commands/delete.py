@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, stack_name)
     if stack is None:
-        print(f"Stack {stack_name} does not exist in {clients.region}: nothing to delete.")
+        print(f"Stack {stack_name} does not exist in {clients.region}: nothing to delete. "
+              f"`threetier leftovers {args.env}` lists what an earlier one retained.")
         return EXIT_OK
     status = stack["StackStatus"]
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                         "resource in it and in its nested stacks.", "red", color))
     if kept:
         print("These resources survive the delete because of their DeletionPolicy "
-              "(delete them by hand when you no longer need them):")
+              "(once the stack is gone, `threetier leftovers ENV` lists them and deletes them when asked):")
         for resource in kept:
             only_if = f", if condition {resource.condition} held" if resource.condition else ""
             print(f"  - {resource.logical_id} ({resource.resource_type}) in {resource.file_name}: "

@@ -7,7 +7,7 @@ import sys
 
 from botocore.exceptions import ClientError
 
-from threetier.deploy import aftermath, changeset, events, protection
+from threetier.deploy import aftermath, changeset, events, onfailure, protection
 from threetier.deploy.commands import common, plan
 from threetier.deploy.commands.outcome import report as report_outcome
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, aws_said
@@ -65,9 +65,24 @@ def run(args: argparse.Namespace) -> int:
         limit_seconds=args.timeout * 60,
     )
     code = report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
+    cleanup_note = _after_failure(rev.change_set_type, args)
+    if code != EXIT_OK and not outcome.detached and not outcome.timed_out and cleanup_note:
+        print(cleanup_note)
     if code == EXIT_OK and planned.cloudfront:
         print(console.paint(planned.cloudfront.finished(args.env), "yellow", color))
     return code
+
+
+def _after_failure(change_set_type: str, args: argparse.Namespace) -> str:
+    """How to clean up after a failed operation: rollback disabled, or a first create's retained resources."""
+    kept_everything = getattr(args, "disable_rollback", False) or (
+        change_set_type == "CREATE" and getattr(args, "on_failure", None) == "do-nothing")
+    if kept_everything:
+        return onfailure.cleanup_advice(args.env, change_set_type)
+    if change_set_type == "CREATE":
+        return (f"Resources with DeletionPolicy Retain outlive a failed create: `threetier leftovers {args.env}` "
+                "lists them once the stack is gone.")
+    return ""
 
 
 def _not_executable(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None:
@@ -86,7 +101,8 @@ def _not_executable(cfn, rev: changeset.Review, args: argparse.Namespace) -> int
 def _execute(cfn, rev: changeset.Review, args: argparse.Namespace) -> int | None:
     """Execute the change set; EXIT_FAILURE (after saying why) when AWS refuses."""
     try:
-        cfn.execute_change_set(ChangeSetName=rev.change_set_id)
+        cfn.execute_change_set(ChangeSetName=rev.change_set_id,
+                               **onfailure.execute_options(args, rev.change_set_type))
     except ClientError as error:
         print(f"threetier {args.command}: AWS refused to execute the change set: "
               f"{aws_said(error).removeprefix('AWS said ')}. Nothing was executed.", file=sys.stderr)

@@ -11,7 +11,18 @@ import sys
 from dataclasses import dataclass
 
 from threetier import emit, parameters as P
-from threetier.deploy import advice, ami, azs, changeset, cleanup, deployerrole, release, rollback, settings
+from threetier.deploy import (
+    advice,
+    ami,
+    azs,
+    changeset,
+    cleanup,
+    deployerrole,
+    onfailure,
+    release,
+    rollback,
+    settings,
+)
 from threetier.deploy.commands import common, package as package_command
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
@@ -78,6 +89,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
     settings.require_bucket(args)
+    onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
     template = load_root_template(project)
     # Creating clients sends nothing; it settles the region the values are validated for.
     clients = common.clients_for(args)
@@ -259,7 +271,8 @@ def _write_release_ref(args: argparse.Namespace, inputs: StackInputs) -> None:
 
 def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None, change_set_type: str) -> dict:
     """CreateChangeSet arguments from the settings and flags: the role CloudFormation acts as, stack tags,
-    notification topics, and the rollback triggers of an update (an empty list when nothing guards it,
+    notification topics, what a failed first create does (OnStackFailure, see onfailure), and the rollback
+    triggers of an update (an empty list when nothing guards it,
     which clears triggers an earlier update saved)."""
     pinned = args.settings
     options: dict = {}
@@ -271,6 +284,11 @@ def _stack_options(args: argparse.Namespace, guard: rollback.Guard | None, chang
         options["NotificationARNs"] = list(pinned.notification_arns)
     if change_set_type == "UPDATE":
         options["RollbackConfiguration"] = guard.configuration() if guard else rollback.NO_TRIGGERS
+        note = onfailure.update_note(args)
+        if note:
+            print(note, file=sys.stderr)
+    else:
+        options["OnStackFailure"] = onfailure.on_stack_failure(args)
     return options
 
 
