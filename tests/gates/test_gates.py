@@ -130,5 +130,6 @@ def test_github_workflow_installs_with_the_readme_command_and_runs_check(project
     install = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
     assert install in readme and install in runs
     assert ".venv/bin/threetier check" in runs
+    assert '.venv/bin/python -m pytest -m "not boot and not rotation"' in runs, "root-only tests stay in .ci/run"
     setup = next(step for step in steps if step.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
