@@ -20,10 +20,10 @@ from cfnlint.rules import Rules
 
 from templates import app, data, security
 from tests.templates.test_security import as_it_was_before_issue_30
+from threetier.blocks import userdata
 from threetier.cli import main
 from threetier.gates.lint import lint_files
 from threetier.gates.lintrules import RULES_DIR, _clock
-from threetier.blocks import userdata
 from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_seconds, pattern_bounds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
