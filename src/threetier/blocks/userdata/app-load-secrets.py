@@ -67,15 +67,20 @@ def wait_for_login(seconds):
     while True:
         user = secret(os.environ["DB_SECRET_ARN"])
         if logs_in(user):
-            print("the app's database user " + user["username"] + " logs in")
+            say("the app's database user " + user["username"] + " logs in")
             return 0
         if time.monotonic() >= deadline:
-            print("the app's database user " + user["username"] + " still cannot log in after " + str(seconds)
-                  + " s: has the app secret's first rotation run? (its rotation function's log group)")
+            say("the app's database user " + user["username"] + " still cannot log in after " + str(seconds)
+                + " s: has the app secret's first rotation run? (its rotation function's log group)")
             return 1
-        print("the app's database user " + user["username"] + " cannot log in yet: the app secret's first "
-              "rotation creates it; trying again in 10 s")
+        say("the app's database user " + user["username"] + " cannot log in yet: the app secret's first "
+            "rotation creates it; trying again in 10 s")
         time.sleep(10)
+
+
+def say(line):
+    # At once: a pipe to the journal would otherwise hold the lines until the wait ends.
+    print(line, flush=True)
 
 
 if "--wait-for-login" in sys.argv:
