@@ -124,7 +124,8 @@ def schedules(t: Template, function: awslambda.Function) -> secretsmanager.Rotat
     createSecret and setSecret), so the app's schedule rotates as soon as CloudFormation creates it:
     RotateImmediatelyOnUpdate true, which is also the default ("Determines whether to rotate the
     secret immediately or wait until the next scheduled rotation window when the rotation schedule
-    is updated", RotationSchedule reference). The master's does not: its first rotation waits for its
+    is updated", RotationSchedule reference; creating a schedule calls RotateSecret, whose
+    RotateImmediately is true unless set otherwise). The master's does not: its first rotation waits for its
     day, so it never changes the password the app's first rotation logs in with while that one runs
     (the function also refuses to start an app rotation while the master's is pending). Without an
     immediate rotation Secrets Manager only tests the function's testSecret step (RotateSecret
