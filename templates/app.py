@@ -26,6 +26,7 @@ from troposphere import (
     elasticloadbalancingv2 as elb,
     iam,
     s3 as bucket,
+    secretsmanager,
 )
 from troposphere.policies import (
     AutoScalingCreationPolicy,
@@ -117,8 +118,8 @@ def build() -> Template:
     alb = _load_balancer(t, log_bucket, log_bucket_policy)
     target_group = _target_group(t)
     _listeners(t, alb, target_group)
-    group = _auto_scaling_group(t, launch_template, target_group)
-    _password_rotation(t, group)
+    app_user_rotation = _password_rotation(t)
+    group = _auto_scaling_group(t, launch_template, target_group, after=app_user_rotation)
 
     outputs = {
         "AlbDnsName": ("Load balancer DNS name", GetAtt(alb, "DNSName")),
@@ -150,9 +151,8 @@ def _instance_role(t: Template, log_group) -> iam.Role:
                     "app-runtime",
                     policies.write_log_group("ShipAppLogs", GetAtt(log_group, "Arn")),
                     policies.deny_parameter_store_reads(),
-                    # The master secret only to create the app's own user on the first boot.
-                    policies.read_secrets(Ref(P.DB_APP_SECRET_ARN.name), Ref(P.DB_MASTER_SECRET_ARN.name),
-                                          Ref(P.APP_SECRET_ARN.name)),
+                    # Never the master secret: the rotation creates the app's database user.
+                    policies.read_secrets(Ref(P.DB_APP_SECRET_ARN.name), Ref(P.APP_SECRET_ARN.name)),
                     policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name),
                                                Ref(P.EFS_ACCESS_POINT_ARN.name)),
                 )
@@ -403,11 +403,14 @@ def _listeners(t: Template, alb: elb.LoadBalancer, target_group: elb.TargetGroup
     )
 
 
-def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
-                        target_group: elb.TargetGroup) -> autoscaling.AutoScalingGroup:
+def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate, target_group: elb.TargetGroup,
+                        after: secretsmanager.RotationSchedule) -> autoscaling.AutoScalingGroup:
     group = t.add_resource(
         autoscaling.AutoScalingGroup(
             ASG,
+            # After the app secret's schedule, whose first rotation creates the app's database user:
+            # a server signals only once the app logs in with it (threetier.blocks.rotationfunction).
+            DependsOn=[after.title],
             VPCZoneIdentifier=Ref(P.APP_SUBNET_IDS.name),
             LaunchTemplate=autoscaling.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(launch_template),
@@ -470,17 +473,17 @@ def _auto_scaling_group(t: Template, launch_template: ec2.LaunchTemplate,
     return group
 
 
-def _password_rotation(t: Template, group: autoscaling.AutoScalingGroup) -> None:
+def _password_rotation(t: Template) -> secretsmanager.RotationSchedule:
     """Both database secrets rotate with the project's own function (threetier.blocks.rotationfunction):
     the app's user with alternating users (the rotation gives the other user, `app_clone`, a new
     password and makes it current; the previous user keeps working, and each server's refresh timer
     restarts the app on the new one), the master with single user (only operators and the rotation
-    use it). After the Auto Scaling group: its first server creates the app's user, which the app's
-    first rotation clones.
+    use it). The app's first rotation, when its schedule is created, creates the app's user from the
+    master secret: no server reads the master secret. Returns the app's schedule.
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
     """
     function = rotationfunction.add(t)
-    rotationfunction.schedules(t, function, after=[group.title])
+    return rotationfunction.schedules(t, function)
 
 
 def _region_in(regions: list[str]):

@@ -207,11 +207,11 @@ def _database_user_secret(t: Template, title: str, thing: str, what: str, templa
 def _app_user_secret(t: Template, master_secret: secretsmanager.Secret) -> secretsmanager.Secret:
     """The app's own database user, not the master: what the app connects with.
 
-    The first app server creates the user with the grants the app needs (as the
-    master user), and Secrets Manager rotates it with alternating users: the
-    previous user keeps working until the next rotation, so servers pick the new
-    one up without an outage. `masterarn` is what the multi-user rotation
-    function reads to clone the user.
+    The app secret's first rotation creates the user with the grants the app
+    needs (as the master user; app stack, threetier.blocks.rotationfunction), and
+    later rotations alternate users: the previous user keeps working until the
+    next rotation, so servers pick the new one up without an outage. `masterarn`
+    is what the alternating-users rotation reads to log in as the master.
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
     """
     return _database_user_secret(

@@ -2,7 +2,8 @@
 
 Each instance gets its own network namespace (nothing leaves it) holding the
 fake IMDS at 169.254.169.254, moto (Secrets Manager), the SignalResource
-recorder and a real MariaDB on 127.0.0.1:3306; an overlayfs over the cached
+recorder, the rotation function (run by the services, tests/boot/services.py)
+and a real MariaDB on 127.0.0.1:3306 with TLS; an overlayfs over the cached
 image, so every instance starts clean; and `systemd-nspawn -b` in that
 namespace. Commands run inside through nsenter, as the container's root.
 """
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from tests.boot import efs, services
+from tests.rotation import servers
 
 PROJECT = Path(__file__).resolve().parents[2]
 USER_DATA = "/var/lib/cloud/instance/user-data.txt"
@@ -26,7 +28,7 @@ BOOT_LOG = "/var/log/cloud-init-output.log"
 # A test hook that does not exist on EC2: the AWS CLI calls of the app service
 # and of its secrets refresh go to moto.
 ENDPOINT_DROP_IN = f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n"
-UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-user.service")
+UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-login.service")
 
 
 class Instance:
@@ -60,6 +62,8 @@ class Instance:
         _run("ip", "netns", "add", self.netns)
         _run("ip", "-n", self.netns, "link", "set", "lo", "up")
         _run("ip", "-n", self.netns, "addr", "add", "169.254.169.254/32", "dev", "lo")
+        # The rotation function refuses a database without TLS, and verifies its certificate.
+        self.tls = servers.make_tls_files(self.state / "tls")
         self._start_services()
         self._start_mariadb(database)
         _run("mount", "-t", "overlay", "overlay", "-o",
@@ -202,14 +206,15 @@ class Instance:
         log = open(self.workdir / "mariadb.log", "w")
         self._in_netns("mariadbd", "--user=root", f"--datadir={data}", "--bind-address=127.0.0.1",
                        "--port=3306", f"--socket={socket}", f"--pid-file={data / 'mariadbd.pid'}",
-                       "--skip-name-resolve", stdout=log, stderr=subprocess.STDOUT)
+                       "--skip-name-resolve", f"--ssl-ca={self.tls['ca.pem']}", f"--ssl-cert={self.tls['server.pem']}",
+                       f"--ssl-key={self.tls['server.key']}", stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while not socket.exists():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
             time.sleep(0.2)
         # The database RDS creates (DBName) and the master user; the app's own user
-        # is the first server's to create.
+        # is the app secret's first rotation's to create (rotate).
         user, password = (sql_text(database[k]) for k in ("master_username", "master_password"))
         sql = (f"CREATE DATABASE `{database['dbname']}`; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; "
                f"GRANT ALL ON *.* TO '{user}'@'%' WITH GRANT OPTION;")
@@ -223,6 +228,36 @@ class Instance:
         subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", code,
                         f"http://127.0.0.1:{services.MOTO_PORT}", services.REGION, self.arns[name]],
                        input=value, text=True, check=True, capture_output=True)
+
+    def rotate(self, name: str) -> None:
+        """A rotation of one seeded secret by the project's rotation function, all four steps, as
+        the secret's RotationSchedule starts it (the services run it inside the namespace)."""
+        code = ("import json, sys, urllib.error, urllib.request\n"
+                "try:\n"
+                "    urllib.request.urlopen(urllib.request.Request(sys.argv[1], method='POST',\n"
+                "                           data=json.dumps({'SecretId': sys.argv[2]}).encode()), timeout=120)\n"
+                "except urllib.error.HTTPError as error:\n"
+                "    sys.exit(error.read().decode())\n")
+        result = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", code,
+                                 f"http://127.0.0.1:{services.RECORDER_PORT}/rotate", self.arns[name]],
+                                text=True, capture_output=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"the rotation of {name} failed: {result.stderr[-2000:]}")
+
+    def secret_value(self, name: str) -> dict:
+        """A seeded secret's AWSCURRENT value, as the test reads it (not recorded as the server's)."""
+        code = ("import boto3, sys; print(boto3.client('secretsmanager', endpoint_url=sys.argv[1], "
+                "region_name=sys.argv[2], aws_access_key_id='t', aws_secret_access_key='t')"  # pragma: allowlist secret
+                ".get_secret_value(SecretId=sys.argv[3])['SecretString'])")
+        result = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", code,
+                                 f"http://127.0.0.1:{services.MOTO_PORT}", services.REGION, self.arns[name]],
+                                text=True, check=True, capture_output=True)
+        return json.loads(result.stdout)
+
+    def secrets_requests(self) -> list[dict]:
+        """Every Secrets Manager request so far: action, SecretId and caller's access key id."""
+        path = self.state / "requests.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def mariadb(self, query: str, database: str) -> str:
         return subprocess.run(["mariadb", f"--socket={self.workdir / 'mysql' / 'mysqld.sock'}", "-uroot",

@@ -2,18 +2,27 @@
 `ip netns exec NS python -m tests.boot.services STATE_DIR`.
 
 - IMDSv2 on 169.254.169.254:80: token required, instance id, region, role credentials;
-- moto on 127.0.0.1:4566 for Secrets Manager, seeded from STATE_DIR/secrets.json;
+- moto on 127.0.0.1:4566 for Secrets Manager, seeded from STATE_DIR/secrets.json (a value may
+  name another secret's ARN as `${name}`, as the data stack's app secret names the master's),
+  recording each request's action, SecretId and caller (access key id) in STATE_DIR/requests.jsonl;
 - a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl
   each signal and when it arrived;
   on the same port, DescribeStackResource of the app stack's launch template, for cfn-init: its
-  metadata as the app template has it, or STATE_DIR/metadata.json where a test changed it.
+  metadata as the app template has it, or STATE_DIR/metadata.json where a test changed it;
+  on the same port, POST /rotate {"SecretId": ...}: a rotation of that secret by the project's own
+  rotation function, its four steps driven as Secrets Manager drives them (as the rotation tests
+  do, tests/rotation/deployment.py), against this namespace's MariaDB over TLS (CA:
+  STATE_DIR/tls/ca.pem) and this moto, with the function's own credentials (ROTATION_KEY_ID).
 
 Writes STATE_DIR/ready (the secret ARNs, as JSON) once everything listens.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import sys
 import threading
 import time
@@ -28,6 +37,9 @@ INSTANCE_ID = "i-0123456789abcdef0"
 REGION = "us-east-1"
 ROLE = "threetier-boot-test-role"
 TOKEN = "boot-test-token"  # pragma: allowlist secret (the fake IMDS session token)
+# Who called moto: the instance role's key (IMDS), or the rotation function's.
+INSTANCE_KEY_ID = "ASIABOOTTEST"
+ROTATION_KEY_ID = "ROTATIONFUNCTION"
 
 
 class Imds(BaseHTTPRequestHandler):
@@ -40,7 +52,7 @@ class Imds(BaseHTTPRequestHandler):
             {"instanceId": INSTANCE_ID, "region": REGION, "accountId": "123456789012"}),
         "/latest/meta-data/iam/security-credentials/": ROLE,
         f"/latest/meta-data/iam/security-credentials/{ROLE}": json.dumps({
-            "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIABOOTTEST",
+            "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": INSTANCE_KEY_ID,
             "SecretAccessKey": "boot-test-secret", "Token": "boot-test-session",  # pragma: allowlist secret
             "Expiration": "2099-01-01T00:00:00Z", "LastUpdated": "2026-01-01T00:00:00Z",
         }),
@@ -72,6 +84,8 @@ def recorder(state: Path, resource: str, metadata: dict):
     class Recorder(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path == "/rotate":
+                return self._rotate(json.loads(body)["SecretId"])
             with (state / "signals.jsonl").open("a") as out:
                 out.write(json.dumps({"received": time.time(), "signal": json.loads(body)}) + "\n")
             self.send_response(200)
@@ -92,6 +106,13 @@ def recorder(state: Path, resource: str, metadata: dict):
             self._reply(200, {"DescribeStackResourceResponse": {"DescribeStackResourceResult": {
                 "StackResourceDetail": detail}}})
 
+        def _rotate(self, arn: str) -> None:
+            try:
+                rotate(arn)
+            except Exception as error:  # the test reads why
+                return self._reply(500, {"Error": f"{type(error).__name__}: {error}"})
+            self._reply(200, {"Rotated": arn})
+
         def _reply(self, status: int, body: dict) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -106,6 +127,62 @@ def recorder(state: Path, resource: str, metadata: dict):
     return Recorder
 
 
+def rotate(arn: str) -> None:
+    """One rotation of the secret as Secrets Manager runs it: rotation on (as a RotationSchedule
+    sets it), a new version staged AWSPENDING, then the function's four steps with its token."""
+    import boto3
+
+    from tests.rotation.deployment import SecretsManagerStandIn
+
+    client = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{MOTO_PORT}", region_name=REGION,
+                          aws_access_key_id=ROTATION_KEY_ID, aws_secret_access_key="rotation")  # pragma: allowlist secret
+    secrets = SecretsManagerStandIn(client)
+    secrets.enable_rotation(arn)
+    secrets.rotate(arn)
+
+
+def function_environment(state: Path) -> dict[str, str]:
+    """The rotation function's environment: what the template sets, pointed at this moto, the test
+    CA as its CA bundle (the server's certificate is verified), and its own credentials."""
+    return {"SECRETS_MANAGER_ENDPOINT": f"http://127.0.0.1:{MOTO_PORT}", "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": ROTATION_KEY_ID, "AWS_SECRET_ACCESS_KEY": "rotation",  # pragma: allowlist secret
+            "DB_CA_BUNDLE": str(state / "tls" / "ca.pem")}
+
+
+CREDENTIAL = re.compile(r"Credential=([^/]+)/")
+
+
+def recording(app, log: Path):
+    """moto's WSGI app, appending each request's action, SecretId and access key id to `log`."""
+    lock = threading.Lock()
+
+    def record(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            secret_id = json.loads(body).get("SecretId")
+        except (ValueError, AttributeError):
+            secret_id = None
+        key = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        entry = {"Action": environ.get("HTTP_X_AMZ_TARGET", ""), "SecretId": secret_id,
+                 "AccessKeyId": key.group(1) if key else None}
+        with lock, log.open("a") as out:
+            out.write(json.dumps(entry) + "\n")
+        return app(environ, start_response)
+
+    return record
+
+
+def start_moto(state: Path) -> None:
+    """moto's server, as ThreadedMotoServer starts it, behind the request recorder."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = recording(DomainDispatcherApplication(create_backend_app), state / "requests.jsonl")
+    server = make_server("127.0.0.1", MOTO_PORT, app, True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
 def serve(address, handler) -> None:
     server = ThreadingHTTPServer(address, handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -116,19 +193,22 @@ def seed_secrets(secrets: dict[str, str]) -> dict[str, str]:
 
     client = boto3.client("secretsmanager", endpoint_url=f"http://127.0.0.1:{MOTO_PORT}", region_name=REGION,
                           aws_access_key_id="seed", aws_secret_access_key="seed")  # pragma: allowlist secret
-    return {name: client.create_secret(Name=name, SecretString=value)["ARN"] for name, value in secrets.items()}
+    arns: dict[str, str] = {}
+    for name, value in secrets.items():
+        for earlier, arn in arns.items():
+            value = value.replace("${%s}" % earlier, arn)
+        arns[name] = client.create_secret(Name=name, SecretString=value)["ARN"]
+    return arns
 
 
 def main(state_dir: str) -> None:
-    from moto.server import ThreadedMotoServer
-
     from tests.boot import render
 
     state = Path(state_dir)
+    os.environ.update(function_environment(state))
     serve(IMDS_ADDRESS, Imds)
     serve(("127.0.0.1", RECORDER_PORT), recorder(state, render.LAUNCH_TEMPLATE, render.launch_template_metadata()))
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
-    moto.start()
+    start_moto(state)
     arns = seed_secrets(json.loads((state / "secrets.json").read_text()))
     (state / "ready").write_text(json.dumps(arns))
     threading.Event().wait()

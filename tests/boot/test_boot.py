@@ -2,7 +2,9 @@
 
 Real: bash, apt, useradd, git, venv and pip builds (mysqlclient from source),
 systemd and the unit the script writes, gunicorn, MariaDB, the AWS CLI reading
-Secrets Manager with IMDSv2 role credentials. Faked, and only these: IMDS, the
+Secrets Manager with IMDSv2 role credentials, and the project's rotation function
+(its four steps, driven as Secrets Manager drives them), which creates the app's
+database user before or while a server boots. Faked, and only these: IMDS, the
 AWS APIs (moto; a recorder for SignalResource and DescribeStackResource), and the
 AWS-only binaries cfn-signal, cfn-init, mount.efs and the CloudWatch agent
 (stand-ins that check what they are given). See tests/boot/ and the README
@@ -21,6 +23,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 
 import pytest
@@ -28,7 +31,7 @@ import pytest
 from templates import app
 from tests.boot import efs, render
 from tests.boot.instance import BOOT_LOG, PROJECT, Instance, prerequisites, sql_text
-from tests.boot.services import INSTANCE_ID, REGION
+from tests.boot.services import INSTANCE_ID, INSTANCE_KEY_ID, REGION, ROTATION_KEY_ID
 from tests.templates.test_app import cloudwatch_matches
 from threetier import parameters as P
 from threetier.blocks import logstore
@@ -64,20 +67,28 @@ def boot_image():
 
 
 def seeded_secrets() -> dict[str, str]:
-    """The three secrets as the stack leaves them (connection details added by the attachments)."""
+    """The three secrets as the stack leaves them (connection details added by the attachments),
+    before any rotation: the app's names the master's by its ARN (`masterarn`), as the data stack's
+    does, and its user does not exist yet."""
     connection = {"engine": "mysql", "host": "127.0.0.1", "port": 3306}
     return {"db-master": json.dumps({"username": DATABASE["master_username"],
                                      "password": DATABASE["master_password"], **connection}),
             "db-app": json.dumps({"username": DATABASE["username"], "password": DATABASE["password"],
-                                  "dbname": DATABASE["dbname"], **connection}),
+                                  "dbname": DATABASE["dbname"], "masterarn": "${db-master}", **connection}),
             "app": json.dumps(APP_SECRET)}
 
 
-def new_instance(boot_image, tmp_path_factory, name: str, cpu_quota: float | None = None) -> Instance:
+def new_instance(boot_image, tmp_path_factory, name: str, cpu_quota: float | None = None,
+                 rotated: bool = True) -> Instance:
+    """A server about to boot. `rotated`: the app secret's first rotation has run, as it has when the
+    Auto Scaling group (after the app's RotationSchedule) launches it in the usual order."""
     instance = Instance(boot_image, tmp_path_factory.mktemp(name), name, seeded_secrets(),
                         efs.access_points(FILE_SYSTEM_ID, ACCESS_POINT_ID), cpu_quota)
     try:
-        return instance.start(DATABASE)
+        instance.start(DATABASE)
+        if rotated:
+            instance.rotate("db-app")
+        return instance
     except BaseException:
         instance.stop()
         raise
@@ -102,14 +113,46 @@ def digest(value: str) -> str:
 
 # ----------------------------------------------------------------------------- a good boot
 
+WAIT_STEP = "threetier-boot: step wait_for_database_login"
+NOT_YET = "cannot log in yet"
+
+
+def boot_with_the_rotation_late(instance: Instance) -> tuple[int, float]:
+    """The first boot of a new stack when the app secret's first rotation is still running (Secrets
+    Manager runs it asynchronously): the user data runs while the app's user does not exist, and the
+    rotation runs once the boot has tried the login and waits. Returns the boot's exit code and time."""
+    result: list[tuple[int, float]] = []
+    # xtrace on: even a traced boot must not print a secret value.
+    boot = threading.Thread(target=lambda: result.append(
+        instance.run_user_data(user_data(instance), xtrace=True)))
+    boot.start()
+    while boot.is_alive() and not _login_refused(instance):
+        time.sleep(1)
+    if boot.is_alive():
+        instance.rotate("db-app")
+    boot.join()
+    return result[0]
+
+
+def _login_refused(instance: Instance) -> bool:
+    """The boot is in its wait step and has tried the login at least once."""
+    try:
+        if WAIT_STEP not in instance.read(BOOT_LOG):
+            return False
+    except FileNotFoundError:  # the boot has not written its log yet
+        return False
+    journal = instance.run(["journalctl", "-u", "app-db-login.service", "-o", "cat", "--no-pager"], check=False)
+    return NOT_YET in journal.stdout
+
+
 @pytest.fixture(scope="module")
 def server(boot_image, tmp_path_factory):
-    instance = new_instance(boot_image, tmp_path_factory, "good")
+    instance = new_instance(boot_image, tmp_path_factory, "good", rotated=False)
     try:
-        # xtrace on: even a traced boot must not print a secret value.
-        status, seconds = instance.run_user_data(user_data(instance), xtrace=True)
+        status, seconds = boot_with_the_rotation_late(instance)
         instance.first_boot = (status, seconds)
-        print(f"\nboot test: first boot to SUCCESS in {seconds:.0f} s (CreationPolicy timeout: 1200 s)")
+        print(f"\nboot test: first boot to SUCCESS in {seconds:.0f} s, the app's user created by the rotation "
+              f"while it waited (CreationPolicy timeout: 1200 s)")
         yield instance
     finally:
         instance.stop()
@@ -122,7 +165,29 @@ def test_first_boot_signals_success_once_for_the_group_of_this_stack(server):
                                  "UniqueId": INSTANCE_ID, "Status": "SUCCESS", "ExitCode": 0}]
 
 
-def test_the_first_boot_created_the_apps_own_database_user_with_only_what_it_needs(server):
+def test_the_boot_waited_for_the_rotation_to_create_the_apps_user_then_started_the_app(server):
+    boot_log = server.read(BOOT_LOG)
+    assert boot_log.index(WAIT_STEP) < boot_log.index("threetier-boot: step start_app")
+    journal = server.run(["journalctl", "-u", "app-db-login.service", "-o", "cat", "--no-pager"]).stdout
+    waited = [line for line in journal.splitlines() if line.startswith("the app's database user")]
+    assert NOT_YET in waited[0] and waited[-1] == f"the app's database user {DATABASE['username']} logs in", waited
+
+
+def test_the_server_never_asks_for_the_master_secret(server):
+    """The instance role may not read it (tests/templates/test_app.py); here, the server does not try:
+    every Secrets Manager request it made (its role's key from IMDS) is for the app's two secrets,
+    while the rotation function read the master's to create the app's user."""
+    requests = server.secrets_requests()
+    by_server = {(r["Action"], r["SecretId"]) for r in requests if r["AccessKeyId"] == INSTANCE_KEY_ID}
+    assert by_server == {("secretsmanager.GetSecretValue", server.arns["db-app"]),
+                         ("secretsmanager.GetSecretValue", server.arns["app"])}
+    by_rotation = {r["SecretId"] for r in requests if r["AccessKeyId"] == ROTATION_KEY_ID}
+    assert server.arns["db-master"] in by_rotation
+    master = {server.arns["db-master"], "db-master"}
+    assert not [r for r in requests if r["SecretId"] in master and r["AccessKeyId"] != ROTATION_KEY_ID]
+
+
+def test_the_rotation_created_the_apps_own_database_user_with_only_what_it_needs(server):
     grants = server.mariadb(f"SHOW GRANTS FOR '{DATABASE['username']}'@'%'", DATABASE["dbname"])
     found = dict(re.findall(r"GRANT (.+?) ON (\S+) TO", grants))
     found = {on: set(privileges.split(", ")) for privileges, on in found.items()}
@@ -140,8 +205,11 @@ def test_the_app_answers_and_a_row_round_trips_through_mariadb(server):
 def test_the_secrets_reach_the_app_exactly(server):
     code, body = server.http("GET", "/digest")
     assert code == 200
+    # The rotation's password: the initial one never logs in (its user did not exist).
+    rotated = server.secret_value("db-app")
+    assert rotated["username"] == DATABASE["username"] and rotated["password"] != DB_PASSWORD
     assert json.loads(body) == {
-        "MYSQL_USER": digest(DATABASE["username"]), "DATABASE_PASSWORD": digest(DB_PASSWORD),
+        "MYSQL_USER": digest(DATABASE["username"]), "DATABASE_PASSWORD": digest(rotated["password"]),
         "SECRET_KEY": digest(APP_SECRET["SECRET_KEY"]), "API_KEY": digest(APP_SECRET["API_KEY"]),
         "MYSQL_HOST": digest("127.0.0.1"), "MYSQL_DB": digest(DATABASE["dbname"]),
     }
@@ -153,7 +221,7 @@ def test_the_secrets_file_is_root_only_in_memory_and_no_secret_is_logged(server)
     boot_log = server.read(BOOT_LOG)
     assert "+ main" in boot_log, "the log is the traced run"
     journal = server.run(["journalctl", "--no-pager", "-o", "cat"]).stdout
-    for value in SECRET_VALUES:
+    for value in (*SECRET_VALUES, server.secret_value("db-app")["password"], MASTER_PASSWORD):
         assert value not in boot_log and value not in journal
 
 

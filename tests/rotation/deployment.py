@@ -37,8 +37,12 @@ class SecretsManagerStandIn:
     def create(self, name: str, value) -> str:
         text = value if isinstance(value, str) else json.dumps(value)
         arn = self.client.create_secret(Name=name, SecretString=text)["ARN"]
-        self._backend_secret(arn).rotation_enabled = True
+        self.enable_rotation(arn)
         return arn
+
+    def enable_rotation(self, arn: str) -> None:
+        """Rotation on, as a RotationSchedule sets it (moto's RotateSecret would also invoke a Lambda)."""
+        self._backend_secret(arn).rotation_enabled = True
 
     def start_rotation(self, arn: str) -> str:
         """Stages a new version without a value AWSPENDING, as RotateSecret does; its id is the token."""

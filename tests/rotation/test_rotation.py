@@ -98,7 +98,7 @@ def test_the_next_rotations_alternate_users_and_the_old_one_works_until_the_new_
 
 def test_an_app_user_made_at_boot_is_kept_and_the_first_rotation_makes_the_clone(deployment):
     """Stacks deployed before this function: the first server made the app's user at boot, with
-    the initial secret's password (app-load-secrets.py --ensure-db-user), and created its table."""
+    the initial secret's password (app-load-secrets.py --ensure-db-user before issue 29), and created its table."""
     sm, arn, admin = deployment.secrets, deployment.app_arn, deployment.admin
     initial = sm.value(arn)
     admin.create_app_user_as_boot_did(initial["username"], initial["password"], deployment.dbname)

@@ -1,6 +1,7 @@
 import dataclasses
 import datetime
 import importlib
+import json
 import re
 
 import pytest
@@ -53,8 +54,8 @@ def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_syste
             "Sid": "ReadAppSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            # The app's database user; the master only to create that user on the first boot.
-            "Resource": [{"Ref": "DbAppSecretArn"}, {"Ref": "DbMasterSecretArn"}, {"Ref": "AppSecretArn"}],
+            # The app's database user, never the master: the rotation creates that user.
+            "Resource": [{"Ref": "DbAppSecretArn"}, {"Ref": "AppSecretArn"}],
         },
         "MountFileSystem": {
             "Sid": "MountFileSystem",
@@ -292,7 +293,7 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
                          "AppUserId": "1500", "BootFilesResource": "AppLaunchTemplate",
                          "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES)}
-    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbMasterSecretArn}", "${DbAppSecretArn}",
+    for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbAppSecretArn}",
                         "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
         assert placeholder in script
@@ -444,12 +445,34 @@ def test_both_database_secrets_rotate_with_the_projects_own_function_on_differen
         assert "HostedRotationLambda" not in props
     assert master["Properties"]["SecretId"] == {"Ref": "DbMasterSecretArn"}
     assert app_user["Properties"]["SecretId"] == {"Ref": "DbAppSecretArn"}
-    # The first server creates the app user; the master rotates first, the app on another day.
-    assert master["DependsOn"] == ["AppAutoScalingGroup", "RotationFunctionPermission"]
+    # The master's schedule first, the app's on another day.
+    assert master["DependsOn"] == ["RotationFunctionPermission"]
     assert app_user["DependsOn"] == ["DbMasterSecretRotation"]
     assert master["Properties"]["RotationRules"] == {"ScheduleExpression": "cron(0 3 1 * ? *)"}
     assert app_user["Properties"]["RotationRules"] == {"ScheduleExpression": "cron(0 3 15 * ? *)"}
-    assert app_user["Properties"]["RotateImmediatelyOnUpdate"] is False
+
+
+def test_the_app_secrets_first_rotation_creates_the_app_user_before_any_server_boots(app_dict):
+    resources = app_dict["Resources"]
+    master, app_user = resources["DbMasterSecretRotation"], resources["DbAppSecretRotation"]
+    # The app's rotates when created (its first rotation creates the user); the master's waits for
+    # its day, so the two never overlap at creation.
+    assert app_user["Properties"].get("RotateImmediatelyOnUpdate", True) is True
+    assert master["Properties"]["RotateImmediatelyOnUpdate"] is False
+    # The servers come after the app's schedule, so their signal can rest on a working login...
+    assert resources["AppAutoScalingGroup"]["DependsOn"] == ["DbAppSecretRotation"]
+    # ...and nothing the group needs waits on the schedules (no cycle through them).
+    assert "AppAutoScalingGroup" not in json.dumps([master, app_user])
+
+
+def test_the_servers_can_never_read_the_master_secret(app_dict):
+    role = app_dict["Resources"]["InstanceRole"]["Properties"]
+    assert "DbMasterSecretArn" not in json.dumps(role)
+    launch_template = app_dict["Resources"]["AppLaunchTemplate"]
+    assert "DbMasterSecretArn" not in json.dumps(launch_template)
+    # Nor does what the server runs ask for it: no ARN of it, no variable, no read.
+    for name in (USER_DATA, BOOT_STEPS, SECRETS_LOADER):
+        assert re.search(r"master[_ ]?secret|DbMasterSecretArn", userdata.text(name), re.IGNORECASE) is None, name
 
 
 def test_the_rotation_function_runs_in_the_app_subnets_on_a_supported_runtime(app_dict):

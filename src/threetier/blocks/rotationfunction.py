@@ -41,6 +41,8 @@ EXCLUDED_CHARACTERS = string.punctuation
 MASTER_SCHEDULE = "cron(0 3 1 * ? *)"
 APP_SCHEDULE = "cron(0 3 15 * ? *)"
 TIMEOUT_SECONDS = 60
+# The app secret's schedule: its first rotation creates the app's database user.
+APP_SCHEDULE_RESOURCE = "DbAppSecretRotation"
 WHY_NO_DEAD_LETTER_QUEUE = ("Secrets Manager invokes the function synchronously, step by step, and records a failed "
                             "step itself; a dead-letter queue only takes asynchronous invocations.")
 WHY_NO_CODE_SIGNING = ("The zip is built by `threetier package` from hash-pinned requirements and uploaded under its "
@@ -114,25 +116,39 @@ def _rotation_statements(log_group) -> list[Statement]:
     ]
 
 
-def schedules(t: Template, function: awslambda.Function, after: list[str]) -> None:
-    """The master's schedule, then the app's, on different days; only the master rotates at once.
+def schedules(t: Template, function: awslambda.Function) -> secretsmanager.RotationSchedule:
+    """The master's schedule, then the app's, on different days; only the app's rotates at once.
+    Returns the app's schedule: whatever needs the app's database user comes after it.
 
-    The app's first rotation clones the user its first server created; it waits for
-    its day, so it never runs while the master's first rotation changes the password
-    it logs in with (the function also refuses to start while the master is pending).
+    The app's first rotation creates the app's database user, as the master (the function's
+    createSecret and setSecret), so the app's schedule rotates as soon as CloudFormation creates it:
+    RotateImmediatelyOnUpdate true, which is also the default ("Determines whether to rotate the
+    secret immediately or wait until the next scheduled rotation window when the rotation schedule
+    is updated", RotationSchedule reference; creating a schedule calls RotateSecret, whose
+    RotateImmediately is true unless set otherwise). The master's does not: its first rotation waits for its
+    day, so it never changes the password the app's first rotation logs in with while that one runs
+    (the function also refuses to start an app rotation while the master's is pending). Without an
+    immediate rotation Secrets Manager only tests the function's testSecret step (RotateSecret
+    reference, RotateImmediately).
+    RotateSecret "configures and starts the asynchronous process of rotating the secret": the
+    schedule can be complete before the user exists, so servers wait for a working login at boot
+    (app-boot-steps.sh, wait_for_database_login).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-rotationschedule.html
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
     """
     master = t.add_resource(secretsmanager.RotationSchedule(
         "DbMasterSecretRotation",
-        DependsOn=[*after, "RotationFunctionPermission"],
+        DependsOn=["RotationFunctionPermission"],
         SecretId=Ref(P.DB_MASTER_SECRET_ARN.name),
         RotationLambdaARN=GetAtt(function, "Arn"),
+        RotateImmediatelyOnUpdate=False,
         RotationRules=secretsmanager.RotationRules(ScheduleExpression=MASTER_SCHEDULE),
     ))
-    t.add_resource(secretsmanager.RotationSchedule(
-        "DbAppSecretRotation",
+    return t.add_resource(secretsmanager.RotationSchedule(
+        APP_SCHEDULE_RESOURCE,
         DependsOn=[master.title],
         SecretId=Ref(P.DB_APP_SECRET_ARN.name),
         RotationLambdaARN=GetAtt(function, "Arn"),
-        RotateImmediatelyOnUpdate=False,
+        RotateImmediatelyOnUpdate=True,
         RotationRules=secretsmanager.RotationRules(ScheduleExpression=APP_SCHEDULE),
     ))

@@ -22,7 +22,7 @@ SOURCES = (
 )
 CHECKED = "2026-11-30"
 
-# The app's own database user: created by the first app server with the
+# The app's own database user: created by the app secret's first rotation with the
 # grants the app needs, then rotated with alternating users (README, Secrets).
 APP_DB_USER = "app"
 

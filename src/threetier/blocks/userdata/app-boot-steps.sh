@@ -10,6 +10,8 @@ readonly APP_USER=app
 readonly APP_HOME=/opt/app
 readonly CONFIG_DIR=/etc/app
 readonly LOG_DIR=/var/log/app
+# How long a boot waits for the app's database login (wait_for_database_login).
+readonly DB_LOGIN_WAIT_SECONDS=300
 
 ship_logs() {
   # Boot log first, so a server that fails to boot still tells why.
@@ -109,7 +111,6 @@ write_config() {
   cat > "$CONFIG_DIR/app.conf" <<CONF
 AWS_REGION=$REGION
 DB_SECRET_ARN=$DB_SECRET_ARN
-MASTER_SECRET_ARN=$MASTER_SECRET_ARN
 APP_SECRET_ARN=$APP_SECRET_ARN
 MYSQL_HOST=$DB_HOST
 MYSQL_PORT=$DB_PORT
@@ -124,8 +125,7 @@ write_service() {
 [Unit]
 Description=threetier app (gunicorn on port $APP_PORT)
 Wants=network-online.target
-Requires=app-db-user.service
-After=network-online.target remote-fs.target app-db-user.service
+After=network-online.target remote-fs.target
 RequiresMountsFor=/efs
 
 [Service]
@@ -146,19 +146,21 @@ ProtectSystem=full
 [Install]
 WantedBy=multi-user.target
 UNIT
-  # The app's own database user, created once per environment by the first
-  # server (a no-op afterwards, rotations included), as the master user.
-  cat > /etc/systemd/system/app-db-user.service <<UNIT
+  # Waits until the app's database user logs in (wait_for_database_login). The app secret's
+  # first rotation creates that user as the master, and its schedule starts that rotation
+  # without waiting for it to end (README, Secrets): a server may get here first. A unit, not a
+  # command, so it runs with the app service's environment.
+  cat > /etc/systemd/system/app-db-login.service <<UNIT
 [Unit]
-Description=Create the app's database user if it does not exist yet
+Description=Wait until the app's database user logs in
 Wants=network-online.target
 After=network-online.target
 
 [Service]
 Type=oneshot
-RemainAfterExit=yes
 EnvironmentFile=$CONFIG_DIR/app.conf
-ExecStart=$SECRETS_LOADER --ensure-db-user
+ExecStart=$SECRETS_LOADER --wait-for-login $DB_LOGIN_WAIT_SECONDS
+TimeoutStartSec=$(( DB_LOGIN_WAIT_SECONDS + 60 ))
 UNIT
   # A rotated secret reaches the app: every 5 minutes, at a random offset of up
   # to 4 more per server, so servers restart one by one, not together. The
@@ -187,6 +189,22 @@ WantedBy=timers.target
 UNIT
   systemctl daemon-reload
   systemctl enable app.service app-secrets-refresh.timer
+}
+
+wait_for_database_login() {
+  # An app that cannot log in may still answer its health check (one that does not touch the
+  # database), and the server would signal success without serving; or it may crash-loop until
+  # the health check gives up. So the app starts only once its login works: the loader re-reads
+  # the secret and tries it every few seconds, so a rotation that ends meanwhile is picked up.
+  # Bounded well within the group's signal timeout (20 minutes): a login that never works fails
+  # the boot here, by name, with the reason in the unit's journal.
+  if ! systemctl start app-db-login.service; then
+    journalctl -u app-db-login.service -o cat --no-pager | tail -n 5
+    return 1
+  fi
+}
+
+start_app() {
   systemctl restart app.service
   systemctl start app-secrets-refresh.timer
 }

@@ -29,7 +29,6 @@ readonly DB_HOST='${DbEndpointAddress}'
 readonly DB_PORT='${DbEndpointPort}'
 readonly DB_NAME='${DbName}'
 readonly DB_SECRET_ARN='${DbAppSecretArn}'
-readonly MASTER_SECRET_ARN='${DbMasterSecretArn}'
 readonly APP_SECRET_ARN='${AppSecretArn}'
 readonly APP_LOG_GROUP='${AppLogGroup}'
 
@@ -170,6 +169,8 @@ main() {
   step install_app
   step write_config
   step write_service
+  step wait_for_database_login
+  step start_app
   step wait_until_healthy
   signal 0
   log "done"

@@ -6,14 +6,16 @@ template's metadata (see app-instance.sh), and app.service runs it before the ap
 
 With --restart-if-changed (the refresh timer): write nothing, and restart the
 app when the secrets differ from what it started with (a rotation).
-With --ensure-db-user (before the app starts): create the app's own database
-user, if it does not exist yet, as the master user, with the grants the app
-needs on its database and no more.
+With --wait-for-login SECONDS (a boot, before the app starts): wait until the
+app's database user logs in with the secret's current value, re-read at each
+try; exit 1 when it still does not after SECONDS. The server never creates that
+user: the app secret's first rotation does, as the master (README, Secrets).
 """
 import json
 import os
 import subprocess
 import sys
+import time
 
 ENV_FILE = "/run/app/app.env"
 
@@ -28,7 +30,8 @@ def secret(arn):
 
 
 def run_root_only(argv, sql, env=None, config=None):
-    """Run a database client with the SQL on stdin; a client config file lives only meanwhile."""
+    """Run a database client with the SQL on stdin; a client config file lives only meanwhile.
+    True when the client succeeded; what it printed goes to this process's output."""
     path = "/run/app/client.cnf"
     os.makedirs("/run/app", mode=0o700, exist_ok=True)
     try:
@@ -37,42 +40,51 @@ def run_root_only(argv, sql, env=None, config=None):
             with os.fdopen(descriptor, "w") as config_file:
                 config_file.write(config)
             argv = [argv[0], "--defaults-extra-file=" + path, *argv[1:]]
-        subprocess.run(argv, input=sql, text=True, check=True, env={**os.environ, **(env or {})})
+        done = subprocess.run(argv, input=sql, text=True, env={**os.environ, **(env or {})},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sys.stderr.write(done.stderr)
+        return done.returncode == 0
     finally:
         if os.path.exists(path):
             os.remove(path)
 
 
-def ensure_db_user():
-    master = secret(os.environ["MASTER_SECRET_ARN"])
-    user = secret(os.environ["DB_SECRET_ARN"])
+def logs_in(user):
+    """Whether the secret's user logs in to the app's database and runs a query."""
     host, port, database = os.environ["MYSQL_HOST"], os.environ["MYSQL_PORT"], os.environ["MYSQL_DB"]
-    name = user["username"]
-    if master.get("engine", "mysql").startswith("postgres"):
-        password = user["password"].replace("'", "''")
-        sql = (
-            "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + name + "') THEN "
-            "CREATE ROLE \"" + name + "\" LOGIN PASSWORD '" + password + "'; END IF; END $do$;\n"
-            "GRANT CONNECT, TEMPORARY ON DATABASE \"" + database + "\" TO \"" + name + "\";\n"
-            "GRANT USAGE, CREATE ON SCHEMA public TO \"" + name + "\";\n"
-        )
-        run_root_only(["psql", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", master["username"],
-                       "-d", database], sql, env={"PGPASSWORD": master["password"], "PGSSLMODE": "require"})
-        return
-    password = user["password"].replace("\\", "\\\\").replace("'", "\\'")
-    sql = (
-        "CREATE USER IF NOT EXISTS '" + name + "'@'%' IDENTIFIED BY '" + password + "';\n"
-        "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `" + database + "`.* "
-        "TO '" + name + "'@'%';\n"
-    )
-    quoted = master["password"].replace("\\", "\\\\").replace('"', '\\"')
-    config = "[client]\nuser=" + master["username"] + '\npassword="' + quoted + '"\n'
-    run_root_only(["mysql", "-h", host, "-P", port], sql, config=config)
+    if user.get("engine", "mysql").startswith("postgres"):
+        return run_root_only(["psql", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", user["username"],
+                              "-d", database], "SELECT 1;\n",
+                             env={"PGPASSWORD": user["password"], "PGSSLMODE": "require", "PGCONNECT_TIMEOUT": "5"})
+    quoted = user["password"].replace("\\", "\\\\").replace('"', '\\"')
+    config = "[client]\nuser=" + user["username"] + '\npassword="' + quoted + '"\n'
+    return run_root_only(["mysql", "-h", host, "-P", port, "--connect-timeout=5", database], "SELECT 1;\n",
+                         config=config)
 
 
-if "--ensure-db-user" in sys.argv:
-    ensure_db_user()
-    sys.exit(0)
+def wait_for_login(seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        user = secret(os.environ["DB_SECRET_ARN"])
+        if logs_in(user):
+            say("the app's database user " + user["username"] + " logs in")
+            return 0
+        if time.monotonic() >= deadline:
+            say("the app's database user " + user["username"] + " still cannot log in after " + str(seconds)
+                + " s: has the app secret's first rotation run? (its rotation function's log group)")
+            return 1
+        say("the app's database user " + user["username"] + " cannot log in yet: the app secret's first "
+            "rotation creates it; trying again in 10 s")
+        time.sleep(10)
+
+
+def say(line):
+    # At once: a pipe to the journal would otherwise hold the lines until the wait ends.
+    print(line, flush=True)
+
+
+if "--wait-for-login" in sys.argv:
+    sys.exit(wait_for_login(int(sys.argv[sys.argv.index("--wait-for-login") + 1])))
 db = secret(os.environ["DB_SECRET_ARN"])
 app = secret(os.environ["APP_SECRET_ARN"])
 values = {
