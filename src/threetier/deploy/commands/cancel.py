@@ -38,14 +38,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
     color = console.wants_color(sys.stdout)
-    answer = console.confirm(f"Cancel the update of stack {stack_name} ({clients.region})? CloudFormation rolls "
-                             "it back to its previous configuration.", args.yes, sys.stdin, sys.stdout)
-    if answer != console.CONFIRMED:
-        if answer == console.NOT_INTERACTIVE:
-            print("Refusing to cancel without confirmation: stdin is not a terminal. Pass --yes to cancel "
-                  "the update.", file=sys.stderr)
-        else:
-            print("Not confirmed: the update goes on.", file=sys.stderr)
+    if not common.confirmed(f"Cancel the update of stack {stack_name} ({clients.region})? CloudFormation rolls "
+                            "it back to its previous configuration.", args, verb="cancel",
+                            refused_tail=" to cancel the update.", declined="the update goes on"):
         return EXIT_FAILURE
 
     stack_id = stack["StackId"]
@@ -61,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     print(f"Cancelled the update of stack {stack_name}; following its rollback (Ctrl-C stops watching, "
           "not the rollback):")
-    outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=common.clock, sleep=common.sleep,
-                            poll_seconds=common.EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
+    outcome = common.follow(cfn, stack_id, stack_name, start, args, color)
     return report_outcome(cfn, outcome, stack_name, args, ROLLED_BACK, color)
 
 

@@ -21,6 +21,7 @@ from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, Aws
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
 from threetier.deploy.patience import EXPIRED_CREDENTIALS, Detached
 from threetier.deploy.session import RETRIES, Clients, make_clients
+from threetier.review import console
 
 # Tests replace these so that nothing waits for real.
 sleep = time.sleep
@@ -150,6 +151,25 @@ def make_client(clients: Clients, profile: str | None, service: str):
 
 def make_ec2(clients: Clients, profile: str | None):
     return make_client(clients, profile, "ec2")
+
+
+def confirmed(question: str, args: argparse.Namespace, *, verb: str, refused_tail: str, declined: str) -> bool:
+    """Ask `question` (or take --yes); when not confirmed, say why on stderr: no terminal to ask
+    (`Refusing to <verb> without confirmation ... Pass --yes<refused_tail>`) or the answer was no."""
+    answer = console.confirm(question, args.yes, sys.stdin, sys.stdout)
+    if answer == console.NOT_INTERACTIVE:
+        print(f"Refusing to {verb} without confirmation: stdin is not a terminal. Pass --yes{refused_tail}",
+              file=sys.stderr)
+    elif answer != console.CONFIRMED:
+        print(f"Not confirmed: {declined}.", file=sys.stderr)
+    return answer == console.CONFIRMED
+
+
+def follow(cfn, stack_id: str, stack_name: str, start, args: argparse.Namespace, color: bool,
+           total: int | None = None) -> events.Outcome:
+    """Follow the stack's events from `start` with the command's seams and its --timeout."""
+    return events.follow(cfn, stack_id, stack_name, start, sys.stdout, total=total, clock=clock, sleep=sleep,
+                         poll_seconds=EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
 
 
 def root_stack(args: argparse.Namespace) -> tuple[str, Clients, dict | None]:

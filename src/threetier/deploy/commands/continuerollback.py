@@ -54,22 +54,15 @@ def run(args: argparse.Namespace) -> int:
               "they may then differ from the template. Check them by hand before the next deploy.")
 
     color = console.wants_color(sys.stdout)
-    answer = console.confirm(f"Continue the rollback of stack {stack_name} ({clients.region})?", args.yes,
-                             sys.stdin, sys.stdout)
-    if answer != console.CONFIRMED:
-        if answer == console.NOT_INTERACTIVE:
-            print("Refusing to continue the rollback without confirmation: stdin is not a terminal. Pass --yes.",
-                  file=sys.stderr)
-        else:
-            print("Not confirmed: nothing was changed.", file=sys.stderr)
+    if not common.confirmed(f"Continue the rollback of stack {stack_name} ({clients.region})?", args,
+                            verb="continue the rollback", refused_tail=".", declined="nothing was changed"):
         return EXIT_FAILURE
 
     start = events.baseline(cfn, stack_id)
     cfn.continue_update_rollback(**continue_request(stack_id, args.role_arn, skips))
     print(f"Continuing the rollback of stack {stack_name}; following its events (Ctrl-C stops watching, "
           "not the rollback):")
-    outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=common.clock, sleep=common.sleep,
-                            poll_seconds=common.EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
+    outcome = common.follow(cfn, stack_id, stack_name, start, args, color)
     return report_outcome(cfn, outcome, stack_name, args, ROLLED_BACK, color)
 
 

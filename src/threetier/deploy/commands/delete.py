@@ -47,13 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if guarded:
         question = (f"Stack {stack_name} is a protected environment: turn its termination protection off "
                     "and delete it?")
-    answer = console.confirm(question, args.yes, sys.stdin, sys.stdout)
-    if answer == console.NOT_INTERACTIVE:
-        print("Refusing to delete without confirmation: stdin is not a terminal. "
-              "Pass --yes to delete the stack.", file=sys.stderr)
-        return EXIT_FAILURE
-    if answer == console.DECLINED:
-        print("Not confirmed: nothing was deleted.", file=sys.stderr)
+    if not common.confirmed(question, args, verb="delete", refused_tail=" to delete the stack.",
+                            declined="nothing was deleted"):
         return EXIT_FAILURE
 
     stack_id = stack["StackId"]
@@ -62,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     start = events.baseline(cfn, stack_id)
     cfn.delete_stack(**delete_request(stack_id, args.role_arn))
     print(f"Deleting stack {stack_name}; following its events:")
-    outcome = events.follow(cfn, stack_id, stack_name, start, sys.stdout, clock=common.clock, sleep=common.sleep,
-                            poll_seconds=common.EVENT_POLL_SECONDS, color=color, limit_seconds=args.timeout * 60)
+    outcome = common.follow(cfn, stack_id, stack_name, start, args, color)
     return report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
 
 

@@ -36,16 +36,9 @@ def run(args: argparse.Namespace) -> int:
                             f"pass {options} to deploy anyway.", "red", color))
         return EXIT_DANGER
 
-    answer = console.confirm(
-        f"Execute this change set on stack {rev.stack_name} ({planned.clients.region})?",
-        args.yes, sys.stdin, sys.stdout,
-    )
-    if answer != console.CONFIRMED:
-        if answer == console.NOT_INTERACTIVE:
-            print("Refusing to deploy without confirmation: stdin is not a terminal. "
-                  "Pass --yes to execute the change set.", file=sys.stderr)
-        else:
-            print("Not confirmed: nothing was executed.", file=sys.stderr)
+    if not common.confirmed(f"Execute this change set on stack {rev.stack_name} ({planned.clients.region})?",
+                            args, verb="deploy", refused_tail=" to execute the change set.",
+                            declined="nothing was executed"):
         return EXIT_FAILURE
 
     refused = _not_executable(cfn, rev, args)
@@ -59,11 +52,7 @@ def run(args: argparse.Namespace) -> int:
         protection.protect(cfn, rev.stack_id, rev.stack_name, planned.stack, args.region, sys.stdout)
     print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
           "not the deploy):")
-    outcome = events.follow(
-        cfn, rev.stack_id, rev.stack_name, start, sys.stdout, total=len(rev.changes),
-        clock=common.clock, sleep=common.sleep, poll_seconds=common.EVENT_POLL_SECONDS, color=color,
-        limit_seconds=args.timeout * 60,
-    )
+    outcome = common.follow(cfn, rev.stack_id, rev.stack_name, start, args, color, total=len(rev.changes))
     code = report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
     cleanup_note = _after_failure(rev.change_set_type, args)
     if code != EXIT_OK and not outcome.detached and not outcome.timed_out and cleanup_note:

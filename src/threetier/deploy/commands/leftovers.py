@@ -75,13 +75,8 @@ def _delete(args: argparse.Namespace, client, found: list[leftovers.Leftover]) -
     color = console.wants_color(sys.stdout)
     print(console.paint(f"Deleting {len(chosen)}: " + ", ".join(f"{left.kind} {left.name}" for left in chosen),
                         "red", color))
-    answer = console.confirm(f"Delete these {len(chosen)}?", args.yes, sys.stdin, sys.stdout)
-    if answer == console.NOT_INTERACTIVE:
-        print("Refusing to delete without confirmation: stdin is not a terminal. Pass --yes to delete them.",
-              file=sys.stderr)
-        return EXIT_FAILURE
-    if answer == console.DECLINED:
-        print("Not confirmed: nothing was deleted.", file=sys.stderr)
+    if not common.confirmed(f"Delete these {len(chosen)}?", args, verb="delete", refused_tail=" to delete them.",
+                            declined="nothing was deleted"):
         return EXIT_FAILURE
     deleter = leftovers.Deleter(client)
     failed = 0

@@ -44,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Stack {stack_name} is {status}{_since(running.began)}; following the operation from its start "
           "(Ctrl-C stops watching, not the operation):")
     color = console.wants_color(sys.stdout)
-    outcome = events.follow(cfn, stack_id, stack_name, running.baseline, sys.stdout, clock=common.clock,
-                            sleep=common.sleep, poll_seconds=common.EVENT_POLL_SECONDS, color=color,
-                            limit_seconds=args.timeout * 60)
+    outcome = common.follow(cfn, stack_id, stack_name, running.baseline, args, color)
     began = (running.began or {}).get("ResourceStatus", "")
     success = DONE + (("UPDATE_ROLLBACK_COMPLETE",) if began in ROLLBACK_STARTS else ())
     return report_outcome(cfn, outcome, stack_name, args, success, color)
