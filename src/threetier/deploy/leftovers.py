@@ -216,27 +216,23 @@ LOOK_UP = {
 }
 
 
+# (service, how the resource part of the ARN starts, kind); a bucket's ARN has no resource type.
+ARN_KINDS = (
+    ("kms", "key/", KMS_KEY), ("logs", "log-group:", LOG_GROUP), ("secretsmanager", "secret:", SECRET),
+    ("elasticfilesystem", "file-system/", FILE_SYSTEM), ("rds", "snapshot:", SNAPSHOT),
+    ("route53", "hostedzone/", HOSTED_ZONE),
+)
+
+
 def kind_of(arn: str) -> str:
     """The kind of leftover an ARN names, or "" for one this command does not handle."""
     parts = arn.split(":", 6)
     if len(parts) < 6:
         return ""
     service, resource = parts[2], ":".join(parts[5:])
-    if service == "s3" and "/" not in resource:
-        return BUCKET
-    if service == "kms" and resource.startswith("key/"):
-        return KMS_KEY
-    if service == "logs" and resource.startswith("log-group:"):
-        return LOG_GROUP
-    if service == "secretsmanager" and resource.startswith("secret:"):
-        return SECRET
-    if service == "elasticfilesystem" and resource.startswith("file-system/"):
-        return FILE_SYSTEM
-    if service == "rds" and resource.startswith("snapshot:"):
-        return SNAPSHOT
-    if service == "route53" and resource.startswith("hostedzone/"):
-        return HOSTED_ZONE
-    return ""
+    if service == "s3":
+        return BUCKET if "/" not in resource else ""
+    return next((kind for named, start, kind in ARN_KINDS if named == service and resource.startswith(start)), "")
 
 
 def _ours(tags: dict[str, str], where: Environment) -> bool:
