@@ -27,6 +27,7 @@ from policy_sentry.querying.actions import get_action_data
 
 import templates
 from tests.identity.deployer import ACCOUNT, PROJECT
+from threetier.blocks import deployerscopes
 from threetier.facts import deployerpolicy, schemas
 from threetier.parameters.evaluate import Evaluation
 
@@ -53,8 +54,8 @@ SERVICE_LINKED = ("autoscaling", "elasticloadbalancing", "rds", "elasticfilesyst
 # The role the hosted rotation's application makes: its template sets no boundary.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/transform-aws-secretsmanager.html
 TRANSFORM_ROLE = "SecretsManagerRotationFunctionRole"
-# What the deployer role refuses on purpose (threetier.blocks.deployerscopes.NEVER).
-NEVER = ("iam:DeleteRolePermissionsBoundary",)
+# What the deployer role refuses on purpose; the catalogue marks those calls, and the test wants them denied.
+NEVER = deployerscopes.NEVER
 
 
 @dataclass(frozen=True)

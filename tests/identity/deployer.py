@@ -39,11 +39,8 @@ class Deployed:
         self.resources = self.evaluation.resources()
         role = self.resources["DeployerRole"]["Properties"]
         self.role_arn = f"arn:{self.partition}:iam::{self.account}:role{role.get('Path', '/')}{role['RoleName']}"
-        held = {arn["Ref"] for arn in template["Resources"]["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
-        held |= {name for name, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Policy"
-                 and {"Ref": "DeployerRole"} in resource["Properties"]["Roles"]}
         self.documents = {name: _with_arn(self.resources[name]["Properties"]["PolicyDocument"], self.role_arn)
-                          for name in sorted(held)}
+                          for name in held_policies(template)}
         self.boundary_arn = role.get("PermissionsBoundary")
         self.principal = principal(self.role_arn, self.documents, boundary=self._boundary_document())
 
@@ -60,6 +57,16 @@ class Deployed:
         region = self.region if regional else ""
         account = self.account if regional or service == "iam" else ""
         return f"arn:{self.partition}:{service}:{region}:{account}:{rest}"
+
+
+def held_policies(template: dict) -> list[str]:
+    """The policies the deployer role holds: its managed policies and the inline one naming it (not the
+    caller policy the template also makes)."""
+    resources = template["Resources"]
+    held = {arn["Ref"] for arn in resources["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
+    held |= {name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Policy"
+             and {"Ref": "DeployerRole"} in resource["Properties"]["Roles"]}
+    return sorted(held)
 
 
 def _with_arn(document, role_arn: str):

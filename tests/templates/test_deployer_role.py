@@ -6,6 +6,7 @@ import pytest
 
 import templates
 from templates import deployer_role
+from tests.identity.deployer import held_policies
 from threetier import cli, emit
 from threetier.blocks import callerpolicy, deployerscopes
 from threetier.facts import deployerpolicy, schemabranches, schemas
@@ -23,12 +24,8 @@ def stacks():
 
 
 def role_policies(role_template) -> dict[str, dict]:
-    """The policies the role holds: its managed policies and the inline one naming it (not the caller policy)."""
-    resources = role_template["Resources"]
-    held = {arn["Ref"] for arn in resources["DeployerRole"]["Properties"]["ManagedPolicyArns"]}
-    held |= {name for name, resource in resources.items() if resource["Type"] == "AWS::IAM::Policy"
-             and {"Ref": "DeployerRole"} in resource["Properties"]["Roles"]}
-    return {name: resources[name] for name in sorted(held)}
+    """The policies the role holds (tests.identity.deployer.held_policies), by name."""
+    return {name: role_template["Resources"][name] for name in held_policies(role_template)}
 
 
 def statements(role_template) -> list[dict]:
