@@ -287,7 +287,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
                 "CKV_AWS_157",
                 "Multi-AZ is the DbMultiAz parameter: on in prod.json, off by default and in dev.json "
                 "(the defaults are the cheap dev environment).",
-            ), engines.TLS_NOT_ENFORCED_REASON),
+            )),
         )
     )
 
@@ -337,7 +337,6 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
             **_monitoring(monitoring_role),
             Tags=naming.tags("db-replica"),
-            Metadata=checkov(engines.TLS_NOT_ENFORCED_REASON),
         )
     )
 

@@ -221,7 +221,7 @@ def test_outputs(data_dict):
 
 @pytest.mark.parametrize("engine,version,family,logs,settings", [
     ("mysql", "8.4", "mysql8.4", ["error", "slowquery"],
-     {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}),
+     {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE", "require_secure_transport": "1"}),
     ("postgres", "16", "postgres16", ["postgresql", "upgrade"],
      {"log_min_duration_statement": "1000", "rds.force_ssl": "1"}),
 ])
@@ -237,6 +237,20 @@ def test_each_engine_exports_only_logs_its_parameter_group_turns_on(data_dict, e
     assert active["DbInstance"]["Properties"]["EngineVersion"] == version
     groups = [r for r in active.values() if r["Type"] == "AWS::RDS::DBParameterGroup"]
     assert len(groups) == 1, "only the chosen engine's parameter group exists"
+
+
+# The parameter that makes each engine refuse a connection without TLS, as RDS names it.
+REQUIRES_TLS = {"mysql": ("require_secure_transport", "1"), "postgres": ("rds.force_ssl", "1")}
+
+
+@pytest.mark.parametrize("engine", sorted(REQUIRES_TLS))
+def test_every_engine_refuses_connections_without_tls(data_dict, engine):
+    active = resources(data_dict, DbEngine=engine, DbReplicaEnabled="true")
+    for instance in ("DbInstance", "DbReplica"):
+        group = active[active[instance]["Properties"]["DBParameterGroupName"]["Ref"]]["Properties"]
+        name, value = REQUIRES_TLS[engine]
+        assert group["Parameters"][name] == value
+        assert "CKV2_AWS_69" not in json.dumps(active[instance].get("Metadata", {})), "nothing to excuse any more"
 
 
 def test_database_engine_is_supported_and_never_enrols_in_extended_support_silently(data_dict):

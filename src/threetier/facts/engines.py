@@ -19,8 +19,11 @@ SOURCES = (
     "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html",
     "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MySQL.Concepts.VersionMgmt.html#MySQL.Concepts.VersionMgmt.ReleaseCalendar",
     "https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html",
+    "https://docs.amazonaws.cn/en_us/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html",
 )
-CHECKED = "2026-11-30"
+CHECKED = "2026-12-06"
 
 # The app's own database user: created by the app secret's first rotation with the
 # grants the app needs, then rotated with alternating users (README, Secrets).
@@ -66,20 +69,34 @@ ENGINES = {
 
 # What each engine's DB parameter group sets so that the exported logs have
 # content: the slow query log at one second, written to files (RDS publishes
-# files, not tables, to CloudWatch Logs). PostgreSQL also refuses connections
-# without TLS (its RDS default since 15, made explicit); MySQL does not yet
-# (require_secure_transport), as the reference app's PyMySQL client connects
-# without TLS (see the checkov skip on the database).
+# files, not tables, to CloudWatch Logs); and that both refuse connections
+# without TLS. PostgreSQL's rds.force_ssl is its RDS default since 15, made
+# explicit. MySQL's require_secure_transport is off by default up to 8.4 and can
+# be set to 1 (ON), no reboot needed:
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html
+# The app's connections use TLS (the app server's venv hook and libpq's PGSSL*
+# variables, docs/rotation.md "Encryption in transit"), the rotation function's always.
 PARAMETER_GROUP_SETTINGS = {
-    "mysql": {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"},
+    "mysql": {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE",
+              "require_secure_transport": "1"},
     "postgres": {"log_min_duration_statement": "1000", "rds.force_ssl": "1"},
 }
-TLS_NOT_ENFORCED_REASON = (
-    "CKV2_AWS_69",
-    "PostgreSQL's parameter group sets rds.force_ssl=1; MySQL's leaves require_secure_transport "
-    "off because the reference app's PyMySQL client connects without TLS. The database is only "
-    "reachable from the app security group, inside the private data subnets.",
-)
+
+# Where RDS publishes the CA bundle of a region's database certificates, by partition: the region's
+# bundle is <host>/<region>/<region>-bundle.pem. Each partition has its own host; China's is
+# documented on docs.amazonaws.cn only ("Certificate bundles by AWS Region" in "Using SSL/TLS to
+# encrypt a connection to a DB instance or cluster", RDS User Guide; SOURCES).
+RDS_CA_BUNDLE_HOSTS = {
+    "aws": "https://truststore.pki.rds.amazonaws.com",
+    "aws-us-gov": "https://truststore.pki.us-gov-west-1.rds.amazonaws.com",
+    "aws-cn": "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn",
+}
+
+
+def rds_ca_bundle_url(partition: str, region: str) -> str:
+    """The region's RDS CA bundle, e.g. https://truststore.pki.rds.amazonaws.com/eu-west-1/eu-west-1-bundle.pem."""
+    return f"{RDS_CA_BUNDLE_HOSTS[partition]}/{region}/{region}-bundle.pem"
+
 
 # RDS for MySQL has no Performance Insights on these classes.
 NO_PERFORMANCE_INSIGHTS = {
