@@ -40,6 +40,7 @@ from troposphere.policies import (
 from threetier import parameters as P
 from threetier.blocks import logstore, naming, policies, rotationfunction, secrets, userdata
 from threetier.blocks.suppressions import checkov
+from threetier.facts import engines
 from threetier.parameters import conditions
 from threetier.parameters.conditions import (
     CLOUDFRONT_ONLY,
@@ -104,6 +105,9 @@ def build() -> Template:
     t.add_mapping("ElbLogDelivery", {region: {"AccountRoot": f"iam::{account}:root"}
                                      for region, account in ELB_LOG_ACCOUNTS.items()})
     t.add_condition(USE_ELB_ACCOUNT, _region_in(sorted(ELB_LOG_ACCOUNTS)))
+    # The host that serves the RDS CA bundles in this partition (facts.engines.RDS_CA_BUNDLE_HOSTS).
+    t.add_mapping(RDS_CA_BUNDLE_MAPPING, {partition: {"Host": host}
+                                          for partition, host in engines.RDS_CA_BUNDLE_HOSTS.items()})
 
     # Server logs outlive the servers.
     log_group = t.add_resource(logstore.log_group(
@@ -163,6 +167,17 @@ def _instance_role(t: Template, log_group) -> iam.Role:
     )
 
 
+RDS_CA_BUNDLE_MAPPING = "RdsCaBundle"
+
+
+def rds_ca_bundle_url() -> Sub:
+    """The region's RDS CA bundle, which the app's database connections verify the server with
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html): the region's,
+    not the global one, so a server trusts only the CAs that sign its own region's databases."""
+    return Sub("${Host}/${AWS::Region}/${AWS::Region}-bundle.pem",
+               Host=FindInMap(RDS_CA_BUNDLE_MAPPING, Ref("AWS::Partition"), "Host"))
+
+
 def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec2.LaunchTemplate:
     instance_tags = naming.tags("app")
     return t.add_resource(
@@ -202,7 +217,8 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
                 ],
                 UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group),
                                          AppUserId=str(userdata.APP_USER_ID), BootFilesResource=LAUNCH_TEMPLATE,
-                                         BootFilesSha256=userdata.boot_files_digest(userdata.APP_BOOT_FILES)),
+                                         BootFilesSha256=userdata.boot_files_digest(userdata.APP_BOOT_FILES),
+                                         DbCaBundleUrl=rds_ca_bundle_url()),
             ),
             TagSpecifications=[
                 ec2.TagSpecifications(

@@ -3,7 +3,7 @@
 Each instance gets its own network namespace (nothing leaves it) holding the
 fake IMDS at 169.254.169.254, moto (Secrets Manager), the SignalResource
 recorder, the rotation function (run by the services, tests/boot/services.py)
-and a real MariaDB on 127.0.0.1:3306 with TLS; an overlayfs over the cached
+and a real MariaDB on 127.0.0.1:3306 that takes TLS logins only; an overlayfs over the cached
 image, so every instance starts clean; and `systemd-nspawn -b` in that
 namespace. Commands run inside through nsenter, as the container's root.
 """
@@ -29,6 +29,9 @@ BOOT_LOG = "/var/log/cloud-init-output.log"
 # and of its secrets refresh go to moto.
 ENDPOINT_DROP_IN = f"[Service]\nEnvironment=AWS_ENDPOINT_URL=http://127.0.0.1:{services.MOTO_PORT}\n"
 UNITS_CALLING_AWS = ("app.service", "app-secrets-refresh.service", "app-db-login.service")
+# The test's stand-in for the RDS CA bundle a server fetches at boot (fetch_db_ca_bundle): the CA of
+# this namespace's MariaDB, at a file: URL the user data is given instead of AWS's truststore.
+DB_CA_BUNDLE = "/srv/test-db-ca.pem"
 
 
 class Instance:
@@ -69,6 +72,7 @@ class Instance:
         _run("mount", "-t", "overlay", "overlay", "-o",
              f"lowerdir={self.image},upperdir={self.workdir / 'upper'},workdir={self.workdir / 'work'}",
              str(self.root))
+        shutil.copyfile(self.tls["ca.pem"], self.root / DB_CA_BUNDLE.lstrip("/"))
         for unit in UNITS_CALLING_AWS:
             drop_in = self.root / "etc" / "systemd" / "system" / f"{unit}.d" / "boot-test.conf"
             drop_in.parent.mkdir(parents=True, exist_ok=True)
@@ -133,9 +137,10 @@ class Instance:
 
     # ------------------------------------------------------------------ inside the instance
 
-    def run(self, argv: list[str], check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(self, argv: list[str], check: bool = True, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess:
         result = subprocess.run(["nsenter", "-t", str(self.init_pid), "-a", *argv],
-                                capture_output=True, text=True, timeout=timeout)
+                                capture_output=True, text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
             raise RuntimeError(f"{argv} exited {result.returncode}: {result.stdout}{result.stderr}")
         return result
@@ -207,7 +212,9 @@ class Instance:
         self._in_netns("mariadbd", "--user=root", f"--datadir={data}", "--bind-address=127.0.0.1",
                        "--port=3306", f"--socket={socket}", f"--pid-file={data / 'mariadbd.pid'}",
                        "--skip-name-resolve", f"--ssl-ca={self.tls['ca.pem']}", f"--ssl-cert={self.tls['server.pem']}",
-                       f"--ssl-key={self.tls['server.key']}", stdout=log, stderr=subprocess.STDOUT)
+                       f"--ssl-key={self.tls['server.key']}",
+                       # As the RDS parameter group sets it: a login without TLS is refused.
+                       "--require-secure-transport=ON", stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while not socket.exists():
             if time.monotonic() > deadline:

@@ -30,8 +30,9 @@ import pytest
 
 from templates import app
 from tests.boot import efs, render
-from tests.boot.instance import BOOT_LOG, PROJECT, Instance, prerequisites, sql_text
+from tests.boot.instance import BOOT_LOG, DB_CA_BUNDLE, PROJECT, Instance, prerequisites, sql_text
 from tests.boot.services import INSTANCE_ID, INSTANCE_KEY_ID, REGION, ROTATION_KEY_ID
+from tests.rotation import servers
 from tests.templates.test_app import cloudwatch_matches
 from threetier import parameters as P
 from threetier.blocks import logstore
@@ -104,7 +105,8 @@ def user_data(instance: Instance, **overrides) -> str:
         "EfsFileSystemId": FILE_SYSTEM_ID, "EfsAccessPointId": ACCESS_POINT_ID,
         **overrides,
     }
-    return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP})
+    return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP,
+                                                         "DbCaBundleUrl": f"file://{DB_CA_BUNDLE}"})
 
 
 def digest(value: str) -> str:
@@ -200,6 +202,49 @@ def test_the_app_answers_and_a_row_round_trips_through_mariadb(server):
     code, body = server.http("POST", "/visit/first-boot")
     assert code == 200 and json.loads(body) == {"stored": "first-boot"}
     assert server.mariadb("SELECT note FROM visits", DATABASE["dbname"]).split() == ["first-boot"]
+
+
+# Run in the server with its app's venv Python, as root, the app's credentials on stdin: log in with
+# one driver, as the app would (the venv's TLS hook reads DB_CA_BUNDLE), and say what the session is.
+TLS_PROBE = """
+import json, sys
+secret = json.load(sys.stdin)
+driver = __import__({"pymysql": "pymysql", "mysqlclient": "MySQLdb"}[sys.argv[1]])
+options = {"ssl_disabled": True} if sys.argv[2:] == ["plaintext"] else {}
+try:
+    connection = driver.connect(host="127.0.0.1", port=3306, user=secret["username"],
+                                password=secret["password"], database=secret["dbname"], **options)
+    cursor = connection.cursor()
+    cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    print(json.dumps({"cipher": cursor.fetchone()[1]}))
+except Exception as error:
+    print(json.dumps({"refused": str(error)}))
+"""
+
+
+def tls_probe(server: Instance, driver: str, bundle: str, *options: str) -> dict:
+    result = server.run(["env", f"DB_CA_BUNDLE={bundle}", "/opt/app/venv/bin/python", "-c", TLS_PROBE, driver,
+                         *options], input=json.dumps(server.secret_value("db-app")))
+    return json.loads(result.stdout)
+
+
+def test_the_app_talks_to_the_database_over_tls_with_the_servers_certificate_verified(server, tmp_path):
+    """The database takes TLS logins only (require_secure_transport, as the parameter group sets it).
+    The app's own session is encrypted; its drivers verify the certificate against the bundle the
+    boot fetched (here the namespace's CA in place of RDS's): a bundle of another CA is refused."""
+    code, body = server.http("GET", "/tls")
+    assert code == 200 and json.loads(body)["Ssl_cipher"], body
+    bundle = server.run(["cat", "/etc/app/db-ca-bundle.pem"]).stdout
+    assert bundle == server.tls["ca.pem"].read_text()
+    assert "DB_CA_BUNDLE=/etc/app/db-ca-bundle.pem" in server.read("/etc/app/app.conf").splitlines()
+    other = servers.make_tls_files(tmp_path / "other-ca")["ca.pem"]
+    (server.root / "srv" / "other-ca.pem").write_text(other.read_text())
+    for driver in ("pymysql", "mysqlclient"):  # the reference app's, and the one it also pins
+        assert tls_probe(server, driver, "/etc/app/db-ca-bundle.pem").get("cipher"), driver
+        refused = tls_probe(server, driver, "/srv/other-ca.pem")
+        assert "certificate" in refused.get("refused", "").lower(), (driver, refused)
+    # Without TLS the app could not log in at all: the same login, in plain text, is refused.
+    assert "refused" in tls_probe(server, "pymysql", "/etc/app/db-ca-bundle.pem", "plaintext")
 
 
 def test_the_secrets_reach_the_app_exactly(server):

@@ -13,12 +13,12 @@ from threetier.parameters import paramfile
 from threetier.parameters.evaluate import Evaluation
 
 USER_DATA = "app-instance.sh"
-BOOT_STEPS, SECRETS_LOADER = (file.source for file in userdata.APP_BOOT_FILES)
+BOOT_STEPS, SECRETS_LOADER, DB_TLS_HOOK = (file.source for file in userdata.APP_BOOT_FILES)
 
 
 def boot_text() -> str:
     """Everything a server runs at boot: the user data and the files cfn-init writes for it."""
-    return "\n".join(userdata.text(name) for name in (USER_DATA, BOOT_STEPS, SECRETS_LOADER))
+    return "\n".join(userdata.text(name) for name in (USER_DATA, BOOT_STEPS, SECRETS_LOADER, DB_TLS_HOOK))
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +292,8 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     script, variables = user_data["Fn::Base64"]["Fn::Sub"]
     assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
                          "AppUserId": "1500", "BootFilesResource": "AppLaunchTemplate",
-                         "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES)}
+                         "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES),
+                         "DbCaBundleUrl": app.rds_ca_bundle_url().to_dict()}
     for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbAppSecretArn}",
                         "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):
@@ -361,6 +362,8 @@ def test_the_boot_files_are_the_launch_templates_metadata_written_as_they_are(ap
                                                    "owner": "root", "group": "root"},
         "/usr/local/sbin/app-load-secrets": {"content": userdata.text(SECRETS_LOADER), "mode": "000700",
                                              "owner": "root", "group": "root"},
+        "/usr/local/lib/threetier-db-tls.py": {"content": userdata.text(DB_TLS_HOOK), "mode": "000644",
+                                               "owner": "root", "group": "root"},
     }
     # Plain text, no Fn::Sub: CloudFormation writes them as they are, so their digest is known now.
     assert all(isinstance(spec["content"], str) for spec in files.values())
@@ -387,10 +390,32 @@ def test_the_user_data_fetches_the_boot_files_before_any_step_that_needs_them():
     assert set(steps[:2]) <= defined_here and set(steps[2:]) <= defined_there, steps
     assert not defined_here & defined_there
     # The paths the digest reads are the paths cfn-init writes, in the same order.
-    assert re.search(r'for file in "\$BOOT_STEPS" "\$SECRETS_LOADER"; do', script)
+    assert re.search(r'for file in "\$BOOT_STEPS" "\$SECRETS_LOADER" "\$DB_TLS_HOOK"; do', script)
     assert [f"readonly BOOT_STEPS={userdata.APP_BOOT_FILES[0].path}",
-            f"readonly SECRETS_LOADER={userdata.APP_BOOT_FILES[1].path}"] == [
-        line for line in script.splitlines() if line.startswith(("readonly BOOT_STEPS=", "readonly SECRETS_LOADER="))]
+            f"readonly SECRETS_LOADER={userdata.APP_BOOT_FILES[1].path}",
+            f"readonly DB_TLS_HOOK={userdata.APP_BOOT_FILES[2].path}"] == [
+        line for line in script.splitlines()
+        if line.startswith(("readonly BOOT_STEPS=", "readonly SECRETS_LOADER=", "readonly DB_TLS_HOOK="))]
+
+
+@pytest.mark.parametrize("partition,region,url", [
+    ("aws", "eu-west-1", "https://truststore.pki.rds.amazonaws.com/eu-west-1/eu-west-1-bundle.pem"),
+    ("aws-us-gov", "us-gov-east-1",
+     "https://truststore.pki.us-gov-west-1.rds.amazonaws.com/us-gov-east-1/us-gov-east-1-bundle.pem"),
+    ("aws-cn", "cn-northwest-1",
+     "https://rds-truststore.s3.cn-north-1.amazonaws.com.cn/cn-northwest-1/cn-northwest-1-bundle.pem"),
+])
+def test_servers_fetch_the_rds_ca_bundle_of_their_own_partition_and_region(app_dict, partition, region, url):
+    """As CloudFormation resolves the user data's DbCaBundleUrl: the mapping by AWS::Partition, then
+    AWS::Region, so no partition or region is written into the template."""
+    _, variables = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"][
+        "Fn::Base64"]["Fn::Sub"]
+    text, names = variables["DbCaBundleUrl"]["Fn::Sub"]
+    mapping, key, field = names["Host"]["Fn::FindInMap"]
+    assert key == {"Ref": "AWS::Partition"}
+    host = app_dict["Mappings"][mapping][partition][field]
+    assert text.replace("${Host}", host).replace("${AWS::Region}", region) == url
+    assert "DB_CA_BUNDLE_URL='${DbCaBundleUrl}'" in userdata.text(USER_DATA)
 
 
 def cloudwatch_matches(pattern: str, event: str) -> bool:

@@ -1,11 +1,16 @@
 """A small app with the reference app's contract (run:app; MYSQL_*, DATABASE_PASSWORD, SECRET_KEY,
-API_KEY from the environment; creates its own table when it starts), for the boot test."""
+API_KEY from the environment, and no TLS setting; PyMySQL installed as MySQLdb; creates its own table
+when it starts), for the boot test."""
 
 import hashlib
 import os
 
-import MySQLdb
-from flask import Flask, jsonify
+import pymysql
+
+pymysql.install_as_MySQLdb()  # as the reference app does: MySQLdb below is PyMySQL
+
+import MySQLdb  # noqa: E402
+from flask import Flask, jsonify  # noqa: E402
 
 app = Flask(__name__)
 
@@ -48,6 +53,19 @@ def visit(note):
     finally:
         db.close()
     return jsonify(stored=stored)
+
+
+@app.route("/tls")
+def tls():
+    """The cipher of the app's own database session: empty without TLS."""
+    db = connect()
+    try:
+        cursor = db.cursor()
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        (name, cipher) = cursor.fetchone()
+    finally:
+        db.close()
+    return jsonify({name: cipher})
 
 
 @app.route("/digest")

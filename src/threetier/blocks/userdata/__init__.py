@@ -54,6 +54,7 @@ class BootFile:
 APP_BOOT_FILES = (
     BootFile("/usr/local/lib/threetier-boot-steps.sh", "app-boot-steps.sh", "000644"),
     BootFile("/usr/local/sbin/app-load-secrets", "app-load-secrets.py", "000700"),
+    BootFile("/usr/local/lib/threetier-db-tls.py", "app-db-tls.py", "000644"),
 )
 
 

@@ -12,6 +12,8 @@ readonly CONFIG_DIR=/etc/app
 readonly LOG_DIR=/var/log/app
 # How long a boot waits for the app's database login (wait_for_database_login).
 readonly DB_LOGIN_WAIT_SECONDS=300
+# The CA bundle the app's database connections verify the server's certificate with.
+readonly DB_CA_BUNDLE=$CONFIG_DIR/db-ca-bundle.pem
 
 ship_logs() {
   # Boot log first, so a server that fails to boot still tells why.
@@ -65,6 +67,25 @@ mount_efs() {
   return 1
 }
 
+fetch_db_ca_bundle() {
+  # RDS signs each database's certificate with a CA of its region, and publishes the region's
+  # bundle per partition (DB_CA_BUNDLE_URL, from the template's mapping): "Using SSL/TLS to
+  # encrypt a connection to a DB instance or cluster", RDS User Guide,
+  # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
+  # Fetched over HTTPS (the host's web PKI vouches for AWS's truststore), not pinned by digest:
+  # RDS adds CAs to the bundle, and a pinned one would fail every boot after that. A bundle
+  # that holds no certificate, or that Python cannot load, fails here rather than at a login.
+  install -d -m 0755 "$CONFIG_DIR"
+  retry curl -fsS --max-time 30 -o "$DB_CA_BUNDLE.new" "$DB_CA_BUNDLE_URL"
+  if ! grep -q -- '-----BEGIN CERTIFICATE-----' "$DB_CA_BUNDLE.new" \
+      || ! python3 -c 'import ssl, sys; ssl.create_default_context(cafile=sys.argv[1])' "$DB_CA_BUNDLE.new"; then
+    log "$DB_CA_BUNDLE_URL is no PEM bundle of CA certificates"
+    return 1
+  fi
+  chmod 0644 "$DB_CA_BUNDLE.new"
+  mv "$DB_CA_BUNDLE.new" "$DB_CA_BUNDLE"
+}
+
 create_app_user() {
   if ! getent group "$APP_USER" >/dev/null; then
     groupadd --system --gid "$APP_USER_ID" "$APP_USER"
@@ -103,6 +124,12 @@ install_app() {
   as_app "$venv/bin/pip" install --quiet 'cython<3' wheel 'setuptools>=77,<81'
   as_app "$venv/bin/pip" install --quiet --no-build-isolation -r "$APP_HOME/src/requirements.txt"
   as_app "$venv/bin/pip" install --quiet gunicorn
+  # TLS for the app's MySQL drivers, which read no TLS setting from the environment (the hook's
+  # docstring): a .pth file in the venv imports it whenever the venv's Python starts.
+  local site
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+  install -m 0644 "$DB_TLS_HOOK" "$site/threetier_db_tls.py"
+  echo 'import threetier_db_tls' > "$site/threetier_db_tls.pth"
 }
 
 write_config() {
@@ -115,6 +142,9 @@ APP_SECRET_ARN=$APP_SECRET_ARN
 MYSQL_HOST=$DB_HOST
 MYSQL_PORT=$DB_PORT
 MYSQL_DB=$DB_NAME
+DB_CA_BUNDLE=$DB_CA_BUNDLE
+PGSSLMODE=verify-full
+PGSSLROOTCERT=$DB_CA_BUNDLE
 CONF
   chmod 0644 "$CONFIG_DIR/app.conf"
 }

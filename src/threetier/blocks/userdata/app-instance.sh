@@ -31,6 +31,7 @@ readonly DB_NAME='${DbName}'
 readonly DB_SECRET_ARN='${DbAppSecretArn}'
 readonly APP_SECRET_ARN='${AppSecretArn}'
 readonly APP_LOG_GROUP='${AppLogGroup}'
+readonly DB_CA_BUNDLE_URL='${DbCaBundleUrl}'
 
 # The EFS access point writes as this uid and gid: the app user has them here too.
 readonly APP_USER_ID='${AppUserId}'
@@ -39,6 +40,7 @@ readonly BOOT_FILES_RESOURCE='${BootFilesResource}'
 readonly BOOT_FILES_SHA256='${BootFilesSha256}'
 readonly BOOT_STEPS=/usr/local/lib/threetier-boot-steps.sh
 readonly SECRETS_LOADER=/usr/local/sbin/app-load-secrets
+readonly DB_TLS_HOOK=/usr/local/lib/threetier-db-tls.py
 readonly CFN_BIN=/opt/aws/bin
 readonly CW_AGENT=/opt/aws/amazon-cloudwatch-agent
 
@@ -152,7 +154,7 @@ fetch_boot_files() {
 boot_files_digest() {
   # threetier.blocks.userdata.boot_files_digest: each file's mode, owner and path, then its text.
   local file
-  for file in "$BOOT_STEPS" "$SECRETS_LOADER"; do
+  for file in "$BOOT_STEPS" "$SECRETS_LOADER" "$DB_TLS_HOOK"; do
     stat -c '%a %U:%G %n' "$file"
     cat "$file"
   done | sha256sum | cut -d ' ' -f 1
@@ -162,6 +164,7 @@ main() {
   log "starting (stack $STACK_NAME)"
   step install_packages
   step fetch_boot_files
+  step fetch_db_ca_bundle
   step ship_logs
   step mount_efs
   step create_app_user

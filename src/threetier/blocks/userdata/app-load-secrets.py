@@ -50,14 +50,21 @@ def run_root_only(argv, sql, env=None, config=None):
 
 
 def logs_in(user):
-    """Whether the secret's user logs in to the app's database and runs a query."""
+    """Whether the secret's user logs in to the app's database and runs a query, over TLS with the
+    server's certificate verified against DB_CA_BUNDLE, as the app connects (app.conf)."""
     host, port, database = os.environ["MYSQL_HOST"], os.environ["MYSQL_PORT"], os.environ["MYSQL_DB"]
     if user.get("engine", "mysql").startswith("postgres"):
+        # libpq reads PGSSLMODE=verify-full and PGSSLROOTCERT from app.conf.
         return run_root_only(["psql", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", user["username"],
                               "-d", database], "SELECT 1;\n",
-                             env={"PGPASSWORD": user["password"], "PGSSLMODE": "require", "PGCONNECT_TIMEOUT": "5"})
+                             env={"PGPASSWORD": user["password"], "PGCONNECT_TIMEOUT": "5"})
     quoted = user["password"].replace("\\", "\\\\").replace('"', '\\"')
-    config = "[client]\nuser=" + user["username"] + '\npassword="' + quoted + '"\n'
+    # MariaDB's client (Amazon Linux, Debian) checks the certificate and its name with
+    # ssl-verify-server-cert, MySQL's (Ubuntu) with ssl-mode; each refuses the other's option.
+    client = subprocess.run(["mysql", "--version"], capture_output=True, text=True).stdout
+    verify = "ssl-verify-server-cert" if "MariaDB" in client else "ssl-mode=VERIFY_IDENTITY"
+    config = ("[client]\nuser=" + user["username"] + '\npassword="' + quoted + '"\nssl-ca=' + os.environ["DB_CA_BUNDLE"]
+              + "\n" + verify + "\n")
     return run_root_only(["mysql", "-h", host, "-P", port, "--connect-timeout=5", database], "SELECT 1;\n",
                          config=config)
 
