@@ -3,6 +3,7 @@ import datetime
 import importlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -562,3 +563,32 @@ def test_every_role_takes_the_path_and_the_optional_permissions_boundary(module)
 
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"
+
+
+def _connect_through_the_tls_hook(monkeypatch, bundle: str | None, **options) -> dict:
+    """The keyword arguments PyMySQL's Connection receives once the app venv's TLS hook has run."""
+    import importlib.util
+
+    from pymysql import connections
+    received = {}
+    monkeypatch.setattr(connections.Connection, "__init__", lambda self, *a, **kw: received.update(kw))
+    if bundle is None:
+        monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+    else:
+        monkeypatch.setenv("DB_CA_BUNDLE", bundle)
+    spec = importlib.util.spec_from_file_location("threetier_db_tls", Path(userdata.__file__).parent / DB_TLS_HOOK)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    connections.Connection(host="db.example", user="app", password="x", **options)  # pragma: allowlist secret
+    return received
+
+
+def test_the_tls_hook_gives_the_apps_mysql_connections_the_bundle_with_verification(monkeypatch):
+    """The boot test proves it against a server; here, what it asks of PyMySQL in each case."""
+    assert _connect_through_the_tls_hook(monkeypatch, "/etc/app/db-ca-bundle.pem") == {
+        "host": "db.example", "user": "app", "password": "x",  # pragma: allowlist secret
+        "ssl_ca": "/etc/app/db-ca-bundle.pem", "ssl_verify_cert": True, "ssl_verify_identity": True}
+    # An app's own TLS settings stand; outside the app's units (no DB_CA_BUNDLE) nothing changes.
+    own = {"ssl": {"ca": "/srv/own.pem"}}
+    assert _connect_through_the_tls_hook(monkeypatch, "/etc/app/db-ca-bundle.pem", **own)["ssl"] == own["ssl"]
+    assert "ssl_ca" not in _connect_through_the_tls_hook(monkeypatch, "/etc/app/db-ca-bundle.pem", **own)
+    assert "ssl_ca" not in _connect_through_the_tls_hook(monkeypatch, None)
