@@ -31,7 +31,7 @@ import pytest
 from templates import app
 from tests.boot import efs, render
 from tests.boot.instance import BOOT_LOG, DB_CA_BUNDLE, PROJECT, Instance, prerequisites, sql_text
-from tests.boot.services import INSTANCE_ID, INSTANCE_KEY_ID, REGION, ROTATION_KEY_ID
+from tests.boot.services import INSTANCE_ID, INSTANCE_KEY_ID, MOTO_PORT, REGION, ROTATION_KEY_ID
 from tests.rotation import servers
 from tests.templates.test_app import cloudwatch_matches
 from threetier import parameters as P
@@ -245,6 +245,12 @@ def test_the_app_talks_to_the_database_over_tls_with_the_servers_certificate_ver
         assert "certificate" in refused.get("refused", "").lower(), (driver, refused)
     # Without TLS the app could not log in at all: the same login, in plain text, is refused.
     assert "refused" in tls_probe(server, "pymysql", "/etc/app/db-ca-bundle.pem", "plaintext")
+    # The boot's login wait verifies too: with another CA's bundle its one try fails on the certificate.
+    wait = server.run(["systemd-run", "--wait", "--pipe", "--quiet", "-p", "EnvironmentFile=/etc/app/app.conf",
+                       "-p", f"Environment=AWS_ENDPOINT_URL=http://127.0.0.1:{MOTO_PORT}", "/usr/bin/env",
+                       "DB_CA_BUNDLE=/srv/other-ca.pem", "/usr/local/sbin/app-load-secrets", "--wait-for-login", "0"],
+                      check=False)
+    assert wait.returncode != 0 and "certificate" in (wait.stdout + wait.stderr).lower(), wait
 
 
 def test_the_secrets_reach_the_app_exactly(server):
@@ -542,6 +548,8 @@ FAILURES = {
     "unknown-git-ref": ({"AppRepositoryRef": "no-such-ref"}, None, "checkout_app"),
     "requirements-do-not-build": ({"AppRepositoryRef": "broken-requirements"}, None, "install_app"),
     "apt-fails": ({}, "rm /srv/apt/Packages", "install_packages"),
+    # What the RDS CA bundle's URL served is no bundle (an error page, a captive proxy).
+    "db-ca-bundle-is-no-bundle": ({}, f"echo '<html>Not Found</html>' > {DB_CA_BUNDLE}", "fetch_db_ca_bundle"),
     "health-check-never-passes": ({"HealthCheckPath": "/no-such-page"}, None, "wait_until_healthy"),
 }
 
