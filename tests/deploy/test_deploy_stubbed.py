@@ -178,6 +178,7 @@ def aws(monkeypatch):
     stubbed = StubbedAws()
     monkeypatch.setattr(common, "make_clients",
                         lambda region, profile, endpoint_url, role=None: Clients(stubbed.cfn, stubbed.s3, "us-east-1"))
+    monkeypatch.setattr(common, "bucket_region", lambda s3, bucket: "us-east-1")  # the bucket is where the stack goes
     monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
     monkeypatch.setattr(common, "clock", stubbed.time.clock)
     with stubbed.cfn_stub, stubbed.s3_stub:

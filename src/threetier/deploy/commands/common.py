@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from threetier import emit
-from threetier.deploy import changeset, cleanup, drift, events, settings
+from threetier.deploy import changeset, cleanup, drift, events, preflight as preflight_checks, quickcreate, settings
 from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
 from threetier.deploy.patience import EXPIRED_CREDENTIALS, Detached
@@ -25,6 +25,7 @@ from threetier.review import console
 
 # Tests replace these so that nothing waits for real.
 sleep = time.sleep
+bucket_region = quickcreate.bucket_region
 clock = time.monotonic
 CHANGE_SET_POLL_SECONDS = 2.0
 EVENT_POLL_SECONDS = 5.0
@@ -59,6 +60,13 @@ def connect(args: argparse.Namespace) -> Clients:
     clients = clients_for(args)
     check_pinned_account(args, clients)
     return clients
+
+
+def preflight(args: argparse.Namespace) -> Clients:
+    """Clients for plan and deploy once every precondition holds (threetier.deploy.preflight): the bucket,
+    the region, the credentials, the pinned account, the bucket's region; else InputError listing them all."""
+    return preflight_checks.connect(args, lambda: clients_for(args), lambda clients: check_pinned_account(args, clients),
+                                    lambda s3, bucket: bucket_region(s3, bucket))
 
 
 def clients_for(args: argparse.Namespace) -> Clients:

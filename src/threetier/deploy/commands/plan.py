@@ -21,7 +21,6 @@ from threetier.deploy import (
     onfailure,
     release,
     rollback,
-    settings,
 )
 from threetier.deploy.commands import common, package as package_command
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
@@ -88,11 +87,10 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     """Validate inputs, package, create the change set and read it; an int is an early exit code."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
-    settings.require_bucket(args)
     onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
+    # Every missing precondition in one report; it settles the region the values are validated for.
+    clients = common.preflight(args)
     template = load_root_template(project)
-    # Creating clients sends nothing; it settles the region the values are validated for.
-    clients = common.clients_for(args)
     inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
                                allow_insecure=args.allow_insecure, overrides=_release_override(args),
                                protected=args.settings.protected)
@@ -100,8 +98,6 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
         print(note, file=sys.stderr)
     _check_role_serves_the_stack(args, template, inputs)
 
-    # The first AWS calls.
-    common.check_pinned_account(args, clients)
     if validate.prefix_list_to_look_up(template, inputs.parameters):
         inputs = package_command.with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
