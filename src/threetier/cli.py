@@ -95,6 +95,7 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
                                                "AWS_DEFAULT_REGION; without one the region checks are skipped)")
     validate_cmd.add_argument("--allow-insecure", action="store_true",
                               help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
+    _add_regenerate(validate_cmd)
     validate_cmd.set_defaults(run=_validate)
 
     scan = commands.add_parser("scan", help="checkov security scan of the templates, offline")
@@ -148,7 +149,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
-    rendered = emit.build_all(project)
+    rendered = emit.build_output(project)
     # Before anything is written: user data EC2 would refuse at the longest parameter values.
     sizes = userdata.measure(emit.data_all(project))
     too_long = userdata.problems(sizes)
@@ -167,10 +168,10 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"{len(problems)} file(s) out of date: run `python generate.py` and commit output/",
                   file=sys.stderr)
             return EXIT_FINDINGS
-        print(f"output/ is up to date ({len(rendered)} templates)")
+        print(f"output/ is up to date ({len(rendered) - 1} templates)")
         return EXIT_OK
     changed = emit.write(output_dir, rendered)
-    print(f"wrote {len(changed)} of {len(rendered)} templates to {output_dir}"
+    print(f"wrote {len(changed)} of {len(rendered)} files to {output_dir}"
           + (f": {', '.join(changed)}" if changed else " (all unchanged)"))
     return EXIT_OK
 
@@ -208,6 +209,12 @@ def _add_regions(command: argparse.ArgumentParser) -> None:
         "--regions", default=",".join(DEFAULT_REGIONS),
         help="comma-separated regions to lint in (default: %(default)s)",
     )
+
+
+def _add_regenerate(command: argparse.ArgumentParser) -> None:
+    from threetier.emit import manifest
+
+    manifest.add_option(command)
 
 
 def _add_no_cache(command: argparse.ArgumentParser) -> None:
@@ -301,7 +308,13 @@ def _validate(args: argparse.Namespace) -> int:
     from threetier.deploy.inputs import load_root_template, load_values
     from threetier.parameters import sharedzone, validate
 
+    from threetier.emit import manifest
+
     project = _find_project(args.project_dir)
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        print(f"threetier validate: {stale}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         path, values = load_values(project, args.env)
         template = load_root_template(project)

@@ -20,6 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from threetier import emit
+from threetier.emit import manifest
 from threetier.insight import cost, dot, model, pricing
 from threetier.insight.model import InputError
 
@@ -42,6 +43,7 @@ def add_commands(commands) -> None:
     diagram.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
     diagram.add_argument("--no-render", action="store_true",
                          help="write only the .dot files (Graphviz not needed)")
+    manifest.add_option(diagram)
     diagram.set_defaults(run=run_diagram)
 
     estimate = commands.add_parser(
@@ -59,6 +61,7 @@ def add_commands(commands) -> None:
     estimate.add_argument("--profile", help="AWS profile for --live (default: the usual chain)")
     estimate.add_argument("--assume", action="append", default=[], metavar="NAME=NUMBER",
                           help="change a usage assumption, e.g. --assume nat_gb_processed=500 (repeatable)")
+    manifest.add_option(estimate)
     estimate.set_defaults(run=run_cost)
 
 
@@ -68,6 +71,9 @@ def add_commands(commands) -> None:
 def run_diagram(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        return _usage_error("diagram", stale)
     try:
         # Every environment is read and described before anything is written.
         envs = [args.env] if args.env else model.environments(project)
@@ -110,6 +116,9 @@ def run_diagram(args: argparse.Namespace) -> int:
 
 def run_cost(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        return _usage_error("cost", stale)
     try:
         table = pricing.PriceTable()
         assumptions = cost.assumptions_with(table, args.assume)

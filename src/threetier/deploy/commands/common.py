@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from threetier import emit
+from threetier.emit import manifest
 from threetier.deploy import changeset, cleanup, drift, events, preflight as preflight_checks, quickcreate, settings
 from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
@@ -63,10 +64,11 @@ def connect(args: argparse.Namespace) -> Clients:
 
 
 def preflight(args: argparse.Namespace) -> Clients:
-    """Clients for plan and deploy once every precondition holds (threetier.deploy.preflight): the bucket,
-    the region, the credentials, the pinned account, the bucket's region; else InputError listing them all."""
+    """Clients for plan and deploy once every precondition holds (threetier.deploy.preflight): output/
+    generated from the code as it is (or regenerated, --regenerate), the bucket, the region, the credentials, the pinned account, the bucket's region; else InputError listing them all."""
+    stale = manifest.check(emit.find_project(args.project_dir), getattr(args, "regenerate", False))
     return preflight_checks.connect(args, lambda: clients_for(args), lambda clients: check_pinned_account(args, clients),
-                                    lambda s3, bucket: bucket_region(s3, bucket))
+                                    lambda s3, bucket: bucket_region(s3, bucket), stale=stale)
 
 
 def clients_for(args: argparse.Namespace) -> Clients:
