@@ -150,8 +150,16 @@ def _generate(args: argparse.Namespace) -> int:
     project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
     rendered = emit.build_output(project)
-    # Before anything is written: user data EC2 would refuse at the longest parameter values.
-    sizes = userdata.measure(emit.data_all(project))
+    built = emit.data_all(project)
+    # Before anything is written: a reference to nothing, which troposphere lets through.
+    undefined = emit.undefined_references(built)
+    for problem in undefined:
+        print(f"threetier generate: {problem}", file=sys.stderr)
+    if undefined:
+        print(f"{len(undefined)} reference(s) to something undefined: nothing written", file=sys.stderr)
+        return EXIT_USAGE
+    # User data EC2 would refuse at the longest parameter values.
+    sizes = userdata.measure(built)
     too_long = userdata.problems(sizes)
     for problem in too_long:
         print(f"threetier generate: {problem}", file=sys.stderr)
