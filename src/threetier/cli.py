@@ -75,6 +75,8 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
         help="write nothing; exit 1 and name each file in output/ that differs from the code",
     )
     generate.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
+    generate.add_argument("--traceback", action="store_true",
+                          help="when a template module fails, print the full traceback instead of one line")
     generate.set_defaults(run=_generate)
 
     lint = commands.add_parser("lint", help="cfn-lint every template, informational rules included")
@@ -145,12 +147,19 @@ def _find_project(project_dir: Path | None) -> Path:
 
 def _generate(args: argparse.Namespace) -> int:
     from threetier import emit
+    from threetier.emit import cfnyaml
     from threetier.gates import userdata
 
     project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
-    rendered = emit.build_output(project)
-    built = emit.data_all(project)
+    try:
+        rendered = emit.build_output(project)
+        built = emit.data_all(project)
+    except (emit.ProjectNotFound, cfnyaml.EmitterMissing):
+        raise
+    except Exception as error:  # noqa: BLE001 - any mistake in a template module is the user's to fix
+        _report_build_failure(error, project, args.traceback)
+        return EXIT_USAGE
     # Before anything is written: a reference to nothing, which troposphere lets through.
     undefined = emit.undefined_references(built)
     for problem in undefined:
@@ -182,6 +191,20 @@ def _generate(args: argparse.Namespace) -> int:
     print(f"wrote {len(changed)} of {len(rendered)} files to {output_dir}"
           + (f": {', '.join(changed)}" if changed else " (all unchanged)"))
     return EXIT_OK
+
+
+def _report_build_failure(error: Exception, project: Path, full: bool) -> None:
+    """One line naming the file, line and error (the traceback with --traceback): the mistake is in the
+    user's template code, and the 30 lines of import machinery above it do not help find it."""
+    from threetier import emit
+
+    if full:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"threetier generate: {emit.failure_line(error, project)}", file=sys.stderr)
+    if not full:
+        print("nothing written; `python generate.py --traceback` shows the full traceback", file=sys.stderr)
 
 
 def _deployer_role(args: argparse.Namespace) -> int:

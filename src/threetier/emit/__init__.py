@@ -109,6 +109,43 @@ def drift(output_dir: Path, rendered: dict[str, str]) -> list[Drift]:
     return found
 
 
+def failure_line(error: BaseException, project: Path) -> str:
+    """`templates/app.py:123: NameError: name 'x' is not defined`: where in the project's own code building
+    the templates failed (the deepest frame in templates/ or src/), and what it says."""
+    where = _where_it_failed(error, project)
+    message = error.msg if isinstance(error, SyntaxError) else str(error)
+    return f"{where}: {type(error).__name__}: {message}" if where else f"{type(error).__name__}: {message}"
+
+
+def _where_it_failed(error: BaseException, project: Path) -> str | None:
+    # Imported here: only a failed build needs it.
+    import traceback
+
+    if isinstance(error, SyntaxError) and error.filename:
+        # A module that does not compile has no frame of its own: the error carries the place.
+        return f"{_shown(Path(error.filename), project)}:{error.lineno}"
+    ours = [frame for frame in traceback.extract_tb(error.__traceback__) if _is_ours(Path(frame.filename), project)]
+    if not ours:
+        return None
+    return f"{_shown(Path(ours[-1].filename), project)}:{ours[-1].lineno}"
+
+
+def _is_ours(path: Path, project: Path) -> bool:
+    """A file of the project's templates or packages (not of an environment installed inside the checkout)."""
+    try:
+        relative = path.resolve().relative_to(project)
+    except ValueError:
+        return False
+    return relative.parts[:1] in (("templates",), ("src",)) and "site-packages" not in relative.parts
+
+
+def _shown(path: Path, project: Path) -> str:
+    try:
+        return path.resolve().relative_to(project).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _templates_package(project: Path):
     root = str(project)
     if root not in sys.path:
