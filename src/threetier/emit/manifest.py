@@ -15,6 +15,7 @@ YAML's own check catches it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import zlib
@@ -49,11 +50,12 @@ def _mark(data: bytes) -> str:
 
 
 def _input_files(project: Path) -> list[Path]:
+    # os.walk, pruning __pycache__, is several times faster than Path.rglob here (generate's budget).
     found = []
     for source in SOURCES:
-        for path in (project / source).rglob("*"):
-            if path.suffix in SUFFIXES and "__pycache__" not in path.parts and path.is_file():
-                found.append(path)
+        for folder, subfolders, files in os.walk(project / source):
+            subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+            found += [Path(folder, name) for name in files if os.path.splitext(name)[1] in SUFFIXES]
     return sorted(found)
 
 
