@@ -182,6 +182,8 @@ def test_the_totals_the_readme_and_docs_quote_are_the_tools(templates, env_value
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert (f"dev about {totals['dev']:,.0f} USD a month, prod about {totals['prod']:,.0f} USD"
             in readme), totals
+    per_day = totals["dev"] * 24 / table.assumptions()["hours_per_month"]
+    assert f"about {per_day:,.2f} USD a day for dev" in " ".join(readme.split()), per_day
     docs = (project / "docs" / "insight.md").read_text(encoding="utf-8")
     assert f"| **{totals['dev']:,.2f}** | **{totals['prod']:,.2f}** |" in docs, totals
     # The shares the paragraph under the table gives for prod.
