@@ -5,6 +5,7 @@ way their settings say."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 
 import pytest
@@ -44,6 +45,14 @@ def test_each_entry_names_its_source_and_its_figures_are_positive(name, typical)
         assert isinstance(value, int), name
 
 
+def test_an_estimate_says_it_is_one_and_a_page_quotes_its_words():
+    for name, typical in every_entry():
+        if typical.source.startswith("no published figure"):
+            assert "estimate" in typical.source, name
+        elif typical.source.startswith("https://") and not typical.source.startswith("https://github.com/"):
+            assert "'" in typical.source, f"{name}: quote the words the page says"
+
+
 def test_a_report_says_when_it_was_made():
     """A GitHub report is dated (services get faster); an AWS page is as new as CHECKED."""
     for name, typical in every_entry():
@@ -67,7 +76,7 @@ def test_multi_az_is_never_faster_than_single_az(gib):
 @pytest.mark.parametrize("multi_az", [False, True])
 def test_more_storage_is_never_faster(multi_az):
     sizes = [20, 21, 100, 500, 1000, 4000, 16000, 65536]
-    for smaller, larger in zip(sizes, sizes[1:]):
+    for smaller, larger in itertools.pairwise(sizes):
         a, b = durations.db_instance(multi_az, smaller), durations.db_instance(multi_az, larger)
         assert b.create >= a.create and b.update >= a.update and b.delete >= a.delete
         assert durations.db_replica(larger).create >= durations.db_replica(smaller).create
