@@ -140,14 +140,15 @@ TYPICAL: dict[str, Typical] = {
     "AWS::EC2::VPCEndpoint": replace(_QUICK, note="a Gateway endpoint (S3): route table entries, no ENIs"),
     "AWS::EC2::EIP": _QUICK,
     "AWS::EC2::FlowLog": _QUICK,
-    # CloudFormation waits for the gateway to leave `pending`.
+    # CloudFormation waits for the gateway to leave `pending`: the network stack's slowest part.
     "AWS::EC2::NatGateway": Typical(
         150, 10, 60,
         "https://github.com/kubernetes/kops/pull/944 (2016-11-18): 'It can take up to 10 min for "
         "NatGateway to go from Pending to Available', and in its code 'up to 5 min'; typical "
         "estimate 2.5 min",
-        "the report gives upper bounds, not a typical time. Delete waits for `deleted`: no "
-        "published figure, estimate 60 s"),
+        "the report gives upper bounds, not a typical time; CloudFormation's handler stabilizes on "
+        "`available` (aws-cloudformation-resource-providers-ec2-nat-gateway, CreateHandler). "
+        "Delete: no published figure, estimate 60 s"),
     # Security.
     "AWS::EC2::SecurityGroup": _QUICK,
     "AWS::EC2::SecurityGroupIngress": _QUICK,
