@@ -128,12 +128,14 @@ def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
     from threetier.insight.commands import add_commands as add_insight_commands
+    from threetier.review.timelinecommand import add_command as add_timeline_command
     from threetier.review.diffcommand import add_command as add_diff_command
 
     add_diff_command(commands)
     add_deploy_commands(commands)
     add_delegation_command(commands)
     add_insight_commands(commands)
+    add_timeline_command(commands)
 
 
 def _find_project(project_dir: Path | None) -> Path:

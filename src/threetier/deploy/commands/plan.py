@@ -18,6 +18,7 @@ from threetier.deploy import (
     changeset,
     cleanup,
     deployerrole,
+    duration,
     onfailure,
     release,
     rollback,
@@ -46,6 +47,7 @@ class Planned:
     ami: ami.AmiPin | None = None
     env: str = ""
     cloudfront: cloudfrontsteps.Step | None = None  # a step of turning CloudFront on for a live site
+    expected_seconds: int | None = None  # threetier timeline's estimate for this change set
 
     def notes(self) -> list[str]:
         """What the review says besides the table: the CloudFront step, what a release does, the AMI pin,
@@ -53,6 +55,7 @@ class Planned:
         notes = self.cloudfront.lines(self.env) if self.cloudfront else []
         notes += self.release.lines() if self.release else []
         notes += self.ami.lines(self.env) if self.ami else []
+        notes += duration.line(self.expected_seconds, self.env)
         return notes + (self.guard.lines() if self.guard else [])
 
     def extras(self) -> dict:
@@ -60,7 +63,8 @@ class Planned:
         return {"release": self.release.as_dict() if self.release else None,
                 "ami": self.ami.as_dict() if self.ami else None,
                 "rollback_triggers": self.guard.as_dict() if self.guard else None,
-                "cloudfront_step": self.cloudfront.as_dict() if self.cloudfront else None}
+                "cloudfront_step": self.cloudfront.as_dict() if self.cloudfront else None,
+                "expected_seconds": self.expected_seconds}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,8 +162,11 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
                                                    clock=common.clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = danger.allowed_kinds(args)
+    expected = None if rev.failed or rev.no_changes else duration.estimate(project, inputs.parameters, rev,
+                                                                           clients.region)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
-                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env, cloudfront_step)
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env, cloudfront_step,
+                   expected)
 
 
 def _check_role_serves_the_stack(args: argparse.Namespace, template: dict, inputs: StackInputs) -> None:
