@@ -86,6 +86,16 @@ def test_the_limits_it_quotes_are_the_templates_and_the_commands(project):
     assert f"in {NUMBER_WORDS[len(DEFAULT_REGIONS)]} regions" in text
 
 
+def test_the_durations_it_quotes_are_timelines(project):
+    from threetier.insight import model, stacks, timeline
+    templates = model.load_templates(project)
+    text = flat(readme(project))
+    minutes = {env: round(timeline.create(templates, stacks.evaluate(
+        templates, model.load_values(project, env)[1], model.DEFAULT_REGION)).total / 60) for env in ("dev", "prod")}
+    assert (f"estimates **about {minutes['dev']} minutes** for dev's first create (prod: about {minutes['prod']})"
+            in text), minutes
+
+
 def test_every_command_it_lists_is_a_command(project):
     commands = set(cli._parser()._subparsers._group_actions[0].choices)
     listed = re.findall(r"^threetier ([a-z|-]+)", "\n".join(fenced(readme(project), "sh")), re.M)
