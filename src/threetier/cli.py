@@ -133,7 +133,36 @@ def _add_aws_commands(commands) -> None:
     add_diff_command(commands)
     add_deploy_commands(commands)
     add_delegation_command(commands)
-    add_insight_commands(commands)
+    add_insight_commands(commands, session_for=_pricing_session)
+    _report_deploy_errors(commands.choices["cost"])
+
+
+def _pricing_session(args: argparse.Namespace):
+    """`cost --live` asks the Price List API (in us-east-1 only) with the environment's credentials, as every
+    command of the environment does (threetier.toml: profile, or role_to_assume)."""
+    from threetier.deploy.commands import common
+    from threetier.insight.pricing import PRICING_API_REGION
+
+    return common.environment_session(args, PRICING_API_REGION)
+
+
+def _report_deploy_errors(parser: argparse.ArgumentParser) -> None:
+    """The settings' errors (exit 2) and a role AWS refuses to let the caller assume (exit 1), as one line."""
+    from threetier.deploy.errors import EXIT_FAILURE, EXIT_USAGE, AwsError, InputError
+
+    run = parser.get_default("run")
+
+    def reporting(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except InputError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except AwsError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+
+    parser.set_defaults(run=reporting)
 
 
 def _find_project(project_dir: Path | None) -> Path:
