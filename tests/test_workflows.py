@@ -124,7 +124,7 @@ def test_nothing_is_granted_by_default_and_no_key_is_stored(pipeline):
 @pytest.mark.parametrize("name", ["plan", "deploy-dev", "deploy-prod"])
 def test_every_job_assumes_its_role_through_oidc(pipeline, name):
     job = pipeline["jobs"][name]
-    assert job["permissions"]["id-token"] == "write" and job["permissions"]["contents"] == "read"
+    assert job["permissions"]["id-token"] == "write" and job["permissions"]["contents"] == "read"  # pragma: allowlist secret
     [credentials] = steps_using(job, "aws-actions/configure-aws-credentials")
     assert credentials["with"]["role-to-assume"].startswith("${{ ")
     assert "aws-access-key-id" not in credentials["with"]

@@ -16,9 +16,9 @@ from threetier.insight import commands
 
 pytestmark = pytest.mark.usefixtures("templates_built_once")
 
-KEYS = {"dev": "AKIADEVPROFILE000001", "prod": "AKIAPRODPROFILE00001"}
+KEYS = {"dev": "AKIADEVPROFILE000001", "prod": "AKIAPRODPROFILE00001"}  # pragma: allowlist secret (made up)
 ROLE = "arn:aws:iam::222222222222:role/threetier-deployer"
-ROLE_KEY = "ASIAASSUMEDROLE00001"
+ROLE_KEY = "ASIAASSUMEDROLE00001"  # pragma: allowlist secret (made up)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def assumed(monkeypatch):
 
     def assume_role(sts, role):
         requests.append((role.arn, role.session_name))
-        return {"access_key": ROLE_KEY, "secret_key": "secret", "token": "token",
+        return {"access_key": ROLE_KEY, "secret_key": "secret", "token": "token",  # pragma: allowlist secret
                 "expiry_time": "2999-01-01T00:00:00+00:00"}
 
     monkeypatch.setattr(session_module, "assume_role", assume_role)
