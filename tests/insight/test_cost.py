@@ -280,7 +280,7 @@ def test_live_through_the_command_marks_the_json(monkeypatch, pricing_client, ca
     client, stubber = pricing_client
     expect_products(stubber, "AmazonEC2", EC2_T3_XLARGE, "0.1700000000")
     expect_products(stubber, "AmazonRDS", RDS_M6G_LARGE, "0.1520000000")
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "prod", "--live", "--json") == 0
     data = json.loads(capsys.readouterr().out)
@@ -294,7 +294,7 @@ def test_live_through_the_command_marks_the_json(monkeypatch, pricing_client, ca
 def test_live_with_no_product_names_the_parameter(monkeypatch, pricing_client, capsys):
     client, stubber = pricing_client
     expect_products(stubber, "AmazonEC2", {**EC2_T3_XLARGE, "instanceType": "t3.small"}, None)
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "dev", "--live") == 2
     assert "InstanceType=t3.small" in capsys.readouterr().err
@@ -304,14 +304,14 @@ def test_live_access_denied_is_exit_1(monkeypatch, pricing_client, capsys):
     client, stubber = pricing_client
     stubber.add_client_error("get_products", service_error_code="AccessDeniedException",
                              service_message="not authorized to perform: pricing:GetProducts", http_status_code=400)
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "dev", "--live") == 1
     assert "AccessDeniedException" in capsys.readouterr().err
 
 
 def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: None)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: None)
     assert run("cost", "dev", "--live") == 1
     assert "needs AWS credentials" in capsys.readouterr().err
 

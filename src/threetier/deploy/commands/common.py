@@ -20,7 +20,7 @@ from threetier.deploy import changeset, cleanup, drift, events, settings
 from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
 from threetier.deploy.patience import EXPIRED_CREDENTIALS, Detached
-from threetier.deploy.session import RETRIES, Clients, make_clients
+from threetier.deploy.session import RETRIES, Clients, make_clients, make_session
 from threetier.review import console
 
 # Tests replace these so that nothing waits for real.
@@ -59,6 +59,14 @@ def connect(args: argparse.Namespace) -> Clients:
     clients = clients_for(args)
     check_pinned_account(args, clients)
     return clients
+
+
+def environment_session(args: argparse.Namespace, region: str) -> boto3.Session:
+    """A session with the environment's credentials (the profile, flag or setting, or the role the settings
+    assume), for a command that reads no stack (`cost --live`); bad settings are an InputError, and nothing
+    is sent to AWS until its first call."""
+    _with_settings(args)
+    return make_session(region, args.profile, settings.assumed_role(args))
 
 
 def clients_for(args: argparse.Namespace) -> Clients:

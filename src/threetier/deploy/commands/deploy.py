@@ -70,9 +70,16 @@ def _after_failure(change_set_type: str, args: argparse.Namespace) -> str:
         change_set_type == "CREATE" and getattr(args, "on_failure", None) == "do-nothing")
     if kept_everything:
         return onfailure.cleanup_advice(args.env, change_set_type)
+    if change_set_type == "CREATE" and onfailure.deletes_created(args, change_set_type):
+        return ("The rollback deletes what the create made, DeletionPolicy Retain included (RetainExceptOnCreate). "
+                f"What AWS made on the way (log groups services create, a final database snapshot) may remain: "
+                f"`threetier leftovers {args.env}` lists it once the stack is gone.")
     if change_set_type == "CREATE":
-        return (f"Resources with DeletionPolicy Retain outlive a failed create: `threetier leftovers {args.env}` "
-                "lists them once the stack is gone.")
+        return (f"Resources with DeletionPolicy Retain outlive a failed create (--no-retain-except-on-create): "
+                f"`threetier leftovers {args.env}` lists them once the stack is gone.")
+    if onfailure.deletes_created(args, change_set_type):
+        return ("The rollback deletes what the update created, DeletionPolicy Retain included "
+                "(--retain-except-on-create).")
     return ""
 
 

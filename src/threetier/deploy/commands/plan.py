@@ -98,7 +98,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     # Creating clients sends nothing; it settles the region the values are validated for.
     clients = common.clients_for(args)
     inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
-                               allow_insecure=args.allow_insecure, overrides=_release_override(args),
+                               allow_insecure=args.allow_insecure, overrides=_overrides(args),
                                protected=args.settings.protected)
     for note in inputs.notes:
         print(note, file=sys.stderr)
@@ -112,7 +112,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
             return EXIT_FAILURE
     # Pins resolved on the way, written only once CloudFormation has the change set: a run that
     # stops before it leaves the files as they were.
-    pins = Pins()
+    pins = _pins_asked_for(args, project)
     pinned_ami = None
     if ami.applies(template):
         pinned_ami = ami.pin(common.make_client(clients, args.profile, "ssm"), template, inputs.parameters)
@@ -260,10 +260,24 @@ class Pins:
                   f"{': ' + why if why else ''} (commit the file)", file=sys.stderr)
 
 
-def _release_override(args: argparse.Namespace) -> dict[str, str] | None:
-    """A release's new ref, sent in place of the file's until its change set is created."""
+def _overrides(args: argparse.Namespace) -> dict[str, str] | None:
+    """Values sent in place of the files' until the change set is created: a release's new ref, and the pins a
+    command asks for (rotate-origin-secret's versions)."""
     ref = getattr(args, "release_ref", None)
-    return {release.REF: ref} if ref else None
+    overrides = {**({release.REF: ref} if ref else {}), **(getattr(args, "pin_overrides", None) or {})}
+    return overrides or None
+
+
+def _pins_asked_for(args: argparse.Namespace, project) -> Pins:
+    """The pins a command asks the change set to carry, to be saved with the ones plan resolves."""
+    pins = Pins()
+    asked = getattr(args, "pin_overrides", None) or {}
+    if asked:
+        before = paramfile.load_pins(project, args.env)
+        for key, value in asked.items():
+            if before.get(key, "") != value:
+                pins.add(key, before.get(key, ""), value)
+    return pins
 
 
 def _write_release_ref(args: argparse.Namespace, inputs: StackInputs) -> None:
