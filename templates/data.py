@@ -265,7 +265,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-availabilityzone
             **_storage(),
             # A major version upgrade (a new EngineVersion in engines.py) is applied
-            # in place; without this RDS refuses it. README "What each change costs".
+            # in place; without this RDS refuses it. docs/environments.md "What each change costs".
             AllowMajorVersionUpgrade=True,
             StorageEncrypted=True,
             DeletionProtection=Ref(P.DB_DELETION_PROTECTION.name),
@@ -376,7 +376,7 @@ def _app_secret(t: Template) -> secretsmanager.Secret:
             UpdateReplacePolicy="Retain",
             Description=Sub(
                 "${ProjectName}-${EnvironmentName} application secret: SECRET_KEY is "
-                "generated; set API_KEY after the first deploy (see README)"
+                "generated; set API_KEY after the first deploy (see NextSteps)"
             ),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 SecretStringTemplate=APP_SECRET_TEMPLATE,

@@ -152,7 +152,7 @@ def build() -> Template:
     # output does. It names SiteUrl, shown beside it, rather than repeat its If.
     t.add_output(Output(
         "NextSteps",
-        Description="After the first create (README, Console)",
+        Description="After the first create",
         Value=Sub("1. Open SiteUrl (10 minutes after CREATE_COMPLETE). 2. API_KEY: "
                   "Secrets Manager console, secret ${Secret}, Retrieve secret value, Edit, set API_KEY, "
                   "keep SECRET_KEY; servers read it within 9 minutes. 3. Confirm the alarm email.",

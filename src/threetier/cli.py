@@ -21,7 +21,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 # Commands that never talk to AWS. Their parser leaves out the deploy and
 # insight commands, whose modules import boto3 (~130 ms): the inner loop
 # (generate, lint, check) should not pay for an SDK it does not use.
-LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check", "deployer-role"})
+LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check", "deployer-role",
+                            "pipeline-policy"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,6 +118,18 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     deployer.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
     deployer.set_defaults(run=_deployer_role)
 
+    pipeline = commands.add_parser(
+        "pipeline-policy", help="print an IAM policy of the GitHub pipeline's roles (docs/pipeline.md), as JSON",
+        description="plan: the plan role's trust (a pull request's jobs); deploy: a deploy role's trust (the jobs "
+                    "of --environment); guard: the plan role's inline policy, which denies every stack write but "
+                    "creating and deleting change sets. Exit codes: 0 printed, 2 bad input.")
+    pipeline.add_argument("policy", choices=("plan", "deploy", "guard"))
+    pipeline.add_argument("--repository", metavar="OWNER/REPO", help="the GitHub repository (plan, deploy)")
+    pipeline.add_argument("--account-id", help="the AWS account of the role and its OIDC provider (plan, deploy)")
+    pipeline.add_argument("--environment", help="the GitHub environment of the deploy jobs, e.g. prod (deploy)")
+    pipeline.add_argument("--partition", default="aws", help="aws (default), aws-cn or aws-us-gov")
+    pipeline.set_defaults(run=_pipeline_policy)
+
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
     _add_regions(check)
     _add_no_cache(check)
@@ -131,12 +144,43 @@ def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
     from threetier.insight.commands import add_commands as add_insight_commands
+    from threetier.review.timelinecommand import add_command as add_timeline_command
     from threetier.review.diffcommand import add_command as add_diff_command
 
     add_diff_command(commands)
     add_deploy_commands(commands)
     add_delegation_command(commands)
-    add_insight_commands(commands)
+    add_insight_commands(commands, session_for=_pricing_session)
+    _report_deploy_errors(commands.choices["cost"])
+    add_timeline_command(commands)
+
+
+def _pricing_session(args: argparse.Namespace):
+    """`cost --live` asks the Price List API (in us-east-1 only) with the environment's credentials, as every
+    command of the environment does (threetier.toml: profile, or role_to_assume)."""
+    from threetier.deploy.commands import common
+    from threetier.insight.pricing import PRICING_API_REGION
+
+    return common.environment_session(args, PRICING_API_REGION)
+
+
+def _report_deploy_errors(parser: argparse.ArgumentParser) -> None:
+    """The settings' errors (exit 2) and a role AWS refuses to let the caller assume (exit 1), as one line."""
+    from threetier.deploy.errors import EXIT_FAILURE, EXIT_USAGE, AwsError, InputError
+
+    run = parser.get_default("run")
+
+    def reporting(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except InputError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except AwsError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+
+    parser.set_defaults(run=reporting)
 
 
 def _find_project(project_dir: Path | None) -> Path:
@@ -205,6 +249,34 @@ def _report_build_failure(error: Exception, project: Path, full: bool) -> None:
     print(f"threetier generate: {emit.failure_line(error, project)}", file=sys.stderr)
     if not full:
         print("nothing written; `python generate.py --traceback` shows the full traceback", file=sys.stderr)
+
+
+def _pipeline_policy(args: argparse.Namespace) -> int:
+    import json
+
+    from threetier.blocks import githuboidc
+
+    try:
+        missing = [option for option, value in (("--repository", args.repository), ("--account-id", args.account_id))
+                   if not value]
+        if args.policy == "guard":
+            document = githuboidc.plan_guard()
+        elif missing:
+            raise ValueError(f"{' and '.join(missing)}: the {args.policy} role's trust names the repository and the "
+                             "account, e.g. --repository octo-org/shop --account-id 123456789012")
+        elif args.policy == "plan":
+            document = githuboidc.trust_policy(args.account_id, githuboidc.pull_request_subject(args.repository),
+                                               args.partition)
+        elif not args.environment:
+            raise ValueError("--environment: a deploy role trusts the jobs of one GitHub environment, e.g. prod")
+        else:
+            document = githuboidc.trust_policy(
+                args.account_id, githuboidc.environment_subject(args.repository, args.environment), args.partition)
+    except ValueError as error:
+        print(f"threetier pipeline-policy: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(document, indent=2))
+    return EXIT_OK
 
 
 def _deployer_role(args: argparse.Namespace) -> int:

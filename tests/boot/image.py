@@ -3,7 +3,7 @@
 Built once with debootstrap and cached under a key of everything it depends on
 (the script's package list and text, the fixture app, the stand-ins, this file),
 so a run builds it at most once. The image holds, like the baked Ubuntu AMI the
-README describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
+docs/boot-test.md describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
 PyPI), and stand-ins for cfn-signal, cfn-init, mount.efs and the CloudWatch agent (and,
 for the mount.efs stand-in alone, libfuse2 and fusepy). For
 the boot to run without network, its only apt source is a local repository of

@@ -7,7 +7,7 @@ Secrets Manager with IMDSv2 role credentials, and the project's rotation functio
 database user before or while a server boots. Faked, and only these: IMDS, the
 AWS APIs (moto; a recorder for SignalResource and DescribeStackResource), and the
 AWS-only binaries cfn-signal, cfn-init, mount.efs and the CloudWatch agent
-(stand-ins that check what they are given). See tests/boot/ and the README
+(stand-ins that check what they are given). See tests/boot/ and docs/boot-test.md
 section "The boot test".
 
 Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
@@ -58,7 +58,7 @@ FILE_SYSTEM_ID, ACCESS_POINT_ID = "fs-0123456789abcdef0", "fsap-0123456789abcdef
 def boot_image():
     missing = prerequisites()
     if missing:
-        reason = f"boot test needs {', '.join(missing)} (see README, The boot test)"
+        reason = f"boot test needs {', '.join(missing)} (see docs/boot-test.md)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

@@ -194,8 +194,8 @@ def test_generate_refuses_user_data_over_a_lower_limit_naming_its_size(monkeypat
 
 
 
-def test_the_readme_states_the_user_data_size_generate_prints(project):
+def test_the_docs_state_the_user_data_size_generate_prints(project):
     (measure,) = userdata.measure({"app.yaml": templates.built_dict("app")})
-    readme = (project / "README.md").read_text()
-    assert f"\n{measure}\n" in readme, f"README: the figure is now\n{measure}"
+    stacks_page = (project / "docs" / "stacks.md").read_text()
+    assert f"\n{measure}\n" in stacks_page, f"docs/stacks.md: the figure is now\n{measure}"
     assert measure.left >= userdata.HEADROOM

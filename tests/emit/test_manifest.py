@@ -43,7 +43,7 @@ def test_fresh_output_is_fresh_whatever_the_modification_times(project):
 
 
 @pytest.mark.parametrize("command", [["validate", ENV], ["cost", ENV], ["diagram", ENV, "--no-render"],
-                                     ["diff"], ["package", "--bucket", "b", "--region", "us-east-1"]])
+                                     ["diff"], ["timeline", ENV], ["package", "--bucket", "b", "--region", "us-east-1"]])
 def test_a_command_that_reads_output_refuses_it_stale_naming_the_file_and_the_fix(project, capsys, command):
     edit_a_template_module(project)
 

@@ -1,4 +1,4 @@
-"""The project's own cfn-lint rules (src/threetier/gates/lintrules; README: "What the lint gate knows beyond cfn-lint").
+"""The project's own cfn-lint rules (src/threetier/gates/lintrules; docs/lint-rules.md: "What the lint gate knows beyond cfn-lint").
 
 Every rule has a fixture that breaks it, written with other names than ours
 (tests/gates/fixtures/lintrules/*-bad.yaml): each finding is asserted by line and by

@@ -23,7 +23,7 @@ SOURCES = (
 CHECKED = "2026-11-30"
 
 # The app's own database user: created by the app secret's first rotation with the
-# grants the app needs, then rotated with alternating users (README, Secrets).
+# grants the app needs, then rotated with alternating users (docs/security.md, Secrets).
 APP_DB_USER = "app"
 
 # MySQL 8.4 is the LTS line; 8.0 left RDS standard support on 2026-07-31 and a

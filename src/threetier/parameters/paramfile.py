@@ -4,7 +4,8 @@ Each environment has two, read together wherever its values are loaded:
 - parameters/ENV.json, the user's: no command rewrites it on its own (`release` writes the ref
   it is asked for, once its change set was created);
 - parameters/ENV.pins.json, the pins commands resolve once and the environment keeps (the
-  AZ names and the AMI id `plan` resolves, the AMI `pin-ami` moves). Committed like the other.
+  AZ names and the AMI id `plan` resolves, the AMI `pin-ami` moves, the origin header secret's
+  versions `rotate-origin-secret` makes). Committed like the other.
 A value the user wrote wins over a pin: the pin only fills what ENV.json leaves out or leaves
 empty, so writing AvailabilityZoneNames or PinnedAmiId in ENV.json takes the pin's place.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 PINS_SUFFIX = ".pins.json"
 # What a pins file may hold: the values commands resolve and keep for the environment.
-PINNED_KEYS = ("AvailabilityZoneNames", "PinnedAmiId")
+PINNED_KEYS = ("AvailabilityZoneNames", "PinnedAmiId", "OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 
 
 class ParameterFileError(ValueError):

@@ -9,7 +9,7 @@ app when the secrets differ from what it started with (a rotation).
 With --wait-for-login SECONDS (a boot, before the app starts): wait until the
 app's database user logs in with the secret's current value, re-read at each
 try; exit 1 when it still does not after SECONDS. The server never creates that
-user: the app secret's first rotation does, as the master (README, Secrets).
+user: the app secret's first rotation does, as the master (docs/security.md, Secrets).
 """
 import json
 import os

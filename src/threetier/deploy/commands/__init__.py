@@ -115,10 +115,11 @@ def add_commands(commands) -> None:
     rotate = commands.add_parser(
         "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, fresh, aws],
         help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
-        description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
-                    "pins it (CloudFront sends it) and the version the deployed distribution sends now (the load "
-                    "balancer still accepts it while CloudFront's edges switch); an unfinished earlier rotation is "
-                    "resumed. Then the same review, prompt and exit codes as deploy.",
+        description="Secrets Manager generates a new version of the origin header secret; the change set carries "
+                    "it (CloudFront sends it) and the version the deployed distribution sends now (the load "
+                    "balancer still accepts it while CloudFront's edges switch), and parameters/ENV.pins.json pins "
+                    "both once CloudFormation has the change set; an unfinished earlier rotation is resumed. Then "
+                    "the same review, prompt and exit codes as deploy.",
     )
     rotate.add_argument("--yes", action="store_true", help="execute without asking")
     rotate.set_defaults(run=run_rotate_origin_secret)
