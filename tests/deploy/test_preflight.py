@@ -83,3 +83,23 @@ def test_a_bucket_in_another_region_is_refused_before_any_upload(project, aws, c
 
 def test_with_everything_set_up_the_plan_goes_on(project, aws, capsys):  # noqa: F811
     assert run(project, aws, "plan", ENV, "--region", "us-east-1", "--bucket", BUCKET) == 0
+
+
+def test_a_bad_parameter_file_is_reported_before_any_aws_call(project, aws, monkeypatch, capsys):  # noqa: F811
+    """Bad input first: with the account pinned wrong and the bucket missing, a parameter file validate
+    refuses is listed beside the missing bucket, and neither STS nor S3 is asked."""
+    from tests.deploy.fixtures.project import write_parameters
+    from threetier.deploy.commands import common
+    write_parameters(project, {"ProjectName": "Shop!", "EnvironmentName": ENV})
+    (project / "threetier.toml").write_text(f'[dev]\naccount_id = "{OTHER_ACCOUNT}"\nregion = "us-east-1"\n')
+    asked = []
+    monkeypatch.setattr(common, "check_pinned_account", lambda args, clients: asked.append("sts"))
+    monkeypatch.setattr(common, "bucket_region", lambda s3, bucket: asked.append("s3"))
+
+    assert run(project, aws, "plan", ENV) == 2
+
+    problems = listed(capsys.readouterr().err)
+    assert problems[0].startswith("no template bucket")
+    assert any("ProjectName" in problem for problem in problems[1:]), problems
+    assert not any(problem.startswith("these credentials are for account") for problem in problems)
+    assert asked == [] and stacks(aws) == []

@@ -23,19 +23,29 @@ NO_CREDENTIALS = "no AWS credentials found: pass --profile, or run `aws configur
 
 def connect(args: argparse.Namespace, make_clients: Callable[[], Clients],
             check_account: Callable[[Clients], None], bucket_region: Callable[[object, str], str],
-            stale: str | None = None) -> Clients:
+            stale: str | None = None, check_inputs: Callable[[Clients], None] | None = None) -> Clients:
     """The command's clients once every precondition holds; else InputError listing every one that does not.
 
-    `stale` is what is wrong with output/ (or None); the callables are the deploy commands' seams."""
+    `stale` is what is wrong with output/ (or None); `check_inputs` checks the command's local inputs (the
+    parameter file, for the region the clients settle) and raises InputError; the other callables are the
+    deploy commands' seams. Bad input is reported before any AWS call: the checks that read AWS run only
+    once the inputs passed."""
     problems = [problem for problem in (_bucket_missing(args), stale) if problem]
     clients = None
     try:
         clients = make_clients()
     except InputError as error:
         problems.append(str(error))
+    inputs_wrong = False
+    if clients is not None and check_inputs is not None:
+        try:
+            check_inputs(clients)
+        except InputError as error:
+            problems.append(str(error))
+            inputs_wrong = True
     if not _has_credentials(args, clients):
         problems.append(NO_CREDENTIALS)
-    elif clients is not None:
+    elif clients is not None and not inputs_wrong:
         problems += _remote_problems(args, clients, check_account, bucket_region)
     if problems:
         raise InputError(report(args, problems))

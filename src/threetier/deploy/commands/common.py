@@ -63,13 +63,15 @@ def connect(args: argparse.Namespace) -> Clients:
     return clients
 
 
-def preflight(args: argparse.Namespace) -> Clients:
+def preflight(args: argparse.Namespace, check_inputs=None) -> Clients:
     """Clients for plan and deploy once every precondition holds (threetier.deploy.preflight): output/
     generated from the code as it is (or regenerated, --regenerate), the bucket, the region, the
-    credentials, the pinned account, the bucket's region; else InputError listing them all."""
+    credentials, the command's own inputs (`check_inputs(clients)`, before any AWS call), the pinned
+    account, the bucket's region; else InputError listing them all."""
     stale = manifest.check(emit.find_project(args.project_dir), getattr(args, "regenerate", False))
     return preflight_checks.connect(args, lambda: clients_for(args), lambda clients: check_pinned_account(args, clients),
-                                    lambda s3, bucket: bucket_region(s3, bucket), stale=stale)
+                                    lambda s3, bucket: bucket_region(s3, bucket), stale=stale,
+                                    check_inputs=check_inputs)
 
 
 def environment_session(args: argparse.Namespace, region: str) -> boto3.Session:

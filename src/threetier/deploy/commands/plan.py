@@ -92,12 +92,18 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
     onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
-    # Every missing precondition in one report; it settles the region the values are validated for.
-    clients = common.preflight(args)
-    template = load_root_template(project)
-    inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
-                               allow_insecure=args.allow_insecure, overrides=_overrides(args),
-                               protected=args.settings.protected)
+    # Every missing precondition in one report; the clients settle the region the values are validated
+    # for, and the values are checked before any AWS call.
+    loaded = {}
+
+    def check_inputs(clients: Clients) -> None:
+        loaded["template"] = template = load_root_template(project)
+        loaded["inputs"] = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
+                                             allow_insecure=args.allow_insecure, overrides=_overrides(args),
+                                             protected=args.settings.protected)
+
+    clients = common.preflight(args, check_inputs)
+    template, inputs = loaded["template"], loaded["inputs"]
     for note in inputs.notes:
         print(note, file=sys.stderr)
     _check_role_serves_the_stack(args, template, inputs)
