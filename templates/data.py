@@ -331,7 +331,12 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             **_storage(),
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
-            BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
+            # No BackupRetentionPeriod (nor DBName, MasterUsername, MasterUserPassword,
+            # PreferredBackupWindow): "Don't set the BackupRetentionPeriod, DBName, MasterUsername,
+            # MasterUserPassword, and PreferredBackupWindow properties. The database attributes are
+            # inherited from the source DB instance, and backups are disabled for read replicas."
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-sourcedbinstanceidentifier
+            # (lint rule E9018).
             CopyTagsToSnapshot=True,
             AutoMinorVersionUpgrade=True,
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
