@@ -138,7 +138,8 @@ def build() -> Template:
                                 P.EFS_PERFORMANCE_MODE, P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY),
         NatGatewayIds=_output(network, "NatGatewayIds"),
         **{name: _output(app, name) for name in ("AlbFullName", "TargetGroupFullName", "AutoScalingGroupName")},
-        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbReplicaIdentifier", "EfsFileSystemId")},
+        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbReplicaIdentifier", "EfsFileSystemId",
+                                                  "DbMasterSecretArn", "DbAppSecretArn")},
         condition=USE_MONITORING,
     )
 
