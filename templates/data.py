@@ -237,7 +237,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             Tags=naming.tags("db-subnets"),
         )
     )
-    identifier = naming.name("db")
+    identifier = naming.name(naming.DB_INSTANCE)
     return t.add_resource(
         rds.DBInstance(
             "DbInstance",
@@ -295,7 +295,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
 def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
     # Encryption, storage, subnet group and master secret are inherited from
     # the source; a replica must not set them.
-    identifier = naming.name("db-replica")
+    identifier = naming.name(naming.DB_REPLICA)
     return t.add_resource(
         rds.DBInstance(
             "DbReplica",

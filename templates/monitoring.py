@@ -93,7 +93,7 @@ def build() -> Template:
     P.use(t, P.ASG_MIN_SIZE, P.DB_REPLICA_ENABLED, P.EFS_THROUGHPUT_MODE, P.EFS_PERFORMANCE_MODE,
           P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY)
     P.use(t, P.ALB_FULL_NAME, P.TARGET_GROUP_FULL_NAME, P.AUTO_SCALING_GROUP_NAME,
-          P.DB_INSTANCE_IDENTIFIER, P.DB_REPLICA_IDENTIFIER, P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS,
+          P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS,
           P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN)
     conditions.add(t, HAS_READ_REPLICA, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
     _recipient_conditions(t)
@@ -362,6 +362,7 @@ def _rotation_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
                    events.Target(Id="AlarmRecipientTopic", Arn=Ref(P.ALARM_EMAIL.name), InputTransformer=message),
                    NoValue),
             ],
+            Tags=naming.tags("rotation-failed"),
         )
     )
 
@@ -443,7 +444,7 @@ def _app_alarms(alarms: Alarms) -> None:
 
 
 def _database_alarms(alarms: Alarms) -> None:
-    db = {"DBInstanceIdentifier": Ref(P.DB_INSTANCE_IDENTIFIER.name)}
+    db = {"DBInstanceIdentifier": naming.name(naming.DB_INSTANCE)}
     alarms.metric(
         "DbCpuAlarm", "Fires when database CPU averages above DbCpuPercent in 3 five-minute periods in a row; "
         "clears with the first five minutes at or below it." + KEEPS_STATE,
@@ -476,7 +477,7 @@ def _database_alarms(alarms: Alarms) -> None:
         "DbReplicaLagAlarm", "Fires when the read replica is behind the primary by more than "
         "DbReplicaLagSeconds in 2 five-minute periods in a row, or when it has reported nothing for the whole "
         "evaluation range; clears with the first five minutes at or below it.",
-        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": naming.name(naming.DB_REPLICA)},
         statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_REPLICA_LAG_SECONDS.name),
         treat_missing=QUIET_IS_TROUBLE, period=300, periods=2, condition=HAS_READ_REPLICA,
     )
@@ -485,7 +486,7 @@ def _database_alarms(alarms: Alarms) -> None:
     alarms.metric(
         "DbReplicationStoppedAlarm", "Fires when replication to the read replica is not running (ReplicaLag "
         "is -1) in 3 of the last 5 minutes; clears when fewer than 3 of the last 5 minutes are -1." + KEEPS_STATE,
-        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": naming.name(naming.DB_REPLICA)},
         statistic="Minimum", comparison="LessThanThreshold", threshold=0,
         treat_missing=QUIET_KEEPS_STATE, period=60, periods=5, datapoints=3, condition=HAS_READ_REPLICA,
     )
@@ -553,7 +554,8 @@ def _graph(title: str, metrics: list, stat: str = "Sum", width: int = 6) -> dict
 
 ALB_DIMS = ["LoadBalancer", "${AlbFullName}"]
 TG_DIMS = ["TargetGroup", "${TargetGroupFullName}", "LoadBalancer", "${AlbFullName}"]
-DB_DIMS = ["DBInstanceIdentifier", "${DbInstanceIdentifier}"]
+DB_DIMS = ["DBInstanceIdentifier", naming.name(naming.DB_INSTANCE).to_dict()["Fn::Sub"]]
+DB_REPLICA_DIMS = ["DBInstanceIdentifier", naming.name(naming.DB_REPLICA).to_dict()["Fn::Sub"]]
 EFS_DIMS = ["FileSystemId", "${EfsFileSystemId}"]
 ROTATION_FUNCTION = rotationfunction.function_name().to_dict()["Fn::Sub"]
 
@@ -578,8 +580,7 @@ DASHBOARD = [
     (None, _graph("Connections", [[RDS, "DatabaseConnections", *DB_DIMS]], stat="Maximum")),
     (None, _graph("Free storage (bytes)", [[RDS, "FreeStorageSpace", *DB_DIMS]], stat="Minimum")),
     (None, _graph("Freeable memory (bytes)", [[RDS, "FreeableMemory", *DB_DIMS]], stat="Minimum")),
-    (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", "DBInstanceIdentifier",
-                                                   "${DbReplicaIdentifier}"]], stat="Maximum")),
+    (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", *DB_REPLICA_DIMS]], stat="Maximum")),
     (None, _graph("Database errors in the app logs", [[logstore.APP_METRICS_NAMESPACE,
                                                        logstore.DATABASE_ERRORS_METRIC]])),
     (None, _graph("Password rotation errors", [["AWS/Lambda", "Errors", "FunctionName", ROTATION_FUNCTION]])),
