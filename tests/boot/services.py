@@ -223,8 +223,8 @@ def seed_target_group() -> str:
     Auto Scaling group registers the instances it launches). Its ARN."""
     import boto3
 
-    options = dict(endpoint_url=f"http://127.0.0.1:{MOTO_PORT}", region_name=REGION,
-                   aws_access_key_id="seed", aws_secret_access_key="seed")  # pragma: allowlist secret
+    options = {"endpoint_url": f"http://127.0.0.1:{MOTO_PORT}", "region_name": REGION,
+               "aws_access_key_id": "seed", "aws_secret_access_key": "seed"}  # pragma: allowlist secret
     vpc = boto3.client("ec2", **options).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     elb = boto3.client("elbv2", **options)
     arn = elb.create_target_group(Name="shop-dev-app-tg", Protocol="HTTP", Port=5000, VpcId=vpc,

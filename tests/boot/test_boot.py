@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Self
 
 import pytest
 
@@ -345,7 +346,7 @@ class RequestLoop:
                                          str(self.log), str(self.stop_file)])
         self.requests: list[tuple[float, float, int]] = []
 
-    def __enter__(self) -> "RequestLoop":
+    def __enter__(self) -> Self:
         deadline = time.monotonic() + 10
         while not (self.log.exists() and self.log.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
