@@ -6,7 +6,8 @@
   name another secret's ARN as `${name}`, as the data stack's app secret names the master's),
   recording each request's action, SecretId and caller (access key id) in STATE_DIR/requests.jsonl;
   on the same port, Elastic Load Balancing: the app's target group (its ARN in
-  STATE_DIR/target-group-arn) with this instance registered, as the Auto Scaling group leaves it,
+  STATE_DIR/target-group-arn) with this instance and another registered, as the Auto Scaling group
+  leaves them,
   recording each call's action, targets, caller and time in STATE_DIR/elb.jsonl;
 - a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl
   each signal and when it arrived;
@@ -37,6 +38,8 @@ IMDS_ADDRESS = ("169.254.169.254", 80)
 MOTO_PORT = 4566
 RECORDER_PORT = 4567
 INSTANCE_ID = "i-0123456789abcdef0"
+# Another server of the group, registered in the target group beside this one (moto reports it healthy).
+PEER_INSTANCE_ID = "i-0fedcba9876543210"
 REGION = "us-east-1"
 ROLE = "threetier-boot-test-role"
 TOKEN = "boot-test-token"  # pragma: allowlist secret (the fake IMDS session token)
@@ -219,8 +222,8 @@ def seed_secrets(secrets: dict[str, str]) -> dict[str, str]:
 
 
 def seed_target_group() -> str:
-    """The app's target group, as the app stack makes it, with this instance registered in it (the
-    Auto Scaling group registers the instances it launches). Its ARN."""
+    """The app's target group, as the app stack makes it, with this instance and another server of the
+    group registered in it (the Auto Scaling group registers the instances it launches). Its ARN."""
     import boto3
 
     options = {"endpoint_url": f"http://127.0.0.1:{MOTO_PORT}", "region_name": REGION,
@@ -229,7 +232,7 @@ def seed_target_group() -> str:
     elb = boto3.client("elbv2", **options)
     arn = elb.create_target_group(Name="shop-dev-app-tg", Protocol="HTTP", Port=5000, VpcId=vpc,
                                   TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
-    elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": INSTANCE_ID}])
+    elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": INSTANCE_ID}, {"Id": PEER_INSTANCE_ID}])
     return arn
 
 

@@ -26,6 +26,7 @@ IMDS = "http://169.254.169.254"
 # Bounds of the waits around a restart. The target group's deregistration delay is 30 s
 # (templates/app.py); a healthy verdict takes HealthyThresholdCount (2) checks 15 s apart.
 DRAIN_WAIT_SECONDS = 300
+PEER_WAIT_SECONDS = 300
 LOCAL_HEALTH_WAIT_SECONDS = 150
 HEALTHY_WAIT_SECONDS = 300
 # How often to ask: the load balancer's answer changes in seconds, the app's within one.
@@ -101,11 +102,26 @@ def instance_id():
                                   timeout=2).read().decode()
 
 
+def target_group(*argv):
+    """One Elastic Load Balancing call on the app's target group."""
+    return subprocess.run(["aws", "elbv2", *argv, "--region", os.environ["AWS_REGION"],
+                           "--target-group-arn", os.environ["TARGET_GROUP_ARN"]],
+                          check=True, capture_output=True, text=True).stdout
+
+
 def elbv2(target, *argv):
     """One Elastic Load Balancing call on this server's own target in the app's target group."""
-    return subprocess.run(["aws", "elbv2", *argv, "--region", os.environ["AWS_REGION"],
-                           "--target-group-arn", os.environ["TARGET_GROUP_ARN"], "--targets", "Id=" + target],
-                          check=True, capture_output=True, text=True).stdout
+    return target_group(*argv, "--targets", "Id=" + target)
+
+
+def alone_or_covered(target):
+    """Whether taking this target out leaves the load balancer something to send requests to: another
+    target is healthy, or there is no other (a group of one restarts anyway, or it would never pick up
+    the new secret). Servers refresh at random offsets, so two may reach this point together."""
+    others = [line.split() for line in target_group(
+        "describe-target-health", "--query", "TargetHealthDescriptions[].[Target.Id,TargetHealth.State]",
+        "--output", "text").splitlines() if line.strip() and line.split()[0] != target]
+    return not others or any(state == "healthy" for _, state in others)
 
 
 def target_state(target):
@@ -148,7 +164,11 @@ def restart_out_of_service(target):
     at its minimum, either is refused or launches a replacement server at every rotation
     (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_EnterStandby.html).
     The target goes back in whatever the restart did: an app that does not answer is then found
-    unhealthy and replaced by the group, instead of idling out of service unseen."""
+    unhealthy and replaced by the group, instead of idling out of service unseen. It goes out only
+    once another target is healthy (bounded: a refresh waits at most PEER_WAIT_SECONDS for one), so
+    that two servers refreshing at once do not leave the load balancer with none."""
+    wait_for("another target serves while this one is out, or none is registered",
+             lambda: alone_or_covered(target), PEER_WAIT_SECONDS)
     elbv2(target, "deregister-targets")
     say("deregistered " + target + " from the app's target group")
     wait_for("the load balancer drained " + target, lambda: target_state(target) == "unused", DRAIN_WAIT_SECONDS)
