@@ -169,7 +169,7 @@ UNIT
   # to 4 more per server, so servers restart one by one, not together. The
   # rotation keeps the previous credentials valid meanwhile (README, Secrets).
   # The loader restarts the app out of service (docs/rotation.md, "A refresh drops no
-  # request"): its waits for the load balancer are bounded (5 + 2.5 + 5 minutes), and so is this.
+  # request"): its waits are bounded (5 + 5 + 2.5 + 5 minutes), and so is this.
   cat > /etc/systemd/system/app-secrets-refresh.service <<UNIT
 [Unit]
 Description=Restart the app out of service when its secrets changed (a rotation)
@@ -179,7 +179,7 @@ After=app.service
 Type=oneshot
 EnvironmentFile=$CONFIG_DIR/app.conf
 ExecStart=$SECRETS_LOADER --restart-if-changed
-TimeoutStartSec=900
+TimeoutStartSec=1200
 UNIT
   cat > /etc/systemd/system/app-secrets-refresh.timer <<UNIT
 [Unit]
