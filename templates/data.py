@@ -237,7 +237,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             Tags=naming.tags("db-subnets"),
         )
     )
-    identifier = naming.name("db")
+    identifier = naming.name(naming.DB_INSTANCE)
     return t.add_resource(
         rds.DBInstance(
             "DbInstance",
@@ -295,7 +295,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
 def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
     # Encryption, storage, subnet group and master secret are inherited from
     # the source; a replica must not set them.
-    identifier = naming.name("db-replica")
+    identifier = naming.name(naming.DB_REPLICA)
     return t.add_resource(
         rds.DBInstance(
             "DbReplica",
@@ -331,7 +331,12 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             **_storage(),
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
-            BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
+            # No BackupRetentionPeriod (nor DBName, MasterUsername, MasterUserPassword,
+            # PreferredBackupWindow): "Don't set the BackupRetentionPeriod, DBName, MasterUsername,
+            # MasterUserPassword, and PreferredBackupWindow properties. The database attributes are
+            # inherited from the source DB instance, and backups are disabled for read replicas."
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-sourcedbinstanceidentifier
+            # (lint rule E9018).
             CopyTagsToSnapshot=True,
             AutoMinorVersionUpgrade=True,
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),

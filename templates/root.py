@@ -138,7 +138,9 @@ def build() -> Template:
                                 P.EFS_PERFORMANCE_MODE, P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY),
         NatGatewayIds=_output(network, "NatGatewayIds"),
         **{name: _output(app, name) for name in ("AlbFullName", "TargetGroupFullName", "AutoScalingGroupName")},
-        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbReplicaIdentifier", "EfsFileSystemId")},
+        # Not the database identifiers: the monitoring stack names them as the data stack does
+        # (naming.DB_INSTANCE), which keeps the root under its size limit.
+        **{name: _output(data, name) for name in ("EfsFileSystemId", "DbMasterSecretArn", "DbAppSecretArn")},
         condition=USE_MONITORING,
     )
 
