@@ -115,12 +115,12 @@ def build() -> Template:
         kms_key_arn=Ref(P.LOG_KEY_ARN.name),
     ))
     t.add_resource(logstore.database_errors_filter("DatabaseErrorsMetricFilter", Ref(log_group)))
-    role = _instance_role(t, log_group)
+    target_group = _target_group(t)
+    role = _instance_role(t, log_group, target_group)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
-    launch_template = _launch_template(t, profile, log_group)
+    launch_template = _launch_template(t, profile, log_group, target_group)
     log_bucket, log_bucket_policy = _access_log_bucket(t)
     alb = _load_balancer(t, log_bucket, log_bucket_policy)
-    target_group = _target_group(t)
     _listeners(t, alb, target_group)
     app_user_rotation = _password_rotation(t)
     group = _auto_scaling_group(t, launch_template, target_group, after=app_user_rotation)
@@ -141,7 +141,7 @@ def build() -> Template:
     return t
 
 
-def _instance_role(t: Template, log_group) -> iam.Role:
+def _instance_role(t: Template, log_group, target_group: elb.TargetGroup) -> iam.Role:
     return t.add_resource(
         iam.Role(
             "InstanceRole",
@@ -159,6 +159,8 @@ def _instance_role(t: Template, log_group) -> iam.Role:
                     policies.read_secrets(Ref(P.DB_APP_SECRET_ARN.name), Ref(P.APP_SECRET_ARN.name)),
                     policies.mount_file_system(Ref(P.EFS_FILE_SYSTEM_ARN.name),
                                                Ref(P.EFS_ACCESS_POINT_ARN.name)),
+                    # Its own target group only: a secret refresh restarts the app out of service.
+                    *policies.leave_and_rejoin_target_group(Ref(target_group)),
                 )
             ],
             Tags=naming.tags("app-role"),
@@ -178,7 +180,8 @@ def rds_ca_bundle_url() -> Sub:
                Host=FindInMap(RDS_CA_BUNDLE_MAPPING, Ref("AWS::Partition"), "Host"))
 
 
-def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec2.LaunchTemplate:
+def _launch_template(t: Template, profile: iam.InstanceProfile, log_group,
+                     target_group: elb.TargetGroup) -> ec2.LaunchTemplate:
     instance_tags = naming.tags("app")
     return t.add_resource(
         ec2.LaunchTemplate(
@@ -216,6 +219,7 @@ def _launch_template(t: Template, profile: iam.InstanceProfile, log_group) -> ec
                     ec2.TagSpecifications(ResourceType="volume", Tags=instance_tags),
                 ],
                 UserData=userdata.render("app-instance.sh", SignalResource=ASG, AppLogGroup=Ref(log_group),
+                                         TargetGroupArn=Ref(target_group),
                                          AppUserId=str(userdata.APP_USER_ID), BootFilesResource=LAUNCH_TEMPLATE,
                                          BootFilesSha256=userdata.boot_files_digest(userdata.APP_BOOT_FILES),
                                          DbCaBundleUrl=rds_ca_bundle_url()),

@@ -237,7 +237,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             Tags=naming.tags("db-subnets"),
         )
     )
-    identifier = naming.name("db")
+    identifier = naming.name(naming.DB_INSTANCE)
     return t.add_resource(
         rds.DBInstance(
             "DbInstance",
@@ -265,7 +265,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-availabilityzone
             **_storage(),
             # A major version upgrade (a new EngineVersion in engines.py) is applied
-            # in place; without this RDS refuses it. README "What each change costs".
+            # in place; without this RDS refuses it. docs/environments.md "What each change costs".
             AllowMajorVersionUpgrade=True,
             StorageEncrypted=True,
             DeletionProtection=Ref(P.DB_DELETION_PROTECTION.name),
@@ -295,7 +295,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
 def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
     # Encryption, storage, subnet group and master secret are inherited from
     # the source; a replica must not set them.
-    identifier = naming.name("db-replica")
+    identifier = naming.name(naming.DB_REPLICA)
     return t.add_resource(
         rds.DBInstance(
             "DbReplica",
@@ -331,7 +331,12 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             **_storage(),
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
-            BackupRetentionPeriod=Ref(P.DB_BACKUP_RETENTION_DAYS.name),
+            # No BackupRetentionPeriod (nor DBName, MasterUsername, MasterUserPassword,
+            # PreferredBackupWindow): "Don't set the BackupRetentionPeriod, DBName, MasterUsername,
+            # MasterUserPassword, and PreferredBackupWindow properties. The database attributes are
+            # inherited from the source DB instance, and backups are disabled for read replicas."
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-sourcedbinstanceidentifier
+            # (lint rule E9018).
             CopyTagsToSnapshot=True,
             AutoMinorVersionUpgrade=True,
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
@@ -375,7 +380,7 @@ def _app_secret(t: Template) -> secretsmanager.Secret:
             UpdateReplacePolicy="Retain",
             Description=Sub(
                 "${ProjectName}-${EnvironmentName} application secret: SECRET_KEY is "
-                "generated; set API_KEY after the first deploy (see README)"
+                "generated; set API_KEY after the first deploy (see NextSteps)"
             ),
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 SecretStringTemplate=APP_SECRET_TEMPLATE,

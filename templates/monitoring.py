@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 
 from awacs import kms as kms_actions, sns as sns_actions
-from awacs.aws import Allow, Condition as PolicyCondition, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnEquals, Condition as PolicyCondition, Principal, Statement, StringEquals
 from troposphere import (
     And,
     Condition,
     Equals,
+    GetAtt,
     If,
     Join,
     Not,
@@ -31,6 +32,7 @@ from troposphere import (
     Sub,
     Template,
     cloudwatch,
+    events,
     kms,
     sns,
 )
@@ -91,7 +93,8 @@ def build() -> Template:
     P.use(t, P.ASG_MIN_SIZE, P.DB_REPLICA_ENABLED, P.EFS_THROUGHPUT_MODE, P.EFS_PERFORMANCE_MODE,
           P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY)
     P.use(t, P.ALB_FULL_NAME, P.TARGET_GROUP_FULL_NAME, P.AUTO_SCALING_GROUP_NAME,
-          P.DB_INSTANCE_IDENTIFIER, P.DB_REPLICA_IDENTIFIER, P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS)
+          P.EFS_FILE_SYSTEM_ID, P.NAT_GATEWAY_IDS,
+          P.DB_MASTER_SECRET_ARN, P.DB_APP_SECRET_ARN)
     conditions.add(t, HAS_READ_REPLICA, USE_THREE_AZS, USE_NAT_PER_AZ, CREATE_NAT_GATEWAY_3)
     _recipient_conditions(t)
     t.add_condition(EFS_BURSTING, Equals(Ref(P.EFS_THROUGHPUT_MODE.name), "bursting"))
@@ -104,6 +107,7 @@ def build() -> Template:
     _database_alarms(alarms)
     _database_error_alarm(alarms)
     _rotation_alarm(alarms)
+    _rotation_failed_events(t, topic)
     _file_system_alarms(alarms)
     _nat_alarms(alarms)
     dashboard = t.add_resource(
@@ -141,7 +145,8 @@ def alarm_actions(topic: sns.Topic) -> list:
 
 def _alarm_topic(t: Template) -> sns.Topic:
     # CloudWatch cannot publish to a topic encrypted with the AWS managed SNS
-    # key (its policy is closed), so the topic has a key that lets it.
+    # key (its policy is closed), so the topic has a key that lets it, and EventBridge
+    # (the rotation failures, _rotation_failed_events).
     key = t.add_resource(
         kms.Key(
             "AlarmTopicKey",
@@ -157,6 +162,17 @@ def _alarm_topic(t: Template) -> sns.Topic:
                     Sid="CloudWatchAlarmsPublish",
                     Effect=Allow,
                     Principal=Principal("Service", policies.service_principal("cloudwatch")),
+                    Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+                    Resource=["*"],  # in a key policy, "*" means this key
+                    Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                ),
+                # EventBridge publishing to an encrypted topic needs the key too. Not scoped to the
+                # rule's ARN: the rule targets the topic this key encrypts (a cycle); to the account.
+                # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+                Statement(
+                    Sid="EventBridgePublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", policies.service_principal("events")),
                     Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
                     Resource=["*"],  # in a key policy, "*" means this key
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
@@ -185,6 +201,16 @@ def _alarm_topic(t: Template) -> sns.Topic:
                     Action=[sns_actions.Publish],
                     Resource=[Ref(topic)],
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+                ),
+                # The rotation-failure rule, and no other rule, may publish.
+                # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+                Statement(
+                    Sid="RotationFailuresPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", policies.service_principal("events")),
+                    Action=[sns_actions.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=PolicyCondition(ArnEquals("aws:SourceArn", GetAtt(ROTATION_FAILED_RULE, "Arn"))),
                 ),
                 # AWS's own example of enforcing encryption in transit on a topic.
                 # https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit
@@ -293,6 +319,54 @@ def _rotation_alarm(alarms: Alarms) -> None:
     )
 
 
+ROTATION_FAILED_RULE = "RotationFailedRule"
+
+
+def rotation_failed_pattern() -> dict:
+    """Secrets Manager's RotationFailed event for this environment's two database secrets. Rotation
+    events are CloudTrail service events ("AWS Service Event via CloudTrail"), the secret's ARN in
+    additionalEventData.SecretId.
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/cloudtrail_log_entries.html#cloudtrail_log_entries_rotation
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html"""
+    return {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "eventName": ["RotationFailed"],
+            "additionalEventData": {"SecretId": [Ref(P.DB_MASTER_SECRET_ARN.name), Ref(P.DB_APP_SECRET_ARN.name)]},
+        },
+    }
+
+
+def _rotation_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
+    """Secrets Manager's own word that a rotation failed, whatever failed (the function's errors alarm
+    sees only the function raising; not a function that timed out before it could, nor one Secrets
+    Manager could not invoke). To the topic the alarms notify, and the user's own when AlarmEmail
+    names one (docs/deploy.md, "Who hears the alarms")."""
+    message = events.InputTransformer(
+        InputPathsMap={"secret": "$.detail.additionalEventData.SecretId", "error": "$.detail.errorMessage",
+                       "time": "$.time"},
+        InputTemplate='"Rotation of secret <secret> failed at <time>: <error>. The secret keeps a pending '
+                      'version until a rotation completes; see the rotation function\'s log group."',
+    )
+    return t.add_resource(
+        events.Rule(
+            ROTATION_FAILED_RULE,
+            Description=Sub("${ProjectName}-${EnvironmentName}: a database secret's rotation failed"),
+            State="ENABLED",
+            EventPattern=rotation_failed_pattern(),
+            Targets=[
+                events.Target(Id="AlarmTopic", Arn=Ref(topic), InputTransformer=message),
+                If(HAS_ALARM_TOPIC_ARN,
+                   events.Target(Id="AlarmRecipientTopic", Arn=Ref(P.ALARM_EMAIL.name), InputTransformer=message),
+                   NoValue),
+            ],
+            Tags=naming.tags("rotation-failed"),
+        )
+    )
+
+
 def _dimensions(dimensions: dict) -> list:
     return [cloudwatch.MetricDimension(Name=name, Value=value) for name, value in dimensions.items()]
 
@@ -370,7 +444,7 @@ def _app_alarms(alarms: Alarms) -> None:
 
 
 def _database_alarms(alarms: Alarms) -> None:
-    db = {"DBInstanceIdentifier": Ref(P.DB_INSTANCE_IDENTIFIER.name)}
+    db = {"DBInstanceIdentifier": naming.name(naming.DB_INSTANCE)}
     alarms.metric(
         "DbCpuAlarm", "Fires when database CPU averages above DbCpuPercent in 3 five-minute periods in a row; "
         "clears with the first five minutes at or below it." + KEEPS_STATE,
@@ -403,7 +477,7 @@ def _database_alarms(alarms: Alarms) -> None:
         "DbReplicaLagAlarm", "Fires when the read replica is behind the primary by more than "
         "DbReplicaLagSeconds in 2 five-minute periods in a row, or when it has reported nothing for the whole "
         "evaluation range; clears with the first five minutes at or below it.",
-        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": naming.name(naming.DB_REPLICA)},
         statistic="Maximum", comparison="GreaterThanThreshold", threshold=Ref(P.DB_REPLICA_LAG_SECONDS.name),
         treat_missing=QUIET_IS_TROUBLE, period=300, periods=2, condition=HAS_READ_REPLICA,
     )
@@ -412,7 +486,7 @@ def _database_alarms(alarms: Alarms) -> None:
     alarms.metric(
         "DbReplicationStoppedAlarm", "Fires when replication to the read replica is not running (ReplicaLag "
         "is -1) in 3 of the last 5 minutes; clears when fewer than 3 of the last 5 minutes are -1." + KEEPS_STATE,
-        RDS, "ReplicaLag", {"DBInstanceIdentifier": Ref(P.DB_REPLICA_IDENTIFIER.name)},
+        RDS, "ReplicaLag", {"DBInstanceIdentifier": naming.name(naming.DB_REPLICA)},
         statistic="Minimum", comparison="LessThanThreshold", threshold=0,
         treat_missing=QUIET_KEEPS_STATE, period=60, periods=5, datapoints=3, condition=HAS_READ_REPLICA,
     )
@@ -480,7 +554,8 @@ def _graph(title: str, metrics: list, stat: str = "Sum", width: int = 6) -> dict
 
 ALB_DIMS = ["LoadBalancer", "${AlbFullName}"]
 TG_DIMS = ["TargetGroup", "${TargetGroupFullName}", "LoadBalancer", "${AlbFullName}"]
-DB_DIMS = ["DBInstanceIdentifier", "${DbInstanceIdentifier}"]
+DB_DIMS = ["DBInstanceIdentifier", naming.name(naming.DB_INSTANCE).to_dict()["Fn::Sub"]]
+DB_REPLICA_DIMS = ["DBInstanceIdentifier", naming.name(naming.DB_REPLICA).to_dict()["Fn::Sub"]]
 EFS_DIMS = ["FileSystemId", "${EfsFileSystemId}"]
 ROTATION_FUNCTION = rotationfunction.function_name().to_dict()["Fn::Sub"]
 
@@ -505,8 +580,7 @@ DASHBOARD = [
     (None, _graph("Connections", [[RDS, "DatabaseConnections", *DB_DIMS]], stat="Maximum")),
     (None, _graph("Free storage (bytes)", [[RDS, "FreeStorageSpace", *DB_DIMS]], stat="Minimum")),
     (None, _graph("Freeable memory (bytes)", [[RDS, "FreeableMemory", *DB_DIMS]], stat="Minimum")),
-    (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", "DBInstanceIdentifier",
-                                                   "${DbReplicaIdentifier}"]], stat="Maximum")),
+    (HAS_READ_REPLICA, _graph("Replica lag (s)", [[RDS, "ReplicaLag", *DB_REPLICA_DIMS]], stat="Maximum")),
     (None, _graph("Database errors in the app logs", [[logstore.APP_METRICS_NAMESPACE,
                                                        logstore.DATABASE_ERRORS_METRIC]])),
     (None, _graph("Password rotation errors", [["AWS/Lambda", "Errors", "FunctionName", ROTATION_FUNCTION]])),

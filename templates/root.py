@@ -138,7 +138,9 @@ def build() -> Template:
                                 P.EFS_PERFORMANCE_MODE, P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY),
         NatGatewayIds=_output(network, "NatGatewayIds"),
         **{name: _output(app, name) for name in ("AlbFullName", "TargetGroupFullName", "AutoScalingGroupName")},
-        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbReplicaIdentifier", "EfsFileSystemId")},
+        # Not the database identifiers: the monitoring stack names them as the data stack does
+        # (naming.DB_INSTANCE), which keeps the root under its size limit.
+        **{name: _output(data, name) for name in ("EfsFileSystemId", "DbMasterSecretArn", "DbAppSecretArn")},
         condition=USE_MONITORING,
     )
 
@@ -152,7 +154,7 @@ def build() -> Template:
     # output does. It names SiteUrl, shown beside it, rather than repeat its If.
     t.add_output(Output(
         "NextSteps",
-        Description="After the first create (README, Console)",
+        Description="After the first create",
         Value=Sub("1. Open SiteUrl (10 minutes after CREATE_COMPLETE). 2. API_KEY: "
                   "Secrets Manager console, secret ${Secret}, Retrieve secret value, Edit, set API_KEY, "
                   "keep SECRET_KEY; servers read it within 9 minutes. 3. Confirm the alarm email.",

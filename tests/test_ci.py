@@ -3,7 +3,7 @@ import re
 
 def readme_commands(project) -> list[str]:
     readme = (project / "README.md").read_text()
-    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    setup = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```sh\n(.+?)\n```", setup)
 
 

@@ -21,7 +21,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 # Commands that never talk to AWS. Their parser leaves out the deploy and
 # insight commands, whose modules import boto3 (~130 ms): the inner loop
 # (generate, lint, check) should not pay for an SDK it does not use.
-LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check", "deployer-role"})
+LOCAL_COMMANDS = frozenset({"generate", "lint", "validate", "scan", "secrets", "check", "deployer-role",
+                            "pipeline-policy"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +76,8 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
         help="write nothing; exit 1 and name each file in output/ that differs from the code",
     )
     generate.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
+    generate.add_argument("--traceback", action="store_true",
+                          help="when a template module fails, print the full traceback instead of one line")
     generate.set_defaults(run=_generate)
 
     lint = commands.add_parser("lint", help="cfn-lint every template, informational rules included")
@@ -95,6 +98,7 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
                                                "AWS_DEFAULT_REGION; without one the region checks are skipped)")
     validate_cmd.add_argument("--allow-insecure", action="store_true",
                               help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
+    _add_regenerate(validate_cmd)
     validate_cmd.set_defaults(run=_validate)
 
     scan = commands.add_parser("scan", help="checkov security scan of the templates, offline")
@@ -114,6 +118,18 @@ def _parser(with_aws_commands: bool = True) -> argparse.ArgumentParser:
     deployer.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
     deployer.set_defaults(run=_deployer_role)
 
+    pipeline = commands.add_parser(
+        "pipeline-policy", help="print an IAM policy of the GitHub pipeline's roles (docs/pipeline.md), as JSON",
+        description="plan: the plan role's trust (a pull request's jobs); deploy: a deploy role's trust (the jobs "
+                    "of --environment); guard: the plan role's inline policy, which denies every stack write but "
+                    "creating and deleting change sets. Exit codes: 0 printed, 2 bad input.")
+    pipeline.add_argument("policy", choices=("plan", "deploy", "guard"))
+    pipeline.add_argument("--repository", metavar="OWNER/REPO", help="the GitHub repository (plan, deploy)")
+    pipeline.add_argument("--account-id", help="the AWS account of the role and its OIDC provider (plan, deploy)")
+    pipeline.add_argument("--environment", help="the GitHub environment of the deploy jobs, e.g. prod (deploy)")
+    pipeline.add_argument("--partition", default="aws", help="aws (default), aws-cn or aws-us-gov")
+    pipeline.set_defaults(run=_pipeline_policy)
+
     check = commands.add_parser("check", help="every gate: generate --check, lint, scan, secrets")
     _add_regions(check)
     _add_no_cache(check)
@@ -128,12 +144,43 @@ def _add_aws_commands(commands) -> None:
     from threetier.deploy.commands import add_commands as add_deploy_commands
     from threetier.deploy.delegation import add_command as add_delegation_command
     from threetier.insight.commands import add_commands as add_insight_commands
+    from threetier.review.timelinecommand import add_command as add_timeline_command
     from threetier.review.diffcommand import add_command as add_diff_command
 
     add_diff_command(commands)
     add_deploy_commands(commands)
     add_delegation_command(commands)
-    add_insight_commands(commands)
+    add_insight_commands(commands, session_for=_pricing_session)
+    _report_deploy_errors(commands.choices["cost"])
+    add_timeline_command(commands)
+
+
+def _pricing_session(args: argparse.Namespace):
+    """`cost --live` asks the Price List API (in us-east-1 only) with the environment's credentials, as every
+    command of the environment does (threetier.toml: profile, or role_to_assume)."""
+    from threetier.deploy.commands import common
+    from threetier.insight.pricing import PRICING_API_REGION
+
+    return common.environment_session(args, PRICING_API_REGION)
+
+
+def _report_deploy_errors(parser: argparse.ArgumentParser) -> None:
+    """The settings' errors (exit 2) and a role AWS refuses to let the caller assume (exit 1), as one line."""
+    from threetier.deploy.errors import EXIT_FAILURE, EXIT_USAGE, AwsError, InputError
+
+    run = parser.get_default("run")
+
+    def reporting(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except InputError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except AwsError as error:
+            print(f"threetier {args.command}: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+
+    parser.set_defaults(run=reporting)
 
 
 def _find_project(project_dir: Path | None) -> Path:
@@ -144,13 +191,28 @@ def _find_project(project_dir: Path | None) -> Path:
 
 def _generate(args: argparse.Namespace) -> int:
     from threetier import emit
+    from threetier.emit import cfnyaml
     from threetier.gates import userdata
 
     project = _find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
-    rendered = emit.build_all(project)
-    # Before anything is written: user data EC2 would refuse at the longest parameter values.
-    sizes = userdata.measure(emit.data_all(project))
+    try:
+        rendered = emit.build_output(project)
+        built = emit.data_all(project)
+    except (emit.ProjectNotFound, cfnyaml.EmitterMissing):
+        raise
+    except Exception as error:  # noqa: BLE001 - any mistake in a template module is the user's to fix
+        _report_build_failure(error, project, args.traceback)
+        return EXIT_USAGE
+    # Before anything is written: a reference to nothing, which troposphere lets through.
+    undefined = emit.undefined_references(built)
+    for problem in undefined:
+        print(f"threetier generate: {problem}", file=sys.stderr)
+    if undefined:
+        print(f"{len(undefined)} reference(s) to something undefined: nothing written", file=sys.stderr)
+        return EXIT_USAGE
+    # User data EC2 would refuse at the longest parameter values.
+    sizes = userdata.measure(built)
     too_long = userdata.problems(sizes)
     for problem in too_long:
         print(f"threetier generate: {problem}", file=sys.stderr)
@@ -167,11 +229,53 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"{len(problems)} file(s) out of date: run `python generate.py` and commit output/",
                   file=sys.stderr)
             return EXIT_FINDINGS
-        print(f"output/ is up to date ({len(rendered)} templates)")
+        print(f"output/ is up to date ({len(rendered) - 1} templates)")
         return EXIT_OK
     changed = emit.write(output_dir, rendered)
-    print(f"wrote {len(changed)} of {len(rendered)} templates to {output_dir}"
+    print(f"wrote {len(changed)} of {len(rendered)} files to {output_dir}"
           + (f": {', '.join(changed)}" if changed else " (all unchanged)"))
+    return EXIT_OK
+
+
+def _report_build_failure(error: Exception, project: Path, full: bool) -> None:
+    """One line naming the file, line and error (the traceback with --traceback): the mistake is in the
+    user's template code, and the 30 lines of import machinery above it do not help find it."""
+    from threetier import emit
+
+    if full:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"threetier generate: {emit.failure_line(error, project)}", file=sys.stderr)
+    if not full:
+        print("nothing written; `python generate.py --traceback` shows the full traceback", file=sys.stderr)
+
+
+def _pipeline_policy(args: argparse.Namespace) -> int:
+    import json
+
+    from threetier.blocks import githuboidc
+
+    try:
+        missing = [option for option, value in (("--repository", args.repository), ("--account-id", args.account_id))
+                   if not value]
+        if args.policy == "guard":
+            document = githuboidc.plan_guard()
+        elif missing:
+            raise ValueError(f"{' and '.join(missing)}: the {args.policy} role's trust names the repository and the "
+                             "account, e.g. --repository octo-org/shop --account-id 123456789012")
+        elif args.policy == "plan":
+            document = githuboidc.trust_policy(args.account_id, githuboidc.pull_request_subject(args.repository),
+                                               args.partition)
+        elif not args.environment:
+            raise ValueError("--environment: a deploy role trusts the jobs of one GitHub environment, e.g. prod")
+        else:
+            document = githuboidc.trust_policy(
+                args.account_id, githuboidc.environment_subject(args.repository, args.environment), args.partition)
+    except ValueError as error:
+        print(f"threetier pipeline-policy: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(document, indent=2))
     return EXIT_OK
 
 
@@ -208,6 +312,12 @@ def _add_regions(command: argparse.ArgumentParser) -> None:
         "--regions", default=",".join(DEFAULT_REGIONS),
         help="comma-separated regions to lint in (default: %(default)s)",
     )
+
+
+def _add_regenerate(command: argparse.ArgumentParser) -> None:
+    from threetier.emit import manifest
+
+    manifest.add_option(command)
 
 
 def _add_no_cache(command: argparse.ArgumentParser) -> None:
@@ -301,7 +411,13 @@ def _validate(args: argparse.Namespace) -> int:
     from threetier.deploy.inputs import load_root_template, load_values
     from threetier.parameters import sharedzone, validate
 
+    from threetier.emit import manifest
+
     project = _find_project(args.project_dir)
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        print(f"threetier validate: {stale}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         path, values = load_values(project, args.env)
         template = load_root_template(project)

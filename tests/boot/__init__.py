@@ -1,1 +1,1 @@
-"""The boot test harness: a real app server boot, with only AWS faked (see README, "The boot test")."""
+"""The boot test harness: a real app server boot, with only AWS faked (see docs/boot-test.md)."""

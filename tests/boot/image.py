@@ -3,7 +3,7 @@
 Built once with debootstrap and cached under a key of everything it depends on
 (the script's package list and text, the fixture app, the stand-ins, this file),
 so a run builds it at most once. The image holds, like the baked Ubuntu AMI the
-README describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
+docs/boot-test.md describes: systemd, python3, curl, logrotate, the AWS CLI (v1, from
 PyPI), and stand-ins for cfn-signal, cfn-init, mount.efs and the CloudWatch agent (and,
 for the mount.efs stand-in alone, libfuse2 and fusepy). For
 the boot to run without network, its only apt source is a local repository of
@@ -13,6 +13,8 @@ and the app a local git repository (file://).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import os
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from threetier.blocks import userdata
@@ -79,13 +82,34 @@ def key() -> str:
     return digest.hexdigest()[:16]
 
 
-def image() -> Path:
-    """The cached image's root file system, built if missing."""
-    target = cache_root() / key() / "rootfs"
-    if not target.is_dir():
-        build(target)
-        _remove_older_images(keep=target.parent)
+def image(populate: Callable[[Path], None] | None = None) -> Path:
+    """The cached image's root file system, built if missing (by `populate`, default the real debootstrap
+    build: tests of the cache pass a cheap one).
+
+    Two test runs may ask at once (two checkouts, or `-n 2`): one builds under the cache's lock while the
+    other waits, then finds it built. A complete image only ever appears by a rename, so one that exists
+    is used without the lock."""
+    root = cache_root()
+    target = root / key() / "rootfs"
+    if target.is_dir():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / "lock"):
+        if not target.is_dir():  # built by the run that held the lock before this one
+            build(target, populate or populate_rootfs)
+            _remove_older_images(keep=target.parent)
     return target
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path`, released when the process ends however it ends (flock)."""
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _remove_older_images(keep: Path) -> None:
@@ -95,12 +119,21 @@ def _remove_older_images(keep: Path) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
-def build(target: Path) -> None:
-    """Build into <key>.building and rename it to <key> when complete: a half-built image is never used."""
+def build(target: Path, populate: Callable[[Path], None]) -> None:
+    """Build into <key>.building and rename it to <key> when complete: a half-built image is never used.
+    Called under the cache's lock: a .building folder left here is a killed run's."""
     work = target.parent.with_name(target.parent.name + ".building")
     shutil.rmtree(work, ignore_errors=True)
     rootfs = work / "rootfs"
     rootfs.parent.mkdir(parents=True)
+    populate(rootfs)
+    shutil.rmtree(target.parent, ignore_errors=True)  # a <key> folder without its rootfs: nothing to keep
+    work.rename(target.parent)
+
+
+def populate_rootfs(rootfs: Path) -> None:
+    """The image itself: Debian by debootstrap, the local apt repository, the AWS CLI, the wheelhouse,
+    the stand-ins and the fixture app."""
     packages = ",".join((*BASE_PACKAGES, *STANDIN_PACKAGES))
     run(["debootstrap", "--variant=minbase", f"--include={packages}", SUITE, str(rootfs), MIRROR])
     shutil.copy("/etc/resolv.conf", rootfs / "etc" / "resolv.conf")
@@ -111,7 +144,6 @@ def build(target: Path) -> None:
     _app_repository(rootfs)
     (rootfs / "etc" / "resolv.conf").unlink()
     (rootfs / "etc" / "machine-id").write_text("")
-    work.rename(target.parent)
 
 
 def _local_apt_repository(rootfs: Path) -> None:

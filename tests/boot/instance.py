@@ -52,6 +52,7 @@ class Instance:
         self.cgroup: Path | None = None
         self.launched_at: float | None = None
         self.arns: dict[str, str] = {}
+        self.target_group_arn = ""
         self._processes: list[subprocess.Popen] = []
         self._nspawn: subprocess.Popen | None = None
         self.init_pid: int | None = None
@@ -202,6 +203,7 @@ class Instance:
         self._in_netns(sys.executable, "-m", "tests.boot.services", str(self.state),
                        cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT)
         self.arns = json.loads(_wait_for(self.state / "ready", 60, self.workdir / "services.log"))
+        self.target_group_arn = (self.state / "target-group-arn").read_text()
 
     def _start_mariadb(self, database: dict[str, str]) -> None:
         data = self.workdir / "mysql"
@@ -260,6 +262,11 @@ class Instance:
                                  f"http://127.0.0.1:{services.MOTO_PORT}", services.REGION, self.arns[name]],
                                 text=True, check=True, capture_output=True)
         return json.loads(result.stdout)
+
+    def elb_calls(self) -> list[dict]:
+        """Every Elastic Load Balancing call so far: time, action, target group, targets, caller."""
+        path = self.state / "elb.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def secrets_requests(self) -> list[dict]:
         """Every Secrets Manager request so far: action, SecretId and caller's access key id."""

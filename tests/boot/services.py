@@ -5,6 +5,10 @@
 - moto on 127.0.0.1:4566 for Secrets Manager, seeded from STATE_DIR/secrets.json (a value may
   name another secret's ARN as `${name}`, as the data stack's app secret names the master's),
   recording each request's action, SecretId and caller (access key id) in STATE_DIR/requests.jsonl;
+  on the same port, Elastic Load Balancing: the app's target group (its ARN in
+  STATE_DIR/target-group-arn) with this instance and another registered, as the Auto Scaling group
+  leaves them,
+  recording each call's action, targets, caller and time in STATE_DIR/elb.jsonl;
 - a SignalResource recorder on 127.0.0.1:4567 (moto has none), appending to STATE_DIR/signals.jsonl
   each signal and when it arrived;
   on the same port, DescribeStackResource of the app stack's launch template, for cfn-init: its
@@ -34,6 +38,8 @@ IMDS_ADDRESS = ("169.254.169.254", 80)
 MOTO_PORT = 4566
 RECORDER_PORT = 4567
 INSTANCE_ID = "i-0123456789abcdef0"
+# Another server of the group, registered in the target group beside this one (moto reports it healthy).
+PEER_INSTANCE_ID = "i-0fedcba9876543210"
 REGION = "us-east-1"
 ROLE = "threetier-boot-test-role"
 TOKEN = "boot-test-token"  # pragma: allowlist secret (the fake IMDS session token)
@@ -152,13 +158,18 @@ def function_environment(state: Path) -> dict[str, str]:
 CREDENTIAL = re.compile(r"Credential=([^/]+)/")
 
 
-def recording(app, log: Path):
-    """moto's WSGI app, appending each request's action, SecretId and access key id to `log`."""
+def recording(app, log: Path, elb_log: Path):
+    """moto's WSGI app, appending each Secrets Manager request's action, SecretId and access key id to
+    `log`, and each Elastic Load Balancing call (action, target group, targets, caller, time) to `elb_log`."""
     lock = threading.Lock()
 
     def record(environ, start_response):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
+        if "/elasticloadbalancing/" in environ.get("HTTP_AUTHORIZATION", ""):
+            with lock, elb_log.open("a") as out:
+                out.write(json.dumps(elb_call(body, environ)) + "\n")
+            return app(environ, start_response)
         try:
             secret_id = json.loads(body).get("SecretId")
         except (ValueError, AttributeError):
@@ -173,12 +184,21 @@ def recording(app, log: Path):
     return record
 
 
+def elb_call(body: bytes, environ: dict) -> dict:
+    """An Elastic Load Balancing query-API call as the recorder keeps it."""
+    form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+    key = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return {"time": time.time(), "Action": form.get("Action"), "TargetGroupArn": form.get("TargetGroupArn"),
+            "Targets": sorted(value for name, value in form.items() if re.fullmatch(r"Targets\.member\.\d+\.Id", name)),
+            "AccessKeyId": key.group(1) if key else None}
+
+
 def start_moto(state: Path) -> None:
     """moto's server, as ThreadedMotoServer starts it, behind the request recorder."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    app = recording(DomainDispatcherApplication(create_backend_app), state / "requests.jsonl")
+    app = recording(DomainDispatcherApplication(create_backend_app), state / "requests.jsonl", state / "elb.jsonl")
     server = make_server("127.0.0.1", MOTO_PORT, app, True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
@@ -201,6 +221,21 @@ def seed_secrets(secrets: dict[str, str]) -> dict[str, str]:
     return arns
 
 
+def seed_target_group() -> str:
+    """The app's target group, as the app stack makes it, with this instance and another server of the
+    group registered in it (the Auto Scaling group registers the instances it launches). Its ARN."""
+    import boto3
+
+    options = {"endpoint_url": f"http://127.0.0.1:{MOTO_PORT}", "region_name": REGION,
+               "aws_access_key_id": "seed", "aws_secret_access_key": "seed"}  # pragma: allowlist secret
+    vpc = boto3.client("ec2", **options).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    elb = boto3.client("elbv2", **options)
+    arn = elb.create_target_group(Name="shop-dev-app-tg", Protocol="HTTP", Port=5000, VpcId=vpc,
+                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": INSTANCE_ID}, {"Id": PEER_INSTANCE_ID}])
+    return arn
+
+
 def main(state_dir: str) -> None:
     from tests.boot import render
 
@@ -210,6 +245,7 @@ def main(state_dir: str) -> None:
     serve(("127.0.0.1", RECORDER_PORT), recorder(state, render.LAUNCH_TEMPLATE, render.launch_template_metadata()))
     start_moto(state)
     arns = seed_secrets(json.loads((state / "secrets.json").read_text()))
+    (state / "target-group-arn").write_text(seed_target_group())
     (state / "ready").write_text(json.dumps(arns))
     threading.Event().wait()
 

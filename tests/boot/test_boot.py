@@ -7,7 +7,7 @@ Secrets Manager with IMDSv2 role credentials, and the project's rotation functio
 database user before or while a server boots. Faked, and only these: IMDS, the
 AWS APIs (moto; a recorder for SignalResource and DescribeStackResource), and the
 AWS-only binaries cfn-signal, cfn-init, mount.efs and the CloudWatch agent
-(stand-ins that check what they are given). See tests/boot/ and the README
+(stand-ins that check what they are given). See tests/boot/ and docs/boot-test.md
 section "The boot test".
 
 Needs root, debootstrap, systemd-container, mariadb-server, apt-utils and
@@ -23,8 +23,11 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
+from typing import Self
 
 import pytest
 
@@ -59,7 +62,7 @@ FILE_SYSTEM_ID, ACCESS_POINT_ID = "fs-0123456789abcdef0", "fsap-0123456789abcdef
 def boot_image():
     missing = prerequisites()
     if missing:
-        reason = f"boot test needs {', '.join(missing)} (see README, The boot test)"
+        reason = f"boot test needs {', '.join(missing)} (see docs/boot-test.md)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -105,8 +108,9 @@ def user_data(instance: Instance, **overrides) -> str:
         "EfsFileSystemId": FILE_SYSTEM_ID, "EfsAccessPointId": ACCESS_POINT_ID,
         **overrides,
     }
-    return render.user_data(parameters, STACK, REGION, {"AppLogGroup": LOG_GROUP,
-                                                         "DbCaBundleUrl": f"file://{DB_CA_BUNDLE}"})
+    return render.user_data(parameters, STACK, REGION,
+                            {"AppLogGroup": LOG_GROUP, "AppTargetGroup": instance.target_group_arn,
+                             "DbCaBundleUrl": f"file://{DB_CA_BUNDLE}"})
 
 
 def digest(value: str) -> str:
@@ -362,13 +366,121 @@ def test_a_rotation_keeps_the_app_answering_and_reaches_it_at_the_next_refresh(s
     assert received["DATABASE_PASSWORD"] == digest(ROTATED["password"])
 
 
+# A request loop inside the instance's namespace, straight to the app (as the load balancer's
+# requests arrive): each request's start, end and HTTP status (0: no answer), until told to stop.
+REQUEST_LOOP = """
+import json, os, sys, time, urllib.error, urllib.request
+log_path, stop_path = sys.argv[1], sys.argv[2]
+with open(log_path, "w") as log:
+    while not os.path.exists(stop_path):
+        started = time.time()
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:5000/", timeout=2) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = 0
+        log.write(json.dumps([started, time.time(), status]) + "\\n")
+        log.flush()
+        time.sleep(0.05)
+"""
+
+
+class RequestLoop:
+    """Requests to the server from start to stop; `requests`: (start, end, status) each."""
+
+    def __init__(self, instance: Instance):
+        self.log, self.stop_file = instance.workdir / "requests-loop.jsonl", instance.workdir / "requests-loop.stop"
+        self.stop_file.unlink(missing_ok=True)
+        self.process = subprocess.Popen(["ip", "netns", "exec", instance.netns, sys.executable, "-c", REQUEST_LOOP,
+                                         str(self.log), str(self.stop_file)])
+        self.requests: list[tuple[float, float, int]] = []
+
+    def __enter__(self) -> Self:
+        deadline = time.monotonic() + 10
+        while not (self.log.exists() and self.log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(1)  # a second of requests after whatever was measured
+        self.stop_file.touch()
+        self.process.wait(timeout=30)
+        self.requests = [tuple(json.loads(line)) for line in self.log.read_text().splitlines()]
+
+
+def failures_in_service(requests, out_of_service: list[tuple[float, float]]) -> list:
+    """The requests that failed while the server was in its target group: not wholly within one
+    of the windows (from its DeregisterTargets call to its RegisterTargets call)."""
+    return [(start, end, status) for start, end, status in requests
+            if status != 200 and not any(left <= start and end <= right for left, right in out_of_service)]
+
+
+def out_of_service_windows(calls: list[dict]) -> list[tuple[float, float]]:
+    windows, left = [], None
+    for call in calls:
+        if call["Action"] == "DeregisterTargets":
+            left = call["time"]
+        elif call["Action"] == "RegisterTargets" and left is not None:
+            windows.append((left, call["time"]))
+            left = None
+    return windows
+
+
+def app_pid(server: Instance) -> str:
+    return server.run(["systemctl", "show", "app.service", "-p", "MainPID", "--value"]).stdout.strip()
+
+
+def test_a_refresh_restarts_the_app_out_of_service_and_no_request_fails_while_in_service(server):
+    """The refresh takes the server's own target out of its target group, waits until the load balancer
+    reports it drained, restarts, waits until the app answers here, puts the target back and waits until
+    it is healthy. A request loop meanwhile sees failures only while the target is out."""
+    before, pid = len(server.elb_calls()), app_pid(server)
+    server.put_secret("app", json.dumps({**APP_SECRET, "API_KEY": "rotated-news-api-key"}))  # pragma: allowlist secret
+    with RequestLoop(server) as loop:
+        server.run(["systemctl", "start", "app-secrets-refresh.service"], timeout=900)
+    assert app_pid(server) != pid, "the refresh did not restart the app: nothing was measured"
+    calls = [call for call in server.elb_calls()[before:] if call["AccessKeyId"] == INSTANCE_KEY_ID]
+    assert {call["TargetGroupArn"] for call in calls} == {server.target_group_arn}, "only its own target group"
+    assert {tuple(call["Targets"]) for call in calls} == {(INSTANCE_ID,), ()}, "only its own target"
+    actions = [call["Action"] for call in calls]
+    # Another target serving (the other server, healthy), out, drained, back, healthy.
+    assert actions == ["DescribeTargetHealth", "DeregisterTargets", "DescribeTargetHealth", "RegisterTargets",
+                       "DescribeTargetHealth"], actions
+    (out, back), = out_of_service_windows(calls)
+    requests = loop.requests
+    failed = [request for request in requests if request[2] != 200]
+    print(f"\nboot test: refresh out of service for {back - out:.1f} s; {len(requests)} requests, {len(failed)} "
+          f"failed, all while out of service")
+    assert failures_in_service(requests, [(out, back)]) == []
+    # The loop covered the refresh: answered before the target went out and after it came back.
+    assert any(status == 200 and end < out for _, end, status in requests)
+    assert any(status == 200 and start > back for start, _, status in requests)
+
+
+def test_the_request_loop_catches_a_restart_in_service(server):
+    """The old order (restart while the target is in service) fails requests outside any window: the
+    check above can fail."""
+    before = len(server.elb_calls())
+    with RequestLoop(server) as loop:
+        server.run(["systemctl", "restart", "app.service"])
+        deadline = time.monotonic() + 60
+        while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    windows = out_of_service_windows(server.elb_calls()[before:])
+    assert windows == []
+    assert failures_in_service(loop.requests, windows), "a restart in service failed no request"
+
+
 def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
     # After a rotation gone wrong the servers keep passing the static health
     # check's idea of fine for a while; the metric filter must see the failure.
     pattern = logstore.database_error_pattern()
     errors_before = server.read("/var/log/app/error.log")
     server.put_secret("db-app", json.dumps({**ROTATED, "password": "not-the-password"}))  # pragma: allowlist secret (a wrong test value)
-    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    # A restart, not the refresh: the refresh would wait minutes for an app that cannot start to answer.
+    server.run(["systemctl", "restart", "app.service"])
     deadline = time.monotonic() + 60
     new_lines: list[str] = []
     while time.monotonic() < deadline and not any(cloudwatch_matches(pattern, line) for line in new_lines):
@@ -378,7 +490,7 @@ def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
         "\n".join(new_lines[-20:]))
     # Put the right secret back; the app recovers at the next refresh.
     server.put_secret("db-app", json.dumps(ROTATED))
-    server.run(["systemctl", "start", "app-secrets-refresh.service"])
+    server.run(["systemctl", "start", "app-secrets-refresh.service"], timeout=900)
     deadline = time.monotonic() + 60
     while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -16,6 +16,7 @@ from tests.deploy.test_deploy_moto import (
 )
 from threetier import cli, parameters as P
 from threetier.deploy import changeset
+from threetier.deploy.commands import common
 
 OLD_IMAGE = "ami-0123456789abcdef0"
 
@@ -103,8 +104,10 @@ def test_an_image_the_user_writes_wins_over_the_pin(project, aws):
     assert pins(project) == {"PinnedAmiId": "ami-0fedcba9876543210"}
 
 
-def test_a_plan_that_fails_before_its_change_set_writes_nothing(project, aws, capsys):
+def test_a_plan_that_fails_before_its_change_set_writes_nothing(project, aws, capsys, monkeypatch):
     written = user_file(project)
+    # Past the preflight (which would name the missing bucket before the pin is resolved), so the upload fails.
+    monkeypatch.setattr(common, "bucket_region", lambda s3, bucket: "us-east-1")
 
     assert run(project, aws, "plan", ENV, "--bucket", "no-such-bucket") == 1  # the upload fails
 

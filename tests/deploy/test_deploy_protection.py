@@ -33,7 +33,7 @@ def create_executed(aws):
     aws.plan([r.resource_change("Add", "Setting", "AWS::SSM::Parameter")], existing=None)
     aws.still_executable()
     aws.cfn_stub.add_response("describe_stack_events", r.events_page([]), {"StackName": STACK_ID})
-    aws.cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET})
+    aws.cfn_stub.add_response("execute_change_set", {}, {"ChangeSetName": CHANGE_SET, "RetainExceptOnCreate": True})
 
 
 def created(aws):

@@ -178,6 +178,7 @@ def aws(monkeypatch):
     stubbed = StubbedAws()
     monkeypatch.setattr(common, "make_clients",
                         lambda region, profile, endpoint_url, role=None: Clients(stubbed.cfn, stubbed.s3, "us-east-1"))
+    monkeypatch.setattr(common, "bucket_region", lambda s3, bucket: "us-east-1")  # the bucket is where the stack goes
     monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
     monkeypatch.setattr(common, "clock", stubbed.time.clock)
     with stubbed.cfn_stub, stubbed.s3_stub:
@@ -658,6 +659,7 @@ def test_a_failed_create_names_the_first_failure_and_says_to_delete(project, aws
             ]},
         ],
         final_status="ROLLBACK_COMPLETE",
+        RetainExceptOnCreate=True,  # a first create's rollback deletes its Retain resources too
     )
     aws.stacks_now((STACK_ID, STACK_NAME, "ROLLBACK_COMPLETE"), (NESTED_ID, NESTED_STACK, "DELETE_COMPLETE"))
 

@@ -1,5 +1,6 @@
 """What a failed operation does: OnStackFailure on a first create's CreateChangeSet, DisableRollback on an
-update's ExecuteChangeSet (threetier.deploy.onfailure), checked on the exact request parameters."""
+update's ExecuteChangeSet, RetainExceptOnCreate on the ExecuteChangeSet of an operation whose rollback
+deletes what it created (threetier.deploy.onfailure), checked on the exact request parameters."""
 
 from __future__ import annotations
 
@@ -89,9 +90,10 @@ def test_an_update_without_the_flag_executes_without_disable_rollback(project, a
     assert "Rollback was disabled" not in capsys.readouterr().out
 
 
-def failed_create(aws, on_failure: str, final_status: str):
+def failed_create(aws, on_failure: str, final_status: str, **execute_params):
     aws.plan(ADDED, existing=None, on_failure=on_failure)
     aws.execution(
+        **execute_params,
         baseline=[r.stack_event(STACK_NAME, -5, "REVIEW_IN_PROGRESS", "User Initiated")],
         polls=[{STACK_ID: [
             r.stack_event(STACK_NAME, 0, "CREATE_IN_PROGRESS", "User Initiated"),
@@ -113,13 +115,49 @@ def test_a_create_with_rollback_disabled_says_to_delete_then_list_the_leftovers(
     assert "`threetier delete dev`, then `threetier leftovers dev`" in out
 
 
-def test_a_failed_first_create_points_at_the_leftovers(project, aws, capsys):
-    failed_create(aws, "DELETE", "DELETE_COMPLETE")
+@pytest.mark.parametrize("flags, on_failure, final_status", [
+    ((), "DELETE", "DELETE_COMPLETE"),
+    (("--on-failure", "rollback"), "ROLLBACK", "ROLLBACK_COMPLETE"),
+    (("--retain-except-on-create",), "DELETE", "DELETE_COMPLETE"),
+])
+def test_a_failed_first_create_deletes_its_retained_resources_too(project, aws, capsys, flags, on_failure,
+                                                                   final_status):
+    failed_create(aws, on_failure, final_status, RetainExceptOnCreate=True)  # checked by the Stubber
 
-    assert deploy(project, "--yes") == 1
+    assert deploy(project, "--yes", *flags) == 1
+
+    out = capsys.readouterr().out
+    assert "The rollback deletes what the create made, DeletionPolicy Retain included (RetainExceptOnCreate)" in out
+    assert "`threetier leftovers dev` lists it once the stack is gone" in out
+
+
+def test_a_first_create_that_keeps_its_retained_resources_points_at_the_leftovers(project, aws, capsys):
+    failed_create(aws, "DELETE", "DELETE_COMPLETE")  # ExecuteChangeSet with ChangeSetName only
+
+    assert deploy(project, "--yes", "--no-retain-except-on-create") == 1
     out = capsys.readouterr().out
     assert "The first create failed and stack shop-dev was rolled back and deleted (--on-failure delete)" in out
-    assert "`threetier leftovers dev` lists them" in out
+    assert "Retain outlive a failed create (--no-retain-except-on-create): `threetier leftovers dev` lists them" in out
+
+
+def test_an_update_deletes_what_it_created_only_when_asked(project, aws, capsys):
+    quiet_update(aws)
+    failed_update(aws, RetainExceptOnCreate=True)
+
+    assert deploy(project, "--yes", "--retain-except-on-create") == 1
+    assert "The rollback deletes what the update created" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, keeping", [
+    (("--disable-rollback",), "--disable-rollback"),
+    (("--on-failure", "do-nothing"), "--on-failure do-nothing"),
+])
+def test_retain_except_on_create_without_a_rollback_is_a_usage_error(project, aws, capsys, flags, keeping):
+    assert deploy(project, "--yes", "--retain-except-on-create", *flags) == 2
+
+    err = capsys.readouterr().err
+    assert f"--retain-except-on-create deletes what a failed operation created when it rolls back; {keeping}" in err
+    assert aws.calls == []
 
 
 def test_a_create_kept_with_on_failure_do_nothing_says_how_to_clean_up(project, aws, capsys):

@@ -4,8 +4,10 @@ each kind of unfinished rotation is resumed by the next run.
 
 moto skips AWS::CloudFront::Distribution in templates, so the distribution is made with the
 CloudFront API and the edge stack outputs its id, as the real edge stack does. `deploy` is
-replaced by a stand-in that does what a completed deploy leaves behind (CloudFront sends the
-pinned current version) or, for an unfinished one, nothing.
+replaced by a stand-in that does what plan does once CloudFormation has the change set (pins the
+versions the run hands over in parameters/ENV.pins.json, with plan's own code) and what a completed
+deploy leaves behind (CloudFront sends the pinned current version), or, for an unfinished one, less;
+the last tests run the real deploy.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from troposphere import Output, Parameter, Ref, Sub, Template, cloudformation, s
 
 from tests.deploy.fixtures.project import ENV, PROJECT_NAME, STACK_NAME, write_project
 from tests.deploy.test_deploy_moto import BUCKET, aws, threetier  # noqa: F401 (fixture)
-from threetier.deploy import origin
-from threetier.deploy.commands import deploy as deploy_command
+from botocore.exceptions import ClientError
+
+from threetier.deploy import changeset, origin
+from threetier.deploy.commands import deploy as deploy_command, plan as plan_command
 from threetier.deploy.errors import EXIT_FAILURE, InputError
 from threetier.parameters import paramfile
 
@@ -143,10 +147,16 @@ def env(aws, tmp_path):  # noqa: F811 (fixture)
     return environment
 
 
+def change_set_created(args, project) -> None:
+    """What plan does once CloudFormation has the change set: pin what the run handed over."""
+    plan_command._pins_asked_for(args, project).save(project, ENV)
+
+
 def completed(env, project):
     """A stand-in for `deploy` whose change set completes."""
     def deploy(args):
-        env.apply(paramfile.load(paramfile.path_for(project, ENV)))
+        change_set_created(args, project)
+        env.apply(paramfile.load_pins(project, ENV))
         return 0
     return deploy
 
@@ -157,16 +167,22 @@ def rotate(env, project, monkeypatch, deploy) -> int:
 
 
 def pins(project) -> tuple[str, str]:
-    pinned = paramfile.load(paramfile.path_for(project, ENV))
-    return pinned[CURRENT], pinned[PREVIOUS]
+    pinned = paramfile.load_pins(project, ENV)
+    return pinned.get(CURRENT, ""), pinned.get(PREVIOUS, "")
+
+
+def user_file(project) -> bytes:
+    return paramfile.path_for(project, ENV).read_bytes()
 
 
 def test_a_rotation_pins_a_new_version_and_the_one_cloudfront_sends(env, capsys, monkeypatch):
     project = env.project()
+    before = user_file(project)
     handed_over = []
 
     def deploy(args):
-        handed_over.append((args.env, args.yes, pins(project)))
+        handed_over.append((args.env, args.yes, (args.pin_overrides[CURRENT], args.pin_overrides[PREVIOUS])))
+        assert pins(project) == ("", ""), "nothing is pinned before the change set exists"
         return 0
 
     assert rotate(env, project, monkeypatch, deploy) == 0
@@ -177,7 +193,7 @@ def test_a_rotation_pins_a_new_version_and_the_one_cloudfront_sends(env, capsys,
     assert len(value) == 48 and value.isalnum()
     [(name, yes, pinned)] = handed_over
     assert (name, yes, pinned) == (ENV, True, (current["VersionId"], env.first))
-    assert paramfile.load(paramfile.path_for(project, ENV))["SecretArn"] == env.arn, "the rest of the file is kept"
+    assert user_file(project) == before, "the user's file is never written"
     out = capsys.readouterr().out
     assert f"secret version {current['VersionId']}" in out and f"the previous, {env.first}" in out
     assert value not in out, "the value itself is never printed"
@@ -198,12 +214,14 @@ def test_the_next_rotation_keeps_what_cloudfront_sends_and_drops_the_oldest(env,
 
 def _declined(env, project):
     def deploy(args):
+        change_set_created(args, project)
         return EXIT_FAILURE  # "Not confirmed: nothing was executed."
     return deploy
 
 
 def _change_set_failed(env, project):
     def deploy(args):
+        change_set_created(args, project)
         # The update failed and rolled back: the distribution is as it was.
         before = env.sends()
         env.apply({CURRENT: pins(project)[0]})
@@ -212,14 +230,22 @@ def _change_set_failed(env, project):
     return deploy
 
 
-def _interrupted_before_deploy(env, project):
+def _interrupted_after_the_change_set(env, project):
     def deploy(args):
+        change_set_created(args, project)
         raise KeyboardInterrupt
     return deploy
 
 
+def _stopped_before_the_change_set(env, project):
+    def deploy(args):
+        raise InputError("the upload failed")  # as plan stops on credentials, the account check, the upload
+    return deploy
+
+
 UNFINISHED = {"declined at the prompt": _declined, "change set failed and rolled back": _change_set_failed,
-              "interrupted after the file was written": _interrupted_before_deploy}
+              "interrupted after the change set was created": _interrupted_after_the_change_set,
+              "stopped before the change set was created": _stopped_before_the_change_set}
 
 
 @pytest.mark.parametrize("how", UNFINISHED)
@@ -227,8 +253,8 @@ def test_after_an_unfinished_rotation_the_next_resumes_it_and_keeps_what_cloudfr
                                                                                          capsys, how):
     project = env.project()
     assert rotate(env, project, monkeypatch, UNFINISHED[how](env, project)) != 0
-    unfinished, _ = pins(project)
-    assert env.sends() == env.first
+    unfinished = env.secrets.get_secret_value(SecretId=env.arn)["VersionId"]
+    assert unfinished != env.first and env.sends() == env.first
     versions_before = len(env.versions())
     capsys.readouterr()
 
@@ -242,27 +268,27 @@ def test_after_an_unfinished_rotation_the_next_resumes_it_and_keeps_what_cloudfr
     assert env.sends() == unfinished
 
 
-def test_interrupted_after_the_new_version_before_the_file_is_written(env, monkeypatch):
+def test_a_run_that_stops_before_its_change_set_writes_neither_file(env, monkeypatch):
     project = env.project()
-    before = paramfile.path_for(project, ENV).read_text()
+    before = user_file(project)
 
-    write, calls = paramfile.update, []
+    assert rotate(env, project, monkeypatch, _stopped_before_the_change_set(env, project)) == 2
 
-    def interrupted_once(path, values):
-        calls.append(values)
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-        write(path, values)
-    monkeypatch.setattr(paramfile, "update", interrupted_once)
-    assert rotate(env, project, monkeypatch, completed(env, project)) != 0
-    assert paramfile.path_for(project, ENV).read_text() == before
-    put = env.secrets.get_secret_value(SecretId=env.arn)["VersionId"]
-    assert put != env.first
+    assert user_file(project) == before
+    assert not paramfile.pins_path_for(project, ENV).exists()
 
-    assert rotate(env, project, monkeypatch, completed(env, project)) == 0
 
-    assert pins(project) == (put, env.first)
-    assert env.sends() == put
+def test_versions_the_users_file_sets_are_refused_before_anything_changes(env, monkeypatch, capsys):
+    project = env.project()
+    paramfile.update(paramfile.path_for(project, ENV), {CURRENT: env.first})
+    before = user_file(project)
+
+    assert rotate(env, project, monkeypatch, completed(env, project)) == 2
+
+    assert (f"dev.json: sets {CURRENT} itself, which wins over a pin: remove it (rotate-origin-secret keeps the "
+            "versions in parameters/dev.pins.json); nothing was changed") in capsys.readouterr().err
+    assert env.secrets.get_secret_value(SecretId=env.arn)["VersionId"] == env.first, "no new secret version"
+    assert user_file(project) == before and not paramfile.pins_path_for(project, ENV).exists()
 
 
 def test_after_cloudfront_off_and_on_the_pins_into_the_deleted_secret_are_dropped(env, monkeypatch, capsys):
@@ -305,13 +331,13 @@ def test_nothing_changes_when_the_rotation_cannot_happen(env, capsys, monkeypatc
         else:
             headers.update(Quantity=0, Items=[])
         env.cloudfront.update_distribution(Id=env.distribution, IfMatch=response["ETag"], DistributionConfig=config)
-    before = paramfile.path_for(project, ENV).read_text()
+    before = user_file(project)
 
     assert rotate(env, project, monkeypatch, completed(env, project)) == 2
 
     assert message in capsys.readouterr().err
     assert env.secrets.get_secret_value(SecretId=env.arn)["VersionId"] == env.first, "no new secret version"
-    assert paramfile.path_for(project, ENV).read_text() == before
+    assert user_file(project) == before and not paramfile.pins_path_for(project, ENV).exists()
 
 
 def test_a_distribution_still_deploying_is_refused():
@@ -365,3 +391,45 @@ def test_a_stack_without_the_edge_stack_is_told_to_turn_cloudfront_on(env, capsy
 
     assert (f"stack {STACK_NAME} has no CloudFront distribution (EdgeStack output DistributionId): deploy it "
             "with CloudFrontEnabled true first") in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- with the real deploy
+
+def test_the_real_deploy_pins_both_versions_once_the_change_set_exists(env, capsys, monkeypatch):
+    project = write_project(env.tmp_path, templates={"main.yaml": root(with_edge=True)}, parameters=env.values())
+    before = user_file(project)
+    sent, create = [], changeset.create_change_set
+
+    def recording(cfn, stack_name, template_url, parameters, *args, **kwargs):
+        sent.append((dict(parameters), paramfile.pins_path_for(project, ENV).exists()))
+        return create(cfn, stack_name, template_url, parameters, *args, **kwargs)
+
+    monkeypatch.setattr(changeset, "create_change_set", recording)
+
+    assert threetier(project, env.aws, "rotate-origin-secret", ENV, "--bucket", BUCKET, "--yes") == 0
+
+    current, previous = pins(project)
+    assert current == env.secrets.get_secret_value(SecretId=env.arn)["VersionId"] and previous == env.first
+    err = capsys.readouterr().err
+    assert f"parameters/dev.pins.json: {CURRENT} (none) -> {current}, pinned (commit the file)" in err
+    assert f"parameters/dev.pins.json: {PREVIOUS} (none) -> {previous}, pinned (commit the file)" in err
+    assert user_file(project) == before
+    # moto finds no change in a parameter-only update ("No changes."): what CreateChangeSet was sent is the proof.
+    [(parameters, pinned_before)] = sent
+    assert (parameters[CURRENT], parameters[PREVIOUS]) == (current, previous) and not pinned_before
+
+
+def test_a_change_set_aws_refuses_pins_nothing(env, capsys, monkeypatch):
+    project = env.project()
+    before = user_file(project)
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ValidationError", "Message": "Template format error"}},
+                          "CreateChangeSet")
+
+    monkeypatch.setattr(changeset, "create_change_set", refused)
+
+    assert threetier(project, env.aws, "rotate-origin-secret", ENV, "--bucket", BUCKET, "--yes") == 1
+
+    assert "Template format error" in capsys.readouterr().err
+    assert user_file(project) == before and not paramfile.pins_path_for(project, ENV).exists()

@@ -54,8 +54,14 @@ def aws(monkeypatch):
     stubbed.ec2 = boto3.client("ec2", region_name="us-east-1")
     stubbed.ec2.meta.events.register("before-parameter-build.*.*", stubbed._record)
     stubbed.ec2_stub = Stubber(stubbed.ec2)
-    monkeypatch.setattr(common, "make_clients", lambda region, profile, endpoint_url, role=None: Clients(
-        stubbed.cfn, stubbed.s3, region or "us-east-1"))
+    regions = []
+
+    def make_clients(region, profile, endpoint_url, role=None):
+        regions.append(region or "us-east-1")
+        return Clients(stubbed.cfn, stubbed.s3, regions[-1])
+
+    monkeypatch.setattr(common, "make_clients", make_clients)
+    monkeypatch.setattr(common, "bucket_region", lambda s3, bucket: regions[-1])  # where the stack goes
     monkeypatch.setattr(common, "make_ec2", lambda clients, profile: stubbed.ec2)
     monkeypatch.setattr(common, "sleep", stubbed.time.sleep)
     with stubbed.cfn_stub, stubbed.s3_stub, stubbed.ec2_stub:

@@ -11,7 +11,7 @@ from cfn_tools import load_yaml
 import templates
 from threetier.blocks import userdata as boot_scripts
 from threetier.cli import main
-from threetier.emit import cfnyaml, scalarstyle
+from threetier.emit import cfnyaml, manifest, scalarstyle
 from threetier.gates import userdata
 
 
@@ -27,7 +27,7 @@ def test_generate_twice_gives_identical_bytes(tmp_path, capsys):
     assert main(["generate", "--output-dir", str(first)]) == 0
     assert main(["generate", "--output-dir", str(second)]) == 0
     names = sorted(p.name for p in first.iterdir())
-    assert names == sorted(templates.STACKS)
+    assert names == sorted([*templates.STACKS, manifest.FILE_NAME])
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
@@ -194,8 +194,8 @@ def test_generate_refuses_user_data_over_a_lower_limit_naming_its_size(monkeypat
 
 
 
-def test_the_readme_states_the_user_data_size_generate_prints(project):
+def test_the_docs_state_the_user_data_size_generate_prints(project):
     (measure,) = userdata.measure({"app.yaml": templates.built_dict("app")})
-    readme = (project / "README.md").read_text()
-    assert f"\n{measure}\n" in readme, f"README: the figure is now\n{measure}"
+    stacks_page = (project / "docs" / "stacks.md").read_text()
+    assert f"\n{measure}\n" in stacks_page, f"docs/stacks.md: the figure is now\n{measure}"
     assert measure.left >= userdata.HEADROOM

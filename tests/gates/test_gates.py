@@ -1,5 +1,7 @@
 """The gates CI runs (`threetier check`), and the pre-commit and GitHub configs that call them."""
 
+import re
+
 import pytest
 import yaml
 
@@ -20,6 +22,18 @@ def test_check_runs_every_gate_and_all_pass(lint_workers, scan_by_console_script
     assert "0 finding(s) in" in out and "6 regions" in out
     assert "0 failed" in out
     assert "check: all 4 gates passed" in out
+    sample = project_page("lint-rules.md").split("```\n", 2)[1].split("```", 1)[0]
+    assert untimed(sample) == untimed(out), f"docs/lint-rules.md: the sample of `threetier check` is now\n{out}"
+
+
+def project_page(name: str) -> str:
+    from pathlib import Path
+    return (Path(__file__).resolve().parents[2] / "docs" / name).read_text()
+
+
+def untimed(report: str) -> list[str]:
+    """`check`'s lines without their timings, which move from run to run."""
+    return [re.sub(r" \(\d+\.\d+ s\)$", "", line) for line in report.strip().splitlines()]
 
 
 def test_the_console_script_scans_the_templates_and_fails_only_the_insecure_fixture(
@@ -90,13 +104,13 @@ def test_every_scanner_skip_carries_a_reason(module):
         assert skip["id"].startswith("CKV") and len(skip["comment"]) > 30, skip
 
 
-def test_the_readme_lists_every_suppression(project):
+def test_the_security_page_lists_every_suppression(project):
     import importlib
-    readme = (project / "README.md").read_text()
+    page = (project / "docs" / "security.md").read_text()
     for module in templates.STACKS.values():
         template = importlib.import_module(f"templates.{module}").build().to_dict()
         for skip in skips_in(template, []):
-            assert skip["id"] in readme, f"{module}: {skip['id']} is not in the README's suppression table"
+            assert skip["id"] in page, f"{module}: {skip['id']} is not in docs/security.md's suppression table"
 
 
 def test_secrets_check_finds_a_planted_key_and_ignores_template_words(tmp_path):

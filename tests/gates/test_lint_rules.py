@@ -1,4 +1,4 @@
-"""The project's own cfn-lint rules (src/threetier/gates/lintrules; README: "What the lint gate knows beyond cfn-lint").
+"""The project's own cfn-lint rules (src/threetier/gates/lintrules; docs/lint-rules.md: "What the lint gate knows beyond cfn-lint").
 
 Every rule has a fixture that breaks it, written with other names than ours
 (tests/gates/fixtures/lintrules/*-bad.yaml): each finding is asserted by line and by
@@ -29,7 +29,7 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_s
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016", "E9017"}
+                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016", "E9017", "E9018"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -40,7 +40,7 @@ GOOD = (
     "e9001-parent-good.yaml", "e9001-child-by-name.yaml", "e9001-child-by-id.yaml",
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
     "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
-    "e9015-good.yaml", "e9016-good.yaml", "e9017-good.yaml",
+    "e9015-good.yaml", "e9016-good.yaml", "e9017-good.yaml", "e9018-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -95,6 +95,12 @@ BROKEN = {
     }),
     "e9010-bad.yaml": ("E9010", {
         31: "OrdersReader is a read replica of OrdersDb, whose master password Secrets Manager manages",
+    }),
+    "e9018-bad.yaml": ("E9018", {
+        37: "LedgerMirror is a read replica (SourceDBInstanceIdentifier) and sets BackupRetentionPeriod",
+        38: "LedgerMirror is a read replica (SourceDBInstanceIdentifier) and sets PreferredBackupWindow",
+        46: "LedgerReportCopy is a read replica (SourceDBInstanceIdentifier) and sets DBName",
+        47: "LedgerReportCopy is a read replica (SourceDBInstanceIdentifier) and sets BackupRetentionPeriod",
     }),
     "e9012-bad.yaml": ("E9012", {
         35: "WebFleet sets DesiredCapacity 3 while WebFleetCpuPolicy (TargetTrackingScaling) scales it",

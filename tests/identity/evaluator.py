@@ -20,7 +20,9 @@ for _name in ("Mapping", "MutableMapping"):
         setattr(collections, _name, getattr(collections.abc, _name))
 
 from principalmapper.common import Node, Policy
+from principalmapper.querying.local_policy_simulation import policy_has_matching_statement
 from principalmapper.querying.query_interface import local_check_authorization_full
+from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict
 
 
 def principal(arn: str, documents: dict[str, dict], boundary: dict | None = None,
@@ -36,3 +38,26 @@ def principal(arn: str, documents: dict[str, dict], boundary: dict | None = None
 def allowed(who: Node, action: str, resource: str, context: dict[str, str | list[str]] | None = None) -> bool:
     """Whether IAM allows `who` to call `action` on `resource` with this request context."""
     return local_check_authorization_full(who, action, resource, dict(context or {}))
+
+
+def trusts(trust: dict, federated: str, action: str, context: dict[str, str]) -> bool:
+    """Whether a role's trust policy lets the identity provider `federated` call `action` with this
+    request context (the token's claims as condition keys): an Allow matches and no Deny does.
+
+    principalmapper compares AWS and Service principals only, so the Federated principal is compared
+    here, as IAM does, by its exact ARN; the action and the conditions are principalmapper's.
+    """
+    keys = CaseInsensitiveDict(context)
+
+    def matches(effect: str) -> bool:
+        return any(federated in _as_list((statement.get("Principal") or {}).get("Federated"))
+                   and policy_has_matching_statement({"Statement": [statement]}, effect, action, "*", keys)
+                   for statement in _as_list(trust["Statement"]))
+
+    return matches("Allow") and not matches("Deny")
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -96,11 +96,11 @@ def test_the_readme_figures_of_the_schema_branches_are_the_tools(project):
               if module != "deployer_role"}
     whole, _ = deployerpolicy.known_to_iam(deployerpolicy.handler_actions(deployerpolicy.resource_types(stacks)))
     used, _ = deployerpolicy.known_to_iam(deployerpolicy.used_actions(stacks))
-    readme = " ".join((project / "README.md").read_text().split())
+    readme = " ".join((project / "docs" / "security.md").read_text().split())
     assert f"{len(used)} handler actions where the whole schemas give {len(whole)}" in readme
 
 
 def test_the_readme_quotes_the_catalogues_size(project):
     calls = _catalogue("us-east-1", "aws", {})
-    readme = " ".join((project / "README.md").read_text().split())
+    readme = " ".join((project / "docs" / "security.md").read_text().split())
     assert f"generates about {round(len(calls), -2):,} calls" in readme

@@ -182,6 +182,8 @@ def test_the_totals_the_readme_and_docs_quote_are_the_tools(templates, env_value
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert (f"dev about {totals['dev']:,.0f} USD a month, prod about {totals['prod']:,.0f} USD"
             in readme), totals
+    per_day = totals["dev"] * 24 / table.assumptions()["hours_per_month"]
+    assert f"about {per_day:,.2f} USD a day for dev" in " ".join(readme.split()), per_day
     docs = (project / "docs" / "insight.md").read_text(encoding="utf-8")
     assert f"| **{totals['dev']:,.2f}** | **{totals['prod']:,.2f}** |" in docs, totals
     # The shares the paragraph under the table gives for prod.
@@ -278,7 +280,7 @@ def test_live_through_the_command_marks_the_json(monkeypatch, pricing_client, ca
     client, stubber = pricing_client
     expect_products(stubber, "AmazonEC2", EC2_T3_XLARGE, "0.1700000000")
     expect_products(stubber, "AmazonRDS", RDS_M6G_LARGE, "0.1520000000")
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "prod", "--live", "--json") == 0
     data = json.loads(capsys.readouterr().out)
@@ -292,7 +294,7 @@ def test_live_through_the_command_marks_the_json(monkeypatch, pricing_client, ca
 def test_live_with_no_product_names_the_parameter(monkeypatch, pricing_client, capsys):
     client, stubber = pricing_client
     expect_products(stubber, "AmazonEC2", {**EC2_T3_XLARGE, "instanceType": "t3.small"}, None)
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "dev", "--live") == 2
     assert "InstanceType=t3.small" in capsys.readouterr().err
@@ -302,14 +304,14 @@ def test_live_access_denied_is_exit_1(monkeypatch, pricing_client, capsys):
     client, stubber = pricing_client
     stubber.add_client_error("get_products", service_error_code="AccessDeniedException",
                              service_message="not authorized to perform: pricing:GetProducts", http_status_code=400)
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: client)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: client)
 
     assert run("cost", "dev", "--live") == 1
     assert "AccessDeniedException" in capsys.readouterr().err
 
 
 def test_live_without_credentials_is_exit_1(monkeypatch, capsys):
-    monkeypatch.setattr(commands, "make_pricing_client", lambda profile: None)
+    monkeypatch.setattr(commands, "make_pricing_client", lambda args: None)
     assert run("cost", "dev", "--live") == 1
     assert "needs AWS credentials" in capsys.readouterr().err
 

@@ -13,6 +13,7 @@ from tests.review.test_diff_command import checkout, each_text_parsed_once, run 
 from threetier import cli
 from threetier.deploy import inputs
 from threetier.deploy.errors import InputError
+from threetier.emit import manifest
 from threetier.parameters import sharedzone
 
 ZONE = "Z0123456789ABCDEFGHIJ"
@@ -28,6 +29,7 @@ def copy(tmp_path, project):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "__init__.py").write_text("")
     (tmp_path / "setup.cfg").write_text("")
+    (tmp_path / "output" / manifest.FILE_NAME).write_text(manifest.render(tmp_path))  # output/ as generated here
     # prod is protected: validate refuses it until someone hears its alarms (not what these tests are about).
     change(tmp_path, "prod", {"AlarmEmail": "arn:aws:sns:us-east-1:123456789012:oncall"})
     return tmp_path

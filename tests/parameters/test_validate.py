@@ -15,6 +15,7 @@ import botocore.client
 import pytest
 
 from threetier import cli, emit
+from threetier.emit import manifest
 from threetier.deploy import inputs
 from threetier.deploy.package import parse_template
 from threetier.parameters import paramfile, validate
@@ -71,6 +72,7 @@ def tmp_project(tmp_path_factory, root_template):
     (root / "setup.cfg").write_text("[metadata]\nname = validate-test\n")
     (root / "output").mkdir()
     (root / "output" / "main.yaml").write_text(emit.render(root_template, "root"))
+    (root / "output" / manifest.FILE_NAME).write_text(manifest.render(root))  # output/ as generated
     (root / "parameters").mkdir()
     return root
 
@@ -667,3 +669,68 @@ def test_a_missing_network_template_is_named_with_the_command_that_makes_it(proj
     (tmp_path / "output" / "main.yaml").write_text((project / "output" / "main.yaml").read_text())
     with pytest.raises(inputs.InputError, match=r"network\.yaml: no such template; run `python generate.py`"):
         inputs.load_root_template(tmp_path)
+
+
+# ----------------------------------------------------------------------------- only the real fault, and the fix
+
+@pytest.mark.parametrize("length", ["33", "abc", "8"])
+def test_a_bad_prefix_length_names_only_the_prefix_length(tmp_project, parsed_once, capsys, length):
+    write(tmp_project, "case", {**BASE, "VpcPrefixLength": length})
+
+    assert run(tmp_project, "case") == 2
+
+    out = capsys.readouterr().out
+    assert f"VpcPrefixLength='{length}': must be one of 16" in out
+    assert "VpcNetworkAddress" not in out
+
+
+def test_a_prefix_length_the_template_does_not_constrain_is_named_not_the_address():
+    declared = {"VpcNetworkAddress": {"Type": "String"}, "VpcPrefixLength": {"Type": "String"}}
+    problems = validate.validate({"Parameters": declared}, {"VpcNetworkAddress": "10.0.0.0", "VpcPrefixLength": "33"})
+    assert [(p.parameter, p.message) for p in validate.errors(problems)] == [
+        ("VpcPrefixLength", "not a prefix length such as 16")]
+
+
+def test_a_cidr_block_in_the_address_field_gets_how_to_split_it(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "VpcNetworkAddress": "10.0.0.0/16"})
+
+    assert run(tmp_project, "case") == 2
+
+    out = capsys.readouterr().out
+    assert ("VpcNetworkAddress='10.0.0.0/16': a CIDR block, but this field takes the address alone: split it into "
+            "VpcNetworkAddress=10.0.0.0 and VpcPrefixLength=16") in out
+    assert "1 error" in out
+
+
+@pytest.mark.parametrize("region", ["US-EAST-1", "us-east-1 ", " Us-East-1"])
+def test_a_region_in_capitals_or_with_spaces_gets_did_you_mean(tmp_project, parsed_once, capsys, region):
+    write(tmp_project, "case", BASE)
+
+    assert run(tmp_project, "case", "--region", region) == 2
+
+    assert (f"AWS::Region='{region}': not an AWS region botocore knows: did you mean us-east-1 (lower case, "
+            "no spaces)?") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("typed, meant", [("VpcPrefixLenght", "VpcPrefixLength"), ("InstanceTyp", "InstanceType"),
+                                          ("NumberOfAz", "NumberOfAzs")])
+def test_a_parameter_name_one_edit_away_gets_did_you_mean(tmp_project, parsed_once, capsys, typed, meant):
+    write(tmp_project, "case", {**{k: v for k, v in BASE.items() if k != meant}, typed: BASE.get(meant, "2")})
+
+    assert run(tmp_project, "case") == 2
+
+    assert f"{typed}: not a parameter of the template; did you mean {meant}?" in capsys.readouterr().out
+
+
+def test_every_entry_of_the_wrong_type_is_named_at_once(tmp_project, parsed_once, capsys):
+    write_raw(tmp_project, "case", [{"ParameterKey": "ProjectName", "ParameterValue": "shop"},
+                                    {"ParameterKey": "VpcPrefixLength", "ParameterValue": 16},
+                                    {"ParameterKey": "SingleNatGateway", "ParameterValue": True},
+                                    {"ParameterKey": "ProjectName", "ParameterValue": "again"}])
+
+    assert run(tmp_project, "case") == 2
+
+    err = capsys.readouterr().err
+    assert 'VpcPrefixLength: ParameterValue 16 is a number; the AWS CLI accepts only strings: write it as a string: "16"' in err
+    assert 'SingleNatGateway: ParameterValue true is a boolean' in err
+    assert "ProjectName is given twice" in err

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from threetier import cli
+from threetier.emit import manifest
 from threetier.insight import model
 from threetier.review import templatediff
 
@@ -48,6 +49,7 @@ def checkout(tmp_path, project, templates, monkeypatch):
     (repo / "templates").mkdir()
     (repo / "templates" / "__init__.py").write_text("")
     (repo / "setup.cfg").write_text("")
+    (repo / "output" / manifest.FILE_NAME).write_text(manifest.render(repo))  # output/ as generated here
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "base")

@@ -1,4 +1,4 @@
-"""What each operator change costs: predicted offline from the provider schemas, kept in the README."""
+"""What each operator change costs: predicted offline from the provider schemas, kept in docs/environments.md."""
 
 import pytest
 
@@ -11,10 +11,10 @@ def found(project):
     return {outcome.transition.title: outcome for outcome in transitions.outcomes(project)}
 
 
-def test_the_readme_table_is_what_the_templates_predict(project):
-    readme = (project / "README.md").read_text()
-    assert transitions.readme_block(project) in readme, (
-        "README 'What each change costs' is stale: paste the output of `python -m threetier.review.transitions`")
+def test_the_documented_table_is_what_the_templates_predict(project):
+    page = (project / "docs" / "environments.md").read_text()
+    assert transitions.readme_block(project) in page, (
+        "docs/environments.md 'What each change costs' is stale: paste the output of `python -m threetier.review.transitions`")
 
 
 def change(outcome, name):

@@ -31,7 +31,7 @@ def resources(template: dict, region: str = "us-east-1", **values) -> dict:
     return Evaluation(template, values, region=region).resources()
 
 
-def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_system(app_dict):
+def test_instance_role_reads_two_secrets_mounts_one_file_system_and_leaves_only_its_own_target_group(app_dict):
     role = app_dict["Resources"]["InstanceRole"]["Properties"]
     (policy,) = role["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
@@ -67,6 +67,20 @@ def test_instance_role_reads_exactly_the_three_secrets_and_mounts_one_file_syste
                 "StringEquals": {"elasticfilesystem:AccessPointArn": {"Ref": "EfsAccessPointArn"}},
                 "Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"},
             },
+        },
+        # A secret refresh restarts the app out of service: its own target group, no other.
+        "LeaveAndRejoinTargetGroup": {
+            "Sid": "LeaveAndRejoinTargetGroup",
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
+            "Resource": [{"Ref": "AppTargetGroup"}],
+        },
+        # DescribeTargetHealth has no resource type (Service Authorization Reference): "*" or nothing.
+        "ReadTargetHealth": {
+            "Sid": "ReadTargetHealth",
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:DescribeTargetHealth"],
+            "Resource": ["*"],
         },
     }
     # Session Manager only: CloudWatchAgentServerPolicy would let a server create log
@@ -104,8 +118,9 @@ def test_no_allow_statement_grants_every_resource(module):
         statements = document["Statement"]
         for statement in statements:
             statement = statement.get("Fn::If", [None, statement])[1] if "Fn::If" in statement else statement
-            # Actions IAM authorizes on no resource at all (GetRandomPassword) can only be on "*".
-            resourceless = {"secretsmanager:GetRandomPassword"}
+            # Actions IAM authorizes on no resource at all (GetRandomPassword, DescribeTargetHealth) can
+            # only be on "*".
+            resourceless = {"secretsmanager:GetRandomPassword", "elasticloadbalancing:DescribeTargetHealth"}
             if statement["Effect"] == "Allow" and not set(statement["Action"]) <= resourceless:
                 assert statement.get("Resource") not in ("*", ["*"]), f"{module}: {name} {statement.get('Sid')}"
 
@@ -294,7 +309,9 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
     assert variables == {"SignalResource": "AppAutoScalingGroup", "AppLogGroup": {"Ref": "AppLogGroup"},
                          "AppUserId": "1500", "BootFilesResource": "AppLaunchTemplate",
                          "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES),
-                         "DbCaBundleUrl": app.rds_ca_bundle_url().to_dict()}
+                         "DbCaBundleUrl": app.rds_ca_bundle_url().to_dict(),
+                         # The refresh takes the server out of this target group while the app restarts.
+                         "TargetGroupArn": {"Ref": "AppTargetGroup"}}
     for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbAppSecretArn}",
                         "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):

@@ -118,7 +118,10 @@ def test_replica_exists_only_when_asked_and_stays_in_the_second_az(data_dict):
     assert replica["Properties"]["PubliclyAccessible"] is False
     # CloudFormation ignores deletion policies on replicas; the template says what happens.
     assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Delete"
-    for inherited in ("StorageEncrypted", "MasterUsername", "MasterUserPassword", "DBSubnetGroupName"):
+    # The DBInstance reference: a replica sets none of BackupRetentionPeriod, DBName, MasterUsername,
+    # MasterUserPassword, PreferredBackupWindow (backups are disabled for read replicas).
+    for inherited in ("StorageEncrypted", "MasterUsername", "MasterUserPassword", "DBSubnetGroupName",
+                      "BackupRetentionPeriod", "DBName", "PreferredBackupWindow"):
         assert inherited not in replica["Properties"], f"a replica inherits {inherited} from its source"
 
 

@@ -10,7 +10,9 @@ from threetier.parameters.evaluate import Evaluation
 
 ALB = {"LoadBalancer": {"Ref": "AlbFullName"}}
 ALB_TG = {**ALB, "TargetGroup": {"Ref": "TargetGroupFullName"}}
-DB = {"DBInstanceIdentifier": {"Ref": "DbInstanceIdentifier"}}
+# Named as the data stack names them (naming.DB_INSTANCE), here with the default ProjectName and EnvironmentName.
+DB = {"DBInstanceIdentifier": "project-x-dev-db"}
+DB_REPLICA = {"DBInstanceIdentifier": "project-x-dev-db-replica"}
 EFS = {"FileSystemId": {"Ref": "EfsFileSystemId"}}
 
 # alarm: (namespace, metric, dimensions, parameter that sets its threshold or duration)
@@ -25,11 +27,9 @@ EXPECTED = {
     "DbFreeStorageAlarm": ("AWS/RDS", "FreeStorageSpace", DB, "DbFreeStorageGiB"),
     "DbFreeableMemoryAlarm": ("AWS/RDS", "FreeableMemory", DB, "DbFreeableMemoryMiB"),
     "DbConnectionsAlarm": ("AWS/RDS", "DatabaseConnections", DB, "DbConnectionsMax"),
-    "DbReplicaLagAlarm": ("AWS/RDS", "ReplicaLag", {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}},
-                          "DbReplicaLagSeconds"),
+    "DbReplicaLagAlarm": ("AWS/RDS", "ReplicaLag", DB_REPLICA, "DbReplicaLagSeconds"),
     # ReplicaLag = -1: replication is not running, whatever the lag threshold.
-    "DbReplicationStoppedAlarm": ("AWS/RDS", "ReplicaLag",
-                                  {"DBInstanceIdentifier": {"Ref": "DbReplicaIdentifier"}}, None),
+    "DbReplicationStoppedAlarm": ("AWS/RDS", "ReplicaLag", DB_REPLICA, None),
     "EfsBurstCreditAlarm": ("AWS/EFS", "BurstCreditBalance", EFS, "EfsBurstCreditGiB"),
     "EfsIoLimitAlarm": ("AWS/EFS", "PercentIOLimit", EFS, "EfsIoLimitPercent"),
     # From the app stack's metric filter; any error counts, so no threshold parameter.
@@ -132,7 +132,7 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
 def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
     statements = {s["Sid"]: s for s in
                   monitoring_dict["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"CloudWatchAlarmsPublish", "DenyInsecureTransport"}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "RotationFailuresPublish", "DenyInsecureTransport"}
     publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
     assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
     assert publish["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
@@ -184,7 +184,7 @@ def test_without_a_topic_arn_the_alarms_notify_only_their_own_topic(monitoring_d
 
 SAMPLES = {
     "AlbFullName": "app/alb/0123456789abcdef", "TargetGroupFullName": "targetgroup/tg/0123456789abcdef",
-    "AutoScalingGroupName": "asg-1", "DbInstanceIdentifier": "db-1", "DbReplicaIdentifier": "replica-1",
+    "AutoScalingGroupName": "asg-1",
     "EfsFileSystemId": "fs-0123456789abcdef0", "NatGatewayIds": "nat-1",
 }
 
@@ -217,12 +217,14 @@ def dashboard_dimensions(body: dict) -> set:
 def test_dashboard_references_only_resources_that_exist(monitoring_dict):
     default = dashboard(monitoring_dict, EfsThroughputMode="elastic")
     names = {value for _, value in dashboard_dimensions(default)}
-    assert "replica-1" not in names, "no replica, no replica widget"
-    # The rotation function is named after the environment (ProjectName and EnvironmentName defaults here).
-    assert names <= {*SAMPLES.values(), "project-x-dev-db-rotation"}
+    assert DB_REPLICA["DBInstanceIdentifier"] not in names, "no replica, no replica widget"
+    # The database and the rotation function are named after the environment (ProjectName and
+    # EnvironmentName defaults here).
+    assert names <= {*SAMPLES.values(), DB["DBInstanceIdentifier"], "project-x-dev-db-rotation"}
     metrics = {m[1] for w in default["widgets"] for m in w.get("properties", {}).get("metrics", [])}
     assert "BurstCreditBalance" not in metrics and "PercentIOLimit" in metrics
-    assert "replica-1" in {v for _, v in dashboard_dimensions(dashboard(monitoring_dict, DbReplicaEnabled="true"))}
+    assert DB_REPLICA["DBInstanceIdentifier"] in {
+        v for _, v in dashboard_dimensions(dashboard(monitoring_dict, DbReplicaEnabled="true"))}
 
 
 def test_root_wires_monitoring_and_can_switch_it_off(root_template):
@@ -233,7 +235,10 @@ def test_root_wires_monitoring_and_can_switch_it_off(root_template):
     assert "MonitoringStack" not in Evaluation(root, {"MonitoringEnabled": "false"}).resources()
     passed = stack["Properties"]["Parameters"]
     assert passed["AlbFullName"] == {"Fn::GetAtt": ["AppStack", "Outputs.AlbFullName"]}
-    assert passed["DbReplicaIdentifier"] == {"Fn::GetAtt": ["DataStack", "Outputs.DbReplicaIdentifier"]}
+    # The database identifiers are named, not passed (the root's size); the secrets are passed.
+    assert "DbInstanceIdentifier" not in passed and "DbReplicaIdentifier" not in passed
+    for secret in ("DbMasterSecretArn", "DbAppSecretArn"):
+        assert passed[secret] == {"Fn::GetAtt": ["DataStack", f"Outputs.{secret}"]}
     assert passed["NatGatewayIds"] == {"Fn::GetAtt": ["NetworkStack", "Outputs.NatGatewayIds"]}
 
 
@@ -321,3 +326,45 @@ def test_a_nat_gateway_widget_shows_that_gateway_and_no_other(monitoring_dict):
     one = dashboard(monitoring_dict, NatGatewayIds="nat-1")
     assert [w["properties"]["title"] for w in one["widgets"] if "NAT" in w["properties"].get("title", "")] == [
         "NAT gateway 1 port allocation errors"]
+
+
+def test_a_failed_rotation_of_this_environments_database_secrets_notifies_the_alarm_topic(monitoring_dict):
+    """Secrets Manager's RotationFailed (a CloudTrail service event) for the two database secrets,
+    and no other secret's, goes to the topic the alarms notify."""
+    rule = monitoring_dict["Resources"]["RotationFailedRule"]["Properties"]
+    assert rule["State"] == "ENABLED"
+    assert rule["EventPattern"] == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationFailed"],
+                   "additionalEventData": {"SecretId": [{"Ref": "DbMasterSecretArn"}, {"Ref": "DbAppSecretArn"}]}},
+    }
+    (target,) = Evaluation(monitoring_dict, {}).resources()["RotationFailedRule"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "AlarmTopic"}
+    assert target["InputTransformer"]["InputPathsMap"]["secret"] == "$.detail.additionalEventData.SecretId"
+
+
+def test_a_failed_rotation_also_notifies_the_recipients_own_topic(monitoring_dict):
+    pager = "arn:aws:sns:eu-west-1:123456789012:oncall"
+    targets = Evaluation(monitoring_dict, {"AlarmEmail": pager}).resources()["RotationFailedRule"]["Properties"]["Targets"]
+    assert [target["Arn"] for target in targets] == [{"Ref": "AlarmTopic"}, pager]
+
+
+def test_only_the_rotation_failure_rule_may_publish_to_the_topic_through_eventbridge(monitoring_dict):
+    resources = monitoring_dict["Resources"]
+    statements = {s["Sid"]: s for s in resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    publish = statements["RotationFailuresPublish"]
+    assert (publish["Effect"], publish["Action"], publish["Resource"]) == ("Allow", ["sns:Publish"],
+                                                                           [{"Ref": "AlarmTopic"}])
+    assert publish["Principal"] == {"Service": {"Fn::Sub": "events.${AWS::URLSuffix}"}}
+    assert publish["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["RotationFailedRule", "Arn"]}}}
+    # The topic is encrypted with the stack's key: EventBridge must be able to use it, in this account.
+    grants = {s["Sid"]: s for s in resources["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    key = grants["EventBridgePublish"]
+    assert key["Principal"] == {"Service": {"Fn::Sub": "events.${AWS::URLSuffix}"}}
+    assert set(key["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert key["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_rotation_function_errors_alarm_stays_beside_the_event(monitoring_dict):
+    assert monitoring_dict["Resources"]["RotationErrorsAlarm"]["Type"] == "AWS::CloudWatch::Alarm"

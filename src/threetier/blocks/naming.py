@@ -18,6 +18,12 @@ def new_template(description: str, root: bool = False) -> Template:
     return t
 
 
+# The database instances' identifiers, `name(...)` of these: the data stack sets them, and the
+# monitoring stack names them in its alarms without taking them from the root (the root's size).
+DB_INSTANCE = "db"
+DB_REPLICA = "db-replica"
+
+
 def name(thing: str) -> Sub:
     """`<project>-<environment>-<thing>`, resolved at deploy time."""
     return Sub(f"${{{P.PROJECT_NAME.name}}}-${{{P.ENVIRONMENT_NAME.name}}}-{thing}")

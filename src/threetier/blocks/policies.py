@@ -6,7 +6,7 @@ Ref/GetAtt/Sub so no partition, region or account is hard-coded.
 
 from __future__ import annotations
 
-from awacs import elasticfilesystem, logs, secretsmanager, ssm, sts
+from awacs import elasticfilesystem, elasticloadbalancing, logs, secretsmanager, ssm, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -174,6 +174,29 @@ def read_secrets(*secret_arns) -> Statement:
         Action=[secretsmanager.GetSecretValue],
         Resource=list(secret_arns),
     )
+
+
+def leave_and_rejoin_target_group(target_group_arn) -> list[Statement]:
+    """Take targets out of one target group and put them back, and read their health: what a server
+    does around a restart (app-load-secrets.py, restart_out_of_service). Register and deregister
+    act on a target group ARN; DescribeTargetHealth takes no resource, so it reads every target
+    group's health, which changes nothing.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
+    """
+    return [
+        Statement(
+            Sid="LeaveAndRejoinTargetGroup",
+            Effect=Allow,
+            Action=[elasticloadbalancing.DeregisterTargets, elasticloadbalancing.RegisterTargets],
+            Resource=[target_group_arn],
+        ),
+        Statement(
+            Sid="ReadTargetHealth",
+            Effect=Allow,
+            Action=[elasticloadbalancing.DescribeTargetHealth],
+            Resource=["*"],
+        ),
+    ]
 
 
 def mount_file_system(file_system_arn, access_point_arn) -> Statement:

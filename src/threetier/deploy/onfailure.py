@@ -12,7 +12,17 @@ stack in ROLLBACK_COMPLETE that can neither be updated nor created again under i
 deploy has to delete it first, so an operator retrying a first create expects it gone. Its events
 stay readable by stack id after the delete, and `deploy` has printed the first failure already
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html, and
-ROLLBACK_COMPLETE in https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-resource-configuration-complete.html). Retained resources stay either way: `threetier leftovers ENV` lists them.
+ROLLBACK_COMPLETE in https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-resource-configuration-complete.html). 
+RetainExceptOnCreate (ExecuteChangeSet): "when set to true, newly created resources are deleted when the
+operation rolls back. This includes newly created resources marked with a deletion policy of Retain"
+(default false; https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html).
+Sent for a first create by default: everything it made is new and the environment never held data,
+so a failed create no longer leaves the Retain resources (KMS key, secrets, buckets, file system,
+hosted zone) behind. Not for an update unless asked: what a failed update created may already hold
+data (a replacement database the servers wrote to before a later resource failed), which is what
+Retain is there to keep. It only matters when the operation rolls back, so it contradicts
+--disable-rollback and --on-failure do-nothing. What AWS makes on the way (log groups a service
+creates itself, a database's final snapshot) is no stack resource: `threetier leftovers ENV` lists it.
 """
 
 from __future__ import annotations
@@ -36,11 +46,21 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        help="for debugging: a failed operation keeps what it created or changed (a create as "
                             "with --on-failure do-nothing; an update stays UPDATE_FAILED). Clean up with "
                             "`threetier delete ENV`, then `threetier leftovers ENV`")
+    group.add_argument("--retain-except-on-create", action=argparse.BooleanOptionalAction, default=None,
+                       help="when the operation rolls back, delete what it created, DeletionPolicy Retain "
+                            "included (RetainExceptOnCreate). Default: on for a first create (the environment "
+                            "held no data yet), off for an update (what it created may already hold data)")
 
 
 def on_stack_failure(args: argparse.Namespace) -> str:
     """OnStackFailure for a CREATE change set. InputError (exit 2) for contradicting flags."""
     chosen = getattr(args, "on_failure", None)
+    if getattr(args, "retain_except_on_create", None):
+        keeping = "--disable-rollback" if getattr(args, "disable_rollback", False) else (
+            "--on-failure do-nothing" if chosen == "do-nothing" else "")
+        if keeping:
+            raise InputError(f"--retain-except-on-create deletes what a failed operation created when it rolls "
+                             f"back; {keeping} keeps it, with no rollback: pass one of them")
     if getattr(args, "disable_rollback", False):
         if chosen not in (None, "do-nothing"):
             raise InputError(f"--disable-rollback keeps what a failed create made; --on-failure {chosen} "
@@ -59,10 +79,21 @@ def update_note(args: argparse.Namespace) -> str:
 
 
 def execute_options(args: argparse.Namespace, change_set_type: str) -> dict:
-    """ExecuteChangeSet arguments beyond the change set: DisableRollback for an update with --disable-rollback."""
+    """ExecuteChangeSet arguments beyond the change set: DisableRollback for an update with --disable-rollback,
+    RetainExceptOnCreate when the operation deletes what it created on rollback."""
     if change_set_type == "UPDATE" and getattr(args, "disable_rollback", False):
         return {"DisableRollback": True}
-    return {}
+    return {"RetainExceptOnCreate": True} if deletes_created(args, change_set_type) else {}
+
+
+def deletes_created(args: argparse.Namespace, change_set_type: str) -> bool:
+    """Whether a rollback of this operation deletes what it created, Retain resources included."""
+    if getattr(args, "disable_rollback", False):
+        return False
+    if change_set_type == "CREATE" and on_stack_failure(args) == CHOICES["do-nothing"]:
+        return False
+    chosen = getattr(args, "retain_except_on_create", None)
+    return change_set_type == "CREATE" if chosen is None else chosen
 
 
 def cleanup_advice(env: str, change_set_type: str) -> str:

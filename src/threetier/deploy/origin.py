@@ -7,9 +7,12 @@ balancer, deployed as a reviewed change set, with no outage and no Lambda.
    distribution holds the value itself, whatever the parameter file says.
 2. Secrets Manager generates the new value as a new version of the secret (or the run
    resumes a version an unfinished rotation created, below).
-3. parameters/ENV.json pins the two versions: OriginVerifySecretVersion (new: CloudFront
+3. The change set carries the two versions: OriginVerifySecretVersion (new: CloudFront
    sends it, the load balancer accepts it) and OriginVerifyPreviousSecretVersion (the
-   version CloudFront sends now, read in 1: the load balancer still accepts it).
+   version CloudFront sends now, read in 1: the load balancer still accepts it). They are
+   pins: parameters/ENV.pins.json keeps them once CloudFormation has the change set (plan
+   writes them, saying so); a run that stops before leaves both files as they were, and
+   parameters/ENV.json, the user's, is never written.
 4. `deploy` reviews and executes the change set. The load balancer's rule (app stack)
    changes before CloudFront (edge stack), and CloudFront's edges take minutes to move to
    the new value; the previous one is accepted throughout.
@@ -23,13 +26,13 @@ never from what the parameter file says, so an unfinished run cannot mislead the
 - **settled**: CloudFront sends the secret's AWSCURRENT version. A new version is made.
 - **unfinished**: AWSCURRENT is a version CloudFront does not send. A run made it and the
   change set never completed: declined at the prompt, failed and rolled back, or the run
-  was interrupted after the new version was put (before or after the file was written).
+  was interrupted after the new version was put (before or after the change set was created).
   Nothing deployed uses it (the root stack is not mid-update, checked below), so the run
   resumes it as the new value rather than putting another; the previous value is still
   the one CloudFront sends, never the unfinished version.
-- **stale pins**: the file pins versions the secret does not have: it was deleted with
+- **stale pins**: the pins file pins versions the secret does not have: it was deleted with
   CloudFront off (CloudFrontEnabled false deletes the secret, turning it on again creates
-  another). They are dropped, and the run says so; `plan`, `deploy` and `diff` refuse to
+  another). They are replaced, and the run says so; `plan`, `deploy` and `diff` refuse to
   turn CloudFront on with pins (review/refusals.py).
 - **refused, nothing changed**: the root stack is mid-operation, the distribution is still
   deploying (its edges may send either value), the distribution sends no header, or a
@@ -82,6 +85,7 @@ def rotate(args: argparse.Namespace, deploy) -> int:
     if inputs.parameters.get(P.CLOUDFRONT_ENABLED.name) != "true":
         raise InputError(f"{inputs.parameter_file}: CloudFrontEnabled is not true: there is no origin header secret "
                          "to rotate")
+    _refuse_own_versions(inputs, args.env)
     session = make_session(args.region, args.profile, settings.assumed_role(args), args.endpoint_url)
     cloudformation = session.client("cloudformation", endpoint_url=args.endpoint_url, config=RETRIES)
     secrets = session.client("secretsmanager", endpoint_url=args.endpoint_url, config=RETRIES)
@@ -96,10 +100,20 @@ def rotate(args: argparse.Namespace, deploy) -> int:
     sent = version_holding(secrets, arn, versions, header)
     rotation = plan_rotation(versions, sent, [inputs.parameters.get(name, "") for name in PINS])
     new = rotation.new if rotation.resumed else _put_new_version(secrets, arn)
-    paramfile.update(inputs.parameter_file, {P.ORIGIN_VERIFY_VERSION.name: new,
-                                             P.ORIGIN_VERIFY_PREVIOUS_VERSION.name: rotation.sent})
-    _say(rotation, new, arn, inputs.parameter_file.name)
+    # The change set carries them; plan pins them once CloudFormation has it (commands/plan.py).
+    args.pin_overrides = {P.ORIGIN_VERIFY_VERSION.name: new, P.ORIGIN_VERIFY_PREVIOUS_VERSION.name: rotation.sent}
+    _say(rotation, new, arn, paramfile.pins_path_for(project, args.env).name)
     return deploy(args)
+
+
+def _refuse_own_versions(inputs, env: str) -> None:
+    """InputError when parameters/ENV.json sets the versions itself: the user's value wins over a pin, so the
+    next deploy would send them back (files from before the pins file kept them there)."""
+    own = [name for name in PINS if name in inputs.written]
+    if own:
+        raise InputError(f"{inputs.parameter_file}: sets {' and '.join(own)} itself, which wins over a pin: remove "
+                         f"{'them' if len(own) > 1 else 'it'} (rotate-origin-secret keeps the versions in "
+                         f"parameters/{env}{paramfile.PINS_SUFFIX}); nothing was changed")
 
 
 def plan_rotation(versions: list[dict], sent: str, pins: list[str]) -> Rotation:
@@ -181,9 +195,9 @@ def _say(rotation: Rotation, new: str, arn: str, file_name: str) -> None:
         print(f"Resuming an unfinished rotation: secret version {new} was made by an earlier run and never "
               "deployed (declined, failed or interrupted); it becomes the new value.")
     print(f"New origin header value: secret version {new} (the previous, {rotation.sent}, is what CloudFront "
-          f"sends now; the load balancer keeps accepting it). {file_name} pins both; the change set below "
-          "applies them. If you do not execute it now, nothing changes for CloudFront or the load balancer "
-          "until the next deploy, and the next rotation resumes this one.")
+          f"sends now; the load balancer keeps accepting it). The change set below applies both, and {file_name} "
+          "pins them once CloudFormation has it. If you do not execute it now, nothing changes for CloudFront or "
+          "the load balancer until the next deploy, and the next rotation resumes this one.")
 
 
 def _settled_stack(cloudformation, stack_name: str) -> dict:

@@ -18,6 +18,7 @@ them (CHECKED); tests/facts/test_sources.py holds every module to that.
 | lengths | EC2 user data's 16 KB; the longest stack, region and partition names, secret ARNs, host names, EFS ids, log group names | EC2 User Guide, CloudFormation quotas, the services' API references, botocore's partitions |
 | efs | the IAM actions of EFS clients, how the file system and identity policies combine, what AWS managed policies grant of them | EFS User Guide, IAM User Guide, AWS Managed Policy reference |
 | yamlreaders | how YAML 1.2, SnakeYAML and CloudFormation's reader type a plain scalar PyYAML reads as a string | the YAML 1.2 spec, SnakeYAML's resolver, aws-cli#6908 |
+| durations | typical CloudFormation create, update and delete seconds per resource type; the RDS primary and replica by Multi-AZ and storage; a server's launch and boot | AWS docs where they give a figure, dated public reports, stated estimates |
 
 A fact read from data installed with a pinned package (botocore, cfn-lint) is as new as
 that package; a table written by hand is as new as its CHECKED date.

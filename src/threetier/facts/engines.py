@@ -26,7 +26,7 @@ SOURCES = (
 CHECKED = "2026-12-06"
 
 # The app's own database user: created by the app secret's first rotation with the
-# grants the app needs, then rotated with alternating users (README, Secrets).
+# grants the app needs, then rotated with alternating users (docs/security.md, Secrets).
 APP_DB_USER = "app"
 
 # MySQL 8.4 is the LTS line; 8.0 left RDS standard support on 2026-07-31 and a

@@ -68,14 +68,23 @@ def known_regions() -> frozenset[str]:
     return frozenset(region for partition in _endpoints()["partitions"] for region in partition["regions"])
 
 
+def _did_you_mean(region: str, known: frozenset[str]) -> str:
+    """`did you mean us-east-1? ` for a known region typed in capitals or with spaces (US-EAST-1,
+    "us-east-1 "), or the closest known name; "" when nothing is close."""
+    tidy = region.strip().lower()
+    if tidy in known:
+        return f"did you mean {tidy} (lower case, no spaces)? "
+    import difflib  # here: only a mistake needs it, and generate imports this module
+
+    close = difflib.get_close_matches(tidy, sorted(known), n=1)
+    return f"did you mean {close[0]}? " if close else ""
+
+
 def unknown_region_problem(region: str) -> str | None:
     """Why `region` is not one to deploy to (with the closest known name), or None when botocore knows it."""
     known = known_regions()
     if region in known:
         return None
-    import difflib  # here: only a mistake needs it, and generate imports this module
-
-    close = difflib.get_close_matches(region, sorted(known), n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = _did_you_mean(region, known)
     return (f"not an AWS region botocore knows: {hint}Check --region, AWS_REGION or your profile's region "
             "(a region newer than your botocore needs `pip install -U boto3`)")

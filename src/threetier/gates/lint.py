@@ -1,5 +1,5 @@
 """cfn-lint through its Python API, informational rules included, plus the project's own
-rules (threetier/gates/lintrules; README: "What the lint gate knows beyond cfn-lint"): the bar is zero findings."""
+rules (threetier/gates/lintrules; docs/lint-rules.md: "What the lint gate knows beyond cfn-lint"): the bar is zero findings."""
 
 from __future__ import annotations
 

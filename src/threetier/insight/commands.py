@@ -20,6 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from threetier import emit
+from threetier.emit import manifest
 from threetier.insight import cost, dot, model, pricing
 from threetier.insight.model import InputError
 
@@ -28,8 +29,10 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-def add_commands(commands) -> None:
-    """Add `diagram` and `cost` to the `threetier` argparse subparsers."""
+def add_commands(commands, session_for=None) -> None:
+    """Add `diagram` and `cost` to the `threetier` argparse subparsers. `session_for(args)` is the boto3 session
+    with the environment's credentials (threetier.toml) that `cost --live` asks with; the command line wires it
+    from the deploy package, which this one may not import."""
     diagram = commands.add_parser(
         "diagram", help="draw the architecture of an environment from the templates (DOT, SVG, PNG)",
         description="Write output/architecture-ENV.dot from the generated templates and the parameter "
@@ -42,6 +45,7 @@ def add_commands(commands) -> None:
     diagram.add_argument("--output-dir", type=Path, default=None, help="default: <project>/output")
     diagram.add_argument("--no-render", action="store_true",
                          help="write only the .dot files (Graphviz not needed)")
+    manifest.add_option(diagram)
     diagram.set_defaults(run=run_diagram)
 
     estimate = commands.add_parser(
@@ -56,10 +60,15 @@ def add_commands(commands) -> None:
     estimate.add_argument("--live", action="store_true",
                           help="take EC2 and RDS instance prices from the AWS Price List API "
                                "(needs AWS credentials; calls pricing:GetProducts in us-east-1)")
-    estimate.add_argument("--profile", help="AWS profile for --live (default: the usual chain)")
+    estimate.add_argument("--profile", help="AWS profile for --live (default: profile in threetier.toml, "
+                                            "else the usual chain)")
+    estimate.add_argument("--settings", type=Path, metavar="FILE",
+                          help="settings file with the environment's credentials for --live, a profile or a role "
+                               "to assume (default: threetier.toml in the project, if there is one)")
     estimate.add_argument("--assume", action="append", default=[], metavar="NAME=NUMBER",
                           help="change a usage assumption, e.g. --assume nat_gb_processed=500 (repeatable)")
-    estimate.set_defaults(run=run_cost)
+    manifest.add_option(estimate)
+    estimate.set_defaults(run=run_cost, session_for=session_for)
 
 
 # --- diagram -------------------------------------------------------------------
@@ -68,6 +77,9 @@ def add_commands(commands) -> None:
 def run_diagram(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     output_dir = args.output_dir or project / "output"
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        return _usage_error("diagram", stale)
     try:
         # Every environment is read and described before anything is written.
         envs = [args.env] if args.env else model.environments(project)
@@ -110,6 +122,9 @@ def run_diagram(args: argparse.Namespace) -> int:
 
 def run_cost(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        return _usage_error("cost", stale)
     try:
         table = pricing.PriceTable()
         assumptions = cost.assumptions_with(table, args.assume)
@@ -117,7 +132,7 @@ def run_cost(args: argparse.Namespace) -> int:
         arch = model.describe(model.load_templates(project), values, args.env, source=str(path))
         live = None
         if args.live:
-            client = make_pricing_client(args.profile)
+            client = make_pricing_client(args)
             if client is None:
                 print("threetier cost: --live needs AWS credentials and none were found: pass --profile, "
                       "or run `aws configure` or `aws sso login`", file=sys.stderr)
@@ -149,9 +164,12 @@ def run_cost(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def make_pricing_client(profile: str | None):
-    """The Price List API client for --live (tests replace this)."""
-    return pricing.pricing_client(profile)
+def make_pricing_client(args: argparse.Namespace):
+    """The Price List API client for --live, with the environment's credentials when the command line
+    wired them (tests replace this)."""
+    session_for = getattr(args, "session_for", None)
+    session = session_for(args) if session_for else None
+    return pricing.pricing_client(args.profile, session)
 
 
 def _usage_error(command: str, error: Exception) -> int:

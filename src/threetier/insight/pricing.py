@@ -117,11 +117,12 @@ def _first_hourly_usd(price_list: list) -> Decimal | None:
     return None
 
 
-def pricing_client(profile: str | None = None):
-    """A `pricing` client; creating it sends nothing. None when no credentials are found."""
+def pricing_client(profile: str | None = None, session=None):
+    """A `pricing` client from `session` (else one of `profile`); creating it sends nothing. None when no
+    credentials are found."""
     import boto3
 
-    session = boto3.Session(profile_name=profile)
+    session = session or boto3.Session(profile_name=profile)
     if session.get_credentials() is None:
         return None
     return session.client("pricing", region_name=PRICING_API_REGION)

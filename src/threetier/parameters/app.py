@@ -28,7 +28,7 @@ AMI_ID = Param(
     "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
     "SSM parameter holding the AMI id: Amazon Linux 2023 by default; for Ubuntu "
     "24.04, your own parameter naming an Ubuntu AMI with amazon-efs-utils baked in "
-    "(README, Supported AMIs), with RootDeviceName /dev/sda1.",
+    "(docs/stacks.md, Supported AMIs), with RootDeviceName /dev/sda1.",
     label="AMI (public SSM parameter path)",
     group=GROUP_ADVANCED_SERVERS,
     default=AL2023_AMI_PARAMETER,

@@ -42,7 +42,7 @@ HOSTED_ZONE_ID = Param(
     "certificates, HTTPS and the site's records are made in it. Empty with a DomainName: "
     "this deploy only creates the zone; point the registrar at the NameServers output, "
     "check with `threetier delegation ENV`, then set this to the zone id and deploy again.",
-    hint="Empty: this deploy creates the zone (README)",
+    hint="Empty: this deploy creates the zone",
     label="Delegated hosted zone id",
     group=GROUP_EDGE,
     default="",

@@ -4,7 +4,8 @@ Each environment has two, read together wherever its values are loaded:
 - parameters/ENV.json, the user's: no command rewrites it on its own (`release` writes the ref
   it is asked for, once its change set was created);
 - parameters/ENV.pins.json, the pins commands resolve once and the environment keeps (the
-  AZ names and the AMI id `plan` resolves, the AMI `pin-ami` moves). Committed like the other.
+  AZ names and the AMI id `plan` resolves, the AMI `pin-ami` moves, the origin header secret's
+  versions `rotate-origin-secret` makes). Committed like the other.
 A value the user wrote wins over a pin: the pin only fills what ENV.json leaves out or leaves
 empty, so writing AvailabilityZoneNames or PinnedAmiId in ENV.json takes the pin's place.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 PINS_SUFFIX = ".pins.json"
 # What a pins file may hold: the values commands resolve and keep for the environment.
-PINNED_KEYS = ("AvailabilityZoneNames", "PinnedAmiId")
+PINNED_KEYS = ("AvailabilityZoneNames", "PinnedAmiId", "OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 
 
 class ParameterFileError(ValueError):
@@ -109,20 +110,31 @@ def parse(text: str, path: Path | str) -> dict[str, str]:
     if not isinstance(entries, list):
         raise ParameterFileError(f"{path}: expected a JSON list of {{ParameterKey, ParameterValue}}")
     values: dict[str, str] = {}
+    # Every entry's fault at once (one line each), as validate reports the values' faults.
+    problems = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != {"ParameterKey", "ParameterValue"}:
-            raise ParameterFileError(
-                f"{path}: entry {index} must have exactly ParameterKey and ParameterValue"
-            )
-        key, value = entry["ParameterKey"], entry["ParameterValue"]
-        if not isinstance(key, str):
-            raise ParameterFileError(f"{path}: entry {index}: ParameterKey {json.dumps(key)} must be a string")
-        if not isinstance(value, str):
-            raise ParameterFileError(f"{path}: {key}: {_not_a_string(value)}")
-        if key in values:
-            raise ParameterFileError(f"{path}: {key} is given twice")
-        values[key] = value
+        problem = _entry_problem(index, entry, values)
+        if problem:
+            problems.append(f"{path}: {problem}")
+        else:
+            values[entry["ParameterKey"]] = entry["ParameterValue"]
+    if problems:
+        raise ParameterFileError("\n".join(problems))
     return values
+
+
+def _entry_problem(index: int, entry: object, earlier: dict[str, str]) -> str | None:
+    """What is wrong with one entry of a parameter file (`earlier`: the entries before it), or None."""
+    if not isinstance(entry, dict) or set(entry) != {"ParameterKey", "ParameterValue"}:
+        return f"entry {index} must have exactly ParameterKey and ParameterValue"
+    key, value = entry["ParameterKey"], entry["ParameterValue"]
+    if not isinstance(key, str):
+        return f"entry {index}: ParameterKey {json.dumps(key)} must be a string"
+    if not isinstance(value, str):
+        return f"{key}: {_not_a_string(value)}"
+    if key in earlier:
+        return f"{key} is given twice"
+    return None
 
 
 def _not_a_string(value: object) -> str:

@@ -248,6 +248,23 @@ def health_check_grace(inputs: Inputs) -> list[Problem]:
         "or more"))]
 
 
+def network_address_with_prefix(inputs: Inputs) -> list[Problem]:
+    """VpcNetworkAddress typed as a CIDR block (10.0.0.0/16), as the VPC console asks for it: the
+    declared pattern refuses it, and this says how to split it (before declared_constraints, whose
+    message for the same value is then left out)."""
+    name, length_name = P.VPC_NETWORK_ADDRESS.name, P.VPC_PREFIX_LENGTH.name
+    value = inputs.given.get(name)
+    if value is None or "/" not in value or not inputs.declares(name):
+        return []
+    try:
+        network = ipaddress.IPv4Network(value.strip(), strict=False)
+    except ValueError:
+        return []
+    address = value.strip().split("/", 1)[0]
+    return [Problem(name, value, f"a CIDR block, but this field takes the address alone: split it into "
+                    f"{name}={address} and {length_name}={network.prefixlen}")]
+
+
 def constraint_problem(spec: dict, value: str) -> str | None:
     """Why CloudFormation would refuse `value` for a parameter declared as `spec`, or None."""
     explain = spec.get("ConstraintDescription")
@@ -309,9 +326,15 @@ def vpc_cidr(inputs: Inputs) -> list[Problem]:
     if address is None or length is None:
         return []
     try:
-        network = ipaddress.ip_network(f"{address}/{length}", strict=False)
+        ipaddress.IPv4Address(address)
     except ValueError:
         return [Problem(name, address, "not an IPv4 address such as 10.0.0.0")]
+    try:
+        network = ipaddress.IPv4Network(f"{address}/{length}", strict=False)
+    except ValueError:
+        # The length is at fault, not the address: declared_constraints has named it already (and this
+        # is then left out) unless the template allows any value.
+        return [Problem(length_name, length, "not a prefix length such as 16")]
     if network.version != 4 or not any(network.subnet_of(block) for block in PRIVATE_RANGES):
         return [Problem(name, address, "must be inside a private (RFC 1918) range: 10.0.0.0/8, "
                         "172.16.0.0/12 or 192.168.0.0/16")]
@@ -721,7 +744,7 @@ def _refs(expr) -> set[str]:
 
 # Each value on its own, against the template's Parameters section (the grace period first, to say
 # why its MinValue is what it is).
-PARAMETER_CHECKS = (unknown_keys, health_check_grace, declared_constraints)
+PARAMETER_CHECKS = (unknown_keys, health_check_grace, network_address_with_prefix, declared_constraints)
 # Combinations, the situation (region, environment) and the template's Rules.
 CROSS_FIELD_CHECKS = (
     asg_sizes,

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threetier.emit import manifest
 from threetier.parameters.evaluate import with_defaults
 from threetier.review import cloudfrontsteps, danger, refusals, table as review, templatediff, updates
 from threetier.review.changes import Change
@@ -46,6 +47,7 @@ def add_command(commands) -> None:
     output.add_argument("--json", action="store_true", help="machine-readable report")
     output.add_argument("--markdown", action="store_true", help="a report for a pull request comment")
     danger.add_allow_options(diff.add_argument_group("danger guard"))
+    manifest.add_option(diff)
     diff.set_defaults(run=run)
 
 
@@ -71,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     from threetier import emit
 
     project = emit.find_project(args.project_dir)
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        print(f"threetier diff: {stale}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         report = build(project, args.revision, danger.allowed_kinds(args))
     except templatediff.RevisionError as error:

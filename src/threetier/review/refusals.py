@@ -107,7 +107,8 @@ def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
                    f"turning CloudFront on creates a new origin header secret, and {' and '.join(pinned)} "
                    f"{'pin' if len(pinned) > 1 else 'pins'} versions of the one deleted when CloudFront was turned off (or of none): CloudFormation fails "
                    "resolving their dynamic references in the middle of the update", DYNAMIC_REFERENCE_PAGE,
-                   f"empty {' and '.join(ORIGIN_PINS)} (CloudFront and the load balancer then use the new "
+                   f"empty {' and '.join(ORIGIN_PINS)} (in parameters/ENV.pins.json, where rotate-origin-secret pins "
+                   "them, or in parameters/ENV.json; CloudFront and the load balancer then use the new "
                    "secret's current value); rotate it later with `threetier rotate-origin-secret ENV`")
 
 

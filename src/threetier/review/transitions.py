@@ -1,9 +1,9 @@
-"""What each change an operator makes over an environment's life costs: the README table.
+"""What each change an operator makes over an environment's life costs: the table in docs/environments.md.
 
 Every row is a parameter change to one of the committed environments, checked
 by `validate` first (a refused change says why) and then predicted by
 `threetier.review.updates`. `python -m threetier.review.transitions` prints the table;
-tests/review/test_transitions.py keeps the README's copy equal to it and asserts the
+tests/review/test_transitions.py keeps the copy in docs/environments.md equal to it and asserts the
 rows that matter most.
 """
 

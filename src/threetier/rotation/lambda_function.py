@@ -18,7 +18,7 @@ the secret's own JSON:
 - with `masterarn`, alternating users: the app's user and `<user>_clone` take turns. The master
   (the master secret's AWSCURRENT value) sets the password of the user that is not current, so
   the current one keeps working until the new one is current. The first rotation creates the
-  app's user when it does not exist yet, with the grants the app needs (README, "Secrets").
+  app's user when it does not exist yet, with the grants the app needs (docs/security.md, "Secrets").
 - without, single user: the user changes its own password at setSecret.
 AWS's own functions (github.com/aws-samples/aws-secrets-manager-rotation-lambdas,
 SecretsManagerRDSMySQLRotationMultiUser/SingleUser, SecretsManagerRDSPostgreSQLRotation...) are
@@ -63,7 +63,7 @@ CLONE_SUFFIX = "_clone"
 DEFAULT_EXCLUDE_CHARACTERS = string.punctuation
 DEFAULT_PASSWORD_LENGTH = 32
 
-# What the app's user may do on its database: the grants README "Secrets" lists, the same the
+# What the app's user may do on its database: the grants docs/security.md "Secrets" lists, the same the
 # servers gave it at boot until now (src/threetier/blocks/userdata/app-load-secrets.py).
 MYSQL_APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES"
 POSTGRES_APP_DATABASE_PRIVILEGES = "CONNECT, TEMPORARY"

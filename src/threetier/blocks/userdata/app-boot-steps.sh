@@ -142,6 +142,9 @@ APP_SECRET_ARN=$APP_SECRET_ARN
 MYSQL_HOST=$DB_HOST
 MYSQL_PORT=$DB_PORT
 MYSQL_DB=$DB_NAME
+TARGET_GROUP_ARN=$TARGET_GROUP_ARN
+APP_PORT=$APP_PORT
+HEALTH_CHECK_PATH=$HEALTH_CHECK_PATH
 DB_CA_BUNDLE=$DB_CA_BUNDLE
 PGSSLMODE=verify-full
 PGSSLROOTCERT=$DB_CA_BUNDLE
@@ -195,15 +198,18 @@ UNIT
   # A rotated secret reaches the app: every 5 minutes, at a random offset of up
   # to 4 more per server, so servers restart one by one, not together. The
   # rotation keeps the previous credentials valid meanwhile (README, Secrets).
+  # The loader restarts the app out of service (docs/rotation.md, "A refresh drops no
+  # request"): its waits are bounded (5 + 5 + 2.5 + 5 minutes), and so is this.
   cat > /etc/systemd/system/app-secrets-refresh.service <<UNIT
 [Unit]
-Description=Restart the app when its secrets changed (a rotation)
+Description=Restart the app out of service when its secrets changed (a rotation)
 After=app.service
 
 [Service]
 Type=oneshot
 EnvironmentFile=$CONFIG_DIR/app.conf
 ExecStart=$SECRETS_LOADER --restart-if-changed
+TimeoutStartSec=1200
 UNIT
   cat > /etc/systemd/system/app-secrets-refresh.timer <<UNIT
 [Unit]

@@ -32,6 +32,8 @@ readonly DB_SECRET_ARN='${DbAppSecretArn}'
 readonly APP_SECRET_ARN='${AppSecretArn}'
 readonly APP_LOG_GROUP='${AppLogGroup}'
 readonly DB_CA_BUNDLE_URL='${DbCaBundleUrl}'
+# The app's target group: a secret refresh takes this server out of it while the app restarts.
+readonly TARGET_GROUP_ARN='${TargetGroupArn}'
 
 # The EFS access point writes as this uid and gid: the app user has them here too.
 readonly APP_USER_ID='${AppUserId}'

@@ -4,20 +4,34 @@
 /usr/local/sbin/app-load-secrets on an app server: cfn-init writes it there from the launch
 template's metadata (see app-instance.sh), and app.service runs it before the app starts.
 
-With --restart-if-changed (the refresh timer): write nothing, and restart the
-app when the secrets differ from what it started with (a rotation).
+With --restart-if-changed (the refresh timer): write nothing, and when the secrets
+differ from what the app started with (a rotation), restart it out of service: take
+this server's target out of the app's target group and wait until the load balancer
+has drained it, restart, wait until the app answers its health check here, put the
+target back and wait until the load balancer finds it healthy (restart_out_of_service).
 With --wait-for-login SECONDS (a boot, before the app starts): wait until the
 app's database user logs in with the secret's current value, re-read at each
 try; exit 1 when it still does not after SECONDS. The server never creates that
-user: the app secret's first rotation does, as the master (README, Secrets).
+user: the app secret's first rotation does, as the master (docs/security.md, Secrets).
 """
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 ENV_FILE = "/run/app/app.env"
+IMDS = "http://169.254.169.254"
+# Bounds of the waits around a restart. The target group's deregistration delay is 30 s
+# (templates/app.py); a healthy verdict takes HealthyThresholdCount (2) checks 15 s apart.
+DRAIN_WAIT_SECONDS = 300
+PEER_WAIT_SECONDS = 300
+LOCAL_HEALTH_WAIT_SECONDS = 150
+HEALTHY_WAIT_SECONDS = 300
+# How often to ask: the load balancer's answer changes in seconds, the app's within one.
+ELB_POLL_SECONDS = 5
+LOCAL_POLL_SECONDS = 1
 
 
 def secret(arn):
@@ -85,6 +99,98 @@ def wait_for_login(seconds):
         time.sleep(10)
 
 
+def instance_id():
+    """This server's instance id, from IMDSv2 (the launch template requires its token)."""
+    session = urllib.request.urlopen(urllib.request.Request(
+        IMDS + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}),
+        timeout=2).read().decode()
+    header = {"X-aws-ec2-metadata-token": session}  # pragma: allowlist secret (IMDSv2's session header)
+    return urllib.request.urlopen(urllib.request.Request(IMDS + "/latest/meta-data/instance-id", headers=header),
+                                  timeout=2).read().decode()
+
+
+def target_group(*argv):
+    """One Elastic Load Balancing call on the app's target group."""
+    return subprocess.run(["aws", "elbv2", *argv, "--region", os.environ["AWS_REGION"],
+                           "--target-group-arn", os.environ["TARGET_GROUP_ARN"]],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def elbv2(target, *argv):
+    """One Elastic Load Balancing call on this server's own target in the app's target group."""
+    return target_group(*argv, "--targets", "Id=" + target)
+
+
+def alone_or_covered(target):
+    """Whether taking this target out leaves the load balancer something to send requests to: another
+    target is healthy, or there is no other (a group of one restarts anyway, or it would never pick up
+    the new secret). Servers refresh at random offsets, so two may reach this point together."""
+    others = [line.split() for line in target_group(
+        "describe-target-health", "--query", "TargetHealthDescriptions[].[Target.Id,TargetHealth.State]",
+        "--output", "text").splitlines() if line.strip() and line.split()[0] != target]
+    return not others or any(state == "healthy" for _, state in others)
+
+
+def target_state(target):
+    return elbv2(target, "describe-target-health", "--query", "TargetHealthDescriptions[0].TargetHealth.State",
+                 "--output", "text").strip()
+
+
+def wait_for(what, ready, seconds, every=ELB_POLL_SECONDS):
+    """Poll `ready` every `every` seconds until it is true or `seconds` passed; whether it became true."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() >= deadline:
+            say("still waiting for " + what + " after " + str(seconds) + " s: going on")
+            return False
+        time.sleep(every)
+    say(what)
+    return True
+
+
+def answers_locally():
+    url = "http://127.0.0.1:" + os.environ["APP_PORT"] + os.environ["HEALTH_CHECK_PATH"]
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return 200 <= response.status < 400  # the target group's matcher: 200-399
+    except OSError:
+        return False
+
+
+def restart_out_of_service(target):
+    """Restart the app while the load balancer sends it nothing, so no request fails.
+
+    Deregistered, the target drains: the load balancer sends it no new request and lets those in
+    flight finish within the deregistration delay, then reports it unused
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay).
+    Deregistering, not Auto Scaling standby: the group replaces an instance whose target is
+    unhealthy (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html),
+    and a deregistered target is draining, then unused, never unhealthy
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html);
+    standby would need the group's name in the role (a cycle in the stack) and, with the group
+    at its minimum, either is refused or launches a replacement server at every rotation
+    (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_EnterStandby.html).
+    The target goes back in whatever the restart did: an app that does not answer is then found
+    unhealthy and replaced by the group, instead of idling out of service unseen. It goes out only
+    once another target is healthy (bounded: a refresh waits at most PEER_WAIT_SECONDS for one), so
+    that two servers refreshing at once do not leave the load balancer with none."""
+    wait_for("another target serves while this one is out, or none is registered",
+             lambda: alone_or_covered(target), PEER_WAIT_SECONDS)
+    elbv2(target, "deregister-targets")
+    say("deregistered " + target + " from the app's target group")
+    wait_for("the load balancer drained " + target, lambda: target_state(target) == "unused", DRAIN_WAIT_SECONDS)
+    try:
+        subprocess.run(["systemctl", "restart", "app.service"], check=True)
+        answered = wait_for("the app answers its health check here", answers_locally, LOCAL_HEALTH_WAIT_SECONDS,
+                            every=LOCAL_POLL_SECONDS)
+    finally:
+        elbv2(target, "register-targets")
+        say("registered " + target + " in the app's target group again")
+    healthy = wait_for("the load balancer finds " + target + " healthy", lambda: target_state(target) == "healthy",
+                       HEALTHY_WAIT_SECONDS)
+    return 0 if answered and healthy else 1
+
+
 def say(line):
     # At once: a pipe to the journal would otherwise hold the lines until the wait ends.
     print(line, flush=True)
@@ -108,8 +214,8 @@ if "--restart-if-changed" in sys.argv:
     except FileNotFoundError:
         changed = True
     if changed:
-        print("the app's secrets changed: restarting app.service")
-        subprocess.run(["systemctl", "restart", "app.service"], check=True)
+        say("the app's secrets changed: restarting app.service out of service")
+        sys.exit(restart_out_of_service(instance_id()))
     sys.exit(0)
 os.makedirs("/run/app", mode=0o700, exist_ok=True)
 temporary = ENV_FILE + ".new"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from threetier.emit import manifest
+
 from threetier.deploy import onfailure, settings
 from threetier.deploy.commands import (
     cancel,
@@ -73,8 +75,11 @@ def add_commands(commands) -> None:
     allow.add_argument("--allow-insecure", action="store_true",
                        help="accept prod parameters without Multi-AZ or deletion protection (warns instead)")
 
+    fresh = argparse.ArgumentParser(add_help=False)
+    manifest.add_option(fresh)
+
     package_cmd = commands.add_parser(
-        "package", parents=[bucket, aws],
+        "package", parents=[bucket, fresh, aws],
         help="upload the templates to S3; with ENV, print a console quick-create link with its values",
         description="Upload every nested template of output/main.yaml to S3 under a content-hashed "
                     "key and write output/packaged/main.yaml, which points at them (upload that file "
@@ -88,7 +93,7 @@ def add_commands(commands) -> None:
     package_cmd.set_defaults(run=run_package)
 
     plan_cmd = commands.add_parser(
-        "plan", parents=[stack, bucket, role, guard, wait, aws],
+        "plan", parents=[stack, bucket, role, guard, wait, fresh, aws],
         help="package, create a change set and print its review; never executes",
         description="Exit codes: 0 reviewed (or no changes), 1 AWS or change set failure, "
                     "2 bad input, 3 dangerous changes not allowed by an --allow-... option.",
@@ -98,7 +103,7 @@ def add_commands(commands) -> None:
     plan_cmd.set_defaults(run=run_plan)
 
     deploy_cmd = commands.add_parser(
-        "deploy", parents=[stack, bucket, role, guard, wait, aws],
+        "deploy", parents=[stack, bucket, role, guard, wait, fresh, aws],
         help="plan, ask, execute the change set and follow the stack events",
         description="Exit codes: 0 CREATE_COMPLETE/UPDATE_COMPLETE (or no changes), 1 failure or not "
                     "confirmed, 2 bad input, 3 refused because of dangerous changes.",
@@ -108,12 +113,13 @@ def add_commands(commands) -> None:
     deploy_cmd.set_defaults(run=run_deploy)
 
     rotate = commands.add_parser(
-        "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, aws],
+        "rotate-origin-secret", parents=[stack, bucket, role, guard, wait, fresh, aws],
         help="a new value for the header CloudFront sends the load balancer, deployed as a reviewed change set",
-        description="Secrets Manager generates a new version of the origin header secret; parameters/ENV.json "
-                    "pins it (CloudFront sends it) and the version the deployed distribution sends now (the load "
-                    "balancer still accepts it while CloudFront's edges switch); an unfinished earlier rotation is "
-                    "resumed. Then the same review, prompt and exit codes as deploy.",
+        description="Secrets Manager generates a new version of the origin header secret; the change set carries "
+                    "it (CloudFront sends it) and the version the deployed distribution sends now (the load "
+                    "balancer still accepts it while CloudFront's edges switch), and parameters/ENV.pins.json pins "
+                    "both once CloudFormation has the change set; an unfinished earlier rotation is resumed. Then "
+                    "the same review, prompt and exit codes as deploy.",
     )
     rotate.add_argument("--yes", action="store_true", help="execute without asking")
     rotate.set_defaults(run=run_rotate_origin_secret)
@@ -164,7 +170,7 @@ def add_commands(commands) -> None:
     delete_cmd.set_defaults(run=run_delete)
 
     release_cmd = commands.add_parser(
-        "release", parents=[stack, bucket, role, guard, wait, aws],
+        "release", parents=[stack, bucket, role, guard, wait, fresh, aws],
         help="set AppRepositoryRef in parameters/ENV.json (nothing else) and plan it",
         description="A release is a parameter change: a new launch template version and a rolling "
                     "replacement of the servers. Does what `plan` does with REF, and writes REF into "

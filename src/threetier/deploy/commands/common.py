@@ -16,15 +16,17 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
 from threetier import emit
-from threetier.deploy import changeset, cleanup, drift, events, settings
+from threetier.emit import manifest
+from threetier.deploy import changeset, cleanup, drift, events, preflight as preflight_checks, quickcreate, settings
 from threetier.deploy.errors import EXIT_DETACHED, EXIT_FAILURE, EXIT_USAGE, AwsError, InputError, aws_said
 from threetier.deploy.inputs import load_stack_inputs, stack_name_for
 from threetier.deploy.patience import EXPIRED_CREDENTIALS, Detached
-from threetier.deploy.session import RETRIES, Clients, make_clients
+from threetier.deploy.session import RETRIES, Clients, make_clients, make_session
 from threetier.review import console
 
 # Tests replace these so that nothing waits for real.
 sleep = time.sleep
+bucket_region = quickcreate.bucket_region
 clock = time.monotonic
 CHANGE_SET_POLL_SECONDS = 2.0
 EVENT_POLL_SECONDS = 5.0
@@ -59,6 +61,25 @@ def connect(args: argparse.Namespace) -> Clients:
     clients = clients_for(args)
     check_pinned_account(args, clients)
     return clients
+
+
+def preflight(args: argparse.Namespace, check_inputs=None) -> Clients:
+    """Clients for plan and deploy once every precondition holds (threetier.deploy.preflight): output/
+    generated from the code as it is (or regenerated, --regenerate), the bucket, the region, the
+    credentials, the command's own inputs (`check_inputs(clients)`, before any AWS call), the pinned
+    account, the bucket's region; else InputError listing them all."""
+    stale = manifest.check(emit.find_project(args.project_dir), getattr(args, "regenerate", False))
+    return preflight_checks.connect(args, lambda: clients_for(args), lambda clients: check_pinned_account(args, clients),
+                                    lambda s3, bucket: bucket_region(s3, bucket), stale=stale,
+                                    check_inputs=check_inputs)
+
+
+def environment_session(args: argparse.Namespace, region: str) -> boto3.Session:
+    """A session with the environment's credentials (the profile, flag or setting, or the role the settings
+    assume), for a command that reads no stack (`cost --live`); bad settings are an InputError, and nothing
+    is sent to AWS until its first call."""
+    _with_settings(args)
+    return make_session(region, args.profile, settings.assumed_role(args))
 
 
 def clients_for(args: argparse.Namespace) -> Clients:

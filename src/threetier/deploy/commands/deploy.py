@@ -11,6 +11,7 @@ from threetier.deploy import aftermath, changeset, events, onfailure, protection
 from threetier.deploy.commands import common, plan
 from threetier.deploy.commands.outcome import report as report_outcome
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, aws_said
+from threetier.insight import timeline
 from threetier.review import console, danger, table as review
 
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -50,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
         return refused
     if args.settings.protected:
         protection.protect(cfn, rev.stack_id, rev.stack_name, planned.stack, args.region, sys.stdout)
-    print(f"Executing change set on stack {rev.stack_name}; following its events (Ctrl-C stops watching, "
-          "not the deploy):")
+    expected = f" (expected: {timeline.about(planned.expected_seconds)})" if planned.expected_seconds else ""
+    print(f"Executing change set on stack {rev.stack_name}; following its events{expected} (Ctrl-C stops "
+          "watching, not the deploy):")
     outcome = common.follow(cfn, rev.stack_id, rev.stack_name, start, args, color, total=len(rev.changes))
     code = report_outcome(cfn, outcome, rev.stack_name, args, SUCCESS, color)
     cleanup_note = _after_failure(rev.change_set_type, args)
@@ -68,9 +70,16 @@ def _after_failure(change_set_type: str, args: argparse.Namespace) -> str:
         change_set_type == "CREATE" and getattr(args, "on_failure", None) == "do-nothing")
     if kept_everything:
         return onfailure.cleanup_advice(args.env, change_set_type)
+    if change_set_type == "CREATE" and onfailure.deletes_created(args, change_set_type):
+        return ("The rollback deletes what the create made, DeletionPolicy Retain included (RetainExceptOnCreate). "
+                f"What AWS made on the way (log groups services create, a final database snapshot) may remain: "
+                f"`threetier leftovers {args.env}` lists it once the stack is gone.")
     if change_set_type == "CREATE":
-        return (f"Resources with DeletionPolicy Retain outlive a failed create: `threetier leftovers {args.env}` "
-                "lists them once the stack is gone.")
+        return (f"Resources with DeletionPolicy Retain outlive a failed create (--no-retain-except-on-create): "
+                f"`threetier leftovers {args.env}` lists them once the stack is gone.")
+    if onfailure.deletes_created(args, change_set_type):
+        return ("The rollback deletes what the update created, DeletionPolicy Retain included "
+                "(--retain-except-on-create).")
     return ""
 
 

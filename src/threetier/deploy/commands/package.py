@@ -9,7 +9,8 @@ import sys
 from threetier import emit, parameters as P
 from threetier.deploy import quickcreate, settings
 from threetier.deploy.commands import common
-from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
+from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK, InputError
+from threetier.emit import manifest
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
 from threetier.deploy.package import ROOT_TEMPLATE, Destination, package, upload_template, write_packaged_root
 from threetier.deploy.session import Clients
@@ -19,6 +20,9 @@ from threetier.parameters import validate
 def run(args: argparse.Namespace) -> int:
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
+    stale = manifest.check(project, args.regenerate)
+    if stale:
+        raise InputError(stale)
     clients = common.clients_for(args)
     inputs = None
     if args.env:

@@ -18,10 +18,10 @@ from threetier.deploy import (
     changeset,
     cleanup,
     deployerrole,
+    duration,
     onfailure,
     release,
     rollback,
-    settings,
 )
 from threetier.deploy.commands import common, package as package_command
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
@@ -46,6 +46,7 @@ class Planned:
     ami: ami.AmiPin | None = None
     env: str = ""
     cloudfront: cloudfrontsteps.Step | None = None  # a step of turning CloudFront on for a live site
+    expected_seconds: int | None = None  # threetier timeline's estimate for this change set
 
     def notes(self) -> list[str]:
         """What the review says besides the table: the CloudFront step, what a release does, the AMI pin,
@@ -53,6 +54,7 @@ class Planned:
         notes = self.cloudfront.lines(self.env) if self.cloudfront else []
         notes += self.release.lines() if self.release else []
         notes += self.ami.lines(self.env) if self.ami else []
+        notes += duration.line(self.expected_seconds, self.env)
         return notes + (self.guard.lines() if self.guard else [])
 
     def extras(self) -> dict:
@@ -60,7 +62,8 @@ class Planned:
         return {"release": self.release.as_dict() if self.release else None,
                 "ami": self.ami.as_dict() if self.ami else None,
                 "rollback_triggers": self.guard.as_dict() if self.guard else None,
-                "cloudfront_step": self.cloudfront.as_dict() if self.cloudfront else None}
+                "cloudfront_step": self.cloudfront.as_dict() if self.cloudfront else None,
+                "expected_seconds": self.expected_seconds}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,27 +91,30 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
     """Validate inputs, package, create the change set and read it; an int is an early exit code."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
-    settings.require_bucket(args)
     onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
-    template = load_root_template(project)
-    # Creating clients sends nothing; it settles the region the values are validated for.
-    clients = common.clients_for(args)
-    inputs = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
-                               allow_insecure=args.allow_insecure, overrides=_release_override(args),
-                               protected=args.settings.protected)
+    # Every missing precondition in one report; the clients settle the region the values are validated
+    # for, and the values are checked before any AWS call.
+    loaded = {}
+
+    def check_inputs(clients: Clients) -> None:
+        loaded["template"] = template = load_root_template(project)
+        loaded["inputs"] = load_stack_inputs(project, args.env, template, args.stack_name, region=clients.region,
+                                             allow_insecure=args.allow_insecure, overrides=_overrides(args),
+                                             protected=args.settings.protected)
+
+    clients = common.preflight(args, check_inputs)
+    template, inputs = loaded["template"], loaded["inputs"]
     for note in inputs.notes:
         print(note, file=sys.stderr)
     _check_role_serves_the_stack(args, template, inputs)
 
-    # The first AWS calls.
-    common.check_pinned_account(args, clients)
     if validate.prefix_list_to_look_up(template, inputs.parameters):
         inputs = package_command.with_cloudfront_prefix_list(args, clients, inputs)
         if inputs is None:
             return EXIT_FAILURE
     # Pins resolved on the way, written only once CloudFormation has the change set: a run that
     # stops before it leaves the files as they were.
-    pins = Pins()
+    pins = _pins_asked_for(args, project)
     pinned_ami = None
     if ami.applies(template):
         pinned_ami = ami.pin(common.make_client(clients, args.profile, "ssm"), template, inputs.parameters)
@@ -158,8 +164,11 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
                                                    clock=common.clock, limit_seconds=args.timeout * 60)
         rev = changeset.read_review(cfn, first_page, inputs.stack_name, change_set_type)
     allowed = danger.allowed_kinds(args)
+    expected = None if rev.failed or rev.no_changes else duration.estimate(project, inputs.parameters, rev,
+                                                                           clients.region)
     return Planned(clients, inputs, rev, danger.find_dangers(rev.changes), allowed, guard, stack,
-                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env, cloudfront_step)
+                   release.describe(stack, inputs.parameters, template, rev), pinned_ami, args.env, cloudfront_step,
+                   expected)
 
 
 def _check_role_serves_the_stack(args: argparse.Namespace, template: dict, inputs: StackInputs) -> None:
@@ -253,10 +262,24 @@ class Pins:
                   f"{': ' + why if why else ''} (commit the file)", file=sys.stderr)
 
 
-def _release_override(args: argparse.Namespace) -> dict[str, str] | None:
-    """A release's new ref, sent in place of the file's until its change set is created."""
+def _overrides(args: argparse.Namespace) -> dict[str, str] | None:
+    """Values sent in place of the files' until the change set is created: a release's new ref, and the pins a
+    command asks for (rotate-origin-secret's versions)."""
     ref = getattr(args, "release_ref", None)
-    return {release.REF: ref} if ref else None
+    overrides = {**({release.REF: ref} if ref else {}), **(getattr(args, "pin_overrides", None) or {})}
+    return overrides or None
+
+
+def _pins_asked_for(args: argparse.Namespace, project) -> Pins:
+    """The pins a command asks the change set to carry, to be saved with the ones plan resolves."""
+    pins = Pins()
+    asked = getattr(args, "pin_overrides", None) or {}
+    if asked:
+        before = paramfile.load_pins(project, args.env)
+        for key, value in asked.items():
+            if before.get(key, "") != value:
+                pins.add(key, before.get(key, ""), value)
+    return pins
 
 
 def _write_release_ref(args: argparse.Namespace, inputs: StackInputs) -> None:

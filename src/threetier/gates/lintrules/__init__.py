@@ -11,7 +11,7 @@ each CloudFormationLintRule subclass it finds among the module's members. Hence:
   imports another rule file: an imported rule class would be registered again,
   and cfn-lint refuses a duplicate rule id (DuplicateRuleError).
 
-The README section "What the lint gate knows beyond cfn-lint" lists the rules and the
+The docs/lint-rules.md section "What the lint gate knows beyond cfn-lint" lists the rules and the
 AWS documentation behind each.
 """
 
