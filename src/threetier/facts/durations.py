@@ -282,6 +282,7 @@ TYPICAL: dict[str, Typical] = {
     "AWS::CloudWatch::Dashboard": _QUICK,
     "AWS::SNS::Topic": _QUICK,
     "AWS::SNS::TopicPolicy": _QUICK,
+    "AWS::Events::Rule": _QUICK,  # PutRule and PutTargets: no state to wait for
     "AWS::SNS::Subscription": replace(_QUICK, note="an e-mail subscription stays pending confirmation; "
                                                    "CloudFormation does not wait for it"),
     # A nested stack's own overhead; its resources are summed inside it.
