@@ -584,3 +584,16 @@ def test_every_role_takes_the_path_and_the_optional_permissions_boundary(module)
 
 BOUNDARY = "arn:aws:iam::123456789012:policy/Boundary"
 
+
+def test_gunicorn_writes_what_the_app_prints_to_the_error_log_the_agent_ships():
+    steps = userdata.text("app-boot-steps.sh")
+    unit = steps[steps.index("cat > /etc/systemd/system/app.service"):]
+    unit = unit[:unit.index("\nUNIT\n")]
+    (start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    # gunicorn redirects stdout/stderr only into an error log that is a file, not "-".
+    error_log = re.search(r"--error-logfile (\S+)", start).group(1)
+    assert "--capture-output" in start.split() and error_log != "-"
+    # Unbuffered: a printed line reaches the file when printed, not when a buffer fills.
+    assert "Environment=PYTHONUNBUFFERED=1" in unit.splitlines()
+    agent = steps[steps.index('"collect_list"'):steps.index("AGENT\n", steps.index('"collect_list"'))]
+    assert f'"file_path": "{error_log}"' in agent
