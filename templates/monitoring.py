@@ -297,9 +297,11 @@ def _database_error_alarm(alarms: Alarms) -> None:
     # The metric filter publishes only when a line matches: filled with 0 (see
     # ZERO_WHEN_QUIET), so two error minutes far apart are not "2 of 5".
     alarms.expression(
-        "DatabaseErrorsAlarm", "Fires when the app servers logged database authentication or connection "
-        "errors in 2 of the last 5 minutes (the load balancer health check does not see these); clears when "
-        "fewer than 2 of the last 5 minutes have one. A minute without a matching line counts as no error.",
+        "DatabaseErrorsAlarm", "Fires when the app servers' logs (gunicorn's error log, with what the app "
+        "prints) had a database login, connection or timeout error in 2 of the last 5 minutes (the load "
+        "balancer health check does not see these); clears when fewer than 2 of the last 5 minutes have one. "
+        "A minute without a matching line counts as no error; an error the app catches without writing it "
+        "is not seen.",
         ZERO_WHEN_QUIET, {"m1": (Sub(logstore.APP_METRICS_NAMESPACE), logstore.DATABASE_ERRORS_METRIC, {}, "Sum")},
         comparison="GreaterThanThreshold", threshold=0, treat_missing=QUIET_IS_FINE, periods=5, datapoints=2,
     )

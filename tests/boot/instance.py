@@ -210,24 +210,38 @@ class Instance:
         _run("mariadb-install-db", "--user=root", f"--datadir={data}", "--auth-root-authentication-method=normal",
              "--skip-test-db")
         socket = data / "mysqld.sock"
-        log = open(self.workdir / "mariadb.log", "w")
-        self._in_netns("mariadbd", "--user=root", f"--datadir={data}", "--bind-address=127.0.0.1",
-                       "--port=3306", f"--socket={socket}", f"--pid-file={data / 'mariadbd.pid'}",
-                       "--skip-name-resolve", f"--ssl-ca={self.tls['ca.pem']}", f"--ssl-cert={self.tls['server.pem']}",
-                       f"--ssl-key={self.tls['server.key']}",
-                       # As the RDS parameter group sets it: a login without TLS is refused.
-                       "--require-secure-transport=ON", stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not socket.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+        self.start_database()
         # The database RDS creates (DBName) and the master user; the app's own user
         # is the app secret's first rotation's to create (rotate).
         user, password = (sql_text(database[k]) for k in ("master_username", "master_password"))
         sql = (f"CREATE DATABASE `{database['dbname']}`; CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; "
                f"GRANT ALL ON *.* TO '{user}'@'%' WITH GRANT OPTION;")
         _run("mariadb", f"--socket={socket}", "-uroot", "-e", sql)
+
+    def start_database(self) -> None:
+        """Start MariaDB on its data directory (again, after stop_database) and wait until it listens."""
+        data = self.workdir / "mysql"
+        socket = data / "mysqld.sock"
+        socket.unlink(missing_ok=True)  # the server is down: a socket left behind would pass the wait below
+        log = open(self.workdir / "mariadb.log", "a")
+        self._mariadbd = self._in_netns(
+            "mariadbd", "--user=root", f"--datadir={data}", "--bind-address=127.0.0.1",
+            "--port=3306", f"--socket={socket}", f"--pid-file={data / 'mariadbd.pid'}",
+            "--skip-name-resolve", f"--ssl-ca={self.tls['ca.pem']}", f"--ssl-cert={self.tls['server.pem']}",
+            f"--ssl-key={self.tls['server.key']}",
+            # As the RDS parameter group sets it: a login without TLS is refused.
+            "--require-secure-transport=ON", stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not socket.exists():
+            if time.monotonic() > deadline or self._mariadbd.poll() is not None:
+                raise RuntimeError(f"MariaDB did not start: {(self.workdir / 'mariadb.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def stop_database(self) -> None:
+        """Shut MariaDB down cleanly (SIGTERM), as an outage or a failover looks to the app."""
+        self._mariadbd.send_signal(signal.SIGTERM)
+        self._mariadbd.wait(timeout=60)
+        self._processes.remove(self._mariadbd)
 
     def put_secret(self, name: str, value: str) -> None:
         """A new AWSCURRENT version of one seeded secret, as a rotation's last step makes it."""

@@ -30,6 +30,7 @@ import time
 from typing import Self
 
 import pytest
+from cfnlint.decode import cfn_yaml
 
 from templates import app
 from tests.boot import efs, render
@@ -495,6 +496,57 @@ def test_a_rejected_password_is_counted_by_the_database_errors_filter(server):
     while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert server.http("GET", "/") == (200, "ok\n")
+
+
+def shipped_files(server: Instance) -> list[str]:
+    """The files the CloudWatch agent ships, from the configuration the boot gave it."""
+    (record,) = [json.loads(line) for line in server.read("/var/log/amazon-cloudwatch-agent-ctl.log").splitlines()]
+    return [entry["file_path"] for entry in record["files"]]
+
+
+def generated_filter_pattern() -> str:
+    """The database errors filter's pattern as `generate` wrote it to output/app.yaml."""
+    template = cfn_yaml.load(str(PROJECT / "output" / "app.yaml"))
+    return template["Resources"]["DatabaseErrorsMetricFilter"]["Properties"]["FilterPattern"]
+
+
+def test_a_database_gone_under_the_running_app_reaches_a_shipped_line_the_filter_counts(server):
+    # The health check page never touches the database: only the metric filter sees this outage.
+    pattern = generated_filter_pattern()
+    files = shipped_files(server)
+    assert "/var/log/app/error.log" in files
+    before = {path: len(server.read(path)) for path in files}
+    server.stop_database()
+    try:
+        # A query's error uncaught, as on the reference app's /login: Flask logs its traceback.
+        assert server.http("POST", "/visit/while-the-database-is-down")[0] == 500
+        # The connection refused before the reference app's /register catches anything: also logged.
+        assert server.http("POST", "/register/while-the-database-is-down")[0] == 500
+        # A server (re)started in the outage: the app prints the error (stdout, --capture-output).
+        server.run(["systemctl", "restart", "app.service"])
+        deadline = time.monotonic() + 60
+        while server.http("GET", "/")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert server.http("GET", "/") == (200, "ok\n"), "the health check stays green in the outage"
+        new = {path: server.read(path)[before.get(path, 0):].splitlines() for path in files}
+    finally:
+        server.start_database()
+    # Line by line: the agent starts an event at each line that begins with a non-blank, and joins
+    # indented ones to it; a matching line makes its event match.
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-Configuration-File-Details.html
+    counted = [line for lines in new.values() for line in lines if cloudwatch_matches(pattern, line)]
+    shown = "\n".join(f"{path}: {line}" for path, lines in new.items() for line in lines[-15:])
+    assert counted, f"no shipped line matches the filter pattern:\n{shown}"
+    refused = "Can't connect to MySQL server on '127.0.0.1'"
+    # The traceback's last line, and the printed error without a traceback (only captured output has it).
+    assert any(line.startswith("pymysql.err.OperationalError: (2003") and refused in line for line in counted), shown
+    assert any(line.startswith("(2003,") and refused in line for line in counted), shown
+    assert not any(cloudwatch_matches(pattern, line) for line in new["/var/log/app/access.log"])
+    # Back: the next request connects again.
+    deadline = time.monotonic() + 30
+    while server.http("POST", "/visit/after-the-outage")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert server.http("POST", "/visit/after-the-outage-2")[0] == 200
 
 
 def test_running_the_user_data_again_changes_nothing_and_succeeds_again(server):

@@ -9,7 +9,8 @@ import pytest
 
 import templates
 from templates import app
-from threetier.blocks import userdata
+from tests import logfilter
+from threetier.blocks import logstore, userdata
 from threetier.parameters import paramfile
 from threetier.parameters.evaluate import Evaluation
 
@@ -437,30 +438,52 @@ def test_servers_fetch_the_rds_ca_bundle_of_their_own_partition_and_region(app_d
 
 
 def cloudwatch_matches(pattern: str, event: str) -> bool:
-    """CloudWatch Logs' rule for a pattern of ?"term" alternatives on an unstructured event:
-    it matches when the event contains any term (case-sensitive)."""
-    terms = re.findall(r'\?"([^"]+)"', pattern)
-    assert " ".join(f'?"{term}"' for term in terms) == pattern, "only ?\"term\" alternatives"
-    return any(term in event for term in terms)
+    return logfilter.matches(pattern, event)
 
 
-DATABASE_ERRORS = [
-    # MySQL/MariaDB server 1045 and client 2002/2003/2005/2006/2013, as mysqlclient and PyMySQL raise them.
-    """MySQLdb.OperationalError: (1045, "Access denied for user 'app'@'10.0.17.9' (using password: YES)")""",
-    """pymysql.err.OperationalError: (2003, "Can't connect to MySQL server on 'db.internal' ([Errno 110] timed out)")""",
-    """MySQLdb.OperationalError: (2013, 'Lost connection to MySQL server during query')""",
-    """MySQLdb.OperationalError: (2006, 'MySQL server has gone away')""",
-    """MySQLdb.OperationalError: (1040, 'Too many connections')""",
-    # PostgreSQL through libpq (psycopg2).
-    'psycopg2.OperationalError: FATAL:  password authentication failed for user "app"',
-    """psycopg2.OperationalError: could not connect to server: Connection timed out""",
-    """FATAL:  no pg_hba.conf entry for host "10.0.17.9", user "app", database "newsreadb", no encryption""",
-]
+# What the drivers write when the database is unreachable, refuses the login or times out: the last
+# line of the traceback Flask logs for an uncaught error, or what the app prints (str(error)).
+DATABASE_ERRORS = {
+    # MySQL/MariaDB server errors, whatever the client.
+    "1045 login refused": """pymysql.err.OperationalError: (1045, "Access denied for user 'app'@'10.0.17.9' (using password: YES)")""",
+    "1040 too many": """MySQLdb.OperationalError: (1040, 'Too many connections')""",
+    # PyMySQL, the reference app's driver (pymysql/connections.py: connect, _read_bytes, _write_bytes).
+    "pymysql refused": """pymysql.err.OperationalError: (2003, "Can't connect to MySQL server on '10.0.17.9' ([Errno 111] Connection refused)")""",
+    "pymysql connect timeout": """(2003, "Can't connect to MySQL server on 'db.internal' (timed out)")""",
+    "pymysql read timeout": """pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query (timed out)')""",
+    "pymysql gone away": """pymysql.err.OperationalError: (2006, "MySQL server has gone away (BrokenPipeError(32, 'Broken pipe'))")""",
+    # mysqlclient on Oracle's libmysqlclient (Ubuntu's default-libmysqlclient-dev).
+    "libmysqlclient refused": """MySQLdb.OperationalError: (2003, "Can't connect to MySQL server on '10.0.17.9:3306' (111)")""",
+    "libmysqlclient socket": """MySQLdb.OperationalError: (2002, "Can't connect to local MySQL server through socket '/var/run/mysqld/mysqld.sock' (2)")""",
+    "libmysqlclient unknown host": """MySQLdb.OperationalError: (2005, "Unknown MySQL server host 'db.internal' (-2)")""",
+    "libmysqlclient lost": """MySQLdb.OperationalError: (2013, 'Lost connection to MySQL server during query')""",
+    # mysqlclient on MariaDB Connector/C 3.3 (Debian 12; the first line is what this machine's
+    # `mariadb -h 127.0.0.1 -P 1` printed, 2026-12-06).
+    "libmariadb refused": """MySQLdb.OperationalError: (2002, "Can't connect to server on '127.0.0.1' (115)")""",
+    "libmariadb socket": """MySQLdb.OperationalError: (2002, "Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)")""",
+    "libmariadb lost": """MySQLdb.OperationalError: (2013, 'Lost connection to server during query')""",
+    "libmariadb gone away": """MySQLdb.OperationalError: (2006, 'Server has gone away')""",
+    "libmariadb unknown host": """MySQLdb.OperationalError: (2005, "Unknown server host 'db.internal' (-2)")""",
+    # SQLAlchemy repeats the driver's message (sqlalchemy/exc.py, DBAPIError).
+    "sqlalchemy": """sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (2003, "Can't connect to MySQL server on 'db' ([Errno 111] Connection refused)")""",
+    # PostgreSQL through libpq (psycopg2): libpq 14 and later, then earlier.
+    "libpq refused": 'psycopg2.OperationalError: connection to server at "db.internal" (10.0.17.9), port 5432 failed: Connection refused',
+    "libpq password": 'psycopg2.OperationalError: connection to server at "db.internal" (10.0.17.9), port 5432 failed: FATAL:  password authentication failed for user "app"',
+    "libpq socket": 'psycopg2.OperationalError: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: No such file or directory',
+    "libpq 13 refused": "psycopg2.OperationalError: could not connect to server: Connection timed out",
+    "libpq 13 timeout": "psycopg2.OperationalError: timeout expired",
+    "libpq too many": "psycopg2.OperationalError: FATAL:  sorry, too many clients already",
+    "libpq hba": 'FATAL:  no pg_hba.conf entry for host "10.0.17.9", user "app", database "newsreadb", no encryption',
+}
 HARMLESS = [
     "curl: (7) Failed to connect to 127.0.0.1 port 5000 after 0 ms: Connection refused",
     "2026-11-30T09:40:07+00:00 threetier-boot: app not answering on port 5000 yet (attempt 17 of 30)",
     '10.0.1.5 - - [30/Nov/2026:09:41:02 +0000] "GET / HTTP/1.1" 200 3 "-" "ELB-HealthChecker/2.0"',
+    '10.0.1.5 - - [30/Nov/2026:09:41:03 +0000] "POST /visit/x HTTP/1.1" 500 265 "-" "curl/7.88.1"',
     "[2026-11-30 09:41:02 +0000] [1234] [INFO] Booting worker with pid: 1234",
+    "[2026-11-30 09:41:02 +0000] [1234] [CRITICAL] WORKER TIMEOUT (pid:1235)",
+    "[2026-11-30 09:41:02,123] ERROR in app: Exception on /visit/x [POST]",
+    "pymysql.err.IntegrityError: (1062, \"Duplicate entry 'x' for key 'PRIMARY'\")",
 ]
 
 
@@ -472,10 +495,16 @@ def test_the_database_errors_filter_counts_database_failures_and_nothing_else(ap
                               "MetricName": "DatabaseErrors", "MetricValue": "1", "Unit": "Count"}
     pattern = metric_filter["FilterPattern"]
     assert len(pattern) <= 1024, "CloudWatch Logs' limit for a filter pattern"
-    for event in DATABASE_ERRORS:
-        assert cloudwatch_matches(pattern, event), event
+    for name, event in DATABASE_ERRORS.items():
+        assert cloudwatch_matches(pattern, event), name
     for event in HARMLESS:
         assert not cloudwatch_matches(pattern, event), event
+
+
+def test_every_term_of_the_filter_is_one_a_driver_writes():
+    """No term the samples above do not need (a typo would make it one that never matches)."""
+    for term in logstore.DATABASE_ERROR_TERMS:
+        assert any(term in event for event in DATABASE_ERRORS.values()), term
 
 
 def test_both_database_secrets_rotate_with_the_projects_own_function_on_different_days(app_dict):
@@ -609,3 +638,17 @@ def test_the_tls_hook_gives_the_apps_mysql_connections_the_bundle_with_verificat
     assert _connect_through_the_tls_hook(monkeypatch, "/etc/app/db-ca-bundle.pem", **own)["ssl"] == own["ssl"]
     assert "ssl_ca" not in _connect_through_the_tls_hook(monkeypatch, "/etc/app/db-ca-bundle.pem", **own)
     assert "ssl_ca" not in _connect_through_the_tls_hook(monkeypatch, None)
+
+
+def test_gunicorn_writes_what_the_app_prints_to_the_error_log_the_agent_ships():
+    steps = userdata.text("app-boot-steps.sh")
+    unit = steps[steps.index("cat > /etc/systemd/system/app.service"):]
+    unit = unit[:unit.index("\nUNIT\n")]
+    (start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    # gunicorn redirects stdout/stderr only into an error log that is a file, not "-".
+    error_log = re.search(r"--error-logfile (\S+)", start).group(1)
+    assert "--capture-output" in start.split() and error_log != "-"
+    # Unbuffered: a printed line reaches the file when printed, not when a buffer fills.
+    assert "Environment=PYTHONUNBUFFERED=1" in unit.splitlines()
+    agent = steps[steps.index('"collect_list"'):steps.index("AGENT\n", steps.index('"collect_list"'))]
+    assert f'"file_path": "{error_log}"' in agent

@@ -70,25 +70,51 @@ def log_bucket(title: str, thing: str, *, condition: str, expiration_days,
 # Where metrics derived from the app's logs go, per environment.
 APP_METRICS_NAMESPACE = "threetier/${ProjectName}-${EnvironmentName}"
 DATABASE_ERRORS_METRIC = "DatabaseErrors"
-# Database authentication and connection failures as the MySQL/MariaDB and
-# PostgreSQL client libraries word them (server error 1045, client errors
-# 2002/2003/2005/2006/2013, libpq's connection messages). The load balancer's
-# health check (a static page) cannot see these: after a failed rotation every
-# query fails while every server stays healthy. Nothing generic such as
-# "Connection refused": curl prints that in the boot log while the app starts.
+# Database authentication, connection and timeout failures, in the words the drivers write them
+# (an uncaught exception's last traceback line, or the error the app prints; gunicorn's
+# --capture-output puts both in the shipped error log). Case-sensitive, as CloudWatch matches.
+# The load balancer's health check (a static page) cannot see these: after a failed rotation
+# every query fails while every server stays healthy. Nothing generic such as "Connection
+# refused": curl prints that in the boot log while the app starts.
 DATABASE_ERROR_TERMS = (
+    # MySQL/MariaDB server error 1045 and 1040, whatever the client.
     "Access denied for user",
+    "Too many connections",
+    # PyMySQL (the reference app's driver, installed as MySQLdb), pymysql/connections.py:
+    # 2003 on connect, refused or timed out ("Can't connect to MySQL server on %r (%s)"),
+    # 2013 "Lost connection to MySQL server during query (...)", 2006 "MySQL server has gone
+    # away (...)". Oracle's libmysqlclient (mysqlclient built on Ubuntu) words 2002/2003/2005/
+    # 2006/2013 the same way (libmysql/errmsg.cc).
     "Can't connect to MySQL server",
     "Can't connect to local MySQL server",
     "Lost connection to MySQL server",
     "MySQL server has gone away",
     "Unknown MySQL server host",
-    "Too many connections",
-    "password authentication failed for user",
+    # MariaDB Connector/C 3.x (mysqlclient built on Debian 12 or Amazon Linux 2023 against
+    # libmariadb) says "server" where libmysqlclient says "MySQL server", libmariadb/ma_errmsg.c:
+    # 2002/2003 "Can't connect to server on '%-.64s' (%d)", 2005 "Unknown server host",
+    # 2006 "Server has gone away", 2013 "Lost connection to server during query" / "at '%s'".
+    "Can't connect to server on",
+    "Can't connect to local server",
+    "Unknown server host",
+    "Server has gone away",
+    "Lost connection to server",
+    # PostgreSQL through libpq (psycopg2), fe-connect.c/fe-auth.c/fe-misc.c: libpq 14 and later
+    # prefix every connection failure with 'connection to server at "host" (addr), port N
+    # failed: ' (or 'on socket'); earlier ones with "could not connect to server"; a
+    # connect_timeout ends in "timeout expired"; the server refuses with "password
+    # authentication failed for user", "no pg_hba.conf entry" or "too many clients already".
+    "connection to server at",
+    "connection to server on socket",
     "could not connect to server",
+    "timeout expired",
+    "password authentication failed for user",
     "no pg_hba.conf entry",
     "too many clients already",
 )
+# SQLAlchemy (sqlalchemy.exc.OperationalError) repeats the driver's message after the
+# driver's class name ("(pymysql.err.OperationalError) (2003, ...)"), so the terms above
+# match it; its class name alone is no term: it also names deadlocks and lock wait timeouts.
 
 
 def database_error_pattern() -> str:

@@ -1,6 +1,10 @@
 """A small app with the reference app's contract (run:app; MYSQL_*, DATABASE_PASSWORD, SECRET_KEY,
-API_KEY from the environment, and no TLS setting; PyMySQL installed as MySQLdb; creates its own table
-when it starts), for the boot test."""
+API_KEY from the environment, and no TLS setting; creates its own table when it starts), for the boot test.
+
+It fails on the database as the reference app does (docs/monitoring.md): PyMySQL installed as
+MySQLdb; a query's error uncaught (Flask logs it); on /register an OperationalError of the query
+caught and answered with a page, unlogged; and at start a failure printed, not raised, as the
+reference's table creation does."""
 
 import hashlib
 import os
@@ -24,7 +28,11 @@ def connect():
 
 
 def _create_table():
-    db = connect()
+    try:
+        db = connect()
+    except MySQLdb.Error as error:
+        print(error)  # to stdout: the error log only through gunicorn's --capture-output
+        return
     try:
         db.cursor().execute(
             "CREATE TABLE IF NOT EXISTS visits (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(100))")
@@ -66,6 +74,21 @@ def tls():
     finally:
         db.close()
     return jsonify({name: cipher})
+
+
+@app.route("/register/<note>", methods=["POST"])
+def register(note):
+    db = connect()
+    try:
+        cursor = db.cursor()
+        try:
+            cursor.execute("INSERT INTO visits (note) VALUES (%s)", (note,))
+        except MySQLdb.OperationalError:
+            return "<h1><strong>Connection Time out</strong></h1>"
+        db.commit()
+    finally:
+        db.close()
+    return jsonify(stored=note)
 
 
 @app.route("/digest")

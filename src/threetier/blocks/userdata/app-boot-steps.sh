@@ -169,7 +169,12 @@ EnvironmentFile=$CONFIG_DIR/app.conf
 EnvironmentFile=-/run/app/app.env
 # '+': the loader runs as root, so only root can read what it writes.
 ExecStartPre=+$SECRETS_LOADER
-ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile $LOG_DIR/access.log --error-logfile $LOG_DIR/error.log $APP_ENTRY_POINT
+# --capture-output: what the app prints or writes to stderr (a database error it reports
+# itself) goes to the error log, which the agent ships and the metric filter reads, not to
+# the journal; gunicorn does so only with a file for --error-logfile. Unbuffered, so a
+# printed line is there at once, not when a buffer fills.
+Environment=PYTHONUNBUFFERED=1
+ExecStart=$APP_HOME/venv/bin/gunicorn --bind 0.0.0.0:$APP_PORT --workers $workers --access-logfile $LOG_DIR/access.log --error-logfile $LOG_DIR/error.log --capture-output $APP_ENTRY_POINT
 Restart=on-failure
 RestartSec=5
 NoNewPrivileges=yes
