@@ -158,25 +158,11 @@ def _alarm_topic(t: Template) -> sns.Topic:
             PendingWindowInDays=7,
             KeyPolicy=policies.document(
                 policies.key_administration(),
-                Statement(
-                    Sid="CloudWatchAlarmsPublish",
-                    Effect=Allow,
-                    Principal=Principal("Service", policies.service_principal("cloudwatch")),
-                    Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
-                    Resource=["*"],  # in a key policy, "*" means this key
-                    Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                ),
+                _key_use_by("CloudWatchAlarmsPublish", "cloudwatch"),
                 # EventBridge publishing to an encrypted topic needs the key too. Not scoped to the
                 # rule's ARN: the rule targets the topic this key encrypts (a cycle); to the account.
                 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
-                Statement(
-                    Sid="EventBridgePublish",
-                    Effect=Allow,
-                    Principal=Principal("Service", policies.service_principal("events")),
-                    Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
-                    Resource=["*"],  # in a key policy, "*" means this key
-                    Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                ),
+                _key_use_by("EventBridgePublish", "events"),
             ),
             Tags=naming.tags("alarm-key"),
         )
@@ -626,3 +612,15 @@ def dashboard_body() -> Join:
         value = Sub(text, variables) if variables else Sub(text) if "${" in text else text
         parts.append(value if condition is None else If(condition, value, ""))
     return Join("", ['{"widgets":[', *parts, "]}"])
+
+
+def _key_use_by(sid: str, service: str) -> Statement:
+    """A key policy statement that lets `service` of this account encrypt for the topic."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", policies.service_principal(service)),
+        Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+        Resource=["*"],  # in a key policy, "*" means this key
+        Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+    )
