@@ -502,7 +502,7 @@ def _password_rotation(t: Template) -> secretsmanager.RotationSchedule:
     master secret: no server reads the master secret. Returns the app's schedule.
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html
     """
-    function = rotationfunction.add(t)
+    function = rotationfunction.add(t, ca_bundle_url=rds_ca_bundle_url())
     return rotationfunction.schedules(t, function)
 
 

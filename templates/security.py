@@ -62,11 +62,12 @@ def build() -> Template:
         _egress(db_port, group=db, why="Database connections"),
         _egress(NFS, group=efs, why="NFS to the EFS mount targets"),
     ])
-    # Secrets Manager's hosted rotation functions (app stack) run in the app
-    # subnets: HTTPS to the Secrets Manager API through NAT, and the database.
+    # The project's rotation function (app stack) runs in the app subnets: HTTPS through NAT to
+    # the Secrets Manager API and for the region's RDS CA bundle, and the database.
     rotation = _group(t, "DbRotationSecurityGroup", "db-rotation-sg",
                       "Database password rotation functions: the database and HTTPS only", [
-                          _egress(HTTPS, cidr=ANYWHERE, why="HTTPS out via NAT: the Secrets Manager API"),
+                          _egress(HTTPS, cidr=ANYWHERE,
+                                  why="HTTPS out via NAT: the Secrets Manager API, the RDS CA bundle"),
                           _egress(db_port, group=db, why="Database connections to rotate passwords"),
                       ])
     # GroupDescription is create-only: its words stay as shipped (CloudFront now

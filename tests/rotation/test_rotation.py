@@ -405,3 +405,36 @@ def test_a_ca_bundle_missing_from_the_package_is_an_error(deployment, monkeypatc
     monkeypatch.setenv("DB_CA_BUNDLE", "rds-global-bundle.pem")
     with pytest.raises(lambda_function.RotationError, match="'rds-global-bundle.pem' is not a file"):
         lambda_function.connect(deployment.secrets.value(deployment.master_arn))
+
+
+def _bundle_at_url(monkeypatch, tmp_path, pem: bytes | None) -> None:
+    """The function as deployed: no DB_CA_BUNDLE, DB_CA_BUNDLE_URL serving `pem` (a file: URL here,
+    the region's RDS bundle over HTTPS in AWS), fetched into a fresh /tmp stand-in."""
+    monkeypatch.delenv("DB_CA_BUNDLE")
+    served = tmp_path / "served-bundle.pem"
+    if pem is not None:
+        served.write_bytes(pem)
+    monkeypatch.setenv("DB_CA_BUNDLE_URL", served.as_uri())
+    monkeypatch.setattr(lambda_function, "FETCHED_BUNDLE", str(tmp_path / "fetched" / "db-ca-bundle.pem"))
+    (tmp_path / "fetched").mkdir()
+
+
+def test_the_bundle_at_its_url_verifies_the_server(deployment, monkeypatch, tmp_path, tls_files):
+    _bundle_at_url(monkeypatch, tmp_path, tls_files["ca.pem"].read_bytes())
+    token = deployment.secrets.rotate(deployment.master_arn)
+    assert deployment.secrets.version_of(deployment.master_arn, "AWSCURRENT") == token
+    assert (tmp_path / "fetched" / "db-ca-bundle.pem").read_bytes() == tls_files["ca.pem"].read_bytes()
+
+
+def test_another_cas_bundle_at_the_url_is_refused(deployment, monkeypatch, tmp_path):
+    _bundle_at_url(monkeypatch, tmp_path, open("/etc/ssl/certs/ca-certificates.crt", "rb").read())
+    with pytest.raises(lambda_function.LoginFailed, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        lambda_function.connect(deployment.secrets.value(deployment.master_arn)).close()
+
+
+@pytest.mark.parametrize("pem, message", [(None, "could not fetch the CA bundle"),
+                                          (b"<html>Not Found</html>", "not a PEM certificate bundle")])
+def test_a_bundle_url_that_serves_no_bundle_fails_and_trusts_no_one(deployment, monkeypatch, tmp_path, pem, message):
+    _bundle_at_url(monkeypatch, tmp_path, pem)
+    with pytest.raises(lambda_function.RotationError, match=message):
+        lambda_function.connect(deployment.secrets.value(deployment.master_arn))

@@ -559,6 +559,11 @@ def test_the_rotation_function_runs_in_the_app_subnets_on_a_supported_runtime(ap
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "RotationFunctionLogGroup"}}
     # RDS refuses / " @ in a password.
     assert set(function["Environment"]["Variables"]["EXCLUDE_CHARACTERS"]) >= set('/@"')
+    # It verifies the database with the bundle the app servers verify it with: the region's RDS bundle.
+    launch_data = app_dict["Resources"]["AppLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    servers_bundle = launch_data["UserData"]["Fn::Base64"]["Fn::Sub"][1]["DbCaBundleUrl"]
+    assert function["Environment"]["Variables"]["DB_CA_BUNDLE_URL"] == servers_bundle
+    assert servers_bundle["Fn::Sub"][0] == "${Host}/${AWS::Region}/${AWS::Region}-bundle.pem"
     log_group = app_dict["Resources"]["RotationFunctionLogGroup"]["Properties"]
     assert log_group["KmsKeyId"] == {"Ref": "LogKeyArn"}
     assert log_group["RetentionInDays"] == {"Ref": "AppLogRetentionDays"}

@@ -56,8 +56,10 @@ def function_name() -> Sub:
     return naming.name("db-rotation")
 
 
-def add(t: Template) -> awslambda.Function:
-    """The function, its role, log group and the permission for Secrets Manager to invoke it."""
+def add(t: Template, ca_bundle_url) -> awslambda.Function:
+    """The function, its role, log group and the permission for Secrets Manager to invoke it.
+    `ca_bundle_url` is where the function fetches the CA bundle it verifies the database with
+    (the app servers' own: the region's RDS bundle)."""
     log_group = t.add_resource(logstore.log_group(
         "RotationFunctionLogGroup", "db-rotation-logs", retention_days=Ref(P.APP_LOG_RETENTION_DAYS.name),
         kms_key_arn=Ref(P.LOG_KEY_ARN.name)))
@@ -88,6 +90,7 @@ def add(t: Template) -> awslambda.Function:
         Environment=awslambda.Environment(Variables={
             "SECRETS_MANAGER_ENDPOINT": Sub("https://secretsmanager.${AWS::Region}.${AWS::URLSuffix}"),
             "EXCLUDE_CHARACTERS": EXCLUDED_CHARACTERS,
+            "DB_CA_BUNDLE_URL": ca_bundle_url,
         }),
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
         Tags=naming.tags("db-rotation"),

@@ -28,16 +28,21 @@ Rotations never overlap: an app rotation refuses to touch the database while the
 it logs in with has a rotation in progress (AWSPENDING on a version other than AWSCURRENT), so
 Secrets Manager retries it later; nothing has changed by then.
 
-TLS: every connection is encrypted, always. With `DB_CA_BUNDLE` (a path inside the zip, e.g. the
-RDS CA bundle from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem,
-"Using SSL/TLS to encrypt a connection to a DB instance", RDS User Guide) the server's certificate
-is verified against that bundle and its name against the secret's `host`. Without it the
-connection is encrypted only: nothing proves the server is the database. A server that offers no
+TLS: every connection is encrypted, always. With `DB_CA_BUNDLE_URL` (the region's RDS CA bundle,
+https://truststore.pki.rds.amazonaws.com/REGION/REGION-bundle.pem in the commercial partition,
+"Using SSL/TLS to encrypt a connection to a DB instance", RDS User Guide), fetched once per
+execution environment into /tmp over HTTPS (through the app subnets' NAT gateway, as the app
+servers fetch it at boot), or `DB_CA_BUNDLE` (a file: a path inside the zip, or absolute), the
+server's certificate is verified against that bundle and its name against the secret's `host`.
+A bundle that cannot be fetched or read fails the rotation; it never falls back to trusting
+anyone. Without either the connection is encrypted only: nothing proves the server is the
+database. A server that offers no
 TLS is refused: pg8000 and PyMySQL (given `ssl`) refuse it, and the function checks the MySQL
 session's cipher itself, since PyMySQL releases before 1.2 fell back to plain text quietly.
 
 Environment: SECRETS_MANAGER_ENDPOINT (optional), EXCLUDE_CHARACTERS and PASSWORD_LENGTH (for
-GetRandomPassword), DB_CA_BUNDLE (optional), DB_CONNECT_TIMEOUT (seconds, default 5).
+GetRandomPassword), DB_CA_BUNDLE_URL or DB_CA_BUNDLE (optional), DB_CONNECT_TIMEOUT (seconds,
+default 5).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import logging
 import os
 import ssl
 import string
+import urllib.request
 
 import boto3
 import pg8000.exceptions
@@ -364,9 +370,13 @@ def _previous_secret(client, arn: str) -> dict | None:
 
 # --- the databases ------------------------------------------------------------------------------
 
+FETCHED_BUNDLE = "/tmp/db-ca-bundle.pem"  # Lambda's writable /tmp, kept while the environment lives
+
+
 def tls_context() -> ssl.SSLContext:
-    """Verified against DB_CA_BUNDLE when it is set, else encryption only (module docstring)."""
-    bundle = os.environ.get("DB_CA_BUNDLE")
+    """Verified against DB_CA_BUNDLE, or the bundle DB_CA_BUNDLE_URL serves, when one is set, else
+    encryption only (module docstring)."""
+    bundle = os.environ.get("DB_CA_BUNDLE") or _fetched_bundle(os.environ.get("DB_CA_BUNDLE_URL"))
     if not bundle:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
@@ -376,9 +386,31 @@ def tls_context() -> ssl.SSLContext:
     if not os.path.isfile(path):
         # A bundle that was meant to be there and is not is a packaging fault, not a reason to trust anyone.
         raise RotationError(f"DB_CA_BUNDLE {bundle!r} is not a file in the function's package")
-    context = ssl.create_default_context(cafile=path)
+    try:
+        context = ssl.create_default_context(cafile=path)
+    except ssl.SSLError as error:
+        raise RotationError(f"DB_CA_BUNDLE {bundle!r} holds no certificate ssl can load: {error}") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def _fetched_bundle(url: str | None) -> str | None:
+    """The bundle at `url`, fetched once into FETCHED_BUNDLE (None without a url)."""
+    if not url:
+        return None
+    if not os.path.isfile(FETCHED_BUNDLE):
+        try:
+            with urllib.request.urlopen(url, timeout=_timeout()) as response:  # noqa: S310 (https or file)
+                body = response.read()
+        except OSError as error:
+            raise RotationError(f"DB_CA_BUNDLE_URL {url}: could not fetch the CA bundle: {error}") from None
+        if b"-----BEGIN CERTIFICATE-----" not in body:
+            raise RotationError(f"DB_CA_BUNDLE_URL {url}: not a PEM certificate bundle")
+        partial = f"{FETCHED_BUNDLE}.{os.getpid()}"
+        with open(partial, "wb") as file:
+            file.write(body)
+        os.replace(partial, FETCHED_BUNDLE)
+    return FETCHED_BUNDLE
 
 
 def connect(secret: dict, login_as: str | None = None):
