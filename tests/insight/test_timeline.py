@@ -94,8 +94,9 @@ def test_an_update_takes_only_what_it_changes_and_deletes_last():
 
 def test_a_release_rolls_prods_servers_one_batch_after_another(project, templates):
     values = model.load_values(project, "prod")[1]
-    release = timelinecommand.typical_updates(templates, values)[timelinecommand.RELEASE]
-    rollout = timeline.rollout_of(evaluated(project, templates, "prod"))
+    prod = evaluated(project, templates, "prod")
+    release = timelinecommand.typical_updates(templates, values, prod)[timelinecommand.RELEASE]
+    rollout = timeline.rollout_of(prod)
     assert (rollout.servers, rollout.batch_size, rollout.batches) == (int(values["AsgMinSize"]), 1,
                                                                        int(values["AsgMinSize"]))
     group = next(step for step in release.critical_path if step.logical_id == "AppAutoScalingGroup")
@@ -122,3 +123,9 @@ def test_the_json_is_the_same_figures(project, templates, capsys):
 def test_an_unknown_environment_is_exit_2(capsys):
     assert main(["timeline", "qa"]) == 2
     assert "parameters/qa.json: no such parameter file" in capsys.readouterr().err
+
+
+def test_the_boot_figures_docs_quote_are_the_ones_timeline_uses(project):
+    page = " ".join((project / "docs" / "operations.md").read_text().split())
+    assert (f"({timeline.BOOT_AT_BASELINE_SECONDS} s at a t3.small's baseline, "
+            f"{timeline.BOOT_UNTHROTTLED_SECONDS} s unthrottled" in page)

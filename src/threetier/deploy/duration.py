@@ -12,9 +12,12 @@ from pathlib import Path
 from threetier import emit
 from threetier.deploy import changeset
 from threetier.insight import model, stacks, timeline
+from threetier.review import updates
 
-ACTIONS = {("Add", ""): "add", ("Remove", ""): "remove", ("Modify", "True"): "replace",
-           ("Modify", "Conditional"): "may replace", ("Modify", "False"): "in place", ("Modify", ""): "in place"}
+# A change set row as the offline review's action (the inverse of templatediff.predicted_changes).
+ACTIONS = {("Add", ""): updates.ADD, ("Remove", ""): updates.REMOVE, ("Modify", "True"): updates.REPLACE,
+           ("Modify", "Conditional"): updates.MAY_REPLACE, ("Modify", "False"): updates.IN_PLACE,
+           ("Modify", ""): updates.IN_PLACE}
 
 
 def estimate(project: Path, values: dict[str, str], review: changeset.Review, region: str) -> int | None:
@@ -35,7 +38,7 @@ def estimate(project: Path, values: dict[str, str], review: changeset.Review, re
     for change in review.changes:
         nested = change.stack_path.partition("/")[2].split("/")[0]
         if nested in module_of:
-            action = ACTIONS.get((change.action, change.replacement), "in place")
+            action = ACTIONS.get((change.action, change.replacement), updates.IN_PLACE)
             changes[f"{module_of[nested]}.{change.logical_id}"] = (action, change.resource_type)
     return timeline.update(templates, evaluated, changes).total
 

@@ -12,9 +12,9 @@ across the stacks: the critical path. The durations are `threetier.facts.duratio
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
+from threetier.emit.references import SUB_VARIABLE
 from threetier.facts import durations
 from threetier.insight import stacks
 
@@ -101,10 +101,9 @@ def _walk(graph: "_Graph", seconds_of) -> Timeline:
         finished[name] = start + seconds
     last = max(finished, key=finished.get, default=None)
     while last is not None:
-        if timeline.steps[last].seconds or not timeline.critical_path:
+        if timeline.steps[last].seconds:  # a stack's start, or what an update leaves alone, takes none
             timeline.critical_path.insert(0, timeline.steps[last])
         last = before[last]
-    timeline.critical_path = [step for step in timeline.critical_path if step.seconds]
     return timeline
 
 
@@ -277,7 +276,7 @@ def _names_in(expr, stack: stacks.Stack):
                 yield value[0] if isinstance(value, list) else value.split(".", 1)[0]
             elif key == "Fn::Sub":
                 text = value[0] if isinstance(value, list) else value
-                yield from (name.split(".", 1)[0] for name in re.findall(r"\$\{(?!!)([^}]+)\}", text))
+                yield from (name.split(".", 1)[0] for name in SUB_VARIABLE.findall(text))
                 if isinstance(value, list):
                     yield from _names_in(value[1], stack)
             else:

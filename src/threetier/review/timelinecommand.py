@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"threetier timeline: {error}", file=sys.stderr)
         return EXIT_USAGE
     found = timeline.Report(args.env, str(path.relative_to(project)), timeline.create(templates, evaluated),
-                            typical_updates(templates, values), timeline.rollout_of(evaluated))
+                            typical_updates(templates, values, evaluated), timeline.rollout_of(evaluated))
     if args.json:
         print(json.dumps(timeline.as_json(found), indent=2))
     else:
@@ -60,15 +60,17 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def typical_updates(templates: stacks.Templates, values: dict[str, str]) -> dict[str, timeline.Timeline]:
+def typical_updates(templates: stacks.Templates, values: dict[str, str],
+                    evaluated: list[stacks.Stack]) -> dict[str, timeline.Timeline]:
+    """Each typical update timed over `evaluated` (the stacks for `values`), each other side evaluated once."""
     found = {}
     for title, change in ((RELEASE, {"AppRepositoryRef": _another(values.get("AppRepositoryRef", ""), "v2.0.0")}),
                           (DATABASE_CLASS, {"DbInstanceClass": _another(values.get("DbInstanceClass", ""),
                                                                         "db.r6g.large", "db.r6g.xlarge")})):
-        after = {**values, **change}
-        predicted = updates.predict(templates, values, after, model.DEFAULT_REGION)
+        after = stacks.evaluate(templates, {**values, **change}, model.DEFAULT_REGION)
+        predicted = updates.compare(updates.resources(evaluated), updates.resources(after))
         changes = {c.name: (c.action, c.resource_type) for c in predicted.changes}
-        found[title] = timeline.update(templates, stacks.evaluate(templates, after, model.DEFAULT_REGION), changes)
+        found[title] = timeline.update(templates, after, changes)
     return found
 
 
