@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.fixtures.profiles import use_profiles
 from tests.deploy.fixtures.project import STACK_NAME, write_project
 from tests.deploy.test_deploy_moto import fresh_moto
-from threetier import cli
+from threetier import cli, parameters as P
 from threetier.deploy.commands import DEFAULT_TIMEOUT_MINUTES
 from threetier.gates import DEFAULT_REGIONS
-from threetier import parameters as P
 
 # What a newcomer reads in ten minutes, at about 250 words a minute.
 READING_BUDGET_WORDS = 2_500
@@ -117,17 +117,6 @@ class _Terminal(io.StringIO):
         return True
 
 
-def _profile_files(tmp_path: Path, profile: str, monkeypatch) -> None:
-    """The newcomer's `aws configure --profile dev`: dummy keys for moto, and no others to fall back on."""
-    (tmp_path / "config").write_text(f"[profile {profile}]\nregion = us-east-1\n")
-    (tmp_path / "credentials").write_text(
-        f"[{profile}]\naws_access_key_id = testing\naws_secret_access_key = testing\n")  # pragma: allowlist secret
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_the_first_deploy_runs_as_written(project, moto_endpoint, tmp_path, monkeypatch, capsys):
     """Steps 2 to 8 and the console route, in the README's order. The offline steps run on this
     checkout's own templates; the AWS steps on a small project of the same shape (moto cannot
@@ -137,7 +126,8 @@ def test_the_first_deploy_runs_as_written(project, moto_endpoint, tmp_path, monk
     aws = fresh_moto(moto_endpoint, monkeypatch)
     (toml,) = fenced(walk, "toml")
     settings = dict(re.findall(r'^(\w+) = "([^"]*)"', toml, re.M))
-    _profile_files(tmp_path, settings["profile"], monkeypatch)
+    # The newcomer's `aws configure --profile dev`: dummy keys for moto, and no others to fall back on.
+    use_profiles(tmp_path, monkeypatch, {settings["profile"]: ("testing", "testing")}, "us-east-1")
     small = write_project(tmp_path / "project")
     (small / "threetier.toml").write_text(toml + "\n")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.deploy.fixtures.profiles import use_profiles
 from tests.deploy.fixtures.project import (
     ENV,
     STACK_NAME,
@@ -256,15 +257,8 @@ def profiles(tmp_path, monkeypatch, aws):
     for env, user in (("dev", "dev-deployer"), ("prod", "prod-deployer")):
         iam.create_user(UserName=user)
         keys[env] = iam.create_access_key(UserName=user)["AccessKey"]
-    config, credentials = tmp_path / "config", tmp_path / "credentials"
-    config.write_text("[profile dev]\nregion = us-east-1\n\n[profile prod]\nregion = us-east-1\n")
-    credentials.write_text("".join(
-        f"[{env}]\naws_access_key_id = {key['AccessKeyId']}\naws_secret_access_key = {key['SecretAccessKey']}\n\n"
-        for env, key in keys.items()))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
+    use_profiles(tmp_path, monkeypatch, {env: (key["AccessKeyId"], key["SecretAccessKey"]) for env, key in keys.items()},
+                 "us-east-1")
     return {env: key["AccessKeyId"] for env, key in keys.items()}
 
 

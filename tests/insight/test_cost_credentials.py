@@ -9,6 +9,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
+from tests.deploy.fixtures.profiles import use_profiles
 from tests.insight.test_cost import EC2_T3_XLARGE, RDS_M6G_LARGE, expect_products
 from threetier import cli
 from threetier.deploy import session as session_module
@@ -23,14 +24,7 @@ ROLE_KEY = "ASIAASSUMEDROLE00001"  # pragma: allowlist secret (made up)
 
 @pytest.fixture
 def profiles(tmp_path, monkeypatch):
-    config, credentials = tmp_path / "config", tmp_path / "credentials"
-    config.write_text("".join(f"[profile {env}]\nregion = eu-west-1\n\n" for env in KEYS))
-    credentials.write_text("".join(f"[{env}]\naws_access_key_id = {key}\naws_secret_access_key = secret\n\n"
-                                   for env, key in KEYS.items()))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+    use_profiles(tmp_path, monkeypatch, {env: (key, "secret") for env, key in KEYS.items()}, "eu-west-1")
 
 
 @pytest.fixture
