@@ -17,7 +17,9 @@ def test_root_parameters_have_groups_and_labels(root_template):
     grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
     assert sorted(grouped) == sorted(root["Parameters"]), "every parameter is in exactly one group"
     assert len(grouped) == len(set(grouped))
-    assert set(interface["ParameterLabels"]) == set(root["Parameters"])
+    advanced = {name for group in interface["ParameterGroups"] if group["Label"]["default"] in P.UNLABELLED_GROUPS
+                for name in group["Parameters"]}
+    assert advanced and set(interface["ParameterLabels"]) == set(root["Parameters"]) - advanced
 
     assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
         P.GROUP_PROJECT, P.GROUP_SIZE, P.GROUP_EDGE, P.GROUP_NOTIFICATIONS, P.GROUP_APP, P.GROUP_BASTION,
