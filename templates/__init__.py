@@ -11,6 +11,8 @@ STACKS = {
     "network.yaml": "network",
     "security.yaml": "security",
     "data.yaml": "data",
+    "front.yaml": "front",
+    "replica.yaml": "replica",
     "dns.yaml": "dns",
     "app.yaml": "app",
     "admin.yaml": "admin",

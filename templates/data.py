@@ -24,8 +24,7 @@ from troposphere import (
 )
 
 from threetier import parameters as P
-from threetier.blocks import engine_mapping, logstore, naming, policies, userdata
-from threetier.blocks.secrets import ORIGIN_VERIFY_KEY
+from threetier.blocks import engine_mapping, logstore, naming, policies, secrets, userdata
 from threetier.blocks.suppressions import checkov
 from threetier.facts import engines
 from threetier.parameters import conditions
@@ -37,11 +36,6 @@ HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
 
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 APP_SECRET_TEMPLATE = '{"API_KEY": ""}'
-SECRET_KEY_REASON = (
-    "CKV_AWS_149",
-    "Encrypted with the AWS managed key aws/secretsmanager; IAM limits reading it to the "
-    "app role, and no other account needs it, so a customer managed key adds no control.",
-)
 
 
 def build() -> Template:
@@ -56,9 +50,7 @@ def build() -> Template:
     for engine in engines.ENGINES:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
-    t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
-    t.add_condition(HAS_ENHANCED_MONITORING, Not(Equals(Ref(P.DB_MONITORING_INTERVAL.name), "0")))
-    t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
+    add_instance_conditions(t)
 
     monitoring_role = _monitoring_role(t)
     parameter_group = _parameter_groups(t)
@@ -67,9 +59,9 @@ def build() -> Template:
     master_secret_attachment = _attach(t, "DbMasterSecretAttachment", master_secret, db)
     app_user_secret = _app_user_secret(t, master_secret)
     app_user_secret_attachment = _attach(t, "DbAppSecretAttachment", app_user_secret, db)
-    replica = _read_replica(t, db, monitoring_role, parameter_group)
+    replica = read_replica(t, Ref(db), GetAtt(monitoring_role, "Arn"), parameter_group, condition=HAS_READ_REPLICA)
     app_secret = _app_secret(t)
-    origin_verify_secret = _origin_verify_secret(t)
+    origin_verify_secret = secrets.origin_verify_secret(t, condition=USE_CLOUDFRONT)
     file_system = _file_system(t)
     access_point = _app_access_point(t, file_system)
 
@@ -94,6 +86,10 @@ def build() -> Template:
             "ARN of the secret CloudFront sends to the load balancer (empty without CloudFront)",
             If(USE_CLOUDFRONT, Ref(origin_verify_secret), ""),
         ),
+        # For the replica stack (templates/replica.py) in the parallel layout.
+        "DbParameterGroupName": ("DB parameter group of the instances", parameter_group),
+        "DbMonitoringRoleArn": ("Enhanced monitoring role (empty: monitoring off)",
+                                If(HAS_ENHANCED_MONITORING, GetAtt(monitoring_role, "Arn"), "")),
         "EfsFileSystemId": ("EFS file system id", Ref(file_system)),
         "EfsFileSystemArn": ("EFS file system ARN", GetAtt(file_system, "Arn")),
         "EfsAccessPointId": ("EFS access point the app servers mount at /efs", Ref(access_point)),
@@ -101,6 +97,13 @@ def build() -> Template:
     }
     naming.add_outputs(t, outputs)
     return t
+
+
+def add_instance_conditions(t: Template) -> None:
+    """The conditions of a database instance's settings, the replica's in the replica stack too."""
+    t.add_condition(HAS_REPLICA_INSTANCE_CLASS, Not(Equals(Ref(P.DB_REPLICA_INSTANCE_CLASS.name), "")))
+    t.add_condition(HAS_ENHANCED_MONITORING, Not(Equals(Ref(P.DB_MONITORING_INTERVAL.name), "0")))
+    t.add_condition(HAS_PERFORMANCE_INSIGHTS, Equals(Ref(P.DB_PERFORMANCE_INSIGHTS.name), "true"))
 
 
 def _monitoring_role(t: Template) -> iam.Role:
@@ -143,7 +146,7 @@ def _parameter_groups(t: Template):
     return chosen
 
 
-def _log_groups(t: Template, title: str, identifier: Sub, condition: str | None = None) -> list[str]:
+def log_groups(t: Template, title: str, identifier: Sub, condition: str | None = None) -> list[str]:
     """The log groups RDS exports an instance's logs to, made before the instance.
 
     RDS writes to /aws/rds/instance/<identifier>/<log>; a group it creates itself
@@ -199,7 +202,7 @@ def _database_user_secret(t: Template, title: str, thing: str, what: str, templa
                 ExcludePunctuation=True,
             ),
             Tags=naming.tags(thing),
-            Metadata=checkov(SECRET_KEY_REASON),
+            Metadata=checkov(secrets.SECRET_KEY_REASON),
         )
     )
 
@@ -244,7 +247,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             # Deleting or replacing the stack's database leaves a final snapshot.
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
-            DependsOn=_log_groups(t, "Db", identifier),
+            DependsOn=log_groups(t, "Db", identifier),
             # Named, so its log groups can be made before it.
             DBInstanceIdentifier=identifier,
             Engine=engine_mapping.lookup("Engine"),
@@ -263,7 +266,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             # create-only property of the resource schema, and the RDS handler
             # applies that change by replacing the instance (a new, empty database).
             # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-availabilityzone
-            **_storage(),
+            **storage(),
             # A major version upgrade (a new EngineVersion in engines.py) is applied
             # in place; without this RDS refuses it. docs/environments.md "What each change costs".
             AllowMajorVersionUpgrade=True,
@@ -277,7 +280,7 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             PubliclyAccessible=False,
             EnableIAMDatabaseAuthentication=True,
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
-            **_monitoring(monitoring_role),
+            **monitoring_settings(GetAtt(monitoring_role, "Arn")),
             Tags=naming.tags("db"),
             Metadata=checkov((
                 "CKV_AWS_118",
@@ -292,14 +295,20 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
     )
 
 
-def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, parameter_group) -> rds.DBInstance:
+def read_replica(t: Template, source, monitoring_role_arn, parameter_group, condition: str | None) -> rds.DBInstance:
+    """The read replica of the primary `source` (its identifier), in this stack (the chain layout,
+    condition HasReadReplica) or in the replica stack (templates/replica.py, no condition).
+
+    The replica starts when its source is available ("Creating a read replica":
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Create.html), so it adds
+    its whole create time after the primary's wherever it is; in its own stack nothing waits for it.
+    """
     # Encryption, storage, subnet group and master secret are inherited from
     # the source; a replica must not set them.
     identifier = naming.name(naming.DB_REPLICA)
-    return t.add_resource(
+    replica = t.add_resource(
         rds.DBInstance(
             "DbReplica",
-            Condition=HAS_READ_REPLICA,
             # "Read replicas don't support deletion policies. CloudFormation ignores
             # any deletion policy that's associated with a read replica": it is
             # deleted without a final snapshot whatever the policy says, so the
@@ -307,9 +316,9 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-sourcedbinstanceidentifier
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
-            DependsOn=_log_groups(t, "DbReplica", identifier, condition=HAS_READ_REPLICA),
+            DependsOn=log_groups(t, "DbReplica", identifier, condition=condition),
             DBInstanceIdentifier=identifier,
-            SourceDBInstanceIdentifier=Ref(db),
+            SourceDBInstanceIdentifier=source,
             Engine=engine_mapping.lookup("Engine"),
             # The same version as the primary, so a major upgrade names both.
             EngineVersion=engine_mapping.lookup("EngineVersion"),
@@ -328,7 +337,7 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             # replica (new identifier, new endpoint) when a third AZ is added.
             AvailabilityZone=Select(1, Ref(P.AVAILABILITY_ZONES.name)),
             # Grows with the primary: a full replica stops replicating.
-            **_storage(),
+            **storage(),
             VPCSecurityGroups=[Ref(P.DB_SECURITY_GROUP_ID.name)],
             PubliclyAccessible=False,
             # No BackupRetentionPeriod (nor DBName, MasterUsername, MasterUserPassword,
@@ -340,13 +349,29 @@ def _read_replica(t: Template, db: rds.DBInstance, monitoring_role: iam.Role, pa
             CopyTagsToSnapshot=True,
             AutoMinorVersionUpgrade=True,
             EnableCloudwatchLogsExports=engine_mapping.lookup("LogExports"),
-            **_monitoring(monitoring_role),
+            **monitoring_settings(monitoring_role_arn),
             Tags=naming.tags("db-replica"),
+            Metadata=checkov((
+                "CKV_AWS_118",
+                "Enhanced monitoring is the DbMonitoringInterval parameter, as the primary's: every 60 s "
+                "in prod.json, off in dev.json to save cost.",
+            ), (
+                "CKV_AWS_157",
+                "A read replica is one instance in the second AZ by design; the primary is the Multi-AZ one.",
+            ), (
+                "CKV_AWS_16",
+                "A replica takes the source's encryption and may not set StorageEncrypted: the primary "
+                "is encrypted, so the replica is (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+                "Overview.Encryption.html, read replicas).",
+            )),
         )
     )
+    if condition is not None:
+        replica.Condition = condition
+    return replica
 
 
-def _storage() -> dict:
+def storage() -> dict:
     """gp3 storage with autoscaling, the same for the primary and the replica.
 
     The limit must be at least 10 % above the allocated storage (validate checks).
@@ -359,14 +384,14 @@ def _storage() -> dict:
     }
 
 
-def _monitoring(role: iam.Role) -> dict:
+def monitoring_settings(role_arn) -> dict:
     """Enhanced monitoring and Performance Insights settings, each on only when asked for."""
     return {
         # Always sent, 0 included: the RDS handler sends only what changed, so a
         # property that vanished (NoValue) would leave RDS monitoring every 60 s
         # while the role it uses is deleted. 0 needs no role.
         "MonitoringInterval": Ref(P.DB_MONITORING_INTERVAL.name),
-        "MonitoringRoleArn": If(HAS_ENHANCED_MONITORING, GetAtt(role, "Arn"), NoValue),
+        "MonitoringRoleArn": If(HAS_ENHANCED_MONITORING, role_arn, NoValue),
         "EnablePerformanceInsights": Ref(P.DB_PERFORMANCE_INSIGHTS.name),
         "PerformanceInsightsRetentionPeriod": If(HAS_PERFORMANCE_INSIGHTS, 7, NoValue),
     }
@@ -389,32 +414,7 @@ def _app_secret(t: Template) -> secretsmanager.Secret:
                 ExcludePunctuation=True,
             ),
             Tags=naming.tags("app-secret"),
-            Metadata=checkov(SECRET_KEY_REASON),
-        )
-    )
-
-
-def _origin_verify_secret(t: Template) -> secretsmanager.Secret:
-    """The header value that proves a request came through CloudFront.
-
-    Nothing depends on its value surviving: CloudFront and the load balancer
-    both read it from here, so a new one is as good as the old.
-    """
-    return t.add_resource(
-        secretsmanager.Secret(
-            "OriginVerifySecret",
-            Condition=USE_CLOUDFRONT,
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-            Description=Sub("${ProjectName}-${EnvironmentName}: header value CloudFront sends to the load balancer"),
-            GenerateSecretString=secretsmanager.GenerateSecretString(
-                SecretStringTemplate="{}",
-                GenerateStringKey=ORIGIN_VERIFY_KEY,
-                PasswordLength=48,
-                ExcludePunctuation=True,
-            ),
-            Tags=naming.tags("origin-verify-secret"),
-            Metadata=checkov(SECRET_KEY_REASON),
+            Metadata=checkov(secrets.SECRET_KEY_REASON),
         )
     )
 

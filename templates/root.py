@@ -2,15 +2,26 @@
 
 Each nested stack's TemplateURL is the relative path of its generated file, the
 form `aws cloudformation package` (and `threetier package`) rewrites into an S3
-URL. Outputs of one stack reach the next as parameters, which also orders them:
+URL. Outputs of one stack reach the next as parameters, which also orders them.
+StackLayout chooses between two orders (P.STACK_LAYOUT). The chain, of the
+environments created before it:
 
-    network -> security -> data -> (dns) -> app -> (admin) (edge) (monitoring)
+    network -> security -> data (primary, replica) -> (dns) -> app -> (admin) (edge) (monitoring)
+
+and the parallel one, where nothing waits for what it does not use:
+
+    network -> security -> front (load balancer, origin secret) -> (edge)
+                        -> data (primary) -> app, (replica), (monitoring, also after front)
+
+A stack's outputs are ready only when the whole stack is, so in the chain
+CloudFront waits for both databases and the servers, and the alarms for the servers.
 """
 
 from __future__ import annotations
 
 from troposphere import And, Condition, Equals, GetAtt, If, Not, Or, Output, Ref, Sub, Template, cloudformation
 
+from templates.app import ASG_NAME as APP_ASG_NAME
 from threetier import parameters as P
 from threetier.blocks import naming, rotationfunction
 from threetier.facts import architectures
@@ -25,6 +36,8 @@ from threetier.parameters.conditions import (
 )
 
 HAS_EDGE = "HasEdge"
+PARALLEL = "ParallelLayout"
+PARALLEL_REPLICA = "ParallelLayoutReplica"
 HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
 
@@ -38,7 +51,6 @@ OUTPUTS = {
     "DbMasterSecretArn": ("DataStack", "Database master user secret"),
     "DbAppSecretArn": ("DataStack", "App database user secret"),
     "AppSecretArn": ("DataStack", "Application secret (SECRET_KEY, API_KEY)"),
-    "AlbDnsName": ("AppStack", "Load balancer DNS name"),
 }
 
 
@@ -64,6 +76,9 @@ def build() -> Template:
     t.add_condition(HAS_PINNED_AMI, Not(Equals(Ref(P.PINNED_AMI_ID.name), "")))
     # The pinned id, when the environment keeps one, wins over AmiId's latest value (see parameters.py).
     image = If(HAS_PINNED_AMI, Ref(P.PINNED_AMI_ID.name), Ref(P.AMI_ID.name))
+    t.add_condition(PARALLEL, Equals(Ref(P.STACK_LAYOUT.name), P.PARALLEL_LAYOUT))
+    t.add_condition(PARALLEL_REPLICA, And(Condition(PARALLEL), Condition(conditions.HAS_READ_REPLICA)))
+    conditions.add(t, conditions.HAS_READ_REPLICA)
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK_STACK,
@@ -73,8 +88,30 @@ def build() -> Template:
         P.PROJECT + P.SECURITY + (P.DB_ENGINE, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_ONLY, P.CLOUDFRONT_PREFIX_LIST_ID),
         VpcId=_output(network, "VpcId"),
     )
+    dns = _nested_stack(
+        t, "DnsStack", "dns",
+        P.PROJECT + (P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.HOSTED_ZONE_ID, P.CLOUDFRONT_ENABLED,
+                     P.CLOUDFRONT_CERTIFICATE_ARN, P.ALB_CERTIFICATE_ARN),
+        condition=HAS_DOMAIN,
+    )
+    # With a domain the DNS stack makes (or passes on) the ALB certificate.
+    alb_certificate = If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name))
+    front = _nested_stack(
+        t, "FrontStack", "front",
+        P.PROJECT + P.LOAD_BALANCER + (P.APP_PORT, P.HEALTH_CHECK_PATH, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_ONLY,
+                                       P.ORIGIN_VERIFY_VERSION, P.ORIGIN_VERIFY_PREVIOUS_VERSION),
+        AlbCertificateArn=alb_certificate,
+        VpcId=_output(network, "VpcId"),
+        PublicSubnetIds=_output(network, "PublicSubnetIds"),
+        AlbSecurityGroupId=_output(security, "AlbSecurityGroupId"),
+        AlbCloudFrontSecurityGroupId=_output(security, "AlbCloudFrontSecurityGroupId"),
+        condition=PARALLEL,
+    )
     data = _nested_stack(
         t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + P.IAM + (P.NUMBER_OF_AZS, P.CLOUDFRONT_ENABLED),
+        # In the parallel layout the front stack has the origin secret and the replica stack the replica.
+        DbReplicaEnabled=If(PARALLEL, "false", Ref(P.DB_REPLICA_ENABLED.name)),
+        CloudFrontEnabled=If(PARALLEL, "false", Ref(P.CLOUDFRONT_ENABLED.name)),
         AvailabilityZones=_output(network, "AvailabilityZones"),
         DataSubnetIds=_output(network, "DataSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
@@ -82,19 +119,24 @@ def build() -> Template:
         EfsSecurityGroupId=_output(security, "EfsSecurityGroupId"),
         LogKeyArn=_output(network, "LogKeyArn"),
     )
-    dns = _nested_stack(
-        t, "DnsStack", "dns",
-        P.PROJECT + (P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.HOSTED_ZONE_ID, P.CLOUDFRONT_ENABLED,
-                     P.CLOUDFRONT_CERTIFICATE_ARN, P.ALB_CERTIFICATE_ARN),
-        condition=HAS_DOMAIN,
+    _nested_stack(
+        t, "ReplicaStack", "replica",
+        P.PROJECT + (P.DB_ENGINE, P.DB_INSTANCE_CLASS, P.DB_REPLICA_INSTANCE_CLASS, P.DB_ALLOCATED_STORAGE,
+                     P.DB_MAX_ALLOCATED_STORAGE, P.DB_MONITORING_INTERVAL, P.DB_PERFORMANCE_INSIGHTS,
+                     P.DB_LOG_RETENTION_DAYS),
+        AvailabilityZones=_output(network, "AvailabilityZones"),
+        DbSecurityGroupId=_output(security, "DbSecurityGroupId"),
+        LogKeyArn=_output(network, "LogKeyArn"),
+        **{name: _output(data, name) for name in ("DbInstanceIdentifier", "DbParameterGroupName",
+                                                  "DbMonitoringRoleArn")},
+        condition=PARALLEL_REPLICA,
     )
     app = _nested_stack(
         t, "AppStack", "app",
         P.PROJECT + P.APP + P.LOAD_BALANCER + P.IAM + (P.APP_PORT, P.DB_NAME, P.CLOUDFRONT_ENABLED,
                                                P.CLOUDFRONT_ONLY, P.ORIGIN_VERIFY_VERSION,
                                                P.ORIGIN_VERIFY_PREVIOUS_VERSION),
-        # With a domain the DNS stack makes (or passes on) the ALB certificate.
-        AlbCertificateArn=If(DOMAIN_READY, _output(dns, "AlbCertificateArn"), Ref(P.ALB_CERTIFICATE_ARN.name)),
+        AlbCertificateArn=alb_certificate,
         VpcId=_output(network, "VpcId"),
         PublicSubnetIds=_output(network, "PublicSubnetIds"),
         AppSubnetIds=_output(network, "AppSubnetIds"),
@@ -107,6 +149,7 @@ def build() -> Template:
         RotationCodeBucket="",
         RotationCodeKey=rotationfunction.CODE_PLACEHOLDER,
         AmiId=image,
+        TargetGroupArn=If(PARALLEL, _output(front, "TargetGroupArn"), ""),
         **{name: _output(data, name) for name in (
             "DbEndpointAddress", "DbEndpointPort", "DbMasterSecretArn", "DbAppSecretArn", "AppSecretArn",
             "EfsFileSystemId", "EfsFileSystemArn", "EfsAccessPointId", "EfsAccessPointArn",
@@ -119,6 +162,10 @@ def build() -> Template:
         AmiId=image,
         condition=HAS_BASTIONS,
     )
+    def load_balancer(name: str) -> If:
+        return If(PARALLEL, _output(front, name), _output(app, name))
+
+    origin_secret = If(PARALLEL, _output(front, "OriginVerifySecretArn"), _output(data, "OriginVerifySecretArn"))
     edge = _nested_stack(
         t, "EdgeStack", "edge",
         P.PROJECT + (P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
@@ -126,9 +173,9 @@ def build() -> Template:
         DomainName=ready_domain,
         ZoneId=If(DOMAIN_READY, _output(dns, "ZoneId"), ""),
         SiteCertificateArn=If(DOMAIN_READY, _output(dns, "SiteCertificateArn"), ""),
-        AlbDnsName=_output(app, "AlbDnsName"),
-        AlbCanonicalHostedZoneId=_output(app, "AlbCanonicalHostedZoneId"),
-        OriginVerifySecretArn=_output(data, "OriginVerifySecretArn"),
+        AlbDnsName=load_balancer("AlbDnsName"),
+        AlbCanonicalHostedZoneId=load_balancer("AlbCanonicalHostedZoneId"),
+        OriginVerifySecretArn=origin_secret,
         condition=HAS_EDGE,
     )
 
@@ -137,7 +184,9 @@ def build() -> Template:
         P.PROJECT + P.ALARMS + (P.ASG_MIN_SIZE, P.DB_REPLICA_ENABLED, P.EFS_THROUGHPUT_MODE,
                                 P.EFS_PERFORMANCE_MODE, P.NUMBER_OF_AZS, P.SINGLE_NAT_GATEWAY),
         NatGatewayIds=_output(network, "NatGatewayIds"),
-        **{name: _output(app, name) for name in ("AlbFullName", "TargetGroupFullName", "AutoScalingGroupName")},
+        **{name: load_balancer(name) for name in ("AlbFullName", "TargetGroupFullName")},
+        # Named, not taken from the app stack in the parallel layout, so the alarms need not wait for it.
+        AutoScalingGroupName=If(PARALLEL, naming.name(APP_ASG_NAME), _output(app, "AutoScalingGroupName")),
         # Not the database identifiers: the monitoring stack names them as the data stack does
         # (naming.DB_INSTANCE), which keeps the root under its size limit.
         **{name: _output(data, name) for name in ("EfsFileSystemId", "DbMasterSecretArn", "DbAppSecretArn")},
@@ -146,9 +195,10 @@ def build() -> Template:
 
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
+    t.add_output(Output("AlbDnsName", Description="Load balancer DNS name", Value=load_balancer("AlbDnsName")))
     site_url = If(DOMAIN_READY, Sub("https://${Site}", Site=naming.site_name()),
                   If(USE_CLOUDFRONT, Sub("https://${Cdn}", Cdn=_output(edge, "DistributionDomainName")),
-                     Sub("http://${Alb}", Alb=_output(app, "AlbDnsName"))))
+                     Sub("http://${Alb}", Alb=load_balancer("AlbDnsName"))))
     t.add_output(Output("SiteUrl", Description="Where users reach the app", Value=site_url))
     # What to do after the first create, as the Quick Starts' post-deployment
     # output does. It names SiteUrl, shown beside it, rather than repeat its If.
@@ -168,7 +218,7 @@ def build() -> Template:
     t.add_output(Output(
         "OriginVerifySecretArn",
         Description="Origin header secret (empty: no CloudFront)",
-        Value=If(USE_CLOUDFRONT, _output(data, "OriginVerifySecretArn"), ""),
+        Value=If(USE_CLOUDFRONT, origin_secret, ""),
     ))
     t.add_output(Output(
         "HostedZoneId",

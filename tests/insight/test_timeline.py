@@ -34,19 +34,63 @@ def test_the_critical_path_is_a_chain_that_adds_up_to_the_total(project, templat
     assert max(step.end for step in found.steps.values()) == found.total
 
 
-def test_prods_path_runs_through_the_database_its_replica_and_the_servers_boot(project, templates):
-    found = timeline.create(templates, evaluated(project, templates, "prod"))
-    names = [step.name for step in found.critical_path]
-    assert names.index("data.DbInstance") < names.index("data.DbReplica") < names.index("app.AppAutoScalingGroup")
-    database = next(step for step in found.critical_path if step.name == "data.DbInstance")
+def _with(project, templates, env: str, **changes: str) -> list[stacks.Stack]:
+    values = {**model.load_values(project, env)[1], **changes}
+    return stacks.evaluate(templates, values, model.DEFAULT_REGION)
+
+
+def _stack_end(found: timeline.Timeline, stack: str) -> int:
+    return found.steps[f"{stack}.{timeline.STACK_STEP}"].end
+
+
+def _stack_start(found: timeline.Timeline, stack: str) -> int:
+    return min(step.start for step in found.steps.values() if step.stack == stack)
+
+
+def test_in_the_parallel_layout_nothing_waits_for_what_it_does_not_use(project, templates):
+    prod = _with(project, templates, "prod", StackLayout="parallel")
+    found = timeline.create(templates, prod)
+    waits = found.stack_waits_for
+    assert "data" not in waits["edge"] and "app" not in waits["edge"], "CloudFront needs the load balancer only"
+    assert "app" not in waits["replica"] and "replica" not in waits["app"], "the replica beside the app"
+    assert "app" not in waits["monitoring"], "the alarms beside the app"
+    assert waits["front"] == ["network", "security"]
+    # And so in time: the distribution builds while the primary does.
+    assert _stack_start(found, "edge") < found.steps["data.DbInstance"].end
+    assert _stack_start(found, "monitoring") < _stack_end(found, "app")
+
+
+def test_the_chain_layout_keeps_its_order(project, templates):
+    """Environments created before the parallel layout keep theirs (review.refusals refuses a change)."""
+    found = timeline.create(templates, _with(project, templates, "prod", StackLayout="chain"))
+    waits = found.stack_waits_for
+    assert "front" not in waits and "replica" not in waits
+    assert waits["app"] == ["data", "network", "security"]
+    assert "app" in waits["edge"] and "data" in waits["edge"] and "app" in waits["monitoring"]
+
+
+def test_prods_site_answers_after_the_primary_and_the_servers_boot(project, templates):
+    """The issue's target: a prod create no longer than the fixed steps before the database, the primary's
+    create and the servers' boot and signal. The replica starts when its source is available, wherever it
+    is, so it finishes after; nothing a request needs waits for it."""
+    found = timeline.create(templates, _with(project, templates, "prod", StackLayout="parallel"))
+    names = [step.name for step in found.steps.values() if step.end <= found.serving]
+    assert "replica.DbReplica" not in names
+    database = found.steps["data.DbInstance"]
     assert database.seconds == durations.db_instance(True, 100).create  # prod: Multi-AZ, 100 GiB
+    # The path to the site: network and security, then the data stack (its primary, then a secret
+    # attachment and the stack's completion), then the app stack (its servers' boot and signal).
+    assert _stack_start(found, "data") == _stack_end(found, "security")
+    assert _stack_end(found, "data") - database.end <= 60
+    assert _stack_end(found, "front") <= _stack_end(found, "data") == _stack_start(found, "app")
+    assert found.serving == _stack_end(found, "app") < found.total == _stack_end(found, "replica")
+    assert found.serving < timeline.create(templates, _with(project, templates, "prod", StackLayout="chain")).total
 
 
 def test_the_stack_graph_is_what_the_root_references(project, templates):
     found = timeline.create(templates, evaluated(project, templates, "prod"))
     assert found.stack_waits_for["network"] == []
-    assert found.stack_waits_for["app"] == ["data", "network", "security"]
-    assert "app" in found.stack_waits_for["edge"] and "app" in found.stack_waits_for["monitoring"]
+    assert found.stack_waits_for["app"] == ["data", "front", "network", "security"]
     assert "edge" not in timeline.create(templates, evaluated(project, templates, "dev")).stack_waits_for
 
 
@@ -129,3 +173,26 @@ def test_the_boot_figures_docs_quote_are_the_ones_timeline_uses(project):
     page = " ".join((project / "docs" / "operations.md").read_text().split())
     assert (f"({timeline.BOOT_AT_BASELINE_SECONDS} s at a t3.small's baseline, "
             f"{timeline.BOOT_UNTHROTTLED_SECONDS} s unthrottled" in page)
+
+
+def test_the_performance_page_quotes_the_layouts_figures(project, templates):
+    """docs/performance.md's table: each environment in each layout, as timeline computes it."""
+    page = (project / "docs" / "performance.md").read_text()
+    rows = []
+    for env in ("dev", "prod"):
+        found = {}
+        for layout in ("chain", "parallel"):
+            values = {**model.load_values(project, env)[1], "StackLayout": layout}
+            prod = stacks.evaluate(templates, values, model.DEFAULT_REGION)
+            found[layout] = (timeline.create(templates, prod), timelinecommand.typical_updates(templates, values, prod))
+        figures = [("first create, every stack complete", lambda create, updates: create.total),
+                   ("first create, the site answers", lambda create, updates: create.serving)]
+        if env == "prod":
+            figures += [("a release (`AppRepositoryRef`)", lambda create, updates: updates[timelinecommand.RELEASE].total),
+                        ("a bigger database class (`DbInstanceClass`)",
+                         lambda create, updates: updates[timelinecommand.DATABASE_CLASS].total)]
+        for what, figure in figures:
+            before, after = (round(figure(*found[layout]) / 60) for layout in ("chain", "parallel"))
+            rows.append(f"| {env} | {what} | {before} min | {after} min |")
+    for row in rows:
+        assert row in page, row

@@ -110,7 +110,7 @@ def test_a_parameter_file_change_is_predicted_with_the_same_guard(checkout, caps
     assert run(checkout) == 3
     out = capsys.readouterr().out
     assert "parameters/prod.json: DbReplicaEnabled true -> false" in out
-    assert "delete: prod:data/DbReplica (AWS::RDS::DBInstance) will be removed from the stack" in out
+    assert "delete: prod:replica/DbReplica (AWS::RDS::DBInstance) will be removed from the stack" in out
     assert run(checkout, "--allow-delete") == 0
 
 

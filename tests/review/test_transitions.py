@@ -44,7 +44,7 @@ def test_monitoring_interval_off_is_sent_as_zero_and_the_role_goes(found):
 
 
 def test_the_replica_can_be_turned_off(found):
-    replica = change(found["Read replica off"], "data.DbReplica")
+    replica = change(found["Read replica off"], "replica.DbReplica")
     assert (replica.action, replica.deletion_policy) == (updates.REMOVE, "Delete")
 
 
@@ -137,7 +137,7 @@ def test_keeping_the_az_names_changes_nothing_and_moving_them_replaces_subnets(f
     assert found["The AZ names kept (threetier plan, first time)"].prediction.changes == []
     moved = found["Other AZ names, edited by hand"].prediction
     assert moved.find("network.AppSubnet2").action == updates.REPLACE
-    assert moved.find("data.DbReplica").action == updates.FAILS  # pinned to the second AZ, and named
+    assert moved.find("replica.DbReplica").action == updates.FAILS  # pinned to the second AZ, and named
 
 
 @pytest.mark.parametrize("title", ["CloudFront on", "CloudFront on in front of a live domain"])
@@ -160,7 +160,7 @@ def test_with_a_domain_step_1_moves_the_site_to_cloudfront(found):
     assert change(step_1, "edge.SiteAliasRecord").action == updates.IN_PLACE
     assert change(step_1, "edge.OriginAliasRecord").action == updates.ADD
     listener = change(found["CloudFront on in front of a live domain, step 2 of 2 (the next deploy)"],
-                      "app.HttpsListener")
+                      "front.HttpsListener")
     assert listener.action == updates.IN_PLACE and "DefaultActions" in listener.properties
 
 

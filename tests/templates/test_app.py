@@ -74,7 +74,8 @@ def test_instance_role_reads_two_secrets_mounts_one_file_system_and_leaves_only_
             "Sid": "LeaveAndRejoinTargetGroup",
             "Effect": "Allow",
             "Action": ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"],
-            "Resource": [{"Ref": "AppTargetGroup"}],
+            # Its own group, or in the parallel layout the front stack's.
+            "Resource": [{"Fn::If": ["OwnsLoadBalancer", {"Ref": "AppTargetGroup"}, {"Ref": "TargetGroupArn"}]}],
         },
         # DescribeTargetHealth has no resource type (Service Authorization Reference): "*" or nothing.
         "ReadTargetHealth": {
@@ -166,7 +167,7 @@ def test_auto_scaling_group_sizes_and_scaling_come_from_parameters(app_dict):
     assert props["VPCZoneIdentifier"] == {"Ref": "AppSubnetIds"}
     assert props["HealthCheckType"] == "ELB"
     assert props["HealthCheckGracePeriod"] == "1200"
-    assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]
+    assert props["TargetGroupARNs"] == [{"Ref": "AppTargetGroup"}]  # as evaluated alone: its own
     signal = app_dict["Resources"]["AppAutoScalingGroup"]["CreationPolicy"]["ResourceSignal"]
     assert signal["Count"] == {"Ref": "AsgMinSize"}  # the servers the group starts with
     rolling = asg["UpdatePolicy"]["AutoScalingRollingUpdate"]
@@ -312,7 +313,7 @@ def test_user_data_fills_ids_and_secret_arns_from_the_stack(app_dict):
                          "BootFilesSha256": userdata.boot_files_digest(userdata.APP_BOOT_FILES),
                          "DbCaBundleUrl": app.rds_ca_bundle_url().to_dict(),
                          # The refresh takes the server out of this target group while the app restarts.
-                         "TargetGroupArn": {"Ref": "AppTargetGroup"}}
+                         "TargetGroupArn": {"Fn::If": ["OwnsLoadBalancer", {"Ref": "AppTargetGroup"}, {"Ref": "TargetGroupArn"}]}}
     for placeholder in ("${EfsFileSystemId}", "${EfsAccessPointId}", "${DbAppSecretArn}",
                         "${AppSecretArn}",
                         "${DbEndpointAddress}", "${AppPort}", "${AWS::StackName}", "${AWS::Region}"):

@@ -234,7 +234,12 @@ def test_root_wires_monitoring_and_can_switch_it_off(root_template):
     assert root["Parameters"]["MonitoringEnabled"]["Default"] == "true"
     assert "MonitoringStack" not in Evaluation(root, {"MonitoringEnabled": "false"}).resources()
     passed = stack["Properties"]["Parameters"]
-    assert passed["AlbFullName"] == {"Fn::GetAtt": ["AppStack", "Outputs.AlbFullName"]}
+    # The load balancer is the front stack's in the parallel layout, the app stack's in the chain; the
+    # group is named in the parallel layout, so that the alarms need not wait for the app stack.
+    assert passed["AlbFullName"] == {"Fn::If": ["ParallelLayout", {"Fn::GetAtt": ["FrontStack", "Outputs.AlbFullName"]},
+                                                {"Fn::GetAtt": ["AppStack", "Outputs.AlbFullName"]}]}
+    parallel = Evaluation(root, {"StackLayout": "parallel"})
+    assert "AppStack" not in str(parallel.resolve(passed["AutoScalingGroupName"]))
     # The database identifiers are named, not passed (the root's size); the secrets are passed.
     assert "DbInstanceIdentifier" not in passed and "DbReplicaIdentifier" not in passed
     for secret in ("DbMasterSecretArn", "DbAppSecretArn"):

@@ -11,15 +11,13 @@ from threetier.deploy import package as packaging
 from threetier.parameters.evaluate import Evaluation, rules_refusing_a_create
 
 
-def test_root_parameters_have_groups_and_labels(root_template):
+def test_root_parameters_have_groups(root_template):
     root = root_template.to_dict()
     interface = root["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
     assert sorted(grouped) == sorted(root["Parameters"]), "every parameter is in exactly one group"
     assert len(grouped) == len(set(grouped))
-    advanced = {name for group in interface["ParameterGroups"] if group["Label"]["default"] in P.UNLABELLED_GROUPS
-                for name in group["Parameters"]}
-    assert advanced and set(interface["ParameterLabels"]) == set(root["Parameters"]) - advanced
+    assert "ParameterLabels" not in interface, "the console shows the names (threetier.parameters.param)"
 
     assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == [
         P.GROUP_PROJECT, P.GROUP_SIZE, P.GROUP_EDGE, P.GROUP_NOTIFICATIONS, P.GROUP_APP, P.GROUP_BASTION,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from troposphere import Sub, logs, s3 as bucket
 
 from threetier.blocks import naming
+from threetier.blocks.suppressions import checkov
 
 
 def log_group(title: str, thing: str, *, retention_days, kms_key_arn, keep: bool = True) -> logs.LogGroup:
@@ -62,6 +63,11 @@ def log_bucket(title: str, thing: str, *, condition: str, expiration_days,
             ]
         ),
         Tags=naming.tags(thing),
+        Metadata=checkov((
+            "CKV_AWS_18",
+            "It is itself the log bucket of a service (ALB or CloudFront access logs); logging the "
+            "access to it would need yet another bucket, logged in turn.",
+        )),
     )
 
 

@@ -8,10 +8,18 @@ parameter or output.
 
 from __future__ import annotations
 
-from troposphere import If, Sub
+from troposphere import If, Sub, Template, secretsmanager
+
+from threetier.blocks import naming
+from threetier.blocks.suppressions import checkov
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ORIGIN_VERIFY_KEY = "value"
+SECRET_KEY_REASON = (
+    "CKV_AWS_149",
+    "Encrypted with the AWS managed key aws/secretsmanager; IAM limits reading it to the "
+    "app role, and no other account needs it, so a customer managed key adds no control.",
+)
 
 
 def resolve(arn_parameter: str, key: str) -> Sub:
@@ -32,3 +40,31 @@ def resolve_version(arn_parameter: str, key: str, version_parameter: str, has_ve
 def pinned(arn_parameter: str, key: str, version_parameter: str) -> Sub:
     """One JSON key of the secret version whose id a parameter holds."""
     return Sub("{{resolve:secretsmanager:${%s}:SecretString:%s::${%s}}}" % (arn_parameter, key, version_parameter))
+
+
+def origin_verify_secret(t: Template, condition: str | None = None) -> secretsmanager.Secret:
+    """The header value that proves a request came through CloudFront: in the data stack in the
+    chain layout, in the front stack (templates/front.py) in the parallel one.
+
+    Nothing depends on its value surviving: CloudFront and the load balancer
+    both read it from here, so a new one is as good as the old.
+    """
+    secret = t.add_resource(
+        secretsmanager.Secret(
+            "OriginVerifySecret",
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+            Description=Sub("${ProjectName}-${EnvironmentName}: header value CloudFront sends to the load balancer"),
+            GenerateSecretString=secretsmanager.GenerateSecretString(
+                SecretStringTemplate="{}",
+                GenerateStringKey=ORIGIN_VERIFY_KEY,
+                PasswordLength=48,
+                ExcludePunctuation=True,
+            ),
+            Tags=naming.tags("origin-verify-secret"),
+            Metadata=checkov(SECRET_KEY_REASON),
+        )
+    )
+    if condition is not None:
+        secret.Condition = condition
+    return secret

@@ -93,9 +93,12 @@ def _read_architecture(env: str, region: str, evaluated: list[Stack]) -> Archite
     def of_type(resource_type: str):
         return by_type.get(resource_type, [])
 
-    def props_of(qualified_id: str) -> dict:
+    def stack_of(qualified_id: str) -> tuple[Stack, str]:
         stack_name, logical_id = qualified_id.split(".", 1)
-        stack = next(s for s in evaluated if s.name == stack_name)
+        return next(s for s in evaluated if s.name == stack_name), logical_id
+
+    def props_of(qualified_id: str) -> dict:
+        stack, logical_id = stack_of(qualified_id)
         return stack.resources[logical_id]["Properties"]
 
     architecture = Architecture(
@@ -113,7 +116,7 @@ def _read_architecture(env: str, region: str, evaluated: list[Stack]) -> Archite
     architecture.load_balancers = _load_balancers(of_type)
     architecture.app_servers = _app_servers(of_type, props_of)
     architecture.instances = _instances(of_type, props_of)
-    architecture.databases = _databases(of_type, props_of)
+    architecture.databases = _databases(of_type, props_of, stack_of)
     architecture.file_systems = _file_systems(of_type)
     architecture.distributions = tuple(
         _distribution(stack.qualified(logical_id), props)
@@ -297,13 +300,14 @@ def _instances(of_type, props_of) -> tuple[Instance, ...]:
     return tuple(instances)
 
 
-def _databases(of_type, props_of) -> tuple[Database, ...]:
+def _databases(of_type, props_of, stack_of) -> tuple[Database, ...]:
     databases = []
     for logical_id, stack, props in of_type("AWS::RDS::DBInstance"):
         raw = stack.raw_properties(logical_id)
         source = props.get("SourceDBInstanceIdentifier")
-        # A replica inherits storage, port and subnets from its source.
+        # A replica inherits storage, port and subnets from its source, which may be in another stack.
         storage_props = props_of(source) if source else props
+        storage_stack, storage_id = stack_of(source) if source else (stack, logical_id)
         subnet_group = storage_props.get("DBSubnetGroupName")
         databases.append(Database(
             id=stack.qualified(logical_id),
@@ -313,8 +317,8 @@ def _databases(of_type, props_of) -> tuple[Database, ...]:
             instance_class_parameter=stack.parameter_behind(raw.get("DBInstanceClass")),
             multi_az=_true(props.get("MultiAZ")),
             storage_gb=int(storage_props.get("AllocatedStorage", 0)),
-            storage_parameter=stack.parameter_behind(
-                (stack.raw_properties(source.split(".", 1)[1]) if source else raw).get("AllocatedStorage")),
+            storage_parameter=storage_stack.parameter_behind(
+                storage_stack.raw_properties(storage_id).get("AllocatedStorage")),
             port=_port(storage_props["Port"]) if "Port" in storage_props else None,
             az=props.get("AvailabilityZone") if isinstance(props.get("AvailabilityZone"), str) else None,
             subnets=tuple(props_of(subnet_group).get("SubnetIds", [])) if isinstance(subnet_group, str) else (),

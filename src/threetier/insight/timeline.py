@@ -19,6 +19,8 @@ from threetier.facts import durations
 from threetier.insight import stacks
 
 NESTED_STACK = stacks.NESTED_STACK
+# The step of a nested stack's own work after its last resource: its completion.
+STACK_STEP = "(stack)"
 AUTO_SCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
 DB_INSTANCE = "AWS::RDS::DBInstance"
 # An app server's boot to its cfn-signal, measured by the boot test on 2026-12-06 (docs/boot-test.md):
@@ -29,6 +31,9 @@ BOOT_UNTHROTTLED_SECONDS = 31
 # The target group keeps a server it deregisters this long, so a rolling update's old server goes
 # only after it (templates/app.py sets deregistration_delay.timeout_seconds).
 DEREGISTRATION_SECONDS = 30
+# Nested stacks no user's request waits for: the app reads and writes the primary database only
+# (DbEndpointAddress), the alarms watch, the bastions are for operators.
+NOT_SERVING = ("replica", "monitoring", "admin")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,12 @@ class Timeline:
     @property
     def total(self) -> int:
         return max((step.end for step in self.steps.values()), default=0)
+
+    @property
+    def serving(self) -> int:
+        """When every stack a request goes through is complete: the site answers."""
+        return max((step.end for step in self.steps.values()
+                    if step.logical_id == STACK_STEP and step.stack not in NOT_SERVING), default=self.total)
 
 
 def create(templates: stacks.Templates, evaluated: list[stacks.Stack]) -> Timeline:
@@ -187,7 +198,7 @@ class _Graph:
                 node = f"{name}.{logical_id}"
                 self.nodes[node] = (name, logical_id, resource["Type"])
                 self.waits_for[node] = [start] + [f"{name}.{other}" for other in _references(stack, logical_id)]
-            self.nodes[end] = (name, "(stack)", NESTED_STACK)
+            self.nodes[end] = (name, STACK_STEP, NESTED_STACK)
             self.waits_for[end] = [f"{name}.{logical_id}" for logical_id in stack.resources] or [start]
 
     def order(self) -> list[str]:
@@ -209,7 +220,7 @@ class _Graph:
         stack, logical_id, resource_type = self.nodes[node]
         if logical_id == "(start)":
             return 0, ""
-        if logical_id == "(stack)":
+        if logical_id == STACK_STEP:
             typical = durations.TYPICAL[NESTED_STACK]
             return typical.create, typical.source
         resource = self.stacks[stack].resources[logical_id]
@@ -226,7 +237,7 @@ class _Graph:
         stack, logical_id, resource_type = self.nodes[node]
         if logical_id == "(start)":
             return 0, ""
-        if logical_id == "(stack)":
+        if logical_id == STACK_STEP:
             changed = any(name.startswith(f"{stack}.") for name in changes)
             typical = durations.TYPICAL[NESTED_STACK]
             return (typical.update, typical.source) if changed else (0, "")
@@ -310,7 +321,8 @@ def format_report(found: Report) -> str:
     lines = [f"Timeline for {found.env} ({found.parameter_file})", ESTIMATE_NOTE, "", "Stacks, and what each waits for:"]
     for stack, waits in found.create.stack_waits_for.items():
         lines.append(f"  {stack:<12} {', '.join(waits) or '-'}")
-    lines += ["", f"First create: {about(found.create.total)} ({minutes(found.create.total)}).", *_path(found.create)]
+    lines += ["", f"First create: {about(found.create.total)} ({minutes(found.create.total)}).", *_serving(found.create),
+              *_path(found.create)]
     lines += ["", "Typical updates:"]
     for title, update in found.updates.items():
         lines += [f"  {title}: {about(update.total)} ({minutes(update.total)}).", *_path(update, indent="  ")]
@@ -322,10 +334,17 @@ def format_report(found: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _serving(found: Timeline) -> list[str]:
+    if found.serving >= found.total:
+        return []
+    return [f"The site answers after {about(found.serving)} ({minutes(found.serving)}), when the stacks requests "
+            f"go through are complete; {', '.join(NOT_SERVING)} finish on their own."]
+
+
 def _path(found: Timeline, indent: str = "") -> list[str]:
     lines = [f"{indent}Critical path (start, duration, what):"]
     for step in found.critical_path:
-        if step.logical_id == "(stack)":
+        if step.logical_id == STACK_STEP:
             what = f"{step.stack} stack complete"
         elif step.logical_id == "(cleanup)":
             what = "cleanup: what the update removes or replaces is deleted"
@@ -344,7 +363,8 @@ def as_json(found: Report) -> dict:
     return {
         "env": found.env, "estimate": True, "checked": durations.CHECKED,
         "stacks": found.create.stack_waits_for,
-        "create": {"seconds": found.create.total, "critical_path": steps(found.create)},
+        "create": {"seconds": found.create.total, "serving_seconds": found.create.serving,
+                   "critical_path": steps(found.create)},
         "updates": {title: {"seconds": update.total, "critical_path": steps(update)}
                     for title, update in found.updates.items()},
     }

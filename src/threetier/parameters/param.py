@@ -32,11 +32,10 @@ GROUP_ADVANCED_DATA = "Advanced: database and file system"
 
 GROUP_ADVANCED_ALARMS = "Advanced: alarm thresholds"
 
-# The console shows a parameter's name where it has no label. The advanced
-# groups go without: their names (DbMonitoringInterval, AlbIdleTimeoutSeconds)
-# say as much as a label would, their descriptions say the rest, and the 3 KB
-# their labels took leave the root room under its 40,000 bytes (issue 18).
-UNLABELLED_GROUPS = (GROUP_ADVANCED_SERVERS, GROUP_ADVANCED_DATA, GROUP_ADVANCED_ALARMS)
+# The templates give the console no ParameterLabels: it then shows each parameter's name
+# (DomainName, DbMultiAz, AlarmEmail), which says as much as a label would, with its hint
+# under it; the 5.6 KB the labels took leave the root room under its 40,000 bytes (issue 18).
+# A Param's label is still the first column of parameters/README.md.
 
 
 
@@ -121,15 +120,11 @@ def as_nested(param: Param) -> Param:
 
 
 def use(t: Template, *params: Param, root: bool = False) -> None:
-    """Add parameters to a template and record their group and label."""
-    interface = t.metadata.setdefault(
-        INTERFACE, {"ParameterGroups": [], "ParameterLabels": {}}
-    )
+    """Add parameters to a template and record their console group."""
+    interface = t.metadata.setdefault(INTERFACE, {"ParameterGroups": []})
     for param in params:
         t.add_parameter(param.to_parameter(root))
         _group(interface, param.group).append(param.name)
-        if param.group not in UNLABELLED_GROUPS:
-            interface["ParameterLabels"][param.name] = {"default": param.label}
 
 
 

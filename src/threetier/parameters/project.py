@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threetier.parameters.param import GROUP_PROJECT, Param
+from threetier.parameters.param import GROUP_ADVANCED_SERVERS, GROUP_PROJECT, Param
 
 PROJECT_NAME = Param(
     "ProjectName",
@@ -35,3 +35,26 @@ ENVIRONMENT_NAME = Param(
 )
 
 PROJECT = (PROJECT_NAME, ENVIRONMENT_NAME)
+
+# How the nested stacks wait for each other (templates/root.py). The template's default is the
+# chain, the layout of every environment created before it existed, so that a console update of
+# such a stack changes nothing; the environment files ask for parallel, and the tool refuses to
+# change the value of a deployed environment (threetier.review.refused), as the move would
+# replace its load balancer, log bucket, origin secret and read replica.
+CHAIN_LAYOUT = "chain"
+PARALLEL_LAYOUT = "parallel"
+STACK_LAYOUT = Param(
+    "StackLayout",
+    "String",
+    "How the nested stacks wait for each other. chain: network, security, data, app, then edge "
+    "and monitoring, the read replica inside the data stack (environments created before December "
+    "2026). parallel: the load balancer and the origin secret in a front stack that builds while the "
+    "database does, so CloudFront and the alarms do not wait for the database or the servers, and "
+    "the read replica in a stack of its own beside the app. Fixed when the environment is created.",
+    label="Stack layout",
+    group=GROUP_ADVANCED_SERVERS,
+    hint="parallel: edge, alarms, replica beside the app. Fixed at create.",
+    default=CHAIN_LAYOUT,
+    allowed_values=(CHAIN_LAYOUT, PARALLEL_LAYOUT),
+    constraint="chain or parallel.",
+)

@@ -104,11 +104,20 @@ SITE_CERTIFICATE_ARN = wired(
 
 ALB_FULL_NAME = wired("AlbFullName", "String", "Load balancer name for CloudWatch (app/...).")
 
+# Empty in the chain layout, where the app stack makes its own load balancer (templates/app.py).
+TARGET_GROUP_ARN = wired("TargetGroupArn", "String", "Target group of the front stack (empty: the app stack's own).",
+                         default="")
+
 TARGET_GROUP_FULL_NAME = wired("TargetGroupFullName", "String", "Target group name for CloudWatch.")
 
 AUTO_SCALING_GROUP_NAME = wired("AutoScalingGroupName", "String", "Auto Scaling group of the app servers.")
 
 DB_INSTANCE_IDENTIFIER = wired("DbInstanceIdentifier", "String", "Primary database instance id.")
+
+DB_PARAMETER_GROUP_NAME = wired("DbParameterGroupName", "String", "DB parameter group (data stack output).")
+
+DB_MONITORING_ROLE_ARN = wired("DbMonitoringRoleArn", "String",
+                               "Enhanced monitoring role (data stack output; empty: monitoring off).")
 
 DB_REPLICA_IDENTIFIER = wired("DbReplicaIdentifier", "String", "Read replica instance id (empty without one).")
 

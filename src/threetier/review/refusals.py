@@ -15,6 +15,8 @@ AZS = "NumberOfAzs"
 SUBNET_BITS = "SubnetCidrBits"
 CLOUDFRONT = "CloudFrontEnabled"
 ORIGIN_PINS = ("OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
+LAYOUT = "StackLayout"
+LAYOUT_DEFAULT = "chain"  # P.CHAIN_LAYOUT: review sits above parameters, but this module takes plain values
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html
 STORAGE_PAGE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html"
 # EC2 deletes no subnet that still holds network interfaces (the database's, a mount target's,
@@ -27,6 +29,12 @@ OVERLAP_PAGE = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Creat
 # A dynamic reference names a version of one secret; CloudFormation resolves it when the resource
 # is created or its text changes, and fails the resource when that version does not exist.
 DYNAMIC_REFERENCE_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html"
+# Removing a resource from a stack's template deletes it; a resource with the same definition in
+# another stack is a new resource. Moving one without replacing it takes a stack refactor
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-refactoring.html), which
+# cannot create or delete resources or add parameters in the same step: not something a change
+# set review can show.
+REFACTOR_PAGE = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-refactoring.html"
 NEW_ENVIRONMENT = ("create a new environment with the new value beside this one, move the data "
                    "(a database snapshot, the file system's backup), switch the DNS name, then delete this one")
 
@@ -49,7 +57,7 @@ def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
     """What AWS would refuse in going from the values `before` to `after` (each with the
     template's defaults filled in), in parameter order."""
     found = []
-    for check in (_storage, _azs, _subnet_bits, _origin_pins):
+    for check in (_storage, _azs, _subnet_bits, _origin_pins, _stack_layout):
         refusal = check(before, after)
         if refusal is not None:
             found.append(refusal)
@@ -110,6 +118,22 @@ def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
                    f"empty {' and '.join(ORIGIN_PINS)} (in parameters/ENV.pins.json, where rotate-origin-secret pins "
                    "them, or in parameters/ENV.json; CloudFront and the load balancer then use the new "
                    "secret's current value); rotate it later with `threetier rotate-origin-secret ENV`")
+
+
+def _stack_layout(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    """The other layout builds the load balancer, its log bucket, the origin secret and the read replica
+    in other nested stacks (templates/root.py): CloudFormation would make new ones and delete the old."""
+    old, new = before.get(LAYOUT) or LAYOUT_DEFAULT, after.get(LAYOUT) or LAYOUT_DEFAULT
+    if old == new:
+        return None
+    return Refusal(LAYOUT, old, new,
+                   "the layouts keep the load balancer, its access-log bucket, the origin header secret and the "
+                   "read replica in different nested stacks, and CloudFormation moves no resource between stacks "
+                   "in an update: it would create new ones (a new load balancer name for the site's records and "
+                   "CloudFront; the replica's fixed identifier collides with the old one's) and delete the old "
+                   "(deletion protection keeps a protected load balancer, which fails the update)", REFACTOR_PAGE,
+                   f"keep {LAYOUT} {old} in the environment file (a layout is chosen when an environment is "
+                   f"created); for the {new} layout, {NEW_ENVIRONMENT}")
 
 
 def _number(text: str | None) -> float | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from threetier.insight import model
 from threetier.parameters import validate
 from threetier.parameters.evaluate import with_defaults
-from threetier.review import cloudfrontsteps, updates
+from threetier.review import cloudfrontsteps, refusals, updates
 
 PREFIX_LIST = "pl-3b927c52"  # us-east-1's CloudFront origin-facing list, as `plan` fills it in
 CLOUDFRONT = {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}
@@ -54,6 +54,11 @@ TRANSITIONS = (
     Transition("Read replica off", "prod", {"DbReplicaEnabled": "false"}),
     Transition("Read replica on", "dev", {"DbReplicaEnabled": "true"}),
     Transition("Shorter backup retention", "prod", {"DbBackupRetentionDays": "7"}),
+    # prod.json asks for the parallel layout; an environment created before it has the chain.
+    Transition("The parallel layout for an environment created before it", "prod", {"StackLayout": "parallel"},
+               base={"StackLayout": "chain"}),
+    Transition("These templates over an environment created before the parallel layout", "prod",
+               {"AppRepositoryRef": "v2.0.0"}, base={"StackLayout": "chain"}),
     Transition("A bastion host", "dev", {"BastionCount": "1", "AdminCidr": "203.0.113.0/24",
                                          "BastionKeyPairName": "ops"}),
     Transition("CloudFront on", "prod", CLOUDFRONT, base=NO_CLOUDFRONT),
@@ -92,6 +97,7 @@ class Outcome:
     refused: str | None
     prediction: updates.Prediction | None
     needs_allow_insecure: bool = False
+    refused_by_plan: str | None = None  # review.refusals: what AWS refuses in the middle of an update
 
     @property
     def replaced_or_removed_state(self) -> list[updates.ResourceChange]:
@@ -115,6 +121,11 @@ def outcomes(project: Path) -> list[Outcome]:
         insecure = any("--allow-insecure" in problem.message for problem in problems)
         if errors:
             found.append(Outcome(transition, f"{errors[0].parameter}: {errors[0].message}", None))
+            continue
+        declared = root.get("Parameters", {})
+        refused = refusals.refusals(with_defaults(before, declared), with_defaults(after, declared))
+        if refused:
+            found.append(Outcome(transition, None, None, refused_by_plan=str(refused[0])))
             continue
         for deploy, start, end in deploys(transition, before, after, root.get("Parameters", {})):
             found.append(Outcome(deploy, None, updates.predict(templates, start, end, REGION), insecure))
@@ -145,6 +156,10 @@ def table(found: list[Outcome]) -> str:
         change = ", ".join(f"`{k}={v}`" for k, v in t.changes.items())
         if outcome.refused:
             lines.append(f"| {t.title}: {change} | {t.env} | **refused** by `validate`: {outcome.refused} | - |")
+            continue
+        if outcome.refused_by_plan:
+            lines.append(f"| {t.title}: {change} | {t.env} | **refused** by `plan` and `diff`: "
+                         f"{outcome.refused_by_plan} | - |")
             continue
         if outcome.needs_allow_insecure:
             change += " (with `--allow-insecure`)"
