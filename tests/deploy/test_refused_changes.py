@@ -75,3 +75,21 @@ def test_cloudfront_on_with_pins_into_the_deleted_secret_is_refused(tmp_path, aw
     assert (f"{ENV}.json: CloudFrontEnabled false -> true: turning CloudFront on creates a new origin header "
             "secret, and OriginVerifySecretVersion pins versions of the one deleted") in err
     assert "What works: empty OriginVerifySecretVersion and OriginVerifyPreviousSecretVersion" in err
+
+
+def test_the_parallel_layout_over_an_environment_deployed_before_it_is_refused(tmp_path, aws, capsys):  # noqa: F811
+    """A stack deployed before StackLayout existed has no such parameter: the template's default, chain."""
+    root = root_template()
+    root.add_parameter(Parameter("StackLayout", Type="String", Default="chain", AllowedValues=["chain", "parallel"]))
+    project = write_project(tmp_path, {"main.yaml": root, "app.yaml": app_template()},
+                            {"ProjectName": PROJECT_NAME, "EnvironmentName": ENV, "StackLayout": "parallel"})
+    response = r.stack(STACK_NAME, "UPDATE_COMPLETE")
+    response["Stacks"][0]["Parameters"] = [{"ParameterKey": "ProjectName", "ParameterValue": PROJECT_NAME},
+                                           {"ParameterKey": "EnvironmentName", "ParameterValue": ENV}]
+    aws.cfn_stub.add_response("describe_stacks", response, {"StackName": STACK_NAME})
+
+    assert plan(project) == 2
+
+    err = capsys.readouterr().err
+    assert f"{ENV}.json: StackLayout chain -> parallel: the layouts keep the load balancer" in err
+    assert "What works: keep StackLayout chain in the environment file" in err
