@@ -29,7 +29,7 @@ from troposphere import (
 )
 
 from threetier import parameters as P
-from threetier.blocks import logstore, naming, policies, secrets
+from threetier.blocks import logstore, naming, policies, secrets, webacl
 from threetier.parameters import conditions
 from threetier.parameters.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
@@ -43,12 +43,6 @@ CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ORIGIN_ID = "load-balancer"
 LOG_RETENTION_DAYS = 90
-# AWS managed rule groups on the web ACL: the common rule set (OWASP top
-# risks) and known bad inputs (e.g. Log4j JNDI lookups, CVE-2021-44228).
-MANAGED_RULE_GROUPS = (
-    ("AWSManagedRulesCommonRuleSet", "common-rule-set"),
-    ("AWSManagedRulesKnownBadInputsRuleSet", "known-bad-inputs"),
-)
 
 
 def build() -> Template:
@@ -99,39 +93,7 @@ def _log_bucket(t: Template) -> bucket.Bucket:
 
 
 def _web_acl(t: Template) -> wafv2.WebACL:
-    return t.add_resource(
-        wafv2.WebACL(
-            "WebAcl",
-            Condition=CREATE_WEB_ACL,
-            Scope="CLOUDFRONT",
-            DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
-            Rules=[_managed_rule_group(priority, name, metric) for priority, (name, metric) in enumerate(
-                MANAGED_RULE_GROUPS)],
-            VisibilityConfig=_visibility("web-acl"),
-            Tags=naming.tags("web-acl"),
-        )
-    )
-
-
-def _managed_rule_group(priority: int, name: str, metric: str) -> wafv2.WebACLRule:
-    return wafv2.WebACLRule(
-        Name=name,
-        Priority=priority,
-        # "None": apply the rule group's own block actions.
-        OverrideAction=wafv2.OverrideAction(**{"None": {}}),
-        Statement=wafv2.Statement(
-            ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(VendorName="AWS", Name=name)
-        ),
-        VisibilityConfig=_visibility(metric),
-    )
-
-
-def _visibility(metric: str) -> wafv2.VisibilityConfig:
-    return wafv2.VisibilityConfig(
-        CloudWatchMetricsEnabled=True,
-        MetricName=Sub("${ProjectName}-${EnvironmentName}-" + metric),
-        SampledRequestsEnabled=True,
-    )
+    return t.add_resource(webacl.web_acl("WebAcl", condition=CREATE_WEB_ACL))
 
 
 def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL) -> cf.Distribution:
