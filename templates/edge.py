@@ -19,6 +19,7 @@ from troposphere import (
     GetAtt,
     If,
     NoValue,
+    Not,
     Ref,
     Sub,
     Template,
@@ -36,6 +37,7 @@ from threetier.parameters.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_
 DOMAIN_WITH_CLOUDFRONT = "DomainWithCloudFront"
 HAS_LOGGING = "HasCloudFrontLogging"
 CREATE_WEB_ACL = "CreateWebAcl"
+USE_COMPANION_WEB_ACL = "UseCompanionWebAcl"
 
 # AWS-defined constants (the same in every account and region).
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -52,6 +54,7 @@ def build() -> Template:
     )
     P.use(t, P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
           P.CLOUDFRONT_LOGGING, P.WAF_ENABLED, P.ORIGIN_VERIFY_VERSION)
+    P.use(t, P.WEB_ACL_ARN)
     P.use(t, P.ZONE_ID, P.SITE_CERTIFICATE_ARN, P.ALB_DNS_NAME, P.ALB_HOSTED_ZONE_ID,
           P.ORIGIN_VERIFY_SECRET_ARN)
     conditions.add(t, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, IN_US_EAST_1, HAS_ORIGIN_VERSION)
@@ -61,6 +64,10 @@ def build() -> Template:
     # CloudFront web ACLs can only be created in us-east-1 (a root Rule says so).
     t.add_condition(CREATE_WEB_ACL, And(Condition(USE_CLOUDFRONT), Condition(IN_US_EAST_1),
                                         Equals(Ref(P.WAF_ENABLED.name), "true")))
+    # Elsewhere the web ACL is the us-east-1 companion stack's (templates/edge_us_east_1.py).
+    t.add_condition(USE_COMPANION_WEB_ACL, And(
+        Condition(USE_CLOUDFRONT), Not(Condition(IN_US_EAST_1)), Equals(Ref(P.WAF_ENABLED.name), "true"),
+        Not(Equals(Ref(P.WEB_ACL_ARN.name), ""))))
 
     log_bucket = _log_bucket(t)
     web_acl = _web_acl(t)
@@ -154,7 +161,8 @@ def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL)
                                IncludeCookies=False),
                     NoValue,
                 ),
-                WebACLId=If(CREATE_WEB_ACL, GetAtt(web_acl, "Arn"), NoValue),
+                WebACLId=If(CREATE_WEB_ACL, GetAtt(web_acl, "Arn"),
+                            If(USE_COMPANION_WEB_ACL, Ref(P.WEB_ACL_ARN.name), NoValue)),
             ),
             Tags=naming.tags("cdn"),
         )
