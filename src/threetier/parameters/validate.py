@@ -472,7 +472,7 @@ def waf_needs_cloudfront(inputs: Inputs) -> list[Problem]:
                     f"set {switch} to true, or this to false", related=(switch,))]
 
 
-def _companion_needs(inputs: Inputs) -> dict[str, str]:
+def companion_needs(inputs: Inputs) -> dict[str, str]:
     """{parameter the companion stack would fill: the setting that asks for it} for this region's values."""
     if (inputs.region in (None, COMPANION_REGION) or not inputs.declares(*FILLED_BY_COMPANION)
             or inputs.value(P.CLOUDFRONT_ENABLED.name) != "true"):
@@ -497,7 +497,7 @@ def companion_partition(inputs: Inputs) -> list[Problem]:
                     f"{COMPANION_REGION}, and {inputs.region} is in the {partition} partition, which has no "
                     f"{COMPANION_REGION}: set this to {'false' if setting == P.WAF_ENABLED.name else 'empty'}, "
                     f"or {P.CLOUDFRONT_ENABLED.name} to false", related=(filled, P.CLOUDFRONT_ENABLED.name))
-            for filled, setting in _companion_needs(inputs).items()]
+            for filled, setting in companion_needs(inputs).items()]
 
 
 def companion_stack(inputs: Inputs) -> list[Problem]:
@@ -511,7 +511,7 @@ def companion_stack(inputs: Inputs) -> list[Problem]:
                     f"{COMPANION_REGION} and pass it on; for a console deploy, create output/{COMPANION_TEMPLATE} "
                     f"in {COMPANION_REGION} first and set this to its {COMPANION_OUTPUTS[filled]} output",
                     NOTE, related=(setting,))
-            for filled, setting in _companion_needs(inputs).items()]
+            for filled, setting in companion_needs(inputs).items()]
 
 
 def alb_certificate_region(inputs: Inputs) -> list[Problem]:

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from threetier import emit
-from threetier.deploy import advice, changeset, events, protection
-from threetier.deploy.commands import common
+from threetier.deploy import advice, changeset, companion, events, protection
+from threetier.deploy.commands import common, companion as companion_command
 from threetier.deploy.commands.outcome import report as report_outcome
 from threetier.deploy.errors import EXIT_FAILURE, EXIT_OK
 from threetier.review import console
@@ -20,16 +20,16 @@ def run(args: argparse.Namespace) -> int:
     clients = common.connect(args)
     cfn = clients.cloudformation
     stack = changeset.describe_stack(cfn, stack_name)
+    color = console.wants_color(sys.stdout)
     if stack is None:
         print(f"Stack {stack_name} does not exist in {clients.region}: nothing to delete. "
               f"`threetier leftovers {args.env}` lists what an earlier one retained.")
-        return EXIT_OK
+        return _companion_after(args, project, stack_name, clients.region, color)
     status = stack["StackStatus"]
     if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         print(advice.next_step(status, stack_name, args.env, args.region), file=sys.stderr)
         return EXIT_FAILURE
 
-    color = console.wants_color(sys.stdout)
     guarded = protection.guarded(stack, args.settings.protected)
     if guarded and not args.disable_termination_protection:
         print(protection.refusal(stack, stack_name, args.env, args.settings, args.region), file=sys.stderr)
@@ -58,7 +58,16 @@ def run(args: argparse.Namespace) -> int:
     cfn.delete_stack(**delete_request(stack_id, args.role_arn))
     print(f"Deleting stack {stack_name}; following its events:")
     outcome = common.follow(cfn, stack_id, stack_name, start, args, color)
-    return report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+    code = report_outcome(cfn, outcome, stack_name, args, ("DELETE_COMPLETE",), color)
+    return code if code != EXIT_OK else _companion_after(args, project, stack_name, clients.region, color)
+
+
+def _companion_after(args: argparse.Namespace, project, stack_name: str, region: str, color: bool) -> int:
+    """The us-east-1 companion stack of an environment elsewhere, deleted after the main stack (whose
+    distribution used its certificate and web ACL); nothing in us-east-1 or without the template."""
+    if region == companion.REGION or not (project / "output" / companion.TEMPLATE).is_file():
+        return EXIT_OK
+    return companion_command.delete(args, stack_name, color)
 
 
 
