@@ -5,8 +5,8 @@ with Scope CLOUDFRONT can only be created in us-east-1. An environment in any ot
 region keeps these two here, in a small stack of its own in us-east-1, which
 `threetier plan`/`deploy` create before the main stack; its outputs reach the main
 stack as CloudFrontCertificateArn and WebAclArn (threetier.deploy.companion).
-https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
-https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-wafv2-webacl.html
+https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
+https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
 
 Not a nested stack of main.yaml: a nested stack is created in its parent's region.
 In us-east-1 the environment needs no companion (the dns and edge stacks make both).
@@ -47,7 +47,7 @@ def build() -> Template:
         DomainName=naming.site_name(),
         # ACM in us-east-1 writes the validation record into the (global) Route 53
         # zone itself, as the dns stack's certificates do in their region.
-        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-certificatemanager-certificate.html
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-certificatemanager-certificate-domainvalidationoption.html
         ValidationMethod="DNS",
         DomainValidationOptions=[acm.DomainValidationOption(
             DomainName=naming.site_name(), HostedZoneId=Ref(P.HOSTED_ZONE_ID.name))],

@@ -6,8 +6,8 @@ is created in us-east-1 only; a nested stack is created in its parent's region. 
 elsewhere with CloudFront and a domain (or WAF) gets a stack of its own in us-east-1,
 output/edge-us-east-1.yaml (templates/edge_us_east_1.py), deployed before the main stack, whose
 outputs reach it as CloudFrontCertificateArn and WebAclArn.
-https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
-https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-wafv2-webacl.html
+https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
+https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
 
 The main stack must be updated before the companion is deleted: ACM refuses to delete a certificate
 a distribution uses (https://docs.aws.amazon.com/acm/latest/APIReference/API_DeleteCertificate.html),

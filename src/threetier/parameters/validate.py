@@ -49,8 +49,8 @@ FILLED_BY_PLAN = frozenset({P.CLOUDFRONT_PREFIX_LIST_ID.name, P.AVAILABILITY_ZON
 # CloudFront takes its certificate and its (CLOUDFRONT-scoped) web ACL from us-east-1 only: outside
 # it, `threetier plan`/`deploy` create them in the companion stack there (output/edge-us-east-1.yaml,
 # threetier.deploy.companion) and fill these in from its outputs.
-# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-wafv2-webacl.html
+# https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
+# https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
 COMPANION_REGION = "us-east-1"
 COMPANION_TEMPLATE = "edge-us-east-1.yaml"
 # {parameter of the main stack: the companion stack's output it takes}
