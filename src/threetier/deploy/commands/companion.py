@@ -1,7 +1,7 @@
 """The us-east-1 companion stack in plan and deploy (threetier.deploy.companion): its change set
 first, reviewed like the main stack's; deploy executes it and hands its outputs to the main stack.
 
-`hand_over` is what plan.make_change_set calls; `delete` is delete's last step.
+`hand_over` is what plan.make_change_set calls; delete removes the companion after the main stack.
 """
 
 from __future__ import annotations
@@ -137,32 +137,3 @@ def _execute(args: argparse.Namespace, cfn, need: companion.Need, stack: dict | 
     code = report_outcome(cfn, outcome, need.stack_name, args, SUCCESS, color)
     return None if code == EXIT_OK else code
 
-
-def delete(args: argparse.Namespace, main_stack: str, color: bool) -> int:
-    """Delete the companion stack once the main stack is gone (its distribution used the certificate
-    and web ACL), guarded as the main stack is: termination protection, the confirmation."""
-    name = companion.stack_name(main_stack)
-    cfn = common.clients_for(args, companion.REGION).cloudformation
-    stack = changeset.describe_stack(cfn, name)
-    if stack is None:
-        return EXIT_OK
-    status = stack["StackStatus"]
-    if events.is_running(status):
-        print(advice.next_step(status, name, args.env, companion.REGION), file=sys.stderr)
-        return EXIT_FAILURE
-    guarded = protection.guarded(stack, args.settings.protected)
-    if guarded and not args.disable_termination_protection:
-        print(protection.refusal(stack, name, args.env, args.settings, companion.REGION), file=sys.stderr)
-        return EXIT_FAILURE
-    print(console.paint(f"Deleting stack {name} ({status}) in {companion.REGION}, the companion with "
-                        "CloudFront's certificate and web ACL, deletes both.", "red", color))
-    if not common.confirmed(f"Delete stack {name} ({companion.REGION})?", args, verb="delete",
-                            refused_tail=" to delete the stack.", declined="the companion stack was not deleted"):
-        return EXIT_FAILURE
-    if stack.get("EnableTerminationProtection"):
-        protection.unprotect(cfn, stack["StackId"], name, sys.stdout)
-    start = events.baseline(cfn, stack["StackId"])
-    cfn.delete_stack(StackName=stack["StackId"], **({"RoleARN": args.role_arn} if args.role_arn else {}))
-    print(f"Deleting stack {name} ({companion.REGION}); following its events:")
-    outcome = common.follow(cfn, stack["StackId"], name, start, args, color)
-    return report_outcome(cfn, outcome, name, args, ("DELETE_COMPLETE",), color)
