@@ -220,3 +220,20 @@ def test_deploy_stops_before_the_main_stack_when_the_companion_gives_no_outputs(
     assert (f"threetier deploy: stack {COMPANION} (us-east-1) has no CloudFrontCertificateArn or WebAclArn output: "
             "nothing was sent to the main stack") in capsys.readouterr().err
     assert stack_names(aws.eu) == []
+
+
+def test_plan_json_keeps_stdout_for_the_main_review_and_shows_the_companions_on_stderr(tmp_path, aws, capsys):
+    import json
+
+    project = project_with(tmp_path, EDGE_VALUES)
+    threetier(project, aws, "deploy", ENV, "--bucket", BUCKET, "--yes")
+    (project / "output" / "edge-us-east-1.yaml").write_text(
+        (project / "output" / "edge-us-east-1.yaml").read_text().replace("Switches", "CompanionSwitches"))
+    capsys.readouterr()
+
+    assert threetier(project, aws, "plan", ENV, "--bucket", BUCKET, "--json") == 0
+
+    out, err = capsys.readouterr()
+    assert f"Change set for stack {COMPANION} (UPDATE):" in err
+    assert "Add     CompanionSwitches" in err and "Remove  Switches" in err
+    assert json.loads(out)["stack"] == STACK_NAME

@@ -21,16 +21,16 @@ from threetier.review import console, danger, table as review
 SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
-def hand_over(args: argparse.Namespace, template: dict, inputs: StackInputs, region: str) -> StackInputs | int:
+def hand_over(args: argparse.Namespace, template: dict, inputs: StackInputs, region: str,
+              executes: bool) -> StackInputs | int:
     """`inputs` with the companion's outputs when the environment needs one (else as they are), after
-    plan reviewed its change set or deploy executed it; an int is an exit code (plan stops there while
-    the companion has no outputs yet: the main stack's change set needs them)."""
+    its change set was reviewed (plan, release) or executed (`executes`: deploy); an int is an exit code
+    (a plan stops there while the companion has no outputs yet: the main stack's change set needs them)."""
     need = companion.need(template, inputs.parameters, region, inputs.stack_name)
     if need is None:
         return inputs
     cfn = common.clients_for(args, companion.REGION).cloudformation
     stack = changeset.describe_stack(cfn, need.stack_name)
-    executes = args.command != "plan"
     code = _change(args, cfn, need, stack, executes)
     if code is not None:
         return code

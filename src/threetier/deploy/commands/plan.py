@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def make_change_set(args: argparse.Namespace) -> Planned | int:
-    """Validate inputs, package, create the change set and read it; an int is an early exit code."""
+def make_change_set(args: argparse.Namespace, executes: bool = False) -> Planned | int:
+    """Validate inputs, package, create the change set and read it; an int is an early exit code.
+    `executes`: the caller executes the change set (deploy), so the us-east-1 companion's is executed first."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
     onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
@@ -130,7 +131,7 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
             return EXIT_FAILURE
     _refuse_what_aws_would_refuse(stack, template, inputs)
     # Outside us-east-1, CloudFront's certificate and web ACL come from the companion stack there.
-    inputs = companion_command.hand_over(args, template, inputs, clients.region)
+    inputs = companion_command.hand_over(args, template, inputs, clients.region, executes)
     if isinstance(inputs, int):
         return inputs
     inputs, cloudfront_step = _cloudfront_step(stack, template, inputs)
