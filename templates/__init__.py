@@ -18,6 +18,8 @@ STACKS = {
     "admin.yaml": "admin",
     "edge.yaml": "edge",
     "monitoring.yaml": "monitoring",
+    # Not nested in main.yaml: an environment outside us-east-1 deploys it there (CloudFront's certificate, WAF).
+    "edge-us-east-1.yaml": "edge_us_east_1",
     # Not a stack of the application: the role CloudFormation may assume to deploy them.
     "deployer-role.yaml": "deployer_role",
 }

@@ -30,8 +30,8 @@ TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
     "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM and EFS create calls "
     "take ids that do not exist before the call, so these actions (the handler permissions of the "
-    "schema branches the templates use) are granted on every resource, in the deploy region and the partition's "
-    "home region only; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
+    "schema branches the templates use) are granted on every resource, in the deploy region only, and also in "
+    "the partition's home region for Route 53, CloudFront and the us-east-1 companion's ACM and WAF; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
     "scoped to the project in DeployerScopedPolicy."
 )
 WHY_LISTING_ON_ANY_RESOURCE = (
@@ -44,6 +44,8 @@ PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda")
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED = ("autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",
                   "elasticfilesystem.amazonaws.com")
+# The companion stack's file (threetier.parameters.validate.COMPANION_TEMPLATE, deployed in us-east-1).
+COMPANION_TEMPLATE = "edge-us-east-1.yaml"
 # The region each partition calls IAM (and Route 53, CloudFront) in.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion
 HOME_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
@@ -65,7 +67,8 @@ def build() -> Template:
     stacks = _stack_templates()
     actions = deployeractions.grantable_actions(stacks, _cache_folder())
     actions = sorted({*actions, *deployerpolicy.transform_actions(stacks)} - set(deployerpolicy.NARROWED))
-    made = [_broad_policy(t, number, group)
+    home = scopes.called_in_the_home_region(actions, _companion_actions(stacks))
+    made = [_broad_policy(t, number, group, home)
             for number, group in enumerate(deployerpolicy.documents(scopes.broad(actions)), start=1)]
     scoped = scopes.statements(actions, deployerpolicy.takes_resource(actions), scopes.attached_policies(stacks))
     budget = deployerpolicy.MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
@@ -114,15 +117,22 @@ def build() -> Template:
     return t
 
 
-def _broad_policy(t: Template, number: int, group: list[str]) -> iam.ManagedPolicy:
+def _broad_policy(t: Template, number: int, group: list[str], home: set[str]) -> iam.ManagedPolicy:
+    """The group's actions on `*`: those in `home` in the deploy region and the home region, the rest in the
+    deploy region only."""
+    def statement(sid: str, actions: list[str], condition) -> list[Statement]:
+        return [Statement(Sid=sid, Effect=Allow, Action=[Action(*a.split(":", 1)) for a in actions],
+                          Resource=["*"], Condition=condition)] if actions else []
+
     return t.add_resource(iam.ManagedPolicy(
         f"DeployerPolicy{number}",
         ManagedPolicyName=Sub(scopes.POLICY_NAMES + str(number)),
         Description=Sub(f"${{ProjectName}} deployer: what CloudFormation calls, in the deploy regions, part {number}"),
         Path=Ref(P.IAM_ROLE_PATH.name),
-        PolicyDocument=policies.document(Statement(
-            Sid="HandlerPermissions", Effect=Allow, Action=[Action(*a.split(":", 1)) for a in group],
-            Resource=["*"], Condition=scopes.in_deploy_regions())),
+        PolicyDocument=policies.document(
+            *statement("HandlerPermissions", [a for a in group if a not in home], scopes.in_this_region()),
+            *statement("HandlerPermissionsInTheHomeRegionToo", [a for a in group if a in home],
+                       scopes.in_deploy_regions())),
         Metadata=checkov(*[(check, WHY_RESOURCE_STAR) for check in
                            ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")]),
     ))
@@ -138,6 +148,13 @@ def _scoped_policy(t: Template, number: int, group: list) -> iam.ManagedPolicy:
         PolicyDocument=policies.document_with_choices(*group),
         Metadata=checkov(("CKV_AWS_111", WHY_LISTING_ON_ANY_RESOURCE)),
     ))
+
+
+def _companion_actions(stacks: dict[str, dict]) -> set[str]:
+    """The handler actions of the us-east-1 companion stack's resources (certificate, web ACL), which
+    CloudFormation calls in us-east-1 for an environment elsewhere (threetier.deploy.companion)."""
+    companion = {file: template for file, template in stacks.items() if file == COMPANION_TEMPLATE}
+    return set(deployerpolicy.actions_for(deployerpolicy.set_branches(companion))) if companion else set()
 
 
 def _stack_templates() -> dict[str, dict]:

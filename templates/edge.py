@@ -19,6 +19,7 @@ from troposphere import (
     GetAtt,
     If,
     NoValue,
+    Not,
     Ref,
     Sub,
     Template,
@@ -29,13 +30,14 @@ from troposphere import (
 )
 
 from threetier import parameters as P
-from threetier.blocks import logstore, naming, policies, secrets
+from threetier.blocks import logstore, naming, policies, secrets, webacl
 from threetier.parameters import conditions
 from threetier.parameters.conditions import HAS_DOMAIN, HAS_ORIGIN_VERSION, HAS_SUBDOMAIN, IN_US_EAST_1, USE_CLOUDFRONT
 
 DOMAIN_WITH_CLOUDFRONT = "DomainWithCloudFront"
 HAS_LOGGING = "HasCloudFrontLogging"
 CREATE_WEB_ACL = "CreateWebAcl"
+USE_COMPANION_WEB_ACL = "UseCompanionWebAcl"
 
 # AWS-defined constants (the same in every account and region).
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -43,12 +45,6 @@ CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ORIGIN_ID = "load-balancer"
 LOG_RETENTION_DAYS = 90
-# AWS managed rule groups on the web ACL: the common rule set (OWASP top
-# risks) and known bad inputs (e.g. Log4j JNDI lookups, CVE-2021-44228).
-MANAGED_RULE_GROUPS = (
-    ("AWSManagedRulesCommonRuleSet", "common-rule-set"),
-    ("AWSManagedRulesKnownBadInputsRuleSet", "known-bad-inputs"),
-)
 
 
 def build() -> Template:
@@ -58,6 +54,7 @@ def build() -> Template:
     )
     P.use(t, P.DOMAIN_NAME, P.SITE_SUBDOMAIN, P.CLOUDFRONT_ENABLED, P.CLOUDFRONT_PRICE_CLASS,
           P.CLOUDFRONT_LOGGING, P.WAF_ENABLED, P.ORIGIN_VERIFY_VERSION)
+    P.use(t, P.WEB_ACL_ARN)
     P.use(t, P.ZONE_ID, P.SITE_CERTIFICATE_ARN, P.ALB_DNS_NAME, P.ALB_HOSTED_ZONE_ID,
           P.ORIGIN_VERIFY_SECRET_ARN)
     conditions.add(t, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, IN_US_EAST_1, HAS_ORIGIN_VERSION)
@@ -67,6 +64,10 @@ def build() -> Template:
     # CloudFront web ACLs can only be created in us-east-1 (a root Rule says so).
     t.add_condition(CREATE_WEB_ACL, And(Condition(USE_CLOUDFRONT), Condition(IN_US_EAST_1),
                                         Equals(Ref(P.WAF_ENABLED.name), "true")))
+    # Elsewhere the web ACL is the us-east-1 companion stack's (templates/edge_us_east_1.py).
+    t.add_condition(USE_COMPANION_WEB_ACL, And(
+        Condition(USE_CLOUDFRONT), Not(Condition(IN_US_EAST_1)), Equals(Ref(P.WAF_ENABLED.name), "true"),
+        Not(Equals(Ref(P.WEB_ACL_ARN.name), ""))))
 
     log_bucket = _log_bucket(t)
     web_acl = _web_acl(t)
@@ -99,39 +100,7 @@ def _log_bucket(t: Template) -> bucket.Bucket:
 
 
 def _web_acl(t: Template) -> wafv2.WebACL:
-    return t.add_resource(
-        wafv2.WebACL(
-            "WebAcl",
-            Condition=CREATE_WEB_ACL,
-            Scope="CLOUDFRONT",
-            DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
-            Rules=[_managed_rule_group(priority, name, metric) for priority, (name, metric) in enumerate(
-                MANAGED_RULE_GROUPS)],
-            VisibilityConfig=_visibility("web-acl"),
-            Tags=naming.tags("web-acl"),
-        )
-    )
-
-
-def _managed_rule_group(priority: int, name: str, metric: str) -> wafv2.WebACLRule:
-    return wafv2.WebACLRule(
-        Name=name,
-        Priority=priority,
-        # "None": apply the rule group's own block actions.
-        OverrideAction=wafv2.OverrideAction(**{"None": {}}),
-        Statement=wafv2.Statement(
-            ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(VendorName="AWS", Name=name)
-        ),
-        VisibilityConfig=_visibility(metric),
-    )
-
-
-def _visibility(metric: str) -> wafv2.VisibilityConfig:
-    return wafv2.VisibilityConfig(
-        CloudWatchMetricsEnabled=True,
-        MetricName=Sub("${ProjectName}-${EnvironmentName}-" + metric),
-        SampledRequestsEnabled=True,
-    )
+    return t.add_resource(webacl.web_acl("WebAcl", condition=CREATE_WEB_ACL))
 
 
 def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL) -> cf.Distribution:
@@ -192,7 +161,8 @@ def _distribution(t: Template, log_bucket: bucket.Bucket, web_acl: wafv2.WebACL)
                                IncludeCookies=False),
                     NoValue,
                 ),
-                WebACLId=If(CREATE_WEB_ACL, GetAtt(web_acl, "Arn"), NoValue),
+                WebACLId=If(CREATE_WEB_ACL, GetAtt(web_acl, "Arn"),
+                            If(USE_COMPANION_WEB_ACL, Ref(P.WEB_ACL_ARN.name), NoValue)),
             ),
             Tags=naming.tags("cdn"),
         )

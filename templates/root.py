@@ -176,6 +176,7 @@ def build() -> Template:
         AlbDnsName=load_balancer("AlbDnsName"),
         AlbCanonicalHostedZoneId=load_balancer("AlbCanonicalHostedZoneId"),
         OriginVerifySecretArn=origin_secret,
+        WebAclArn=Ref(P.WEB_ACL_ARN.name),  # the us-east-1 companion's, outside us-east-1
         condition=HAS_EDGE,
     )
 
@@ -255,15 +256,16 @@ def _rules(t: Template) -> None:
     rules.add(t, "CloudFrontCertificateOutsideUsEast1",
               And(cloudfront_on, *domain_ready.data["Fn::And"], Not(conditions.expression(IN_US_EAST_1))),
               Not(rules.is_empty(P.CLOUDFRONT_CERTIFICATE_ARN)),
-              "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: the ARN of a "
-              "certificate for the site name in the ACM console of us-east-1.")
+              "Outside us-east-1, CloudFront with a domain needs CloudFrontCertificateArn: the companion "
+              "stack's, or a certificate for the site name in the ACM console of us-east-1.")
     rules.add(t, "CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(domain_ready)),
               rules.is_empty(P.ALB_CERTIFICATE_ARN),
               "CloudFront without DomainName and HostedZoneId reaches the load balancer over HTTP: leave "
               "AlbCertificateArn empty, or set both.")
-    rules.add(t, "WafNeedsCloudFrontInUsEast1", Equals(Ref(P.WAF_ENABLED.name), "true"),
-              And(cloudfront_on, conditions.expression(IN_US_EAST_1)),
-              "WafEnabled needs CloudFrontEnabled true and the stack in us-east-1, where CloudFront web ACLs are.")
+    # CloudFront web ACLs are made in us-east-1 only: elsewhere in the companion stack (edge-us-east-1.yaml).
+    rules.add(t, "WafNeedsCloudFront", Equals(Ref(P.WAF_ENABLED.name), "true"),
+              And(cloudfront_on, Or(conditions.expression(IN_US_EAST_1), Not(rules.is_empty(P.WEB_ACL_ARN)))),
+              "WafEnabled needs CloudFrontEnabled true, and outside us-east-1 WebAclArn: the companion stack's.")
     # The default AMI is x86_64: a Graviton app server cannot launch it. Rules
     # only test membership, so this knows the common Graviton types; validate
     # checks every type, bastions too, against any AMI parameter naming its

@@ -110,8 +110,9 @@ def user_data(instance: Instance, **overrides) -> str:
         **overrides,
     }
     return render.user_data(parameters, STACK, REGION,
-                            {"AppLogGroup": LOG_GROUP, "AppTargetGroup": instance.target_group_arn,
-                             "DbCaBundleUrl": f"file://{DB_CA_BUNDLE}"})
+                            {"AppLogGroup": LOG_GROUP, "DbCaBundleUrl": f"file://{DB_CA_BUNDLE}",
+                             # The app stack's own group or the front stack's (StackLayout): one group.
+                             "TargetGroupArn": instance.target_group_arn})
 
 
 def digest(value: str) -> str:

@@ -28,6 +28,7 @@ from policy_sentry.querying.actions import get_action_data
 import templates
 from tests.identity.deployer import ACCOUNT, PROJECT
 from threetier.blocks import deployerscopes
+from threetier.deploy import companion
 from threetier.facts import deployerpolicy, schemas
 from threetier.parameters.evaluate import Evaluation
 
@@ -65,6 +66,7 @@ class Resource:
     type: str
     properties: dict = field(hash=False, compare=False)
     role_path: str = "/"
+    region: str = ""    # the region of its stack when not the environment's (the us-east-1 companion's)
 
     def generated(self, limit: int = 64, lower: bool = False) -> str:
         """The name CloudFormation makes: `<stack>-<LogicalId>-<random>`, cut to `limit`."""
@@ -89,7 +91,12 @@ def stack_resources(values: dict[str, str], region: str, partition: str) -> list
     built = {file: templates.built_dict(module) for file, module in templates.STACKS.items()
              if module != "deployer_role"}
     root = built["main.yaml"]
-    stack_of = {"main.yaml": ROOT}
+    stack_of = {"main.yaml": ROOT, companion.TEMPLATE: companion.stack_name(ROOT)}
+    # The companion is deployed in us-east-1, for an environment elsewhere in the commercial partition
+    # (validate refuses it where the partition has no us-east-1; in us-east-1 the dns and edge stacks do).
+    region_of = {companion.TEMPLATE: companion.REGION}
+    if partition != "aws" or region == companion.REGION:
+        built.pop(companion.TEMPLATE)
     for logical_id, resource in root["Resources"].items():
         if resource["Type"] == "AWS::CloudFormation::Stack":
             stack_of[resource["Properties"]["TemplateURL"]] = f"{ROOT}-{logical_id}-{RANDOM}"
@@ -100,7 +107,7 @@ def stack_resources(values: dict[str, str], region: str, partition: str) -> list
         path = values.get("IamRolePath", "/")
         for logical_id, resource in template["Resources"].items():
             found.append(Resource(stack_of[file], logical_id, resource["Type"],
-                                  evaluation.resolve(resource.get("Properties", {})), path))
+                                  evaluation.resolve(resource.get("Properties", {})), path, region_of.get(file, "")))
         found += _transformed(template, stack_of[file])
     return found
 
@@ -252,6 +259,7 @@ def _set_branches() -> dict[str, list[str]]:
 
 
 def _calls_for(action: str, resource: Resource, names: Names, values: dict, region: str, partition: str):
+    region = resource.region or region
     service = action.split(":")[0]
     context = {"aws:RequestedRegion": HOME[partition] if service in GLOBAL else region}
     why = f"{resource.stack} {resource.logical_id} ({resource.type})"

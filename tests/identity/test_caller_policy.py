@@ -217,6 +217,28 @@ def test_the_same_calls_on_the_project_stack_are_allowed(caller):
                              {"iam:PassedToService": "cloudformation.amazonaws.com"})
 
 
+@pytest.fixture(scope="module")
+def caller_in_eu_west_1(project_root):
+    """The caller policy of a deployer stack in eu-west-1, whose environments' companions are in us-east-1."""
+    template = load_yaml((project_root / "output" / "deployer-role.yaml").read_text())
+    values = {P.PROJECT_NAME.name: PROJECT_NAME, P.IAM_ROLE_PATH.name: "/", "TemplateBucket": BUCKET}
+    evaluation = Evaluation(template, values, region="eu-west-1", account_id=ACCOUNT)
+    document = evaluation.resources()[callerpolicy.CALLER_POLICY]["Properties"]["PolicyDocument"]
+    return evaluator.principal(CALLER, {"caller": document})
+
+
+@pytest.mark.parametrize("action", ["cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet",
+                                    "cloudformation:DescribeStacks", "cloudformation:DeleteStack"])
+def test_outside_us_east_1_the_companion_stack_there_is_the_projects_too(caller_in_eu_west_1, action):
+    in_us = {"aws:RequestedRegion": "us-east-1", "cloudformation:RoleArn": DEPLOYER_ROLE}
+    assert evaluator.allowed(caller_in_eu_west_1, action, stack("shop-dev-edge", "us-east-1"), in_us)
+    assert not evaluator.allowed(caller_in_eu_west_1, action, stack("shop-dev", "us-east-1"), in_us)
+    assert not evaluator.allowed(caller_in_eu_west_1, action, stack("blog-dev-edge", "us-east-1"), in_us)
+    if action in {bound.action for bound in callerpolicy.ROLE_BOUND}:
+        as_admin = {**in_us, "cloudformation:RoleArn": f"arn:aws:iam::{ACCOUNT}:role/admin"}
+        assert not evaluator.allowed(caller_in_eu_west_1, action, stack("shop-dev-edge", "us-east-1"), as_admin)
+
+
 # ----------------------------------------------------------------------------- against the service authorization reference
 
 def test_the_role_bound_actions_are_exactly_those_taking_cloudformation_role_arn(caller_policy):

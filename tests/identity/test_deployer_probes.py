@@ -140,3 +140,23 @@ def test_with_a_role_path_only_the_projects_roles_under_it_are_reachable():
     under_the_path = f"arn:aws:iam::{ACCOUNT}:role/app/{PROJECT}-prod-AppStack-1A2B-InstanceRole-3C4D"
     assert deployed.allows("iam:DeleteRole", under_the_path, HERE)
     assert not deployed.allows("iam:DeleteRole", PROJECT_ROLE, HERE), "the same name outside the path"
+
+
+@pytest.mark.parametrize("action, allowed_in_us_east_1", [
+    ("acm:RequestCertificate", True),  # the companion's certificate
+    ("wafv2:CreateWebACL", True),  # the companion's web ACL
+    ("route53:ChangeResourceRecordSets", True),  # a global service, called in us-east-1
+    ("ec2:RunInstances", False),
+    ("elasticloadbalancing:CreateLoadBalancer", False),
+    ("elasticfilesystem:CreateFileSystem", False),
+])
+def test_a_role_deployed_elsewhere_reaches_into_us_east_1_only_for_the_companion_and_global_services(
+        action, allowed_in_us_east_1):
+    """An environment in eu-west-1 deploys its companion stack in us-east-1 with the same role: the
+    certificate's and web ACL's handlers are allowed there, servers and databases are not."""
+    elsewhere = Deployed("eu-west-1", "aws")
+    resource = "*"
+    in_eu = {"aws:RequestedRegion": "eu-west-1", "aws:RequestTag/Project": PROJECT}
+    in_us = {**in_eu, "aws:RequestedRegion": "us-east-1"}
+    assert elsewhere.allows(action, resource, in_eu), action
+    assert elsewhere.allows(action, resource, in_us) is allowed_in_us_east_1, action

@@ -156,9 +156,14 @@ BAD = [
     ("alb-certificate-other-region", {"AlbCertificateArn": EU_CERT}, "AlbCertificateArn", "us-east-1"),
     ("cloudfront-certificate-outside-us-east-1", {"CloudFrontCertificateArn": EU_CERT},
      "CloudFrontCertificateArn", None),
-    ("cloudfront-domain-elsewhere-without-certificate",
-     {"CloudFrontEnabled": "true", "DomainName": "example.com", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
-     "CloudFrontCertificateArn", "eu-west-1"),
+    # No us-east-1 in the other partitions: no companion stack for CloudFront's certificate or web ACL.
+    ("cloudfront-waf-outside-the-commercial-partition",
+     {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52", "WafEnabled": "true"},
+     "WafEnabled", "cn-north-1"),
+    ("cloudfront-domain-outside-the-commercial-partition",
+     {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52", "DomainName": "example.com",
+      "HostedZoneId": "Z0123456789ABCDEFGHIJ"}, "DomainName", "us-gov-west-1"),
+    ("waf-without-cloudfront-elsewhere", {"WafEnabled": "true"}, "WafEnabled", "eu-west-1"),
     ("cloudfront-logs-in-a-region-cloudfront-cannot-deliver-to",
      {"CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52", "CloudFrontLogging": "true"},
      "CloudFrontLogging", "af-south-1"),
@@ -482,8 +487,40 @@ GOOD = {
                                      "HostedZoneId": "Z0123456789ABCDEFGHIJ",
                                      "CloudFrontCertificateArn": US_EAST_1_CERT, "AlbCertificateArn": EU_CERT,
                                      "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
+    # Outside us-east-1 plan/deploy take the certificate and the web ACL from the us-east-1 companion stack.
+    "cloudfront-domain-and-waf-elsewhere": ({"CloudFrontEnabled": "true", "DomainName": "example.com",
+                                             "HostedZoneId": "Z0123456789ABCDEFGHIJ", "WafEnabled": "true",
+                                             "CloudFrontPrefixListId": "pl-3b927c52"}, "eu-west-1"),
     "defaults-only": ({key: None for key in BASE}, None),
 }
+
+
+def test_outside_us_east_1_validate_says_the_companion_stack_makes_the_certificate_and_web_acl(
+        tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, **GOOD["cloudfront-domain-and-waf-elsewhere"][0]})
+    assert run(tmp_project, "case", "--region", "eu-west-1") == 0
+    out = capsys.readouterr().out
+    assert ("case.json: note: WebAclArn='': empty with WafEnabled=true and CloudFront in eu-west-1: `threetier "
+            "plan`/`deploy` create the web ACL in the companion stack in us-east-1 and pass it on; for a console "
+            "deploy, create output/edge-us-east-1.yaml in us-east-1 first and set this to its WebAclArn output\n"
+            in out)
+    assert "note: CloudFrontCertificateArn='': empty with DomainName=example.com" in out
+
+
+def test_in_us_east_1_no_companion_stack_is_mentioned(tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, **GOOD["cloudfront-domain-us-east-1"][0]})
+    assert run(tmp_project, "case", "--region", "us-east-1") == 0
+    assert "companion" not in capsys.readouterr().out
+
+
+def test_outside_the_commercial_partition_the_refusal_names_the_setting_and_the_way_out(
+        tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "CloudFrontEnabled": "true", "CloudFrontPrefixListId": "pl-3b927c52",
+                                "WafEnabled": "true"})
+    assert run(tmp_project, "case", "--region", "cn-north-1") == 2
+    assert ("case.json: WafEnabled='true': with CloudFrontEnabled true needs WebAclArn from the companion stack in "
+            "us-east-1, and cn-north-1 is in the aws-cn partition, which has no us-east-1: set this to false, or "
+            "CloudFrontEnabled to false\n") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("changes, region", [pytest.param(*v, id=k) for k, v in GOOD.items()])

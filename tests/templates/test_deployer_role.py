@@ -68,12 +68,29 @@ def test_no_action_is_everything_or_a_whole_service(role_template):
 
 
 def test_every_allowed_call_but_passing_roles_is_limited_to_the_deploy_regions(role_template):
-    region = [{"Ref": "AWS::Region"}, {"Fn::FindInMap": ["PartitionHomeRegion", {"Ref": "AWS::Partition"}, "Region"]}]
+    here = [{"Ref": "AWS::Region"}]
+    region = [*here, {"Fn::FindInMap": ["PartitionHomeRegion", {"Ref": "AWS::Partition"}, "Region"]}]
     unlimited = {statement["Sid"] for statement in statements(role_template) if statement["Effect"] == "Allow"
-                 and statement.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion") != region}
+                 and statement.get("Condition", {}).get("StringEquals", {}).get("aws:RequestedRegion")
+                 not in (here, region)}
     # PassRole is checked inside the call that passes the role; reading the templates is S3's global namespace.
     assert unlimited == {"PassOnlyTheProjectsRoles", "CreateTheServiceLinkedRolesTheStacksNeed",
                          "ReadTheNestedTemplates", "PassItselfToNestedStacks"}
+
+
+def test_in_the_home_region_only_global_services_and_the_companion_stacks_handlers(role_template):
+    """The broad handler actions: Route 53, CloudFront and what the us-east-1 companion's certificate and
+    web ACL need in the home region too; EC2, load balancing and the rest in the deploy region only."""
+    by_sid: dict[str, set[str]] = {}
+    for statement in statements(role_template):
+        if statement.get("Sid", "").startswith("HandlerPermissions"):
+            by_sid.setdefault(statement["Sid"], set()).update(statement["Action"])
+    home = by_sid["HandlerPermissionsInTheHomeRegionToo"]
+    assert {action.split(":")[0] for action in home} == {"acm", "cloudfront", "route53", "wafv2"}
+    assert {"acm:RequestCertificate", "wafv2:CreateWebACL", "route53:ChangeResourceRecordSets"} <= home
+    here_only = by_sid["HandlerPermissions"]
+    assert {"ec2:RunInstances", "elasticloadbalancing:CreateLoadBalancer"} <= here_only
+    assert not {action.split(":")[0] for action in here_only} & {"acm", "cloudfront", "route53", "wafv2"}
 
 
 def test_the_only_wildcards_are_the_kept_ones(role_template):

@@ -170,6 +170,25 @@ def test_optional_logging_and_waf(stacks):
         "VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}
 
 
+WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop-prod-web-acl/12345678-1234-1234-1234-123456789012"
+
+
+def test_outside_us_east_1_cloudfront_uses_the_companion_stacks_web_acl(stacks):
+    on = active(stacks["edge"], "domain-cloudfront-elsewhere", WafEnabled="true", WebAclArn=WEB_ACL)
+    assert "WebAcl" not in on
+    assert on["Distribution"]["Properties"]["DistributionConfig"]["WebACLId"] == WEB_ACL
+
+
+def test_in_us_east_1_the_edge_stack_keeps_its_own_web_acl_whatever_webaclarn_says(stacks):
+    on = active(stacks["edge"], "domain-cloudfront-us-east-1", WafEnabled="true", WebAclArn=WEB_ACL)
+    assert on["Distribution"]["Properties"]["DistributionConfig"]["WebACLId"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+
+
+def test_without_waf_a_given_web_acl_is_not_attached(stacks):
+    on = active(stacks["edge"], "domain-cloudfront-elsewhere", WebAclArn=WEB_ACL)
+    assert "WebACLId" not in on["Distribution"]["Properties"]["DistributionConfig"]
+
+
 @pytest.mark.parametrize("combination,alb_cert,site_cert", [
     ("domain-only", True, False),
     ("domain-cloudfront-us-east-1", True, True),
@@ -292,7 +311,8 @@ def test_site_url_is_the_site_name_else_cloudfront_else_the_alb(stacks, combinat
     ({"CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST, "AlbCertificateArn": EU_CERT},
      "eu-west-1", "CloudFrontWithoutDomainUsesHttpOrigin"),
     ({"WafEnabled": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
-     "eu-west-1", "WafNeedsCloudFrontInUsEast1"),
+     "eu-west-1", "WafNeedsCloudFront"),
+    ({"WafEnabled": "true", "WebAclArn": WEB_ACL}, "eu-west-1", "WafNeedsCloudFront"),
     ({"CloudFrontLogging": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST},
      "me-south-1", "CloudFrontLogsNeedASupportedRegion"),
     ({"EfsPerformanceMode": "maxIO", "EfsThroughputMode": "elastic"}, "us-east-1",
@@ -313,6 +333,9 @@ def test_rules_refuse_combinations_that_cannot_work(stacks, values, region, brok
     ({"InstanceType": "m7g.large", "CpuCredits": "",
       "AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"}, "us-east-1"),
     ({"InstanceType": "m7i.large", "CpuCredits": ""}, "us-east-1"),
+    ({"WafEnabled": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST,
+      "WebAclArn": WEB_ACL}, "eu-west-1"),
+    ({"WafEnabled": "true", "CloudFrontEnabled": "true", "CloudFrontPrefixListId": PREFIX_LIST}, "us-east-1"),
 ])
 def test_rules_accept_the_working_neighbours_of_those_combinations(stacks, values, region):
     assert rules_broken(stacks, region, values) == []

@@ -246,7 +246,7 @@ def test_the_rules_of_what_a_console_user_fills_in_are_the_root_s(root_template,
     assert set(root_template.to_dict()["Rules"]) == {
         "BastionsNeedARestrictedAdminCidr", "BastionsNeedAKeyPair", "CloudFrontNeedsItsPrefixList",
         "CloudFrontCertificateOutsideUsEast1", "CloudFrontWithoutDomainUsesHttpOrigin",
-        "WafNeedsCloudFrontInUsEast1", "InstanceTypeMatchesTheDefaultAmi"}
+        "WafNeedsCloudFront", "InstanceTypeMatchesTheDefaultAmi"}
     assert not set(root_template.to_dict()["Rules"]) & set(network_dict["Rules"])
 
 

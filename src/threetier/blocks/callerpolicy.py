@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from awacs import cloudformation as cfn, ec2, iam as iam_actions, s3, ssm
 from awacs.aws import Allow, Condition, Deny, Statement, StringEquals
-from troposphere import Output, Ref, Sub, Template, iam
+from troposphere import FindInMap, Output, Ref, Sub, Template, iam
 
 from threetier import parameters as P
-from threetier.blocks import policies
+from threetier.blocks import deployerscopes, policies
 
 CALLER_POLICY = "CallerPolicy"
 DEPLOYER_SUFFIX = ".deployer"
@@ -83,15 +83,17 @@ def statements(project_name: str, role_path: str, template_bucket: str) -> list[
     """The caller policy's statements; the arguments name the template's parameters."""
     project, path, bucket_name = (f"${{{name}}}" for name in (project_name, role_path, template_bucket))
     deployer_role = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role" + path + project + DEPLOYER_SUFFIX)
-    project_stacks = _stacks(project + "-*")
+    # The us-east-1 companion of an environment elsewhere (threetier.deploy.companion, `<stack>-edge`).
+    project_stacks = [_stacks(project + "-*"), _stacks(project + "-*-edge", FindInMap(
+        deployerscopes.HOME_REGIONS, Ref("AWS::Partition"), "Region"))]
     bucket = Sub("arn:${AWS::Partition}:s3:::" + bucket_name)
     objects = Sub("arn:${AWS::Partition}:s3:::" + bucket_name + "/*")
     return [
         Statement(Sid="ChangeTheProjectsStacksOnlyAsTheDeployerRole", Effect=Allow, Action=list(ROLE_BOUND),
-                  Resource=[project_stacks],
+                  Resource=project_stacks,
                   Condition=Condition(StringEquals("cloudformation:RoleArn", deployer_role))),
         Statement(Sid="ReviewExecuteAndFollowTheProjectsStacks", Effect=Allow, Action=list(ON_THE_STACKS),
-                  Resource=[project_stacks]),
+                  Resource=project_stacks),
         # DescribeStackDriftDetectionStatus takes a detection id and supports no resource (service
         # authorization reference, AWS CloudFormation).
         Statement(Sid="ReadDriftDetectionStatus", Effect=Allow, Action=[cfn.DescribeStackDriftDetectionStatus],
@@ -118,5 +120,9 @@ def statements(project_name: str, role_path: str, template_bucket: str) -> list[
     ]
 
 
-def _stacks(name_pattern: str) -> Sub:
-    return Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/" + name_pattern + "/*")
+def _stacks(name_pattern: str, region=None) -> Sub:
+    """The stacks named `name_pattern` in the template's region, or in `region` (the home region)."""
+    if region is None:
+        return Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/" + name_pattern + "/*")
+    return Sub("arn:${AWS::Partition}:cloudformation:${Home}:${AWS::AccountId}:stack/" + name_pattern + "/*",
+               Home=region)

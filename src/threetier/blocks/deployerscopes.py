@@ -32,6 +32,9 @@ from threetier.parameters.conditions import HAS_PERMISSIONS_BOUNDARY as HAS_BOUN
 
 PROJECT_TAG = "Project"
 HOME_REGIONS = "PartitionHomeRegion"
+# Services whose API CloudFormation calls in the partition's home region, whatever the stack's region.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion
+HOME_REGION_SERVICES = ("iam", "route53", "cloudfront")
 # The deployer role's own name: a dot, which no stack name may hold, so no name
 # CloudFormation makes from a stack can ever be it.
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)
@@ -116,6 +119,18 @@ def in_deploy_regions(**also) -> Condition:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion"""
     keys = {_key(name): value for name, value in also.items()}
     return Condition(StringEquals({**keys, "aws:RequestedRegion": _regions()}))
+
+
+def in_this_region() -> Condition:
+    """The deploy region only: the handler calls of services not called in the home region."""
+    return Condition(StringEquals({"aws:RequestedRegion": [Ref("AWS::Region")]}))
+
+
+def called_in_the_home_region(actions: list[str], companion_actions: set[str]) -> set[str]:
+    """Of the `*` actions, those CloudFormation calls in the partition's home region: the global services'
+    (HOME_REGION_SERVICES), and the us-east-1 companion stack's (`companion_actions`, its certificate and
+    web ACL; templates/edge_us_east_1.py). The rest are allowed in the deploy region only."""
+    return {a for a in actions if _service(a) in HOME_REGION_SERVICES or a in companion_actions}
 
 
 def _key(name: str) -> str:

@@ -77,19 +77,22 @@ def new_change_set_name(now: datetime | None = None) -> str:
     return f"threetier-{now:%Y%m%d-%H%M%S}-{uuid4().hex[:8]}"
 
 
-def create_change_set(cfn, stack_name: str, template_url: str, parameters: dict[str, str],
-                      change_set_type: str, description: str, options: dict | None = None) -> dict | None:
+def create_change_set(cfn, stack_name: str, template_url: str | None, parameters: dict[str, str],
+                      change_set_type: str, description: str, options: dict | None = None,
+                      template_body: str | None = None) -> dict | None:
     """{"Id", "StackId"} of the new change set, or None if AWS already says there is nothing to change.
 
     `options` are further CreateChangeSet arguments (RoleARN, Tags, NotificationARNs,
-    RollbackConfiguration), sent only when given."""
+    RollbackConfiguration), sent only when given. `template_body` is sent instead of a URL (a
+    template of at most 51,200 bytes, with no nested stacks to upload: the us-east-1 companion)."""
+    source = {"TemplateBody": template_body} if template_body is not None else {"TemplateURL": template_url}
     try:
         return cfn.create_change_set(
             **(options or {}),
+            **source,
             StackName=stack_name,
             ChangeSetName=new_change_set_name(),
             ChangeSetType=change_set_type,
-            TemplateURL=template_url,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=CAPABILITIES,
             IncludeNestedStacks=True,

@@ -83,9 +83,11 @@ CLOUDFRONT_ONLY = Param(
 CLOUDFRONT_CERTIFICATE_ARN = Param(
     "CloudFrontCertificateArn",
     "String",
-    "ACM certificate in us-east-1 for the site name, used by CloudFront. Needed "
-    "when the stack is not in us-east-1 (there the stack creates it).",
-    hint="Needed outside us-east-1 with a domain",
+    "ACM certificate in us-east-1 for the site name, used by CloudFront. In us-east-1 "
+    "the stack creates it; elsewhere `threetier plan`/`deploy` fill it in from the us-east-1 "
+    "companion stack (output/edge-us-east-1.yaml, which a console deploy creates first). "
+    "A value here wins: no companion certificate is made.",
+    hint="Outside us-east-1: companion stack output",
     label="CloudFront certificate ARN (us-east-1)",
     group=GROUP_EDGE,
     default="",
@@ -133,9 +135,39 @@ WAF_ENABLED = Param(
     "WafEnabled",
     "String",
     "true: an AWS WAF web ACL with the AWS managed common rule set on CloudFront "
-    "(CloudFront web ACLs exist only in us-east-1, so the stack must be there).",
-    hint="us-east-1 with CloudFront only",
+    "(CloudFrontEnabled true). CloudFront web ACLs exist only in us-east-1: outside it the web "
+    "ACL is in the us-east-1 companion stack, which `threetier plan`/`deploy` create and pass "
+    "on as WebAclArn.",
+    hint="Needs CloudFrontEnabled",
     label="AWS WAF on CloudFront",
+    group=GROUP_EDGE,
+    default="false",
+    allowed_values=TRUE_FALSE,
+    constraint="true or false.",
+)
+
+# Outside us-east-1 the web ACL lives in the companion stack (templates/edge_us_east_1.py).
+WEB_ACL_ARN = Param(
+    "WebAclArn",
+    "String",
+    "With WafEnabled outside us-east-1: the ARN of the CLOUDFRONT web ACL in us-east-1 that "
+    "CloudFront uses, the WebAclArn output of the companion stack; `threetier plan`/`deploy` "
+    "fill it in. Not used in us-east-1, where the edge stack creates the web ACL.",
+    hint="Outside us-east-1: companion stack output",
+    label="WAF web ACL ARN (us-east-1)",
+    group=GROUP_ADVANCED_SERVERS,
+    default="",
+    allowed_pattern=r"^$|^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/\S+$",
+    constraint="Empty or a CLOUDFRONT web ACL ARN in us-east-1.",
+)
+
+# The companion stack's own switch: `threetier plan`/`deploy` set it (not a root parameter).
+COMPANION_CERTIFICATE = Param(
+    "CertificateEnabled",
+    "String",
+    "true: the companion stack creates the CloudFront certificate for the site name, "
+    "DNS-validated in HostedZoneId.",
+    label="CloudFront certificate",
     group=GROUP_EDGE,
     default="false",
     allowed_values=TRUE_FALSE,
@@ -182,6 +214,7 @@ EDGE = (
     CLOUDFRONT_PRICE_CLASS,
     CLOUDFRONT_LOGGING,
     WAF_ENABLED,
+    WEB_ACL_ARN,
     ORIGIN_VERIFY_VERSION,
     ORIGIN_VERIFY_PREVIOUS_VERSION,
 )

@@ -32,6 +32,7 @@ from threetier.facts.regions import (
     AZ_COUNTS,
     CLOUDFRONT_LOGS_UNSUPPORTED,
     COMMERCIAL_PARTITION,
+    COMMERCIAL_PARTITION as COMPANION_PARTITION,
     partition_of,
     unknown_region_problem,
 )
@@ -45,6 +46,16 @@ SEVERITIES = (ERROR, WARNING, NOTE)
 CLOUDFRONT_PREFIX_LIST_NAME = "com.amazonaws.global.cloudfront.origin-facing"
 # Parameters `threetier plan`/`deploy` fill in themselves when the file leaves them empty.
 FILLED_BY_PLAN = frozenset({P.CLOUDFRONT_PREFIX_LIST_ID.name, P.AVAILABILITY_ZONE_NAMES.name})
+# CloudFront takes its certificate and its (CLOUDFRONT-scoped) web ACL from us-east-1 only: outside
+# it, `threetier plan`/`deploy` create them in the companion stack there (output/edge-us-east-1.yaml,
+# threetier.deploy.companion) and fill these in from its outputs.
+# https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
+# https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html
+COMPANION_REGION = "us-east-1"
+COMPANION_TEMPLATE = "edge-us-east-1.yaml"
+# {parameter of the main stack: the companion stack's output it takes}
+COMPANION_OUTPUTS = {P.CLOUDFRONT_CERTIFICATE_ARN.name: "CertificateArn", P.WEB_ACL_ARN.name: "WebAclArn"}
+FILLED_BY_COMPANION = frozenset(COMPANION_OUTPUTS)
 
 
 PRIVATE_RANGES = tuple(ipaddress.ip_network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -134,12 +145,22 @@ def validate(template: dict, values: dict[str, str], region: str | None = None,
              protected: bool = False) -> list[Problem]:
     """Every problem with `values` for `template`: errors, then warnings, then notes, each in check order.
     `protected`: the values are a protected environment's, which some checks refuse instead of warning."""
+    declared = template.get("Parameters") or {}
     inputs = Inputs(
-        declared=template.get("Parameters") or {}, given=dict(values), region=region,
-        allow_insecure=allow_insecure, filled_later=frozenset(filled_later),
+        declared=declared, given=dict(values), region=region, allow_insecure=allow_insecure,
+        filled_later=frozenset(filled_later) | companion_fills(declared, region),
         rules=template.get("Rules") or {}, protected=protected,
     )
     return sorted(run(inputs, CHECKS), key=lambda problem: SEVERITIES.index(problem.severity))
+
+
+def companion_fills(declared: dict, region: str | None) -> frozenset[str]:
+    """FILLED_BY_COMPANION for a stack in a known region of the commercial partition other than
+    us-east-1, whose template declares them (the companion_* checks say what they need); else nothing."""
+    if (region in (None, COMPANION_REGION) or partition_of(region) != COMPANION_PARTITION
+            or not all(name in declared for name in FILLED_BY_COMPANION)):
+        return frozenset()
+    return FILLED_BY_COMPANION
 
 
 def run(inputs: Inputs, checks) -> list[Problem]:
@@ -440,6 +461,57 @@ def cloudfront_certificate_region(inputs: Inputs) -> list[Problem]:
         return []
     return [Problem(name, value, f"is in {region}: CloudFront only uses ACM certificates from us-east-1; "
                     "request or import the certificate there")]
+
+
+def waf_needs_cloudfront(inputs: Inputs) -> list[Problem]:
+    """WafEnabled: true only with CloudFrontEnabled true (the web ACL is attached to the distribution)."""
+    name, switch = P.WAF_ENABLED.name, P.CLOUDFRONT_ENABLED.name
+    if not inputs.declares(name, switch) or inputs.value(name) != "true" or inputs.value(switch) == "true":
+        return []
+    return [Problem(name, "true", f"needs {switch} true: the web ACL protects the CloudFront distribution; "
+                    f"set {switch} to true, or this to false", related=(switch,))]
+
+
+def companion_needs(inputs: Inputs) -> dict[str, str]:
+    """{parameter the companion stack would fill: the setting that asks for it} for this region's values."""
+    if (inputs.region in (None, COMPANION_REGION) or not inputs.declares(*FILLED_BY_COMPANION)
+            or inputs.value(P.CLOUDFRONT_ENABLED.name) != "true"):
+        return {}
+    needs = {}
+    if inputs.value(P.WAF_ENABLED.name) == "true" and not inputs.value(P.WEB_ACL_ARN.name):
+        needs[P.WEB_ACL_ARN.name] = P.WAF_ENABLED.name
+    if (inputs.value(P.DOMAIN_NAME.name) and inputs.value(P.HOSTED_ZONE_ID.name)
+            and not inputs.value(P.CLOUDFRONT_CERTIFICATE_ARN.name)):
+        needs[P.CLOUDFRONT_CERTIFICATE_ARN.name] = P.DOMAIN_NAME.name
+    return needs
+
+
+def companion_partition(inputs: Inputs) -> list[Problem]:
+    """WafEnabled and DomainName with CloudFront outside us-east-1: only where the companion stack can be
+    made, the commercial partition (aws-cn and aws-us-gov have no us-east-1)."""
+    partition = partition_of(inputs.region) if inputs.region else None
+    if partition in (None, COMPANION_PARTITION):
+        return []
+    return [Problem(setting, inputs.value(setting),
+                    f"with {P.CLOUDFRONT_ENABLED.name} true needs {filled} from the companion stack in "
+                    f"{COMPANION_REGION}, and {inputs.region} is in the {partition} partition, which has no "
+                    f"{COMPANION_REGION}: set this to {'false' if setting == P.WAF_ENABLED.name else 'empty'}, "
+                    f"or {P.CLOUDFRONT_ENABLED.name} to false", related=(filled, P.CLOUDFRONT_ENABLED.name))
+            for filled, setting in companion_needs(inputs).items()]
+
+
+def companion_stack(inputs: Inputs) -> list[Problem]:
+    """CloudFrontCertificateArn and WebAclArn outside us-east-1: what the us-east-1 companion stack makes
+    (plan/deploy create it and pass its outputs; a console deploy creates it by hand first). A note."""
+    if partition_of(inputs.region or "") != COMPANION_PARTITION:
+        return []
+    what = {P.WEB_ACL_ARN.name: "web ACL", P.CLOUDFRONT_CERTIFICATE_ARN.name: "certificate"}
+    return [Problem(filled, "", f"empty with {inputs.shown(setting)} and CloudFront in {inputs.region}: "
+                    f"`threetier plan`/`deploy` create the {what[filled]} in the companion stack in "
+                    f"{COMPANION_REGION} and pass it on; for a console deploy, create output/{COMPANION_TEMPLATE} "
+                    f"in {COMPANION_REGION} first and set this to its {COMPANION_OUTPUTS[filled]} output",
+                    NOTE, related=(setting,))
+            for filled, setting in companion_needs(inputs).items()]
 
 
 def alb_certificate_region(inputs: Inputs) -> list[Problem]:
@@ -756,6 +828,9 @@ CROSS_FIELD_CHECKS = (
     bastion_access,
     admin_cidr_not_world,
     cloudfront_certificate_region,
+    waf_needs_cloudfront,
+    companion_partition,
+    companion_stack,
     alb_certificate_region,
     cloudfront_prefix_list,
     cloudfront_logs_region,

@@ -82,13 +82,15 @@ def environment_session(args: argparse.Namespace, region: str) -> boto3.Session:
     return make_session(region, args.profile, settings.assumed_role(args))
 
 
-def clients_for(args: argparse.Namespace) -> Clients:
+def clients_for(args: argparse.Namespace, region: str | None = None) -> Clients:
     """Clients with the environment's credentials: the profile (flag or setting), or the role the
-    settings assume; creating them sends nothing to AWS."""
+    settings assume; in `region` rather than the environment's when given (the us-east-1 companion
+    stack's); creating them sends nothing to AWS."""
     role = settings.assumed_role(args)
+    region = region or args.region
     if role is None:
-        return make_clients(args.region, args.profile, args.endpoint_url)
-    return make_clients(args.region, args.profile, args.endpoint_url, role=role)
+        return make_clients(region, args.profile, args.endpoint_url)
+    return make_clients(region, args.profile, args.endpoint_url, role=role)
 
 
 def check_pinned_account(args: argparse.Namespace, clients: Clients) -> None:

@@ -18,7 +18,7 @@ SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 def run(args: argparse.Namespace) -> int:
-    planned = plan.make_change_set(args)
+    planned = plan.make_change_set(args, executes=True)
     if isinstance(planned, int):
         return planned
     rev = planned.review

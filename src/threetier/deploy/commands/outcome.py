@@ -20,7 +20,7 @@ def report(cfn, outcome: events.Outcome, stack_name: str, args: argparse.Namespa
         print(console.paint(f"Stack {stack_name}: {outcome.status} after {took}.", "green", color))
         if outcome.status != "DELETE_COMPLETE" and outcome.stack and outcome.stack.get("Outputs"):
             print()
-            print(outcome.outputs_table(outcome.stack["Outputs"]))
+            print(outputs_table(outcome.stack["Outputs"]))
         return EXIT_OK
     if outcome.timed_out:
         print(console.paint(f"Stopped following stack {stack_name} after {took} (--timeout {args.timeout:g}): "

@@ -23,7 +23,7 @@ from threetier.deploy import (
     release,
     rollback,
 )
-from threetier.deploy.commands import common, package as package_command
+from threetier.deploy.commands import common, companion as companion_command, package as package_command
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
 from threetier.deploy.inputs import StackInputs, load_root_template, load_stack_inputs
 from threetier.deploy.package import ROOT_TEMPLATE, package as package_templates, upload_template
@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def make_change_set(args: argparse.Namespace) -> Planned | int:
-    """Validate inputs, package, create the change set and read it; an int is an early exit code."""
+def make_change_set(args: argparse.Namespace, executes: bool = False) -> Planned | int:
+    """Validate inputs, package, create the change set and read it; an int is an early exit code.
+    `executes`: the caller executes the change set (deploy), so the us-east-1 companion's is executed first."""
     project = emit.find_project(args.project_dir)
     output_dir = project / "output"
     onfailure.on_stack_failure(args)  # contradicting flags stop here, before any AWS call
@@ -129,6 +130,10 @@ def make_change_set(args: argparse.Namespace) -> Planned | int:
             print(f"threetier {args.command}: {stuck}", file=sys.stderr)
             return EXIT_FAILURE
     _refuse_what_aws_would_refuse(stack, template, inputs)
+    # Outside us-east-1, CloudFront's certificate and web ACL come from the companion stack there.
+    inputs = companion_command.hand_over(args, template, inputs, clients.region, executes)
+    if isinstance(inputs, int):
+        return inputs
     inputs, cloudfront_step = _cloudfront_step(stack, template, inputs)
     if azs.applies(template):
         inputs = _with_pinned_azs(args, clients, stack, template, inputs, pins)
