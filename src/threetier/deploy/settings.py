@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from threetier.deploy import stacksettargets
 from threetier.deploy.errors import InputError
 
 FILE_NAME = "threetier.toml"
@@ -76,6 +77,7 @@ class Settings:
     role_to_assume: str | None = None
     session_name: str | None = None
     external_id: str | None = None
+    stackset: stacksettargets.StackSetSettings | None = None  # [ENV.stackset]: `threetier stackset`
 
     def assumed_role(self) -> AssumedRole | None:
         """The role to assume, when the environment names one; the session name defaults to
@@ -156,6 +158,7 @@ KEYS = {
                               what="a role session name like"),
     "external_id": _matching(EXTERNAL_ID, "2 to 1224 letters, digits and +=,.@:/_-",
                              what="an external id:"),
+    "stackset": stacksettargets.parse,
 }
 
 
