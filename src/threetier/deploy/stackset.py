@@ -127,10 +127,11 @@ def instance_line(result: dict) -> str:
 
 def outcome_lines(operation: Operation, regions: tuple[str, ...]) -> list[str]:
     """What a finished operation did: failed instances with their reasons, the regions never attempted."""
-    if operation.succeeded:
+    if operation.succeeded and not operation.failed():
         return [f"operation {operation.operation_id} ({operation.action}): SUCCEEDED on "
                 f"{len(operation.results)} stack instance(s)"]
-    lines = [f"operation {operation.operation_id} ({operation.action}): {operation.status}"]
+    within = " (the failures were within the failure tolerance)" if operation.succeeded else ""
+    lines = [f"operation {operation.operation_id} ({operation.action}): {operation.status}{within}"]
     lines += [f"  failed: {instance_line(result)}" for result in operation.failed()]
     reached = {region for (_, region), result in operation.results.items() if result.get("Status") != "CANCELLED"}
     skipped = [region for region in regions if region not in reached]

@@ -313,17 +313,25 @@ def _instances_arguments(local: Local, target: Target, regions) -> dict:
 
 
 def _run_steps(args: argparse.Namespace, cfn, local: Local, steps) -> int:
-    """Start each operation after the one before succeeded (one at a time on a stack set), following it."""
+    """Start each operation after the one before settled (one at a time on a stack set), following it. An
+    operation that failed stops the steps; instances that failed within the failure tolerance do not, but
+    make the exit code 1."""
+    failed = 0
     for what, regions, start in steps:
         operation_id = start()
         print(f"{what}: operation {operation_id}, following it per stack instance:")
         operation = _follow(args, cfn, local, operation_id)
         for line in stackset.outcome_lines(operation, tuple(regions)):
             print(line)
+        failed += len(operation.failed())
         if not operation.succeeded:
             print(f"threetier {args.command}: stopped: the later steps were not started. Fix the reasons above, "
                   f"then run `threetier stackset deploy {args.env}` again.", file=sys.stderr)
             return EXIT_FAILURE
+    if failed:
+        print(f"threetier {args.command}: {failed} stack instance(s) failed within the failure tolerance; fix the "
+              f"reasons above, then run `threetier stackset deploy {args.env}` again.", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
