@@ -103,3 +103,41 @@ def test_a_target_region_the_environments_features_do_not_support_is_refused(mon
     assert message.startswith("target 2 (ou-ab12-zzzz9999) in us-west-1:")
     assert "NumberOfAzs='3': us-west-1 has only 2 Availability Zones" in message
     assert "nothing was sent to AWS" in message
+
+
+def _prod_args(body: str) -> argparse.Namespace:
+    parsed = stacksettargets.parse(table(body, regions='["eu-west-1", "eu-central-1"]'))
+    return argparse.Namespace(project_dir=PROJECT, env="prod",
+                              settings=settings.Settings(env="prod", protected=False, stackset=parsed))
+
+
+def test_two_regions_that_both_create_the_sites_cloudfront_distribution_are_refused():
+    # prod turns CloudFront on: a distribution in each region of the same OU would be two for one site.
+    with pytest.raises(InputError) as raised:
+        command.check_local(_prod_args(f'[[targets]]\norganizational_units = ["{OU}"]\n'))
+
+    assert (f"{OU}: the values of target 1 ({OU}) in eu-west-1 and target 1 ({OU}) in eu-central-1 both create "
+            "edge.Distribution (AWS::CloudFront::Distribution), which a site has once") in str(raised.value)
+
+
+def test_a_second_region_with_cloudfront_turned_off_by_its_target_passes():
+    local = command.check_local(_prod_args(
+        f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'
+        f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-central-1"]\n'
+        'parameters = { CloudFrontEnabled = "false" }\n'))
+
+    assert local.name == "project-x-prod" and local.targets.targets[1].parameters == {"CloudFrontEnabled": "false"}
+
+
+def test_validate_checks_the_stack_set_targets_without_aws(monkeypatch, capsys):
+    # The project's own prod values, with [prod.stackset] as threetier.toml would give it (the repository has
+    # no threetier.toml to write into).
+    parsed = stacksettargets.parse(table(f'[[targets]]\norganizational_units = ["{OU}"]\n'))
+    monkeypatch.setattr(settings, "stackset_of", lambda project, env: parsed if env == "prod" else None)
+    monkeypatch.setattr(settings, "is_protected", lambda project, env: False)
+    monkeypatch.setattr(common, "make_clients", lambda *a, **k: pytest.fail("validate makes no AWS client"))
+
+    assert cli.main(["--project-dir", str(PROJECT), "validate", "prod", "--region", "eu-west-1"]) == 2
+
+    out = capsys.readouterr().out
+    assert "threetier validate: stack set targets of prod:" in out and "which a site has once" in out

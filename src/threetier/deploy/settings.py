@@ -185,6 +185,24 @@ def is_protected(project: Path, env: str) -> bool:
         raise InputError(f"{path}: [{env}] {error}") from None
 
 
+def stackset_of(project: Path, env: str) -> stacksettargets.StackSetSettings | None:
+    """The `[ENV.stackset]` table of threetier.toml, for the local checks (`threetier validate`): None without
+    a file, a table or a stackset key; InputError for one that `threetier stackset` would refuse."""
+    path = default_path(project)
+    if not path.is_file():
+        return None
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get(env)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+    if not isinstance(table, dict) or "stackset" not in table:
+        return None
+    try:
+        return stacksettargets.parse(table["stackset"])
+    except ValueError as error:
+        raise InputError(f"{path}: [{env}] {error}") from None
+
+
 def load(project: Path, env: str, path: Path | None = None) -> Settings:
     """The settings of `env`. Without a settings file (and without --settings) nothing is pinned;
     InputError (one line) for a file that is malformed, misses the environment or has a bad value."""

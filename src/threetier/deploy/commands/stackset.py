@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import emit
-from threetier.deploy import advice, changeset, stackset, stacksettargets
+from threetier.deploy import advice, changeset, stackset, stacksetcheck, stacksettargets
 from threetier.deploy.commands import common
 from threetier.deploy.commands.package import upload_destination
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
@@ -97,18 +97,19 @@ def check_local(args: argparse.Namespace, validate_targets: bool = True) -> Loca
     base = load_stack_inputs(project, args.env, template if validate_targets else None,
                              region=targets.regions[0], protected=protected)
     if validate_targets:
-        for target, _, region in _target_regions(targets):
-            try:
-                load_stack_inputs(project, args.env, template, region=region, overrides=target.parameters,
-                                  protected=protected)
-            except InputError as error:
-                raise InputError(f"{target.label()} in {region}:\n{error}") from None
+        stacksetcheck.check_targets(project, args.env, template, targets, protected, _model(project))
     return Local(project, targets, targets.name or base.stack_name, base.parameters)
 
 
-def _target_regions(targets: StackSetSettings):
-    """(target, None, region) once per target and region it deploys to."""
-    return [(target, None, region) for target in targets.targets for region in targets.regions_of(target)]
+def _model(project: Path):
+    """The insight model's templates, which say what the values create in each region (None for a project
+    whose templates package cannot be imported, such as the tests' hand-made one)."""
+    from threetier.insight import model
+
+    try:
+        return model.load_templates(project)
+    except emit.ProjectNotFound:
+        return None
 
 
 # --------------------------------------------------------------------------- review and deploy
