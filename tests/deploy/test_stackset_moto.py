@@ -60,3 +60,30 @@ def test_a_two_account_two_region_rollout_creates_four_instances_region_by_regio
     operations = aws.cfn.list_stack_set_operations(StackSetName=STACK_NAME)["Summaries"]
     assert [o["Action"] for o in operations] == ["CREATE", "CREATE"]
     assert out.index(f"{ACCOUNTS[0]} eu-west-1: SUCCEEDED") < out.index(f"{ACCOUNTS[0]} eu-central-1: SUCCEEDED")
+
+
+def test_the_rotation_code_is_copied_to_each_regions_bucket_and_passed_by_fn_sub(aws, capsys):
+    from threetier.deploy.commands import stackset as command
+    from threetier.deploy.package import parse_template
+    from threetier.deploy.stacksettargets import parse
+
+    targets = parse({"permission_model": "self-managed", "regions": list(REGIONS), "code_bucket": "shop-code-${AWS::Region}",
+                     "targets": [{"accounts": [ACCOUNTS[0]]}]})
+    for region in REGIONS:
+        aws.s3.create_bucket(Bucket=f"shop-code-{region}", CreateBucketConfiguration={"LocationConstraint": region})
+    aws.s3.put_object(Bucket=BUCKET, Key="threetier/rotation-3f9a.zip", Body=b"zip bytes")
+    root = ("Resources:\n  AppStack:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+            "      TemplateURL: https://templates-bucket.s3.us-east-1.amazonaws.com/threetier/app-1.yaml\n"
+            "      Parameters:\n        RotationCodeBucket: 'templates-bucket'\n"
+            "        RotationCodeKey: 'threetier/rotation-3f9a.zip'\n")
+
+    class Clients:
+        s3 = aws.s3
+
+    text = command._code_in_each_region(Clients, targets, root, BUCKET)
+
+    parameters = parse_template(text, "root")["Resources"]["AppStack"]["Properties"]["Parameters"]
+    assert parameters["RotationCodeBucket"] == {"Fn::Sub": "shop-code-${AWS::Region}"}
+    for region in REGIONS:
+        body = aws.s3.get_object(Bucket=f"shop-code-{region}", Key="threetier/rotation-3f9a.zip")["Body"].read()
+        assert body == b"zip bytes"

@@ -105,9 +105,9 @@ def test_a_target_region_the_environments_features_do_not_support_is_refused(mon
     assert "nothing was sent to AWS" in message
 
 
-def _prod_args(body: str) -> argparse.Namespace:
-    parsed = stacksettargets.parse(table(body, regions='["eu-west-1", "eu-central-1"]'))
-    return argparse.Namespace(project_dir=PROJECT, env="prod",
+def _prod_args(body: str, code_bucket: str = 'code_bucket = "shop-code-${AWS::Region}"\n') -> argparse.Namespace:
+    parsed = stacksettargets.parse(table(code_bucket + body, regions='["eu-west-1", "eu-central-1"]'))
+    return argparse.Namespace(project_dir=PROJECT, env="prod", region="eu-west-1",
                               settings=settings.Settings(env="prod", protected=False, stackset=parsed))
 
 
@@ -141,3 +141,21 @@ def test_validate_checks_the_stack_set_targets_without_aws(monkeypatch, capsys):
 
     out = capsys.readouterr().out
     assert "threetier validate: stack set targets of prod:" in out and "which a site has once" in out
+
+
+def test_a_region_without_a_bucket_for_the_rotation_code_is_refused():
+    # Lambda reads code only from a bucket in the function's region; the template bucket is in eu-west-1.
+    with pytest.raises(InputError) as raised:
+        command.check_local(_prod_args(
+            f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'
+            f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-central-1"]\n'
+            'parameters = { CloudFrontEnabled = "false" }\n', code_bucket=""))
+
+    assert ("Lambda reads code only from a bucket in the function's region: eu-central-1 cannot read it. Set "
+            "code_bucket = \"name-${AWS::Region}\"") in str(raised.value)
+
+
+def test_a_code_bucket_must_name_the_region():
+    with pytest.raises(ValueError) as raised:
+        stacksettargets.parse(table(f'code_bucket = "shop-code"\n[[targets]]\norganizational_units = ["{OU}"]\n'))
+    assert "stackset.code_bucket 'shop-code' is not a bucket name with ${AWS::Region} in it" in str(raised.value)

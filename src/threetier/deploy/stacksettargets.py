@@ -49,6 +49,8 @@ MAX_OUS_PER_OPERATION = 50
 REGION_CONCURRENCY = {"sequential": "SEQUENTIAL", "parallel": "PARALLEL"}
 CALL_AS = {"self": "SELF", "delegated-admin": "DELEGATED_ADMIN"}
 TABLE = "stackset"
+REGION_VARIABLE = "${AWS::Region}"
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class StackSetSettings:
     execution_role_name: str | None = None
     auto_deployment: bool = True
     retain_stacks_on_account_removal: bool = True
+    code_bucket: str | None = None  # "name-${AWS::Region}": the rotation code's bucket in each target region
 
     @property
     def api_permission_model(self) -> str:
@@ -133,7 +136,7 @@ def parse(value, key: str = TABLE) -> StackSetSettings:
         raise ValueError(f"{key} must be a table: [ENV.{key}]")
     known = {"permission_model", "regions", "targets", "name", "region_concurrency", "max_concurrent",
              "failure_tolerance", "failure_tolerance_percentage", "call_as", "administration_role_arn",
-             "execution_role_name", "auto_deployment", "retain_stacks_on_account_removal"}
+             "execution_role_name", "auto_deployment", "retain_stacks_on_account_removal", "code_bucket"}
     unknown = sorted(set(value) - known)
     if unknown:
         raise ValueError(f"{key}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -158,6 +161,7 @@ def parse(value, key: str = TABLE) -> StackSetSettings:
         auto_deployment=_flag(value.get("auto_deployment", True), f"{key}.auto_deployment"),
         retain_stacks_on_account_removal=_flag(value.get("retain_stacks_on_account_removal", True),
                                                f"{key}.retain_stacks_on_account_removal"),
+        code_bucket=_optional(value, "code_bucket", key, _code_bucket),
     )
     _check_model_keys(settings, value, key)
     _check_concurrency(settings, value, key)
@@ -301,6 +305,20 @@ def _pattern(pattern: re.Pattern, example: str):
             raise ValueError(f"{where} {value!r} is not {example}")
         return value
     return check
+
+
+def code_bucket_in(pattern: str, region: str) -> str:
+    return pattern.replace(REGION_VARIABLE, region)
+
+
+def _code_bucket(value, where: str) -> str:
+    """A bucket name with ${AWS::Region} in it: Lambda reads a function's code only from a bucket in the
+    function's own region (AWS::Lambda::Function Code, S3Bucket)."""
+    if not isinstance(value, str) or REGION_VARIABLE not in value or not BUCKET_NAME.match(
+            code_bucket_in(value, "eu-central-1")):
+        raise ValueError(f"{where} {value!r} is not a bucket name with {REGION_VARIABLE} in it, e.g. "
+                         "\"my-code-${AWS::Region}\" (Lambda reads code only from a bucket in the function's region)")
+    return value
 
 
 _stack_set_name = _pattern(STACK_SET_NAME, "a stack set name: a letter, then letters, digits and hyphens")
