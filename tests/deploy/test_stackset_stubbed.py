@@ -225,3 +225,34 @@ def test_a_protected_environment_is_not_deleted_without_its_option(project, aws,
     assert run(project, "delete", ENV, "--yes", settings=settings_text(protected=True)) == 1
 
     assert "pass --delete-protected" in capsys.readouterr().err
+
+
+def test_bootstrap_sends_the_deployer_role_to_the_ous_in_one_region_with_automatic_deployment(project, aws, capsys):
+    (project / "output" / "deployer-role.yaml").write_text(
+        "Parameters:\n  ProjectName:\n    Type: String\n  TemplateBucket:\n    Type: String\nResources:\n"
+        "  Marker:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Type: String\n      Value: x\n")
+    ou = "ou-ab12-cdef3456"
+    settings = (f'[{ENV}]\nregion = "us-east-1"\nbucket = "{BUCKET}"\n[{ENV}.stackset]\n'
+                f'regions = {json.dumps(list(REGIONS))}\n[[{ENV}.stackset.targets]]\norganizational_units = ["{ou}"]\n')
+    name = f"{STACK_NAME}-bootstrap"
+    aws.stub.add_client_error("describe_stack_set", "StackSetNotFoundException", f"StackSet {name} not found",
+                              expected_params={"StackSetName": name, "CallAs": "SELF"})
+    aws.add("create_stack_set", {"StackSetId": "boot:1"}, {
+        "StackSetName": name, "TemplateBody": ANY, "Capabilities": ["CAPABILITY_IAM"], "CallAs": "SELF",
+        "Parameters": [{"ParameterKey": "ProjectName", "ParameterValue": "shop"},
+                       {"ParameterKey": "TemplateBucket", "ParameterValue": BUCKET}],
+        "PermissionModel": "SERVICE_MANAGED",
+        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": True}})
+    aws.add("create_stack_instances", {"OperationId": "boot-op"}, {
+        "StackSetName": name, "DeploymentTargets": {"OrganizationalUnitIds": [ou]}, "Regions": [REGIONS[0]],
+        "ParameterOverrides": [], "CallAs": "SELF",
+        "OperationPreferences": {"RegionConcurrencyType": "SEQUENTIAL", "RegionOrder": [REGIONS[0]],
+                                 "FailureToleranceCount": 0, "MaxConcurrentCount": 1}})
+    operation(aws, "SUCCEEDED", [{"Account": ACCOUNTS[0], "Region": REGIONS[0], "Status": "SUCCEEDED",
+                                  "OrganizationalUnitId": ou}], action="CREATE", operation_id="boot-op")
+
+    assert run(project, "bootstrap", ENV, "--yes", settings=settings) == 0
+
+    out = capsys.readouterr().out
+    assert (f"Stack set {name}: deployer-role.yaml (role shop.deployer) in {REGIONS[0]} of {ou} "
+            "(and every account that joins them)") in out
