@@ -87,3 +87,40 @@ def test_the_rotation_code_is_copied_to_each_regions_bucket_and_passed_by_fn_sub
     for region in REGIONS:
         body = aws.s3.get_object(Bucket=f"shop-code-{region}", Key="threetier/rotation-3f9a.zip")["Body"].read()
         assert body == b"zip bytes"
+
+
+def test_a_second_deploy_updates_the_stack_set_and_changes_no_instance_list(project, aws, capsys):
+    org_readable(aws)
+    assert stackset(project, aws, "deploy", ENV, "--yes") == 0
+    capsys.readouterr()
+
+    assert stackset(project, aws, "deploy", ENV, "--yes") == 0
+
+    out = capsys.readouterr().out
+    assert f"Stack set {STACK_NAME} (self-managed, administered from us-east-1): update" in out
+    assert "Template: unchanged" in out
+    assert f"{ACCOUNTS[1]} {REGIONS[1]} (target 2), account {ACCOUNTS[1]} (CURRENT)" in out
+    operations = aws.cfn.list_stack_set_operations(StackSetName=STACK_NAME)["Summaries"]
+    assert [o["Action"] for o in operations] == ["CREATE", "CREATE", "UPDATE"]
+    assert len(aws.cfn.list_stack_instances(StackSetName=STACK_NAME)["Summaries"]) == 4
+
+
+def test_a_bucket_the_organization_cannot_read_stops_before_anything_is_created(project, aws, capsys):
+    assert stackset(project, aws, "deploy", ENV, "--yes") == 2
+
+    err = capsys.readouterr().err
+    assert f"bucket {BUCKET}: its policy does not let the organization's accounts read the templates" in err
+    assert '"aws:PrincipalOrgID": "o-your-org-id"' in err
+    assert aws.cfn.list_stack_sets()["Summaries"] == []
+    assert "Contents" not in aws.s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_delete_removes_the_instances_then_the_stack_set(project, aws, capsys):
+    org_readable(aws)
+    assert stackset(project, aws, "deploy", ENV, "--yes") == 0
+
+    assert stackset(project, aws, "delete", ENV, "--yes") == 0
+
+    # moto refuses DeleteStackSet while instances remain (StackSetNotEmptyException), as AWS does.
+    assert [s["Status"] for s in aws.cfn.list_stack_sets()["Summaries"]] == ["DELETED"]
+    assert "deleting the stack instances: operation" in capsys.readouterr().out

@@ -285,11 +285,14 @@ def _print_review(cfn, local: Local, existing: dict | None, current: list[dict],
 
 def _predictor(project: Path):
     """`predict(label, before, after, region)`: the offline review's rows (review.updates, as `threetier diff`
-    predicts a parameter change) for one instance's values, before and after."""
-    from threetier.insight import model
+    predicts a parameter change) for one instance's values, before and after; no rows for a project the
+    insight model cannot load (the review then says so)."""
     from threetier.review import templatediff, updates
 
-    templates = model.load_templates(project)
+    templates = _model(project)
+    if templates is None:
+        print("(no offline prediction: the project's templates package cannot be loaded)")
+        return lambda label, before, after, region: []
 
     def predict(label: str, before: dict[str, str], after: dict[str, str], region: str) -> list[Change]:
         return templatediff.predicted_changes(label, updates.predict(templates, before, after, region))
