@@ -41,10 +41,8 @@ SELF_MANAGED = "self-managed"
 PERMISSION_MODELS = {SERVICE_MANAGED: "SERVICE_MANAGED", SELF_MANAGED: "SELF_MANAGED"}
 # DeploymentTargets.OrganizationalUnitIds: an OU id, or the organization's root id.
 OU_ID = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 STACK_SET_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 MAX_OUS_PER_OPERATION = 50
 REGION_CONCURRENCY = {"sequential": "SEQUENTIAL", "parallel": "PARALLEL"}
 CALL_AS = {"self": "SELF", "delegated-admin": "DELEGATED_ADMIN"}
@@ -202,6 +200,8 @@ def _target(raw: dict, number: int, model: str, regions: tuple[str, ...], key: s
     if len(ous) > MAX_OUS_PER_OPERATION:
         raise ValueError(f"{where}.organizational_units: {len(ous)} OUs; an operation takes at most "
                          f"{MAX_OUS_PER_OPERATION}: target their parent OU instead")
+    from threetier.deploy.settings import ACCOUNT_ID  # (settings imports this module)
+
     for account in accounts:
         if not ACCOUNT_ID.match(account):
             raise ValueError(f"{where}.accounts: {account!r} is not an AWS account id: 12 digits, in quotes")
@@ -322,5 +322,9 @@ def _code_bucket(value, where: str) -> str:
 
 
 _stack_set_name = _pattern(STACK_SET_NAME, "a stack set name: a letter, then letters, digits and hyphens")
-_role_arn = _pattern(ROLE_ARN, "a role ARN like arn:aws:iam::123456789012:role/AWSCloudFormationStackSetAdministrationRole")
+def _role_arn(value, where: str) -> str:
+    from threetier.deploy.settings import ROLE_ARN  # (settings imports this module)
+
+    return _pattern(ROLE_ARN, "a role ARN like arn:aws:iam::123456789012:role/AWSCloudFormationStackSetAdministrationRole")(
+        value, where)
 _role_name = _pattern(ROLE_NAME, "a role name like AWSCloudFormationStackSetExecutionRole")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from threetier.gates.lintrules._helpers import intrinsic
+from threetier.gates.lintrules._helpers import intrinsic, mentions_pseudo
 
 # IAM types and the property that names them.
 NAMED_IAM = {
@@ -58,7 +58,7 @@ class StackSetGlobalResource(CloudFormationLintRule):
 def _problem(name: str, resource: dict, used_by_cloudfront: bool) -> str | None:
     kind = resource.get("Type")
     properties = resource.get("Properties") if isinstance(resource.get("Properties"), dict) else {}
-    if kind in NAMED_IAM and NAMED_IAM[kind] in properties and not _mentions_region(properties[NAMED_IAM[kind]]):
+    if kind in NAMED_IAM and NAMED_IAM[kind] in properties and not mentions_pseudo(properties[NAMED_IAM[kind]], "AWS::Region"):
         return (f"{name} ({kind}) has a fixed {NAMED_IAM[kind]}: IAM is global, so a stack set's instance in a second "
                 "region of the same account fails on the name the first took. Fix: put ${AWS::Region} in the name, "
                 "leave the name out, or deploy the template to one region only (threetier stackset bootstrap) "
@@ -92,15 +92,3 @@ def _collect_refs(node, found: set[str]) -> None:
         for value in node:
             _collect_refs(value, found)
 
-
-def _mentions_region(node) -> bool:
-    if isinstance(node, str):
-        return "${AWS::Region}" in node
-    function = intrinsic(node)
-    if function and function[0] == "Ref":
-        return function[1] == "AWS::Region"
-    if isinstance(node, dict):
-        return any(_mentions_region(value) for value in node.values())
-    if isinstance(node, list):
-        return any(_mentions_region(value) for value in node)
-    return False

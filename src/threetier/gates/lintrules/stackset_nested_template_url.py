@@ -18,7 +18,7 @@ import re
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from threetier.gates.lintrules._helpers import intrinsic
+from threetier.gates.lintrules._helpers import mentions_pseudo
 
 STACK = "AWS::CloudFormation::Stack"
 # https://bucket.s3.region.amazonaws.com/key, https://s3.region.amazonaws.com/bucket/key, and the China suffix.
@@ -50,7 +50,7 @@ class StackSetNestedTemplateUrl(CloudFormationLintRule):
 def _problem(url) -> str | None:
     if isinstance(url, str):
         return _literal_problem(url)
-    if _mentions_account(url):
+    if mentions_pseudo(url, "AWS::AccountId"):
         return ("TemplateURL names a bucket per account (AWS::AccountId): a stack set's instances would read a "
                 "bucket in each target account, which nothing creates. Fix: the one template bucket the "
                 "organization reads (a relative path `threetier package` uploads).")
@@ -68,15 +68,3 @@ def _literal_problem(url: str) -> str | None:
                 "from S3 in their own accounts. Fix: put it in the template bucket the organization reads.")
     return None
 
-
-def _mentions_account(node) -> bool:
-    if isinstance(node, str):
-        return "${AWS::AccountId}" in node
-    function = intrinsic(node)
-    if function and function[0] == "Ref":
-        return function[1] == "AWS::AccountId"
-    if isinstance(node, dict):
-        return any(_mentions_account(value) for value in node.values())
-    if isinstance(node, list):
-        return any(_mentions_account(value) for value in node)
-    return False
