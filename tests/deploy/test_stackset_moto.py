@@ -63,7 +63,7 @@ def test_a_two_account_two_region_rollout_creates_four_instances_region_by_regio
 
 
 def test_the_rotation_code_is_copied_to_each_regions_bucket_and_passed_by_fn_sub(aws, capsys):
-    from threetier.deploy.commands import stackset as command
+    from threetier.deploy import stacksetcode
     from threetier.deploy.package import parse_template
     from threetier.deploy.stacksettargets import parse
 
@@ -80,7 +80,7 @@ def test_the_rotation_code_is_copied_to_each_regions_bucket_and_passed_by_fn_sub
     class Clients:
         s3 = aws.s3
 
-    text = command._code_in_each_region(Clients, targets, root, BUCKET)
+    text = stacksetcode.copy_to_each_region(Clients, targets, root, BUCKET)
 
     parameters = parse_template(text, "root")["Resources"]["AppStack"]["Properties"]["Parameters"]
     assert parameters["RotationCodeBucket"] == {"Fn::Sub": "shop-code-${AWS::Region}"}

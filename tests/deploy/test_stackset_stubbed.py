@@ -12,11 +12,13 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from tests.deploy.fixtures.project import ENV, STACK_NAME, write_project
-from tests.deploy.test_deploy_moto import BUCKET, aws as moto  # noqa: F401 (fixture)
+from tests.deploy.test_deploy_moto import BUCKET  # noqa: F401 (fixture)
+from tests.deploy.test_deploy_moto import aws as moto
 from tests.deploy.test_deploy_stubbed import FakeTime
 from tests.deploy.test_stackset_moto import ACCOUNTS, REGIONS, org_readable
 from threetier import cli
-from threetier.deploy.commands import common, stackset as command
+from threetier.deploy.commands import common
+from threetier.deploy.commands import stackset as command
 from threetier.deploy.session import Clients
 from threetier.review.changes import Change
 

@@ -11,7 +11,8 @@ import pytest
 from tests.deploy.fixtures.project import ENV, write_project
 from threetier import cli
 from threetier.deploy import settings, stacksettargets
-from threetier.deploy.commands import common, stackset as command
+from threetier.deploy.commands import common
+from threetier.deploy.commands import stackset as command
 from threetier.deploy.errors import InputError
 
 PROJECT = Path(__file__).resolve().parents[2]

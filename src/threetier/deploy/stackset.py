@@ -128,8 +128,8 @@ def instance_line(result: dict) -> str:
 def outcome_lines(operation: Operation, regions: tuple[str, ...]) -> list[str]:
     """What a finished operation did: failed instances with their reasons, the regions never attempted."""
     if operation.succeeded and not operation.failed():
-        return [f"operation {operation.operation_id} ({operation.action}): SUCCEEDED on "
-                f"{len(operation.results)} stack instance(s)"]
+        return [(f"operation {operation.operation_id} ({operation.action}): SUCCEEDED on "
+                 f"{len(operation.results)} stack instance(s)")]
     within = " (the failures were within the failure tolerance)" if operation.succeeded else ""
     lines = [f"operation {operation.operation_id} ({operation.action}): {operation.status}{within}"]
     lines += [f"  failed: {instance_line(result)}" for result in operation.failed()]

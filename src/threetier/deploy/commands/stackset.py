@@ -26,18 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threetier import emit
-from threetier.deploy import advice, changeset, stackset, stacksetcheck, stacksettargets
+from threetier.deploy import (
+    advice,
+    changeset,
+    stackset,
+    stacksetcheck,
+    stacksetcode,
+    stacksettargets,
+)
 from threetier.deploy.commands import common
 from threetier.deploy.commands.package import upload_destination
 from threetier.deploy.errors import EXIT_DANGER, EXIT_FAILURE, EXIT_OK, InputError
 from threetier.deploy.inputs import load_root_template, load_stack_inputs
-from threetier.deploy.package import nested_template_urls, package, parse_template, rewrite_parameter_values
+from threetier.deploy.package import nested_template_urls, package, parse_template
 from threetier.deploy.stacksettargets import SERVICE_MANAGED, StackSetSettings, Target
 from threetier.emit import manifest
 from threetier.review import danger, table
 from threetier.review.changes import Change
 
-CODE_KEY, CODE_BUCKET = "RotationCodeKey", "RotationCodeBucket"
 ACTIONS = ("review", "deploy", "drift", "delete", "bootstrap")
 OPERATION_POLL_SECONDS = 10.0
 # The deployer role's template: what every target account needs before the environment's stack set.
@@ -99,7 +105,7 @@ def check_local(args: argparse.Namespace, validate_targets: bool = True) -> Loca
                              region=targets.regions[0], protected=protected)
     if validate_targets:
         stacksetcheck.check_targets(project, args.env, template, targets, protected, _model(project))
-        _check_code_regions(template, targets, getattr(args, "region", None))
+        stacksetcode.check_regions(template, targets, getattr(args, "region", None))
     return Local(project, targets, targets.name or base.stack_name, base.parameters)
 
 
@@ -132,10 +138,11 @@ def _review_then(args: argparse.Namespace, execute: bool) -> int:
     clients = common.connect(args)
     cfn = clients.cloudformation
     destination = upload_destination(args, clients)
-    for bucket in [destination.bucket, *_code_buckets(local.targets, packaged_root_has_code(local.project))]:
-        _require_org_read(clients, bucket, local.targets)
+    has_code = bool(stacksetcode.code_keys(load_root_template(local.project)))
+    for bucket in [destination.bucket, *stacksetcode.buckets(local.targets, has_code)]:
+        _require_org_read(clients, bucket)
     packaged = package(local.project / "output", destination)
-    root_text = _code_in_each_region(clients, local.targets, packaged.root_text, destination.bucket)
+    root_text = stacksetcode.copy_to_each_region(clients, local.targets, packaged.root_text, destination.bucket)
     existing = stackset.describe(cfn, local.name, local.call_as)
     current = stackset.instances(cfn, local.name, local.call_as) if existing else []
     rows = _print_review(cfn, local, existing, current, root_text, clients.region)
@@ -154,81 +161,7 @@ def _review_then(args: argparse.Namespace, execute: bool) -> int:
     return _run_steps(args, cfn, local, steps(cfn, local, current, root_text))
 
 
-# --------------------------------------------------------------------------- the rotation code per region
-# Lambda reads a function's code only from a bucket in the function's own region (AWS::Lambda::Function
-# Code, S3Bucket: "An Amazon S3 bucket in the same AWS Region as your function. The bucket can be in a
-# different AWS account."). A stack set in several regions gets a bucket per region, named by the
-# code_bucket setting with ${AWS::Region}, which the packaged root passes as Fn::Sub: each instance reads
-# its own region's copy.
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html
-
-def packaged_root_has_code(project: Path) -> bool:
-    return bool(_code_keys(load_root_template(project)))
-
-
-def _code_keys(template: dict) -> list[str]:
-    return [parameters[CODE_KEY] for parameters in _nested_parameters(template) if CODE_KEY in parameters]
-
-
-def _nested_parameters(template: dict) -> list[dict]:
-    return [(resource.get("Properties") or {}).get("Parameters") or {}
-            for resource in (template.get("Resources") or {}).values()
-            if isinstance(resource, dict) and resource.get("Type") == "AWS::CloudFormation::Stack"]
-
-
-def _check_code_regions(template: dict, targets: StackSetSettings, home: str | None) -> None:
-    """Refuse (before any call) a target region other than the template bucket's when the environment has a
-    rotation function and no code_bucket names a bucket there."""
-    if targets.code_bucket or not _code_keys(template):
-        return
-    away = [region for region in targets.regions if region != home]
-    if away:
-        raise InputError(f"the rotation function's code is in the template bucket's region ({home or 'unknown'}), "
-                         f"and Lambda reads code only from a bucket in the function's region: {', '.join(away)} "
-                         "cannot read it. Set code_bucket = \"name-${AWS::Region}\" in [ENV.stackset]: a bucket in "
-                         "each target region, readable by the organization; nothing was sent to AWS")
-
-
-def _code_buckets(targets: StackSetSettings, has_code: bool) -> list[str]:
-    if not (targets.code_bucket and has_code):
-        return []
-    return [stacksettargets.code_bucket_in(targets.code_bucket, region) for region in targets.regions]
-
-
-def _code_in_each_region(clients, targets: StackSetSettings, root_text: str, template_bucket: str) -> str:
-    """Copy the packaged rotation code to each region's code bucket (when not there yet) and pass the
-    bucket to the app stack as Fn::Sub of code_bucket."""
-    template = parse_template(root_text, "the packaged root")
-    keys = _code_keys(template)
-    if not (targets.code_bucket and keys):
-        return root_text
-    for bucket in _code_buckets(targets, True):
-        for key in dict.fromkeys(keys):
-            if bucket != template_bucket and not _exists(clients.s3, bucket, key):
-                clients.s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": template_bucket, "Key": key})
-                print(f"copied {key} -> s3://{bucket}", file=sys.stderr)
-    text = rewrite_parameter_values(root_text, template, {CODE_BUCKET: targets.code_bucket})
-    text = text.replace(f"{CODE_BUCKET}: '{targets.code_bucket}'", f"{CODE_BUCKET}: !Sub '{targets.code_bucket}'")
-    passed = [p.get(CODE_BUCKET) for p in _nested_parameters(parse_template(text, "the packaged root"))
-              if CODE_BUCKET in p]
-    if not passed or any(value != {"Fn::Sub": targets.code_bucket} for value in passed):
-        raise InputError(f"could not pass {CODE_BUCKET} as Fn::Sub {targets.code_bucket!r} in the packaged root")
-    return text
-
-
-def _exists(s3, bucket: str, key: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-
-
-def _require_org_read(clients, bucket: str, targets: StackSetSettings) -> None:
+def _require_org_read(clients, bucket: str) -> None:
     """The nested templates (and the rotation code) are read from the targets' accounts: refuse a bucket
     whose policy does not let the organization read, with the statement to add."""
     if stackset.bucket_is_org_readable(clients.s3, bucket):
