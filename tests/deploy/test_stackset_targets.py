@@ -92,7 +92,8 @@ def test_overlapping_targets_stop_the_command_before_any_aws_call(tmp_path, monk
 def test_a_target_region_the_environments_features_do_not_support_is_refused(monkeypatch):
     # prod asks for three Availability Zones; us-west-1 offers most accounts two.
     parsed = stacksettargets.parse(table(f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'
-                                         '[[targets]]\norganizational_units = ["ou-ab12-zzzz9999"]\n',
+                                         'parameters = { CloudFrontPrefixListId = "pl-4fa04526" }\n'
+                                         '[[targets]]\norganizational_units = ["ou-ab12-zzzz9999"]\nregions = ["us-west-1"]\n',
                                          regions='["eu-west-1", "us-west-1"]'))
     args = argparse.Namespace(project_dir=PROJECT, env="prod",
                               settings=settings.Settings(env="prod", protected=False, stackset=parsed))
@@ -115,7 +116,8 @@ def _prod_args(body: str, code_bucket: str = 'code_bucket = "shop-code-${AWS::Re
 def test_two_regions_that_both_create_the_sites_cloudfront_distribution_are_refused():
     # prod turns CloudFront on: a distribution in each region of the same OU would be two for one site.
     with pytest.raises(InputError) as raised:
-        command.check_local(_prod_args(f'[[targets]]\norganizational_units = ["{OU}"]\n'))
+        command.check_local(_prod_args(f'[[targets]]\norganizational_units = ["{OU}"]\n'
+                                       'parameters = { CloudFrontPrefixListId = "pl-3b927c52" }\n'))
 
     assert (f"{OU}: the values of target 1 ({OU}) in eu-west-1 and target 1 ({OU}) in eu-central-1 both create "
             "edge.Distribution (AWS::CloudFront::Distribution), which a site has once") in str(raised.value)
@@ -124,6 +126,7 @@ def test_two_regions_that_both_create_the_sites_cloudfront_distribution_are_refu
 def test_a_second_region_with_cloudfront_turned_off_by_its_target_passes():
     local = command.check_local(_prod_args(
         f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'
+        'parameters = { CloudFrontPrefixListId = "pl-4fa04526" }\n'
         f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-central-1"]\n'
         'parameters = { CloudFrontEnabled = "false" }\n'))
 
@@ -133,7 +136,8 @@ def test_a_second_region_with_cloudfront_turned_off_by_its_target_passes():
 def test_validate_checks_the_stack_set_targets_without_aws(monkeypatch, capsys):
     # The project's own prod values, with [prod.stackset] as threetier.toml would give it (the repository has
     # no threetier.toml to write into).
-    parsed = stacksettargets.parse(table(f'[[targets]]\norganizational_units = ["{OU}"]\n'))
+    parsed = stacksettargets.parse(table(f'[[targets]]\norganizational_units = ["{OU}"]\n'
+                                         'parameters = { CloudFrontPrefixListId = "pl-4fa04526" }\n'))
     monkeypatch.setattr(settings, "stackset_of", lambda project, env: parsed if env == "prod" else None)
     monkeypatch.setattr(settings, "is_protected", lambda project, env: False)
     monkeypatch.setattr(common, "make_clients", lambda *a, **k: pytest.fail("validate makes no AWS client"))
@@ -149,6 +153,7 @@ def test_a_region_without_a_bucket_for_the_rotation_code_is_refused():
     with pytest.raises(InputError) as raised:
         command.check_local(_prod_args(
             f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'
+            'parameters = { CloudFrontPrefixListId = "pl-4fa04526" }\n'
             f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-central-1"]\n'
             'parameters = { CloudFrontEnabled = "false" }\n', code_bucket=""))
 
@@ -160,3 +165,12 @@ def test_a_code_bucket_must_name_the_region():
     with pytest.raises(ValueError) as raised:
         stacksettargets.parse(table(f'code_bucket = "shop-code"\n[[targets]]\norganizational_units = ["{OU}"]\n'))
     assert "stackset.code_bucket 'shop-code' is not a bucket name with ${AWS::Region} in it" in str(raised.value)
+
+
+def test_cloudfront_without_the_regions_prefix_list_id_is_refused():
+    # plan looks the origin-facing prefix list up for its one region; a stack set's regions each have their own id.
+    with pytest.raises(InputError) as raised:
+        command.check_local(_prod_args(f'[[targets]]\norganizational_units = ["{OU}"]\nregions = ["eu-west-1"]\n'))
+
+    assert (f"target 1 ({OU}) in eu-west-1: CloudFrontEnabled is true and CloudFrontPrefixListId is empty"
+            in str(raised.value))

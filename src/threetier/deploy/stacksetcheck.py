@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from threetier import parameters as P
 from threetier.deploy.errors import InputError
 from threetier.deploy.inputs import load_stack_inputs
 from threetier.deploy.stacksettargets import StackSetSettings, Target
+from threetier.parameters import validate
 
 # What a site has once: created in two regions of one account they are duplicates (E9033).
 ONCE_PER_SITE = ("AWS::CloudFront::Distribution", "AWS::Route53::HostedZone")
@@ -30,12 +32,24 @@ def check_targets(project: Path, env: str, template: dict, targets: StackSetSett
     for target in targets.targets:
         for region in targets.regions_of(target):
             try:
-                load_stack_inputs(project, env, template, region=region, overrides=target.parameters,
-                                  protected=protected)
+                inputs = load_stack_inputs(project, env, template, region=region, overrides=target.parameters,
+                                           protected=protected)
             except InputError as error:
                 raise InputError(f"{target.label()} in {region}:\n{error}") from None
+            if validate.prefix_list_to_look_up(template, inputs.parameters):
+                raise InputError(_prefix_list_problem(target, region))
     if templates is not None:
         _global_resources_once(project, env, targets, templates)
+
+
+def _prefix_list_problem(target: Target, region: str) -> str:
+    """`plan` looks the CloudFront origin-facing prefix list up for its one region; its id differs from region
+    to region, and a stack set has no step per region to look it up in."""
+    name = P.CLOUDFRONT_PREFIX_LIST_ID.name
+    return (f"{target.label()} in {region}: {P.CLOUDFRONT_ENABLED.name} is true and {name} is empty: `threetier plan` "
+            f"looks it up for its one region, but the list's id differs per region. Give it in the target's "
+            f"parameters, one target per region (aws ec2 describe-managed-prefix-lists --region {region} --filters "
+            f"Name=prefix-list-name,Values={validate.CLOUDFRONT_PREFIX_LIST_NAME}); nothing was sent to AWS")
 
 
 def _global_resources_once(project: Path, env: str, targets: StackSetSettings, templates) -> None:

@@ -170,14 +170,16 @@ def _require_org_read(clients, bucket: str) -> None:
         f"bucket {bucket}: its policy does not let the organization's accounts read the templates, so stack "
         "instances in other accounts cannot read the nested templates or the rotation code. Add this statement "
         "(your organization id is in `aws organizations describe-organization`), then try again:\n"
-        + org_read_statement(bucket))
+        + org_read_statement(bucket, clients.region))
 
 
-def org_read_statement(bucket: str) -> str:
+def org_read_statement(bucket: str, region: str) -> str:
+    """The bucket-policy statement to add, in the partition of the administrator's region."""
     from threetier.blocks import policies
+    from threetier.facts.regions import partition_of
 
-    statement = policies.organization_reads([f"arn:aws:s3:::{bucket}/*"], "o-your-org-id")
-    return statement.to_json()
+    partition = partition_of(region) or "aws"
+    return policies.organization_reads([f"arn:{partition}:s3:::{bucket}/*"], "o-your-org-id").to_json()
 
 
 def _print_review(cfn, local: Local, existing: dict | None, current: list[dict], root_text: str,
