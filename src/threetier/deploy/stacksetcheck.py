@@ -26,14 +26,14 @@ CLOUDFRONT_WEB_ACL = "AWS::WAFv2::WebACL"
 
 
 def check_targets(project: Path, env: str, template: dict, targets: StackSetSettings, protected: bool,
-                  templates=None) -> None:
+                  templates=None, allow_insecure: bool = False) -> None:
     """InputError naming the first target and region the values cannot work in; with `templates` (the
     insight model's), also the accounts (or OUs) whose values create a site's global resources twice."""
     for target in targets.targets:
         for region in targets.regions_of(target):
             try:
                 inputs = load_stack_inputs(project, env, template, region=region, overrides=target.parameters,
-                                           protected=protected)
+                                           protected=protected, allow_insecure=allow_insecure)
             except InputError as error:
                 raise InputError(f"{target.label()} in {region}:\n{error}") from None
             if validate.prefix_list_to_look_up(template, inputs.parameters):

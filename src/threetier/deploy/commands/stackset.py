@@ -101,10 +101,11 @@ def check_local(args: argparse.Namespace, validate_targets: bool = True) -> Loca
             raise InputError(f"[{args.env}] {problem}")
     template = load_root_template(project)
     protected = args.settings.protected
+    allow_insecure = getattr(args, "allow_insecure", False)
     base = load_stack_inputs(project, args.env, template if validate_targets else None,
-                             region=targets.regions[0], protected=protected)
+                             region=targets.regions[0], protected=protected, allow_insecure=allow_insecure)
     if validate_targets:
-        stacksetcheck.check_targets(project, args.env, template, targets, protected, _model(project))
+        stacksetcheck.check_targets(project, args.env, template, targets, protected, _model(project), allow_insecure)
         stacksetcode.check_regions(template, targets, getattr(args, "region", None))
     return Local(project, targets, targets.name or base.stack_name, base.parameters)
 
