@@ -258,3 +258,15 @@ def test_bootstrap_sends_the_deployer_role_to_the_ous_in_one_region_with_automat
     out = capsys.readouterr().out
     assert (f"Stack set {name}: deployer-role.yaml (role shop.deployer) in {REGIONS[0]} of {ou} "
             "(and every account that joins them)") in out
+
+
+def test_following_stops_at_the_timeout_and_says_the_operation_goes_on(project, aws, capsys):
+    existing(aws)
+    aws.add("update_stack_set", {"OperationId": OPERATION})
+    for _ in range(7):  # at 0, 10, ... 60 seconds: the seventh poll finds the minute over
+        operation(aws, "RUNNING", [result(ACCOUNTS[0], REGIONS[0], "RUNNING")])
+
+    assert run(project, "deploy", ENV, "--yes", "--timeout", "1", settings=settings_text()) == 1
+
+    assert (f"threetier stackset deploy: operation {OPERATION} still runs after --timeout 1 minutes: stopped "
+            "following; it goes on in AWS") in capsys.readouterr().err
