@@ -109,7 +109,7 @@ def test_a_bucket_the_organization_cannot_read_stops_before_anything_is_created(
     assert stackset(project, aws, "deploy", ENV, "--yes") == 2
 
     err = capsys.readouterr().err
-    assert f"bucket {BUCKET}: its policy does not let the organization's accounts read the templates" in err
+    assert f"bucket {BUCKET}: it has no bucket policy, so other accounts of the organization cannot read" in err
     assert '"aws:PrincipalOrgID": "o-your-org-id"' in err
     assert aws.cfn.list_stack_sets()["Summaries"] == []
     assert "Contents" not in aws.s3.list_objects_v2(Bucket=BUCKET)
@@ -124,3 +124,16 @@ def test_delete_removes_the_instances_then_the_stack_set(project, aws, capsys):
     # moto refuses DeleteStackSet while instances remain (StackSetNotEmptyException), as AWS does.
     assert [s["Status"] for s in aws.cfn.list_stack_sets()["Summaries"]] == ["DELETED"]
     assert "deleting the stack instances: operation" in capsys.readouterr().out
+
+
+def test_a_bucket_anyone_can_read_is_refused_too(project, aws, capsys):
+    org_readable(aws)
+    policy = json.loads(aws.s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    policy["Statement"].append({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                "Resource": f"arn:aws:s3:::{BUCKET}/*"})
+    aws.s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+
+    assert stackset(project, aws, "review", ENV) == 2
+
+    assert (f"bucket {BUCKET}: its policy lets anyone read its objects (statement PublicRead): the organization "
+            "only, with aws:PrincipalOrgID") in capsys.readouterr().err

@@ -150,24 +150,38 @@ def drift_lines(summaries: list[dict]) -> tuple[list[str], int]:
     return lines, drifted
 
 
-def bucket_is_org_readable(s3, bucket: str) -> bool:
-    """Whether the bucket policy lets principals of an organization (aws:PrincipalOrgID) read objects."""
+def bucket_read_problem(s3, bucket: str) -> str | None:
+    """Why the bucket's policy does not let exactly the organization read its objects, or None: a statement must
+    allow reads under aws:PrincipalOrgID, and none may allow them to everyone without a condition."""
     try:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
-            return False
+            return "it has no bucket policy, so other accounts of the organization cannot read the templates"
         raise
-    return any(_org_read(statement) for statement in _listed(policy.get("Statement")))
+    statements = _listed(policy.get("Statement"))
+    public = [statement.get("Sid", "(no Sid)") for statement in statements if _public_read(statement)]
+    if public:
+        return (f"its policy lets anyone read its objects (statement {', '.join(public)}): the organization only, "
+                f"with {ORG_CONDITION_KEY}")
+    if not any(_org_read(statement) for statement in statements):
+        return "its policy does not let the organization's accounts read the templates"
+    return None
+
+
+def _reads(statement: dict) -> bool:
+    return statement.get("Effect") == "Allow" and any(a in READ_ACTIONS for a in _listed(statement.get("Action")))
 
 
 def _org_read(statement: dict) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
-    actions = _listed(statement.get("Action"))
     conditions = statement.get("Condition") or {}
-    org = any(ORG_CONDITION_KEY in (values or {}) for values in conditions.values())
-    return org and any(action in READ_ACTIONS for action in actions)
+    return _reads(statement) and any(ORG_CONDITION_KEY in (values or {}) for values in conditions.values())
+
+
+def _public_read(statement: dict) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, dict) and "*" in _listed(principal.get("AWS")))
+    return _reads(statement) and everyone and not statement.get("Condition")
 
 
 def _listed(value) -> list:

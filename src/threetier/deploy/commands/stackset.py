@@ -165,13 +165,13 @@ def _review_then(args: argparse.Namespace, execute: bool) -> int:
 def _require_org_read(clients, bucket: str) -> None:
     """The nested templates (and the rotation code) are read from the targets' accounts: refuse a bucket
     whose policy does not let the organization read, with the statement to add."""
-    if stackset.bucket_is_org_readable(clients.s3, bucket):
+    problem = stackset.bucket_read_problem(clients.s3, bucket)
+    if problem is None:
         return
     raise InputError(
-        f"bucket {bucket}: its policy does not let the organization's accounts read the templates, so stack "
-        "instances in other accounts cannot read the nested templates or the rotation code. Add this statement "
-        "(your organization id is in `aws organizations describe-organization`), then try again:\n"
-        + org_read_statement(bucket, clients.region))
+        f"bucket {bucket}: {problem}. Stack instances in other accounts read the nested templates and the rotation "
+        "code there: let the organization, and only it, read them with this statement (your organization id is in "
+        "`aws organizations describe-organization`), then try again:\n" + org_read_statement(bucket, clients.region))
 
 
 def org_read_statement(bucket: str, region: str) -> str:
