@@ -22,7 +22,7 @@ import templates
 from threetier import parameters as P
 from threetier.blocks import callerpolicy, deployeractions, deployerscopes as scopes, naming, policies
 from threetier.blocks.resultcache import folder_for
-from threetier.blocks.suppressions import checkov
+from threetier.blocks.suppressions import cfn_lint, checkov
 from threetier.facts import deployerpolicy
 from threetier.parameters import conditions
 
@@ -114,7 +114,20 @@ def build() -> Template:
     t.add_output(Output("DeployerRoleArn", Description="Pass it as --role-arn (or role_arn in threetier.toml)",
                         Value=role.GetAtt("Arn")))
     callerpolicy.add_to(t)
+    _one_region_only(t)
     return t
+
+
+# The role and its policies are named, and IAM is global: `threetier stackset bootstrap` deploys this
+# template to one region of each account, so lint rule E9033 (a stack set's global resource in every
+# region) does not apply. https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html
+WHY_ONE_REGION = "threetier stackset bootstrap deploys this template to one region per account (IAM is global)"
+
+
+def _one_region_only(t: Template) -> None:
+    for resource in t.resources.values():
+        if resource.resource_type in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
+            resource.Metadata = {**(getattr(resource, "Metadata", None) or {}), **cfn_lint("E9033", WHY_ONE_REGION)}
 
 
 def _broad_policy(t: Template, number: int, group: list[str], home: set[str]) -> iam.ManagedPolicy:

@@ -439,6 +439,30 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"{path}: valid, {len(values)} values checked against output/main.yaml ({where})"
           + (f"; {validate.summary(problems)}" if problems else ""))
+    return _validate_stackset(project, args.env, template, protected)
+
+
+def _validate_stackset(project: Path, env: str, template: dict, protected: bool) -> int:
+    """The environment's stack set targets ([ENV.stackset] in threetier.toml), when it has some: each target
+    region with the target's values, and a site's global resources in one region per account."""
+    from threetier.deploy import settings, stacksetcheck, stacksettargets
+    from threetier.deploy.errors import InputError
+    from threetier.insight import model
+
+    try:
+        targets = settings.stackset_of(project, env)
+        if targets is None:
+            return EXIT_OK
+        problem = stacksettargets.protection_problem(targets, env) if protected else None
+        if problem:
+            raise InputError(f"[{env}] {problem}")
+        stacksetcheck.check_targets(project, env, template, targets, protected, model.load_templates(project))
+    except InputError as error:
+        print(f"threetier validate: stack set targets of {env}: {error}")
+        return EXIT_USAGE
+    instances = len(targets.instances())
+    print(f"stack set targets of {env}: {len(targets.targets)} target(s), {instances} stack instance(s) in "
+          f"{', '.join(targets.regions)}, valid")
     return EXIT_OK
 
 

@@ -29,7 +29,8 @@ from threetier.gates.lintrules._helpers import Symbolic, TemplateView, iso8601_s
 FIXTURES = Path(__file__).parent / "fixtures" / "lintrules"
 REGIONS = ("us-east-1",)
 PROJECT_RULES = {"E9001", "E9002", "E9003", "E9004", "E9005", "E9006", "E9007", "W9008", "W9009", "E9010",
-                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016", "E9017", "E9018"}
+                 "E9011", "E9012", "E9013", "W9014", "E9015", "E9016", "E9017", "E9018",
+                 "E9031", "E9032", "E9033"}
 
 # The day the RDS fixtures are judged on: W9009 compares against a calendar, and a
 # test must not start failing on the day MySQL 8.4 leaves standard support.
@@ -41,6 +42,7 @@ GOOD = (
     "e9002-good.yaml", "e9003-good.yaml", "e9004-good.yaml", "e9005-good.yaml", "e9006-good.yaml",
     "e9010-good.yaml", "e9011-good.yaml", "e9012-good.yaml", "e9013-good.yaml", "w9014-good.yaml",
     "e9015-good.yaml", "e9016-good.yaml", "e9017-good.yaml", "e9018-good.yaml",
+    "e9031-good.yaml", "e9032-good.yaml", "e9033-good.yaml",
 )
 DATED_GOOD = ("rds-good.yaml",)
 
@@ -53,6 +55,22 @@ DATED_GOOD = ("rds-good.yaml",)
 # an S3 TemplateURL that E9001 must skip (no finding for RemoteFleet), a FileSystemPolicy
 # under Fn::If (E9016:156), an account principal that reaches no role (E9016:108).
 BROKEN = {
+    "e9031-bad.yaml": ("E9031", {
+        3: "Transform AWS::Serverless-2016-10-31: a stack set deploys this template",
+        7: "TickerFunction (AWS::Serverless::Function, a SAM resource)",
+        15: "Fn::Transform at Resources/TickerTopic/Properties",
+    }),
+    "e9032-bad.yaml": ("E9032", {
+        8: "PlainHttpStack: TemplateURL http://queue-templates.s3.eu-west-1.amazonaws.com/queue.yaml is not an "
+           "https S3 object URL",
+        12: "OtherHostStack: TemplateURL https://templates.example.com/queue.yaml is not an https S3 object URL",
+        16: "PerAccountStack: TemplateURL names a bucket per account (AWS::AccountId)",
+    }),
+    "e9033-bad.yaml": ("E9033", {
+        9: "ReportRole (AWS::IAM::Role) has a fixed RoleName: IAM is global",
+        20: "ShopZone (AWS::Route53::HostedZone) is created in every region a stack set deploys this template to",
+        24: "ShopFirewall (AWS::WAFv2::WebACL) is created in every region",
+    }),
     "e9017-bad.yaml": ("E9017", {
         30: "ByMapRotation: HostedRotationLambda RotationType is Fn::FindInMap, which the AWS::SecretsManager "
             "transform reads before CloudFormation resolves intrinsic functions",

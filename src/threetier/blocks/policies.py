@@ -6,7 +6,7 @@ Ref/GetAtt/Sub so no partition, region or account is hard-coded.
 
 from __future__ import annotations
 
-from awacs import elasticfilesystem, elasticloadbalancing, logs, secretsmanager, ssm, sts
+from awacs import elasticfilesystem, elasticloadbalancing, logs, s3, secretsmanager, ssm, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -266,4 +266,19 @@ def logs_key_use() -> Statement:
             "kms:EncryptionContext:aws:logs:arn",
             Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
         )),
+    )
+
+
+def organization_reads(object_arns, organization_id) -> Statement:
+    """Bucket-policy statement letting any principal of one AWS Organization read these objects: the nested
+    templates and the rotation function's code that a stack set's instances read from their own accounts.
+    aws:PrincipalOrgID holds the requester's organization id
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid)."""
+    return Statement(
+        Sid="OrganizationReadsTemplates",
+        Effect=Allow,
+        Principal=Principal("AWS", "*"),
+        Action=[s3.GetObject],
+        Resource=list(object_arns),
+        Condition=Condition(StringEquals("aws:PrincipalOrgID", organization_id)),
     )

@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from threetier.deploy import stacksettargets
 from threetier.deploy.errors import InputError
 
 FILE_NAME = "threetier.toml"
@@ -76,6 +77,7 @@ class Settings:
     role_to_assume: str | None = None
     session_name: str | None = None
     external_id: str | None = None
+    stackset: stacksettargets.StackSetSettings | None = None  # [ENV.stackset]: `threetier stackset`
 
     def assumed_role(self) -> AssumedRole | None:
         """The role to assume, when the environment names one; the session name defaults to
@@ -156,6 +158,7 @@ KEYS = {
                               what="a role session name like"),
     "external_id": _matching(EXTERNAL_ID, "2 to 1224 letters, digits and +=,.@:/_-",
                              what="an external id:"),
+    "stackset": stacksettargets.parse,
 }
 
 
@@ -178,6 +181,24 @@ def is_protected(project: Path, env: str) -> bool:
         return env in PROTECTED_BY_DEFAULT
     try:
         return _boolean(table["protected"], "protected")
+    except ValueError as error:
+        raise InputError(f"{path}: [{env}] {error}") from None
+
+
+def stackset_of(project: Path, env: str) -> stacksettargets.StackSetSettings | None:
+    """The `[ENV.stackset]` table of threetier.toml, for the local checks (`threetier validate`): None without
+    a file, a table or a stackset key; InputError for one that `threetier stackset` would refuse."""
+    path = default_path(project)
+    if not path.is_file():
+        return None
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get(env)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML: {error}") from None
+    if not isinstance(table, dict) or "stackset" not in table:
+        return None
+    try:
+        return stacksettargets.parse(table["stackset"])
     except ValueError as error:
         raise InputError(f"{path}: [{env}] {error}") from None
 

@@ -1,5 +1,5 @@
 """CLI subcommands of the deploy wrapper: package, plan, deploy, status, watch, cancel, continue-rollback,
-delete, leftovers, release, pin-ami, drift.
+delete, leftovers, release, pin-ami, drift, stackset.
 
 Each command's flow is one module here; what they share (settings, clients, error
 reporting) is in common.py, the mechanics in threetier.deploy. Each command reads and
@@ -27,6 +27,7 @@ from threetier.deploy.commands import (
     package,
     plan,
     release,
+    stackset,
     status,
     watch,
 )
@@ -210,6 +211,22 @@ def add_commands(commands) -> None:
     )
     drift_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     drift_cmd.set_defaults(run=lambda args: common.guarded(drift.run, args))
+
+    stackset_cmd = commands.add_parser(
+        "stackset", parents=[bucket, guard, wait, fresh, aws],
+        help="roll ENV out to many accounts and regions as a CloudFormation stack set ([ENV.stackset] in threetier.toml)",
+        description="ACTION review: the per-target review, never runs; deploy: review, ask, create or update the "
+                    "stack set and its instances, following each operation per instance; drift: drift per stack "
+                    "instance; delete: name what survives, ask, delete the instances, then the stack set; bootstrap: "
+                    "the deployer role to every target account (OUs: automatically to accounts that join). Exit "
+                    "codes: 0 done (or reviewed), 1 an operation failed, drift found or not confirmed, 2 bad input or "
+                    "bad targets (nothing sent to AWS), 3 dangerous changes not allowed by an --allow-... option.",
+    )
+    stackset.add_options(stackset_cmd)
+    stackset_cmd.add_argument("env", metavar="ENV", help="environment: its values are in parameters/ENV.json")
+    stackset_cmd.add_argument("--settings", type=Path, metavar="FILE",
+                              help="settings file (default: threetier.toml in the project)")
+    stackset_cmd.set_defaults(run=lambda args: common.guarded(stackset.run, args))
 
 
 def _minutes(text: str) -> float:

@@ -81,6 +81,21 @@ def intrinsic(node: Any) -> tuple[str, Any] | None:
     return None
 
 
+def mentions_pseudo(node: Any, name: str) -> bool:
+    """Whether `node` refers to the pseudo parameter `name` (e.g. AWS::Region): a `Ref`, or `${name}` in a
+    string (Fn::Sub's), anywhere inside it."""
+    if isinstance(node, str):
+        return "${%s}" % name in node
+    function = intrinsic(node)
+    if function and function[0] == "Ref":
+        return function[1] == name
+    if isinstance(node, dict):
+        return any(mentions_pseudo(value, name) for value in node.values())
+    if isinstance(node, list):
+        return any(mentions_pseudo(value, name) for value in node)
+    return False
+
+
 def as_text(value: Any) -> str:
     """A scalar as CloudFormation passes it around: YAML true is the string 'true'."""
     if isinstance(value, bool):
