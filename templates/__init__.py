@@ -16,8 +16,11 @@ STACKS = {
     "admin.yaml": "admin",
     "edge.yaml": "edge",
     "monitoring.yaml": "monitoring",
+    "backup.yaml": "backup",
     # Not a stack of the application: the role CloudFormation may assume to deploy them.
     "deployer-role.yaml": "deployer_role",
+    # Not a stack of the environment either: its copy vault in the second region (or a backup account).
+    "backup-vault.yaml": "backup_vault",
 }
 
 

@@ -39,7 +39,7 @@ WHY_LISTING_ON_ANY_RESOURCE = (
     "every write names the project's resources or needs its Project tag."
 )
 # Roles the stacks give to services: iam:PassRole is granted for them only.
-PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda")
+PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda", "backup")
 # Service-linked roles the stacks' services create on first use in an account.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED = ("autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",

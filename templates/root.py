@@ -27,6 +27,7 @@ from threetier.parameters.conditions import (
 HAS_EDGE = "HasEdge"
 HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
+HAS_BACKUP = "HasBackup"
 
 # Top-level outputs: {output name: (nested stack, description)}. Only what a
 # person or a command needs after a deploy; the nested stacks' own outputs (VPC,
@@ -54,7 +55,10 @@ def build() -> Template:
     # against the nested file, E3043). Said once for the template rather than on
     # each of the eight stacks, to keep the root small; template-level cfn-lint
     # config takes no ignore_reasons, so the reason is here.
-    t.set_metadata({**t.metadata, "cfn-lint": {"config": {"ignore_checks": ["W3002"]}}})
+    # I3011 (DeletionPolicy on stateful resources): every nested stack but BackupStack sets Delete
+    # explicitly (_nested_stack); BackupStack leaves it to the default, the same Delete, to fit the
+    # root's bytes (its vaults and key Retain themselves). tests/templates/test_backup.py holds both.
+    t.set_metadata({**t.metadata, "cfn-lint": {"config": {"ignore_checks": ["W3002", "I3011"]}}})
     conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, DOMAIN_READY)
     t.add_condition(HAS_EDGE, Or(Condition(DOMAIN_READY), Condition(USE_CLOUDFRONT)))
     # Until the domain's zone is given (pass 2, see templates/dns.py), the
@@ -144,6 +148,8 @@ def build() -> Template:
         condition=USE_MONITORING,
     )
 
+    _backup_stack(t)
+
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
     site_url = If(DOMAIN_READY, Sub("https://${Site}", Site=naming.site_name()),
@@ -181,6 +187,18 @@ def build() -> Template:
         Value=If(HAS_DOMAIN, _output(dns, "NameServers"), ""),
     ))
     return t
+
+
+def _backup_stack(t: Template) -> None:
+    """The AWS Backup plan (issue 36), when BackupRegion is set. It takes no stack's outputs, so it
+    waits for none: its selection names the database and the file system by name and tags."""
+    t.add_condition(HAS_BACKUP, Not(Equals(Ref(P.BACKUP_REGION.name), "")))
+    backup = _nested_stack(t, "BackupStack", "backup", P.PROJECT + P.BACKUP + P.IAM, condition=HAS_BACKUP)
+    # Its resources tag themselves, and a nested stack without a policy is deleted with the root
+    # anyway (its vaults and their key keep themselves, Retain): left out for the root's bytes.
+    del backup.properties["Tags"]
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        del backup.resource[policy]
 
 
 def _rules(t: Template) -> None:
