@@ -108,9 +108,13 @@ def test_nested_stacks_use_relative_paths_of_generated_files(root_template, proj
         url = stack["Properties"]["TemplateURL"]
         assert url in templates.STACKS and url != "main.yaml", logical_id
         assert (project / "output" / url).is_file()
-    # Every root resource is such a stack, so W3002 is suppressed once for the template.
+    # Every root resource is such a stack, so W3002 is suppressed once for the template; I3011 too, as
+    # BackupStack takes the default (Delete) policies for the root's bytes, which every other stack states.
     assert set(stacks) == set(root_template.to_dict()["Resources"])
-    assert root_template.to_dict()["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3002"]}}
+    assert root_template.to_dict()["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3002", "I3011"]}}
+    for logical_id, stack in stacks.items():
+        stated = (stack.get("DeletionPolicy"), stack.get("UpdateReplacePolicy"))
+        assert stated == ((None, None) if logical_id == "BackupStack" else ("Delete", "Delete")), logical_id
 
 
 def test_root_passes_every_parameter_the_network_stack_declares(root_template, network_dict):
