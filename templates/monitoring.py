@@ -108,6 +108,7 @@ def build() -> Template:
     _database_error_alarm(alarms)
     _rotation_alarm(alarms)
     _rotation_failed_events(t, topic)
+    _backup_failed_events(t, topic)
     _file_system_alarms(alarms)
     _nat_alarms(alarms)
     dashboard = t.add_resource(
@@ -197,6 +198,15 @@ def _alarm_topic(t: Template) -> sns.Topic:
                     Action=[sns_actions.Publish],
                     Resource=[Ref(topic)],
                     Condition=PolicyCondition(ArnEquals("aws:SourceArn", GetAtt(ROTATION_FAILED_RULE, "Arn"))),
+                ),
+                # The backup-failure rule too (_backup_failed_events).
+                Statement(
+                    Sid="BackupFailuresPublish",
+                    Effect=Allow,
+                    Principal=Principal("Service", policies.service_principal("events")),
+                    Action=[sns_actions.Publish],
+                    Resource=[Ref(topic)],
+                    Condition=PolicyCondition(ArnEquals("aws:SourceArn", GetAtt(BACKUP_FAILED_RULE, "Arn"))),
                 ),
                 # AWS's own example of enforcing encryption in transit on a topic.
                 # https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit
@@ -351,6 +361,50 @@ def _rotation_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
                    NoValue),
             ],
             Tags=naming.tags("rotation-failed"),
+        )
+    )
+
+
+BACKUP_FAILED_RULE = "BackupFailedRule"
+
+
+def backup_failed_pattern() -> dict:
+    """AWS Backup's word that a backup job or a copy job of this environment's recovery points did not
+    complete: FAILED, ABORTED, or EXPIRED (not started within the plan's start window: a missed backup).
+    Every AWS Backup job of the account in this region: the events name the file system by its id only,
+    which no name prefix matches, so another plan's failures in a shared account reach this topic too
+    (the message names the resource).
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html"""
+    return {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]},
+    }
+
+
+def _backup_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
+    """A failed or missed backup, or a copy that did not reach BackupRegion, to the alarm topic (and the
+    user's own). With no AWS Backup plan (BackupRegion empty) no such event comes: the rule costs nothing
+    and takes no parameter from the root."""
+    message = events.InputTransformer(
+        InputPathsMap={"kind": "$.detail-type", "state": "$.detail.state", "resource": "$.detail.resourceArn",
+                       "time": "$.time"},
+        InputTemplate='"AWS Backup: <kind> <state> at <time> for <resource>. See AWS Backup console, Jobs; '
+                      'docs/recovery.md says what to do."',
+    )
+    return t.add_resource(
+        events.Rule(
+            BACKUP_FAILED_RULE,
+            Description=Sub("${ProjectName}-${EnvironmentName}: an AWS Backup job or copy failed or was missed"),
+            State="ENABLED",
+            EventPattern=backup_failed_pattern(),
+            Targets=[
+                events.Target(Id="AlarmTopic", Arn=Ref(topic), InputTransformer=message),
+                If(HAS_ALARM_TOPIC_ARN,
+                   events.Target(Id="AlarmRecipientTopic", Arn=Ref(P.ALARM_EMAIL.name), InputTransformer=message),
+                   NoValue),
+            ],
+            Tags=naming.tags("backup-failed"),
         )
     )
 

@@ -132,7 +132,8 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
 def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
     statements = {s["Sid"]: s for s in
                   monitoring_dict["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"CloudWatchAlarmsPublish", "RotationFailuresPublish", "DenyInsecureTransport"}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "RotationFailuresPublish", "BackupFailuresPublish",
+                               "DenyInsecureTransport"}
     publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
     assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
     assert publish["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
@@ -368,3 +369,19 @@ def test_only_the_rotation_failure_rule_may_publish_to_the_topic_through_eventbr
 
 def test_the_rotation_function_errors_alarm_stays_beside_the_event(monitoring_dict):
     assert monitoring_dict["Resources"]["RotationErrorsAlarm"]["Type"] == "AWS::CloudWatch::Alarm"
+
+
+def test_failed_missed_and_uncopied_backups_reach_the_alarm_topic(monitoring_dict):
+    resources = monitoring_dict["Resources"]
+    rule = resources["BackupFailedRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]},
+    }
+    assert rule["Targets"][0]["Arn"] == {"Ref": "AlarmTopic"}
+    assert "<resource>" in rule["Targets"][0]["InputTransformer"]["InputTemplate"]
+    statements = {s["Sid"]: s for s in resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    # Only that rule may publish for it.
+    assert statements["BackupFailuresPublish"]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["BackupFailedRule", "Arn"]}}}
