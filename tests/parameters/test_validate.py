@@ -97,6 +97,19 @@ def run(project, env: str, *extra: str) -> int:
 BAD = [
     # (id, changes to BASE, the parameter the error names, region)
     ("unknown-key-typo", {"InstanceTyp": "t3.small"}, "InstanceTyp", None),
+    # Backups (issue 36): the root declares these bare, validate holds their constraints.
+    ("backup-region-is-the-stacks", {"BackupRegion": "eu-west-1"}, "BackupRegion", "eu-west-1"),
+    ("backup-region-unknown", {"BackupRegion": "eu-westish-9"}, "BackupRegion", "us-east-1"),
+    ("backup-region-other-partition", {"BackupRegion": "cn-north-1"}, "BackupRegion", "us-east-1"),
+    ("backup-rule-keeps-too-long-for-point-in-time", {"BackupRegion": "us-west-2", "BackupRule": "24/60/60"},
+     "BackupRule", "us-east-1"),
+    ("backup-rule-hours", {"BackupRegion": "us-west-2", "BackupRule": "6/7/7"}, "BackupRule", "us-east-1"),
+    ("vault-lock-without-explicit-yes", {"BackupRegion": "us-west-2", "BackupVaultLock": "true"},
+     "BackupVaultLock", "us-east-1"),
+    ("account-copy-without-plan", {"BackupAccountVaultArn":
+                                   "arn:aws:backup:us-west-2:210987654321:backup-vault:shop-dev-backup-copy"},
+     "BackupAccountVaultArn", "us-east-1"),
+    ("restore-snapshot-pattern", {"DbRestoreSnapshot": "not a snapshot"}, "DbRestoreSnapshot", None),
     ("unknown-key-case", {"vpcprefixlength": "16"}, "vpcprefixlength", None),
     ("replaced-parameter", {"VpcCidr": "10.0.0.0/16"}, "VpcCidr", None),
     ("wired-parameter", {"VpcId": "vpc-0123456789abcdef0"}, "VpcId", None),
@@ -237,6 +250,21 @@ def test_a_refused_value_says_why_and_what_to_set_instead(tmp_project, parsed_on
     write(tmp_project, "case", {**BASE, **changes})
     assert run(tmp_project, "case") == 2
     assert line in capsys.readouterr().out
+
+
+def test_a_backup_region_equal_to_the_stack_s_and_a_lock_without_yes_are_refused_with_why(
+        tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "BackupRegion": "eu-west-1", "BackupVaultLock": "yes"})
+    assert run(tmp_project, "case", "--region", "eu-west-1") == 2
+    out = capsys.readouterr().out
+    assert ("case.json: BackupRegion='eu-west-1': is the environment's own region (eu-west-1): the copies must be "
+            "in another region to outlive it; choose a second region, e.g. us-west-2\n") in out
+    assert ("case.json: BackupVaultLock='yes': is not an explicit yes. A vault lock cannot be undone 3 days after "
+            "it is set, not even by AWS, and no recovery point can then be deleted before its retention "
+            "(BackupRule). To lock the vaults, write exactly yes-cannot-be-undone-after-3-days; otherwise off\n") in out
+    write(tmp_project, "case", {**BASE, "BackupRegion": "us-west-2",
+                                "BackupVaultLock": "yes-cannot-be-undone-after-3-days"})
+    assert run(tmp_project, "case", "--region", "eu-west-1") == 0
 
 
 def test_an_unknown_key_gets_a_suggestion(tmp_project, parsed_once, capsys):
