@@ -178,6 +178,7 @@ def test_restore_plans_a_new_environment_from_the_newest_snapshot_and_says_how_o
     # Its own names: not the live site's domain.
     assert "DomainName" not in values and "SiteSubdomain" not in values
     assert (env / "parameters" / "restored.json").is_file(), "kept with the change set"
+    assert "Next: `threetier deploy restored --region us-east-1` executes it" in err
 
 
 def test_restore_from_the_backup_region_copies_back_to_the_home_region(env, regional, planned, capsys):

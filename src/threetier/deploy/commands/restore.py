@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         if code not in (EXIT_OK, EXIT_DANGER):
             written.unlink()  # nothing to deploy: the name stays free
             print(f"{written}: removed, as no change set was kept", file=sys.stderr)
-    print(f"Next: `threetier deploy {new} --region {region}` executes it; then `threetier restore {env} --into {new}"
-          f"{' --from-region ' + region if region != clients.region else ''} --files` brings the file system back.",
-          file=sys.stderr)
+    if code in (EXIT_OK, EXIT_DANGER):
+        print(f"Next: `threetier deploy {new} --region {region}` executes it; then `threetier restore {env} --into "
+              f"{new}{' --from-region ' + region if region != clients.region else ''} --files` brings the file "
+              "system back (docs/recovery.md).", file=sys.stderr)
     return code
 
 
