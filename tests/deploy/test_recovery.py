@@ -281,3 +281,44 @@ def test_files_restores_the_file_system_point_into_the_new_environment(env, regi
         "Metadata": {"file-system-id": "fs-0fedcba987654321f", "newFileSystem": "false", "Encrypted": "true"}})
     assert run_restore(env, "--files") == 0
     assert "restore job job-42 started into fs-0fedcba987654321f of restored" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- backup-vault
+
+def test_backup_vault_creates_the_copy_vault_stack_in_the_backup_region(env, regional, monkeypatch, capsys):
+    from botocore.stub import ANY
+
+    from tests.deploy.fixtures import responses as r
+    from threetier.emit import manifest
+
+    monkeypatch.setattr(manifest, "check", lambda project, regenerate=False: None)
+    (env / "output" / "backup-vault.yaml").write_text("Resources: {}\n")
+    name = "shop-dev-backup-copy"
+    stack_id = r.stack_arn(name)
+    cfn = regional.stub("cloudformation", COPIES)
+    cfn.add_client_error("describe_stacks", "ValidationError", f"Stack with id {name} does not exist",
+                         expected_params={"StackName": name})
+    cfn.add_response("create_stack", {"StackId": stack_id}, {
+        "StackName": name, "TemplateBody": "Resources: {}\n", "EnableTerminationProtection": True,
+        "Parameters": [{"ParameterKey": "ProjectName", "ParameterValue": "shop"},
+                       {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
+                       {"ParameterKey": "BackupRule", "ParameterValue": "24/7/30"},
+                       {"ParameterKey": "BackupVaultLock", "ParameterValue": "off"}],
+        "Tags": ANY})
+    cfn.add_response("describe_stack_events", r.events_page([r.stack_event(name, 30, "CREATE_COMPLETE")]),
+                     {"StackName": stack_id})
+    cfn.add_response("describe_stacks", r.stack(name, "CREATE_COMPLETE"), {"StackName": stack_id})
+    assert threetier(env, "backup-vault", "dev", "--region", HOME) == 0
+    assert f"creating stack {name} in us-west-2 (backup-vault.yaml): vault shop-dev-backup-copy" in \
+        capsys.readouterr().err
+
+
+def test_backup_vault_refuses_a_lock_without_the_explicit_yes_before_any_call(project, regional, monkeypatch,  # noqa: F811
+                                                                             capsys):
+    from threetier.emit import manifest
+
+    monkeypatch.setattr(manifest, "check", lambda project, regenerate=False: None)
+    write_parameters(project, {**VALUES, "BackupVaultLock": "yes"})
+    (project / "output" / "backup-vault.yaml").write_text("Resources: {}\n")
+    assert threetier(project, "backup-vault", "dev", "--region", HOME) == 2
+    assert "BackupVaultLock='yes': is not an explicit yes" in capsys.readouterr().err

@@ -32,10 +32,11 @@ def run(args: argparse.Namespace) -> int:
     path, values = load_values(project, args.env)
     body = (project / "output" / TEMPLATE).read_text()
     clients = common.connect(args)
-    problems = validate.errors(validate.validate({"Parameters": {p.name: p.to_parameter().to_dict() for p in
-                                                                 (*TAKES, P.BACKUP_REGION)}},
-                                                 {k: v for k, v in values.items() if k in
-                                                  {p.name for p in (*TAKES, P.BACKUP_REGION)}},
+    # As the root declares them, so that validate's own checks explain (the vault lock's explicit yes).
+    taken = (*TAKES, P.BACKUP_REGION)
+    problems = validate.errors(validate.validate({"Parameters": {p.name: p.to_parameter(root=True).to_dict()
+                                                                 for p in taken}},
+                                                 {p.name: values[p.name] for p in taken if p.name in values},
                                                  region=clients.region))
     if problems:
         raise InputError("\n".join(f"{path}: {problem}" for problem in problems))
