@@ -104,6 +104,8 @@ BAD = [
     ("backup-rule-keeps-too-long-for-point-in-time", {"BackupRegion": "us-west-2", "BackupRule": "24/60/60"},
      "BackupRule", "us-east-1"),
     ("backup-rule-hours", {"BackupRegion": "us-west-2", "BackupRule": "6/7/7"}, "BackupRule", "us-east-1"),
+    ("backup-rule-kept-no-longer-than-its-interval", {"BackupRegion": "us-west-2", "BackupRule": "24/1/7"},
+     "BackupRule", "us-east-1"),
     ("vault-lock-without-explicit-yes", {"BackupRegion": "us-west-2", "BackupVaultLock": "true"},
      "BackupVaultLock", "us-east-1"),
     ("account-copy-without-plan", {"BackupAccountVaultArn":

@@ -508,6 +508,22 @@ def vault_lock(inputs: Inputs) -> list[Problem]:
                     f"{P.VAULT_LOCK_OFF}")]
 
 
+def backup_rule_retention(inputs: Inputs) -> list[Problem]:
+    """BackupRule: the continuous backup kept longer than the time between two backups, else its recovery
+    point expires before the next backup renews it.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery-retention-period.html"""
+    name = P.BACKUP_RULE.name
+    value = inputs.given.get(name)
+    if not value or name not in inputs.declared or not re.fullmatch(P.RULE_PATTERN, value):
+        return []
+    hours, days, _ = (int(part) for part in value.split("/"))
+    if days * 24 > hours:
+        return []
+    return [Problem(name, value, f"keeps the recovery points {days} day(s), no longer than the {hours} hours between "
+                    "two backups: AWS Backup lets the database's continuous recovery point expire before the next "
+                    f"backup; keep them longer (e.g. {hours}/{days + 1}/...) or back up more often")]
+
+
 def backup_account_copy(inputs: Inputs) -> list[Problem]:
     """BackupAccountVaultArn: needs the plan (BackupRegion), and is a vault in the same partition."""
     name, region_name = P.BACKUP_ACCOUNT_VAULT_ARN.name, P.BACKUP_REGION.name
@@ -827,6 +843,7 @@ CROSS_FIELD_CHECKS = (
     alb_certificate_region,
     backup_region,
     vault_lock,
+    backup_rule_retention,
     backup_account_copy,
     cloudfront_prefix_list,
     cloudfront_logs_region,
