@@ -14,6 +14,12 @@ STORAGE = "DbAllocatedStorage"
 AZS = "NumberOfAzs"
 SUBNET_BITS = "SubnetCidrBits"
 CLOUDFRONT = "CloudFrontEnabled"
+RESTORE_SNAPSHOT = "DbRestoreSnapshot"
+# "If you specify a different DBSnapshotIdentifier value, a new DB instance is restored from the
+# specified snapshot, and the original DB instance is deleted"; once restored, "you must specify the
+# same DBSnapshotIdentifier property for any future updates".
+RESTORE_PAGE = ("https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+                "aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-dbsnapshotidentifier")
 ORIGIN_PINS = ("OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html
 STORAGE_PAGE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html"
@@ -49,7 +55,7 @@ def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
     """What AWS would refuse in going from the values `before` to `after` (each with the
     template's defaults filled in), in parameter order."""
     found = []
-    for check in (_storage, _azs, _subnet_bits, _origin_pins):
+    for check in (_storage, _azs, _subnet_bits, _origin_pins, _restore_snapshot):
         refusal = check(before, after)
         if refusal is not None:
             found.append(refusal)
@@ -110,6 +116,21 @@ def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
                    f"empty {' and '.join(ORIGIN_PINS)} (in parameters/ENV.pins.json, where rotate-origin-secret pins "
                    "them, or in parameters/ENV.json; CloudFront and the load balancer then use the new "
                    "secret's current value); rotate it later with `threetier rotate-origin-secret ENV`")
+
+
+def _restore_snapshot(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    """DbRestoreSnapshot set, changed or cleared on a deployed stack: CloudFormation would restore (or
+    create) a new database and delete the running one, under the same DBInstanceIdentifier, which the
+    replacement cannot take while the old one exists."""
+    old, new = before.get(RESTORE_SNAPSHOT) or "", after.get(RESTORE_SNAPSHOT) or ""
+    if old == new or RESTORE_SNAPSHOT not in after:
+        return None
+    return Refusal(RESTORE_SNAPSHOT, old or "(empty)", new or "(empty)",
+                   "a different DBSnapshotIdentifier replaces the database: CloudFormation makes a new one (restored, "
+                   "or empty) and deletes the running one, and the named instance cannot be replaced while it "
+                   "exists", RESTORE_PAGE,
+                   f"keep {old or 'it empty'}; to restore, `threetier restore ENV --into NEWENV` makes a new "
+                   "environment beside this one (docs/recovery.md)")
 
 
 def _number(text: str | None) -> float | None:
