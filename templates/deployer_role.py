@@ -28,7 +28,7 @@ from threetier.parameters import conditions
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
-    "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM and EFS create calls "
+    "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM, EFS and AWS Backup create calls "
     "take ids that do not exist before the call, so these actions (the handler permissions of the "
     "schema branches the templates use) are granted on every resource, in the deploy region and the partition's "
     "home region only; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
