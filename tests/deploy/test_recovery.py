@@ -221,6 +221,22 @@ def test_restore_at_a_time_takes_the_newest_point_before_it(env, regional, plann
     assert planned["values"]["DbRestoreSnapshot"].endswith("job-day-before")
 
 
+def test_restore_refuses_a_continuous_point_that_cloudformation_cannot_restore(env, regional, planned, capsys):
+    regional.points(HOME, "shop-dev-backup", continuous(HOME), snapshot(HOME, 2))
+    point = continuous(HOME)["RecoveryPointArn"]
+    assert run_restore(env, "--point", point) == 2
+    assert f"{point} is a RDS continuous (point in time) recovery point, not a database snapshot" in \
+        capsys.readouterr().err
+    assert not planned
+
+
+def test_restore_of_a_named_point_older_than_retention_is_refused(env, regional, planned, capsys):
+    old = snapshot(HOME, 24 * 8, "old")
+    regional.points(HOME, "shop-dev-backup", old)
+    assert run_restore(env, "--point", old["RecoveryPointArn"]) == 2
+    assert "older than the 7 days dev keeps recovery points in us-east-1 (BackupRule)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("where", ["file", "stack", "database"])
 def test_restore_refuses_a_name_already_in_use(env, regional, planned, capsys, where):
     if where == "file":

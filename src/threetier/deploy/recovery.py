@@ -148,6 +148,11 @@ def choose(points: list[Point], backups: Backups, region: str, resource_type: st
             raise AwsError(f"no recovery point {arn} in {region} vault {vault}: `threetier recovery-points "
                            f"{backups.env}` lists them")
         point = found[0]
+        if point.resource_type != resource_type or (resource_type == "RDS" and not point.is_db_snapshot):
+            raise InputError(f"{arn} is a {point.resource_type} {point.kind} recovery point, not a database snapshot: "
+                             "CloudFormation restores a database from a snapshot only. For a point in time, restore "
+                             "the continuous recovery point in the AWS Backup console, snapshot the database it makes, "
+                             "and pass that snapshot's ARN (docs/recovery.md, Data corrupted)")
         if point.age() > timedelta(days=kept):
             raise InputError(f"{arn} is {format_age(point.age())} old, older than the {kept} days {backups.env} keeps "
                              f"recovery points in {region} ({P.BACKUP_RULE.name}): its lifecycle deletes it any "

@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.files:
         return _restore_files(args, clients, backups, region, points, at)
     database = recovery.choose(points, backups, region, "RDS", at=at, arn=args.point)
-    files = _file_system_point(points, backups, region, at)
+    # The file system as of the same time: the one --time names, or the database point's.
+    files = _file_system_point(points, backups, region, at or (database.created if args.point else None))
     stack_name = f"{backups.project}-{new}"
     _check_name_free(common.make_client_in(clients, args.profile, "cloudformation", region),
                      common.make_client_in(clients, args.profile, "rds", region), backups.project, new, stack_name,
