@@ -242,8 +242,9 @@ def _add_backup_commands(commands, stack, bucket, role, guard, wait, fresh, aws)
         description="Picks the newest database snapshot (or --time, --point), says which and how old, writes "
                     "parameters/NEWENV.json and plans NEWENV as `threetier plan NEWENV` does; deploy it with "
                     "`threetier deploy NEWENV`, then run again with --files. Exit codes as plan; 1 also for no "
-                    "recovery point or a name already in use, 2 for a point older than retention allows or the "
-                    "wrong region.",
+                    "recovery point or a stack or database of NEWENV's names in the region; 2 for "
+                    "parameters/NEWENV.json existing, NEWENV equal to ENV, a point older than retention allows, "
+                    "or a region without ENV's vaults.",
     )
     onfailure.add_options(restore_cmd)
     restore_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
