@@ -20,8 +20,11 @@ STACKS = {
     "monitoring.yaml": "monitoring",
     # Not nested in main.yaml: an environment outside us-east-1 deploys it there (CloudFront's certificate, WAF).
     "edge-us-east-1.yaml": "edge_us_east_1",
+    "backup.yaml": "backup",
     # Not a stack of the application: the role CloudFormation may assume to deploy them.
     "deployer-role.yaml": "deployer_role",
+    # Not a stack of the environment either: its copy vault in the second region (or a backup account).
+    "backup-vault.yaml": "backup_vault",
 }
 
 

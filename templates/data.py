@@ -33,6 +33,7 @@ from threetier.parameters.conditions import HAS_READ_REPLICA, USE_CLOUDFRONT, US
 HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
 HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
+RESTORES_SNAPSHOT = "RestoresSnapshot"
 
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 APP_SECRET_TEMPLATE = '{"API_KEY": ""}'
@@ -51,6 +52,7 @@ def build() -> Template:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
     add_instance_conditions(t)
+    t.add_condition(RESTORES_SNAPSHOT, Not(Equals(Ref(P.DB_RESTORE_SNAPSHOT.name), "")))
 
     monitoring_role = _monitoring_role(t)
     parameter_group = _parameter_groups(t)
@@ -256,9 +258,15 @@ def _database(t: Template, monitoring_role: iam.Role, parameter_group,
             DBParameterGroupName=parameter_group,
             Port=engine_mapping.lookup("Port"),
             DBInstanceClass=Ref(P.DB_INSTANCE_CLASS.name),
-            DBName=Ref(P.DB_NAME.name),
-            MasterUsername=Ref(P.DB_MASTER_USERNAME.name),
-            MasterUserPassword=Sub("{{resolve:secretsmanager:${%s}:SecretString:password}}" % master_secret.title),
+            # A restore (threetier restore) takes the name, the users and their passwords from the
+            # snapshot: CloudFormation says not to set these three with DBSnapshotIdentifier, and a
+            # different DBSnapshotIdentifier later restores a new instance and deletes this one.
+            # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-dbsnapshotidentifier
+            DBSnapshotIdentifier=If(RESTORES_SNAPSHOT, Ref(P.DB_RESTORE_SNAPSHOT.name), NoValue),
+            DBName=If(RESTORES_SNAPSHOT, NoValue, Ref(P.DB_NAME.name)),
+            MasterUsername=If(RESTORES_SNAPSHOT, NoValue, Ref(P.DB_MASTER_USERNAME.name)),
+            MasterUserPassword=If(RESTORES_SNAPSHOT, NoValue, Sub(
+                "{{resolve:secretsmanager:${%s}:SecretString:password}}" % master_secret.title)),
             MultiAZ=Ref(P.DB_MULTI_AZ.name),
             # No AvailabilityZone, in either mode: RDS picks one in the subnet group.
             # A Multi-AZ primary may not name one, and switching DbMultiAz would

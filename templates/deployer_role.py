@@ -28,7 +28,7 @@ from threetier.parameters import conditions
 
 TEMPLATE_BUCKET = "TemplateBucket"
 WHY_RESOURCE_STAR = (
-    "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM and EFS create calls "
+    "EC2, load balancing, Auto Scaling, CloudWatch, Route 53, CloudFront, WAF, ACM, EFS and AWS Backup create calls "
     "take ids that do not exist before the call, so these actions (the handler permissions of the "
     "schema branches the templates use) are granted on every resource, in the deploy region only, and also in "
     "the partition's home region for Route 53, CloudFront and the us-east-1 companion's ACM and WAF; IAM, secrets, keys, buckets, databases, logs, functions, topics and stacks are "
@@ -39,7 +39,7 @@ WHY_LISTING_ON_ANY_RESOURCE = (
     "every write names the project's resources or needs its Project tag."
 )
 # Roles the stacks give to services: iam:PassRole is granted for them only.
-PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda")
+PASSED_TO = ("ec2", "monitoring.rds", "vpc-flow-logs", "lambda", "backup")
 # Service-linked roles the stacks' services create on first use in an account.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
 SERVICE_LINKED = ("autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com",

@@ -108,6 +108,7 @@ def build() -> Template:
     _database_error_alarm(alarms)
     _rotation_alarm(alarms)
     _rotation_failed_events(t, topic)
+    _backup_failed_events(t, topic)
     _file_system_alarms(alarms)
     _nat_alarms(alarms)
     dashboard = t.add_resource(
@@ -188,16 +189,10 @@ def _alarm_topic(t: Template) -> sns.Topic:
                     Resource=[Ref(topic)],
                     Condition=PolicyCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
                 ),
-                # The rotation-failure rule, and no other rule, may publish.
+                # The rotation-failure and backup-failure rules, and no other rule, may publish.
                 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
-                Statement(
-                    Sid="RotationFailuresPublish",
-                    Effect=Allow,
-                    Principal=Principal("Service", policies.service_principal("events")),
-                    Action=[sns_actions.Publish],
-                    Resource=[Ref(topic)],
-                    Condition=PolicyCondition(ArnEquals("aws:SourceArn", GetAtt(ROTATION_FAILED_RULE, "Arn"))),
-                ),
+                _rule_publishes("RotationFailuresPublish", ROTATION_FAILED_RULE, topic),
+                _rule_publishes("BackupFailuresPublish", BACKUP_FAILED_RULE, topic),
                 # AWS's own example of enforcing encryption in transit on a topic.
                 # https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit
                 policies.deny_insecure_transport(Ref(topic), actions=[sns_actions.Publish]),
@@ -338,21 +333,72 @@ def _rotation_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
         InputTemplate='"Rotation of secret <secret> failed at <time>: <error>. The secret keeps a pending '
                       'version until a rotation completes; see the rotation function\'s log group."',
     )
+    return _events_to_alarm_topics(t, topic, ROTATION_FAILED_RULE, "a database secret's rotation failed",
+                                   rotation_failed_pattern(), message, "rotation-failed")
+
+
+def _rule_publishes(sid: str, rule: str, topic: sns.Topic) -> Statement:
+    """Topic policy: EventBridge may publish to the topic for the rule `rule` only."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", policies.service_principal("events")),
+        Action=[sns_actions.Publish],
+        Resource=[Ref(topic)],
+        Condition=PolicyCondition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
+    )
+
+
+def _events_to_alarm_topics(t: Template, topic: sns.Topic, title: str, what: str, pattern: dict,
+                            message: events.InputTransformer, thing: str) -> events.Rule:
+    """A rule sending the events `pattern` matches, as `message`, to the alarm topic, and to the user's
+    own topic when AlarmEmail names one."""
     return t.add_resource(
         events.Rule(
-            ROTATION_FAILED_RULE,
-            Description=Sub("${ProjectName}-${EnvironmentName}: a database secret's rotation failed"),
+            title,
+            Description=Sub("${ProjectName}-${EnvironmentName}: " + what),
             State="ENABLED",
-            EventPattern=rotation_failed_pattern(),
+            EventPattern=pattern,
             Targets=[
                 events.Target(Id="AlarmTopic", Arn=Ref(topic), InputTransformer=message),
                 If(HAS_ALARM_TOPIC_ARN,
                    events.Target(Id="AlarmRecipientTopic", Arn=Ref(P.ALARM_EMAIL.name), InputTransformer=message),
                    NoValue),
             ],
-            Tags=naming.tags("rotation-failed"),
+            Tags=naming.tags(thing),
         )
     )
+
+
+BACKUP_FAILED_RULE = "BackupFailedRule"
+
+
+def backup_failed_pattern() -> dict:
+    """AWS Backup's word that a backup job or a copy job of this environment's recovery points did not
+    complete: FAILED, ABORTED, or EXPIRED (not started within the plan's start window: a missed backup).
+    Every AWS Backup job of the account in this region: the events name the file system by its id only,
+    which no name prefix matches, so another plan's failures in a shared account reach this topic too
+    (the message names the resource).
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html"""
+    return {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]},
+    }
+
+
+def _backup_failed_events(t: Template, topic: sns.Topic) -> events.Rule:
+    """A failed or missed backup, or a copy that did not reach BackupRegion, to the alarm topic (and the
+    user's own). With no AWS Backup plan (BackupRegion empty) no such event comes: the rule costs nothing
+    and takes no parameter from the root."""
+    message = events.InputTransformer(
+        InputPathsMap={"kind": "$.detail-type", "state": "$.detail.state", "resource": "$.detail.resourceArn",
+                       "time": "$.time"},
+        InputTemplate='"AWS Backup: <kind> <state> at <time> for <resource>. See AWS Backup console, Jobs; '
+                      'docs/recovery.md says what to do."',
+    )
+    return _events_to_alarm_topics(t, topic, BACKUP_FAILED_RULE, "an AWS Backup job or copy failed or was missed",
+                                   backup_failed_pattern(), message, "backup-failed")
 
 
 def _dimensions(dimensions: dict) -> list:

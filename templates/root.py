@@ -36,10 +36,11 @@ from threetier.parameters.conditions import (
 )
 
 HAS_EDGE = "HasEdge"
-PARALLEL = "ParallelLayout"
-PARALLEL_REPLICA = "ParallelLayoutReplica"
+PARALLEL = "Parallel"
+PARALLEL_REPLICA = "ParallelReplica"
 HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
+HAS_BACKUP = "HasBackup"
 
 # Top-level outputs: {output name: (nested stack, description)}. Only what a
 # person or a command needs after a deploy; the nested stacks' own outputs (VPC,
@@ -56,7 +57,7 @@ OUTPUTS = {
 
 def build() -> Template:
     t = naming.new_template(
-        "threetier three-tier web app (root). Defaults: a small dev; production: parameters/prod.json.",
+        "threetier three-tier web app (root). Defaults: a small dev; prod: parameters/prod.json.",
         root=True,
     )
     P.use(t, *P.ROOT[len(P.PROJECT):], root=True)
@@ -77,8 +78,7 @@ def build() -> Template:
     # The pinned id, when the environment keeps one, wins over AmiId's latest value (see parameters.py).
     image = If(HAS_PINNED_AMI, Ref(P.PINNED_AMI_ID.name), Ref(P.AMI_ID.name))
     t.add_condition(PARALLEL, Equals(Ref(P.STACK_LAYOUT.name), P.PARALLEL_LAYOUT))
-    t.add_condition(PARALLEL_REPLICA, And(Condition(PARALLEL), Condition(conditions.HAS_READ_REPLICA)))
-    conditions.add(t, conditions.HAS_READ_REPLICA)
+    t.add_condition(PARALLEL_REPLICA, And(Condition(PARALLEL), Equals(Ref(P.DB_REPLICA_ENABLED.name), "true")))
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK_STACK,
@@ -194,6 +194,8 @@ def build() -> Template:
         condition=USE_MONITORING,
     )
 
+    _backup_stack(t)
+
     for name, (stack, description) in OUTPUTS.items():
         t.add_output(Output(name, Description=description, Value=GetAtt(stack, f"Outputs.{name}")))
     t.add_output(Output("AlbDnsName", Description="Load balancer DNS name", Value=load_balancer("AlbDnsName")))
@@ -206,9 +208,9 @@ def build() -> Template:
     t.add_output(Output(
         "NextSteps",
         Description="After the first create",
-        Value=Sub("1. Open SiteUrl (10 minutes after CREATE_COMPLETE). 2. API_KEY: "
-                  "Secrets Manager console, secret ${Secret}, Retrieve secret value, Edit, set API_KEY, "
-                  "keep SECRET_KEY; servers read it within 9 minutes. 3. Confirm the alarm email.",
+        Value=Sub("1. Open SiteUrl 10 minutes after CREATE_COMPLETE. 2. API_KEY: Secrets Manager console, "
+                  "secret ${Secret}, edit, keep SECRET_KEY; servers read it within 9 minutes. "
+                  "3. Confirm the alarm email.",
                   Secret=_output(data, "AppSecretArn")),
     ))
     t.add_output(Output(
@@ -219,7 +221,8 @@ def build() -> Template:
     t.add_output(Output(
         "OriginVerifySecretArn",
         Description="Origin header secret (empty: no CloudFront)",
-        Value=If(USE_CLOUDFRONT, origin_secret, ""),
+        # Empty without CloudFront: the front and data stacks output it so.
+        Value=origin_secret,
     ))
     t.add_output(Output(
         "HostedZoneId",
@@ -228,10 +231,17 @@ def build() -> Template:
     ))
     t.add_output(Output(
         "NameServers",
-        Description="Registrar name servers (empty: no created zone)",
+        Description="Name servers (empty: no new zone)",
         Value=If(HAS_DOMAIN, _output(dns, "NameServers"), ""),
     ))
     return t
+
+
+def _backup_stack(t: Template) -> None:
+    """The AWS Backup plan (issue 36), when BackupRegion is set. It takes no stack's outputs, so it
+    waits for none: its selection names the database and the file system by name and tags."""
+    t.add_condition(HAS_BACKUP, Not(Equals(Ref(P.BACKUP_REGION.name), "")))
+    _nested_stack(t, "BackupStack", "backup", P.PROJECT + P.BACKUP + P.IAM, condition=HAS_BACKUP)
 
 
 def _rules(t: Template) -> None:
@@ -243,15 +253,15 @@ def _rules(t: Template) -> None:
     # say where to find or how to choose the value.
     rules.add(t, "BastionsNeedARestrictedAdminCidr", conditions.expression(HAS_BASTIONS),
               And(Not(rules.is_empty(P.ADMIN_CIDR)), Not(Equals(Ref(P.ADMIN_CIDR.name), "0.0.0.0/0"))),
-              "BastionCount above 0 needs AdminCidr, the one range allowed to SSH in (e.g. 203.0.113.0/24), "
-              "never 0.0.0.0/0.")
+              "BastionCount above 0 needs AdminCidr, the range allowed to SSH in (e.g. 203.0.113.0/24), "
+              "not 0.0.0.0/0.")
     rules.add(t, "BastionsNeedAKeyPair", conditions.expression(HAS_BASTIONS),
               Not(rules.is_empty(P.BASTION_KEY_PAIR)),
-              "BastionCount above 0 needs BastionKeyPairName: a name from EC2 console, Key pairs, in this region.")
+              "BastionCount above 0 needs BastionKeyPairName (EC2 console, Key pairs, this region).")
     rules.add(t, "CloudFrontNeedsItsPrefixList", cloudfront_on,
               Not(rules.is_empty(P.CLOUDFRONT_PREFIX_LIST_ID)),
-              "CloudFrontEnabled needs CloudFrontPrefixListId: in the VPC console, Managed prefix lists, the "
-              "Prefix list ID of com.amazonaws.global.cloudfront.origin-facing.")
+              "CloudFrontEnabled needs CloudFrontPrefixListId: VPC console, Managed prefix lists, the ID of "
+              "com.amazonaws.global.cloudfront.origin-facing.")
     # The domain's two tests inline in one And, as the root has few bytes to spare (issue 18).
     rules.add(t, "CloudFrontCertificateOutsideUsEast1",
               And(cloudfront_on, *domain_ready.data["Fn::And"], Not(conditions.expression(IN_US_EAST_1))),
@@ -260,8 +270,8 @@ def _rules(t: Template) -> None:
               "stack's, or a certificate for the site name in the ACM console of us-east-1.")
     rules.add(t, "CloudFrontWithoutDomainUsesHttpOrigin", And(cloudfront_on, Not(domain_ready)),
               rules.is_empty(P.ALB_CERTIFICATE_ARN),
-              "CloudFront without DomainName and HostedZoneId reaches the load balancer over HTTP: leave "
-              "AlbCertificateArn empty, or set both.")
+              "Without DomainName and HostedZoneId CloudFront reaches the load balancer over HTTP: leave "
+              "AlbCertificateArn empty.")
     # CloudFront web ACLs are made in us-east-1 only: elsewhere in the companion stack (edge-us-east-1.yaml).
     rules.add(t, "WafNeedsCloudFront", Equals(Ref(P.WAF_ENABLED.name), "true"),
               And(cloudfront_on, Or(conditions.expression(IN_US_EAST_1), Not(rules.is_empty(P.WEB_ACL_ARN)))),
@@ -272,8 +282,8 @@ def _rules(t: Template) -> None:
     # architecture. It stays here: only the root sees AmiId's SSM path.
     rules.add(t, "InstanceTypeMatchesTheDefaultAmi", Equals(Ref(P.AMI_ID.name), P.AL2023_AMI_PARAMETER),
               Not(rules.contains(architectures.common_graviton_types(), Ref(P.INSTANCE_TYPE.name))),
-              "InstanceType is a Graviton (arm64) type, but the default AmiId is x86_64: use e.g. t3.small, "
-              "or AmiId ending in -arm64 instead of -x86_64.")
+              "InstanceType is Graviton (arm64) but the default AmiId is x86_64: use e.g. t3.small, "
+              "or an AmiId ending in -arm64.")
 
 
 def _output(stack: cloudformation.Stack, name: str) -> GetAtt:

@@ -75,7 +75,7 @@ def test_the_catalogue_covers_every_resource_and_the_nested_stacks():
     assert not missing
     passed_to_cloudformation = [call for call in calls if call.action == "iam:PassRole"
                                 and ("iam:PassedToService", "cloudformation.amazonaws.com") in call.context]
-    assert len(passed_to_cloudformation) == 10  # the 10 nested stacks
+    assert len(passed_to_cloudformation) == 11  # the 11 nested stacks
     assert len(calls) > 1000
 
 

@@ -350,14 +350,27 @@ def test_backups_rotation_and_app_logs_have_their_lines(templates, env_values, t
     backups = line(prod, "Backup storage beyond the free amount, 14 days kept")
     assert backups.quantity == 70 and backups.unit_price == Decimal("0.095")
     assert line(prod, "EFS backups").quantity == 10
-    assert line(prod, "Key versions kept by yearly rotation").quantity == 2  # 2 keys, rotated once
+    assert line(prod, "Key versions kept by yearly rotation").quantity == 3  # 3 keys (logs, alarms, backups), rotated once
     assert line(prod, "App server logs ingested").quantity == 3  # 1 GB for each of the 3 servers (AsgMinSize)
     first_year = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
                                cost.assumptions_with(table, ["kms_rotations=0"]))
     assert not has_line(first_year, "Key versions kept")
     later = cost.estimate(model.describe(templates, env_values["prod"], "prod"), table,
                           cost.assumptions_with(table, ["kms_rotations=5"]))
-    assert line(later, "Key versions kept").quantity == 4  # only the first two rotations are billed
+    assert line(later, "Key versions kept").quantity == 6  # only the first two rotations are billed
+
+
+def test_backups_in_both_regions_and_the_transfer_between_them_have_their_lines(templates, env_values, table):
+    """prod.json: BackupRule 1/35/90 to us-west-2; 100 GiB, 5 % changed a day; 10 GB of file system backups."""
+    prod = estimate_for(templates, env_values, table, "prod")
+    continuous = line(prod, "Database continuous backups, 35 days")
+    assert continuous.quantity == 5 * 35 and continuous.unit_price == Decimal("0.095")
+    assert line(prod, "Database copies in us-west-2, 90 days").quantity == 100 + 5 * 90
+    assert line(prod, "File system copies in us-west-2").quantity == 10
+    transfer = line(prod, "Cross-region transfer to us-west-2")
+    assert transfer.quantity == 5 * 30 + 10 and transfer.unit_price == Decimal("0.02")
+    # No AWS Backup plan, no such line.
+    assert not has_line(estimate_for(templates, env_values, table, "prod", BackupRegion=""), "Cross-region transfer")
 
 
 def test_extended_support_is_named_as_never_billed_with_the_end_of_standard_support(templates, env_values, table):

@@ -97,6 +97,21 @@ def run(project, env: str, *extra: str) -> int:
 BAD = [
     # (id, changes to BASE, the parameter the error names, region)
     ("unknown-key-typo", {"InstanceTyp": "t3.small"}, "InstanceTyp", None),
+    # Backups (issue 36): the root declares these bare, validate holds their constraints.
+    ("backup-region-is-the-stacks", {"BackupRegion": "eu-west-1"}, "BackupRegion", "eu-west-1"),
+    ("backup-region-unknown", {"BackupRegion": "eu-westish-9"}, "BackupRegion", "us-east-1"),
+    ("backup-region-other-partition", {"BackupRegion": "cn-north-1"}, "BackupRegion", "us-east-1"),
+    ("backup-rule-keeps-too-long-for-point-in-time", {"BackupRegion": "us-west-2", "BackupRule": "24/60/60"},
+     "BackupRule", "us-east-1"),
+    ("backup-rule-hours", {"BackupRegion": "us-west-2", "BackupRule": "6/7/7"}, "BackupRule", "us-east-1"),
+    ("backup-rule-kept-no-longer-than-its-interval", {"BackupRegion": "us-west-2", "BackupRule": "24/1/7"},
+     "BackupRule", "us-east-1"),
+    ("vault-lock-without-explicit-yes", {"BackupRegion": "us-west-2", "BackupVaultLock": "true"},
+     "BackupVaultLock", "us-east-1"),
+    ("account-copy-without-plan", {"BackupAccountVaultArn":
+                                   "arn:aws:backup:us-west-2:210987654321:backup-vault:shop-dev-backup-copy"},
+     "BackupAccountVaultArn", "us-east-1"),
+    ("restore-snapshot-pattern", {"DbRestoreSnapshot": "not a snapshot"}, "DbRestoreSnapshot", None),
     ("unknown-key-case", {"vpcprefixlength": "16"}, "vpcprefixlength", None),
     ("replaced-parameter", {"VpcCidr": "10.0.0.0/16"}, "VpcCidr", None),
     ("wired-parameter", {"VpcId": "vpc-0123456789abcdef0"}, "VpcId", None),
@@ -242,6 +257,21 @@ def test_a_refused_value_says_why_and_what_to_set_instead(tmp_project, parsed_on
     write(tmp_project, "case", {**BASE, **changes})
     assert run(tmp_project, "case") == 2
     assert line in capsys.readouterr().out
+
+
+def test_a_backup_region_equal_to_the_stack_s_and_a_lock_without_yes_are_refused_with_why(
+        tmp_project, parsed_once, capsys):
+    write(tmp_project, "case", {**BASE, "BackupRegion": "eu-west-1", "BackupVaultLock": "yes"})
+    assert run(tmp_project, "case", "--region", "eu-west-1") == 2
+    out = capsys.readouterr().out
+    assert ("case.json: BackupRegion='eu-west-1': is the environment's own region (eu-west-1): the copies must be "
+            "in another region to outlive it; choose a second region, e.g. us-west-2\n") in out
+    assert ("case.json: BackupVaultLock='yes': is not an explicit yes. A vault lock cannot be undone 3 days after "
+            "it is set, not even by AWS, and no recovery point can then be deleted before its retention "
+            "(BackupRule). To lock the vaults, write exactly yes-cannot-be-undone-after-3-days; otherwise off\n") in out
+    write(tmp_project, "case", {**BASE, "BackupRegion": "us-west-2",
+                                "BackupVaultLock": "yes-cannot-be-undone-after-3-days"})
+    assert run(tmp_project, "case", "--region", "eu-west-1") == 0
 
 
 def test_an_unknown_key_gets_a_suggestion(tmp_project, parsed_once, capsys):
@@ -771,3 +801,13 @@ def test_every_entry_of_the_wrong_type_is_named_at_once(tmp_project, parsed_once
     assert 'VpcPrefixLength: ParameterValue 16 is a number; the AWS CLI accepts only strings: write it as a string: "16"' in err
     assert 'SingleNatGateway: ParameterValue true is a boolean' in err
     assert "ProjectName is given twice" in err
+
+
+def test_a_copy_to_a_backup_account_warns_that_the_database_cannot_go(root_dict):
+    """The database's recovery points keep its aws/rds encryption, which RDS shares with no other account."""
+    values = {**BASE, "BackupRegion": "us-west-2",
+              "BackupAccountVaultArn": "arn:aws:backup:us-west-2:210987654321:backup-vault:shop-dev-backup-copy"}
+    found = [p for p in validate.validate(root_dict, values) if p.parameter == "BackupAccountVaultArn"]
+    assert [p.severity for p in found] == [validate.WARNING]
+    assert "only the file system's recovery points reach the other account" in str(found[0])
+    assert "aws/rds" in str(found[0])

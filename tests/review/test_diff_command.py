@@ -74,11 +74,12 @@ def test_nothing_changed_is_exit_0(checkout, capsys):
 
 
 def test_replacing_the_database_is_refused_until_allowed(checkout, capsys):
-    edit(checkout / "output" / "data.yaml", "      DBName: !Ref DbName", "      DBName: shop")
+    edit(checkout / "output" / "data.yaml", "      DBName: !If [RestoresSnapshot, !Ref 'AWS::NoValue', !Ref DbName]",
+         "      DBName: shop")
     assert run(checkout) == 3
     out = capsys.readouterr().out
     assert "Modify  root/DataStack/DbInstance  AWS::RDS::DBInstance  Replacement: Conditional" in out
-    assert "DBName: {\"Ref\": \"DbName\"} -> shop  [Conditionally]" in out
+    assert 'DBName: {"Fn::If": ["RestoresSnapshot", {"Ref": "AWS::NoValue"}, {"… -> shop  [Conditionally]' in out
     assert "note: DBInstanceIdentifier is a custom name: a replacement fails and the update rolls back" in out
     assert "replace: root/DataStack/DbInstance" in out and "[needs --allow-replacement]" in out
 

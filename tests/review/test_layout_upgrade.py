@@ -116,8 +116,8 @@ def test_threetier_diff_from_main_to_these_templates_finds_no_danger(before, pro
 
     assert cli.main(["--project-dir", str(repo), "diff", "HEAD"]) == 0
     out = capsys.readouterr().out
-    assert "Add     root/FrontStack  AWS::CloudFormation::Stack  (only when ParallelLayout)" in out
-    assert "parameters/prod.json: StackLayout (none) -> chain\n  no resource changes" in out
+    assert "Add     root/FrontStack  AWS::CloudFormation::Stack  (only when Parallel)" in out
+    assert "StackLayout (none) -> chain" in out
     assert cli.main(["--project-dir", str(repo), "diff", "HEAD", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dangers"] == []

@@ -16,6 +16,9 @@ BASE = {"DbAllocatedStorage": "100", "NumberOfAzs": "3", "SubnetCidrBits": "12"}
     ({"DbAllocatedStorage": "105"}, "DbAllocatedStorage", "set DbAllocatedStorage to 110 or more"),
     ({"NumberOfAzs": "2"}, "NumberOfAzs", "EC2 deletes no subnet that still holds a network interface"),
     ({"SubnetCidrBits": "11"}, "SubnetCidrBits", "EC2 refuses a range that overlaps one still in the VPC"),
+    # Issue 36: a restore on the live stack would replace its database.
+    ({"DbRestoreSnapshot": "awsbackup:job-1"}, "DbRestoreSnapshot", "a different DBSnapshotIdentifier replaces "
+                                                                    "the database"),
 ])
 def test_each_change_aws_refuses_is_named_with_its_page_and_what_works(change, parameter, phrase):
     (refusal,) = refusals.refusals(BASE, {**BASE, **change})
@@ -28,6 +31,13 @@ def test_each_change_aws_refuses_is_named_with_its_page_and_what_works(change, p
 ])
 def test_growth_by_a_tenth_and_no_change_go_through(change):
     assert refusals.refusals(BASE, {**BASE, **change}) == []
+
+
+def test_a_restored_environment_keeps_its_snapshot_and_may_not_drop_it():
+    restored = {**BASE, "DbRestoreSnapshot": "awsbackup:job-1"}
+    assert refusals.refusals(restored, restored) == []
+    (refusal,) = refusals.refusals(restored, {**restored, "DbRestoreSnapshot": ""})
+    assert "What works: keep awsbackup:job-1" in str(refusal)
 
 
 def test_more_azs_is_no_refusal():

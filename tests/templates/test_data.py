@@ -61,9 +61,11 @@ def test_master_password_is_generated_in_a_secret_and_reaches_rds_by_dynamic_ref
     # password Secrets Manager manages (lint rule E9010).
     props = data_dict["Resources"]["DbInstance"]["Properties"]
     assert "ManageMasterUserPassword" not in props
-    assert props["MasterUserPassword"] == {
-        "Fn::Sub": "{{resolve:secretsmanager:${DbMasterSecret}:SecretString:password}}"}
-    assert props["MasterUsername"] == {"Ref": "DbMasterUsername"}
+    # A new database (no DbRestoreSnapshot); a restored one keeps the snapshot's users (test_backup.py).
+    assert props["MasterUserPassword"] == {"Fn::If": ["RestoresSnapshot", {"Ref": "AWS::NoValue"}, {
+        "Fn::Sub": "{{resolve:secretsmanager:${DbMasterSecret}:SecretString:password}}"}]}
+    assert props["MasterUsername"] == {"Fn::If": ["RestoresSnapshot", {"Ref": "AWS::NoValue"},
+                                                  {"Ref": "DbMasterUsername"}]}
     secret = data_dict["Resources"]["DbMasterSecret"]
     assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain", "the final snapshot needs it"
     generated = secret["Properties"]["GenerateSecretString"]
@@ -99,6 +101,9 @@ def test_no_parameter_or_property_carries_a_password(module):
     assert not {"SecretString", "Password", "NoEcho"} & keys_anywhere(template)
     # A password property holds only a dynamic reference, resolved by CloudFormation at deploy time.
     for value in values_of(template, "MasterUserPassword"):
+        if isinstance(value, dict) and "Fn::If" in value:  # a restored database takes no password (NoValue)
+            _, restored, value = value["Fn::If"]
+            assert restored == {"Ref": "AWS::NoValue"}
         text = value["Fn::Sub"] if isinstance(value, dict) else value
         assert re.fullmatch(r"\{\{resolve:secretsmanager:\$\{\w+\}:SecretString:password\}\}", text), value
     for name in template.get("Parameters", {}):

@@ -132,7 +132,8 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring_dict):
 def test_topic_policy_names_exactly_sns_publish(monitoring_dict):
     statements = {s["Sid"]: s for s in
                   monitoring_dict["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"CloudWatchAlarmsPublish", "RotationFailuresPublish", "DenyInsecureTransport"}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "RotationFailuresPublish", "BackupFailuresPublish",
+                               "DenyInsecureTransport"}
     publish, deny = statements["CloudWatchAlarmsPublish"], statements["DenyInsecureTransport"]
     assert (publish["Effect"], publish["Action"]) == ("Allow", ["sns:Publish"])
     assert publish["Principal"] == {"Service": {"Fn::Sub": "cloudwatch.${AWS::URLSuffix}"}}
@@ -236,7 +237,7 @@ def test_root_wires_monitoring_and_can_switch_it_off(root_template):
     passed = stack["Properties"]["Parameters"]
     # The load balancer is the front stack's in the parallel layout, the app stack's in the chain; the
     # group is named in the parallel layout, so that the alarms need not wait for the app stack.
-    assert passed["AlbFullName"] == {"Fn::If": ["ParallelLayout", {"Fn::GetAtt": ["FrontStack", "Outputs.AlbFullName"]},
+    assert passed["AlbFullName"] == {"Fn::If": ["Parallel", {"Fn::GetAtt": ["FrontStack", "Outputs.AlbFullName"]},
                                                 {"Fn::GetAtt": ["AppStack", "Outputs.AlbFullName"]}]}
     parallel = Evaluation(root, {"StackLayout": "parallel"})
     assert "AppStack" not in str(parallel.resolve(passed["AutoScalingGroupName"]))
@@ -373,3 +374,19 @@ def test_only_the_rotation_failure_rule_may_publish_to_the_topic_through_eventbr
 
 def test_the_rotation_function_errors_alarm_stays_beside_the_event(monitoring_dict):
     assert monitoring_dict["Resources"]["RotationErrorsAlarm"]["Type"] == "AWS::CloudWatch::Alarm"
+
+
+def test_failed_missed_and_uncopied_backups_reach_the_alarm_topic(monitoring_dict):
+    resources = monitoring_dict["Resources"]
+    rule = resources["BackupFailedRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]},
+    }
+    assert rule["Targets"][0]["Arn"] == {"Ref": "AlarmTopic"}
+    assert "<resource>" in rule["Targets"][0]["InputTransformer"]["InputTemplate"]
+    statements = {s["Sid"]: s for s in resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    # Only that rule may publish for it.
+    assert statements["BackupFailuresPublish"]["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["BackupFailedRule", "Arn"]}}}

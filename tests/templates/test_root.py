@@ -109,6 +109,8 @@ def test_nested_stacks_use_relative_paths_of_generated_files(root_template, proj
     # Every root resource is such a stack, so W3002 is suppressed once for the template.
     assert set(stacks) == set(root_template.to_dict()["Resources"])
     assert root_template.to_dict()["Metadata"]["cfn-lint"] == {"config": {"ignore_checks": ["W3002"]}}
+    for logical_id, stack in stacks.items():
+        assert (stack.get("DeletionPolicy"), stack.get("UpdateReplacePolicy")) == ("Delete", "Delete"), logical_id
 
 
 def test_root_passes_every_parameter_the_network_stack_declares(root_template, network_dict):

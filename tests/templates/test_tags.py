@@ -45,5 +45,5 @@ def test_every_taggable_resource_is_tagged(module):
 def test_name_tags_are_unique_per_stack(module):
     template = importlib.import_module(f"templates.{module}").build()
     names = [tag_map(r)["Name"]["Fn::Sub"] for r in template.resources.values()
-             if tag_property(r) and "Name" in tag_map(r)]
+             if tag_property(r) in r.properties and "Name" in tag_map(r)]
     assert len(names) == len(set(names))

@@ -283,6 +283,10 @@ TYPICAL: dict[str, Typical] = {
     "AWS::SNS::Topic": _QUICK,
     "AWS::SNS::TopicPolicy": _QUICK,
     "AWS::Events::Rule": _QUICK,  # PutRule and PutTargets: no state to wait for
+    # AWS Backup's plan, selection and vault are records, not infrastructure: no state to wait for.
+    "AWS::Backup::BackupVault": _QUICK,
+    "AWS::Backup::BackupPlan": _QUICK,
+    "AWS::Backup::BackupSelection": _QUICK,
     "AWS::SNS::Subscription": replace(_QUICK, note="an e-mail subscription stays pending confirmation; "
                                                    "CloudFormation does not wait for it"),
     # A nested stack's own overhead; its resources are summed inside it.

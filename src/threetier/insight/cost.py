@@ -110,6 +110,7 @@ class _Pricer:
         self.load_balancers()
         self.databases()
         self.storage_and_logs()
+        self.backups()
         self.edge()
         return self.result
 
@@ -232,6 +233,31 @@ class _Pricer:
                  "GB-month", self.table.rate("backup_efs_warm_gb_month"))
         self.add("S3", "Log buckets (assumed size)", len(self.arch.buckets) * self.assumed["log_bucket_gb_stored"],
                  "GB-month", self.table.rate("s3_standard_gb_month"), ("AlbAccessLogs", "CloudFrontLogging"))
+
+    def backups(self) -> None:
+        """The AWS Backup plan (BackupStack, when BackupRegion is set): the database's continuous backups
+        in the region, the copies of the database and the file system in BackupRegion, and the transfer
+        there. Daily changes as the automated backups' line assumes; the copies are incremental after a
+        first full one. https://aws.amazon.com/backup/pricing/"""
+        if "backup" not in self.arch.stacks:
+            return
+        rule = self.arch.values.get("BackupRule") or "24/7/7"
+        _, days, copy_days = (Decimal(part) for part in rule.split("/"))
+        region = self.arch.values.get("BackupRegion", "")
+        changed_gb = sum(db.storage_gb for db in self.arch.databases if db.role == "primary") \
+            * self.assumed["db_daily_change_percent"] / 100
+        full_gb = sum(db.storage_gb for db in self.arch.databases if db.role == "primary")
+        files_gb = len(self.arch.file_systems) * self.assumed["efs_backup_gb"]
+        rds_rate, efs_rate = self.table.rate("rds_backup_gb_month"), self.table.rate("backup_efs_warm_gb_month")
+        self.add("AWS Backup", f"Database continuous backups, {days} days (assumed changes)", changed_gb * days,
+                 "GB-month", rds_rate, ("BackupRule", "DbAllocatedStorage"))
+        self.add("AWS Backup", f"Database copies in {region}, {copy_days} days (a full one plus changes)",
+                 full_gb + changed_gb * copy_days, "GB-month", rds_rate, ("BackupRule", "BackupRegion"))
+        self.add("AWS Backup", f"File system copies in {region}, warm storage (assumed)", files_gb, "GB-month",
+                 efs_rate, ("BackupRule", "BackupRegion"))
+        self.add("AWS Backup", f"Cross-region transfer to {region} (a month of changes, assumed)",
+                 changed_gb * 30 + files_gb, "GB", self.table.rate("inter_region_transfer_gb"),
+                 ("BackupRule", "BackupRegion"))
 
     def edge(self) -> None:
         """CloudFront, WAF and Route 53 only when the edge resources exist for this environment."""

@@ -11,6 +11,7 @@ templates' Rules and Conditions).
 """
 
 from threetier.parameters.app import *  # noqa: F401,F403
+from threetier.parameters.backup import *  # noqa: F401,F403
 from threetier.parameters.data import *  # noqa: F401,F403
 from threetier.parameters.edge import *  # noqa: F401,F403
 from threetier.parameters.iam import *  # noqa: F401,F403

@@ -170,6 +170,21 @@ DB_LOG_RETENTION_DAYS = log_retention(
     label="Database log retention (days)", group=GROUP_ADVANCED_DATA, default="7",
 )
 
+DB_RESTORE_SNAPSHOT = Param(
+    "DbRestoreSnapshot",
+    "String",
+    "Snapshot (name or ARN) the database is restored from when the stack creates it; empty: a new, empty "
+    "database. `threetier restore` sets it in the restored environment, which keeps it: another value "
+    "later replaces the database with a new restore.",
+    label="Database restored from snapshot",
+    group=GROUP_ADVANCED_DATA,
+    default="",
+    # An RDS snapshot identifier (AWS Backup names its snapshots awsbackup:job-...) or its ARN.
+    allowed_pattern=r"^$|^[a-zA-Z][a-zA-Z0-9:-]{0,254}$|^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z0-9:-]+$",
+    constraint="Empty, a DB snapshot identifier, or a DB snapshot ARN (arn:aws:rds:REGION:ACCOUNT:snapshot:NAME).",
+    root_checks=False,
+)
+
 EFS_PERFORMANCE_MODE = Param(
     "EfsPerformanceMode",
     "String",
@@ -222,6 +237,7 @@ DATABASE = (
     DB_MONITORING_INTERVAL,
     DB_PERFORMANCE_INSIGHTS,
     DB_LOG_RETENTION_DAYS,
+    DB_RESTORE_SNAPSHOT,
 )
 
 FILES = (EFS_PERFORMANCE_MODE, EFS_THROUGHPUT_MODE, EFS_TRANSITION_TO_IA)

@@ -100,7 +100,7 @@ CLOUDFRONT_PREFIX_LIST_ID = Param(
     "String",
     "Id of the AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing "
     "in this region (threetier plan/deploy look it up for you).",
-    hint="VPC console, Managed prefix lists, com.amazonaws.global.cloudfront.origin-facing",
+    hint="ID of com.amazonaws.global.cloudfront.origin-facing (VPC console)",
     label="CloudFront origin-facing prefix list id",
     group=GROUP_EDGE,
     default="",

@@ -12,7 +12,7 @@ PERMISSIONS_BOUNDARY_ARN = Param(
     "database password rotation (the hosted rotation Lambda) cannot take one.",
     label="Permissions boundary ARN (every role)",
     group=GROUP_IAM,
-    hint="Policy your organisation requires on roles; empty: none",
+    hint="Boundary policy for every role; empty: none",
     default="",
     allowed_pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[\w+=,.@/-]{1,512}$",
     constraint="Empty or an IAM policy ARN, e.g. arn:aws:iam::123456789012:policy/Boundary.",

@@ -72,7 +72,7 @@ SINGLE_NAT_GATEWAY = Param(
     "String",
     "true: one NAT gateway shared by all AZs (cheaper; outbound traffic stops "
     "if its AZ fails). false: one NAT gateway per AZ (highly available).",
-    hint="true: one NAT gateway for all AZs (cheaper, less available)",
+    hint="true: one NAT gateway for all AZs (cheaper)",
     label="Single shared NAT gateway",
     group=GROUP_SIZE,
     default="true",

@@ -64,6 +64,9 @@ class Param:
     # known before a deploy (threetier.blocks.userdata, lint rule E9015).
     max_length: int | None = None
     constraint: str | None = None
+    # False: the root declares only the type and default, and the nested stack that takes the value
+    # checks it (the root's 40,000 bytes); `threetier validate` checks it against this definition first.
+    root_checks: bool = True
 
     def to_parameter(self, root: bool = False) -> Parameter:
         """As the root declares it (short hint, no repeated constraint text) or a nested stack does.
@@ -76,6 +79,8 @@ class Param:
         print the regular expression.
         """
         props = {"Type": self.type}
+        if root and not self.root_checks:
+            return Parameter(self.name, **props, **({} if self.default is None else {"Default": self.default}))
         description = self.hint if root else (self.description if self.group == GROUP_WIRED else "")
         if description:
             props["Description"] = description

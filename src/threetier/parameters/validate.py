@@ -254,6 +254,21 @@ def declared_constraints(inputs: Inputs) -> list[Problem]:
     return problems
 
 
+def nested_constraints(inputs: Inputs) -> list[Problem]:
+    """The parameters the root declares bare (Param.root_checks False: BackupRule, BackupRegion, ...,
+    DbRestoreSnapshot) against their own definitions: the nested stack would refuse them only in the
+    middle of a deploy. Not BackupVaultLock: vault_lock says more."""
+    problems = []
+    for param in (*P.BACKUP, P.DB_RESTORE_SNAPSHOT):
+        value = inputs.given.get(param.name)
+        if param.root_checks or param is P.BACKUP_VAULT_LOCK or value is None or param.name not in inputs.declared:
+            continue
+        message = constraint_problem(param.to_parameter().to_dict(), value)
+        if message:
+            problems.append(Problem(param.name, value, message))
+    return problems
+
+
 def health_check_grace(inputs: Inputs) -> list[Problem]:
     """HealthCheckGraceSeconds: at least the boot budget, the BOOT_SIGNAL_SECONDS CloudFormation waits
     for a new server's signal; with ELB health checks a server still booting after its grace period
@@ -523,6 +538,80 @@ def alb_certificate_region(inputs: Inputs) -> list[Problem]:
         return []
     return [Problem(name, value, f"is in {region}, the stack in {inputs.region}: a load balancer only uses "
                     "certificates from its own region")]
+
+
+def backup_region(inputs: Inputs) -> list[Problem]:
+    """BackupRegion: another region than the environment's, that botocore knows, in the same partition
+    (AWS Backup copies within a partition). A copy in the same region is lost with it (REL09).
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html"""
+    name = P.BACKUP_REGION.name
+    value = inputs.value(name)
+    if not value:
+        return []
+    if value == inputs.region:
+        return [Problem(name, value, f"is the environment's own region ({inputs.region}): the copies must be in "
+                        "another region to outlive it; choose a second region, e.g. "
+                        f"{'us-west-2' if value != 'us-west-2' else 'us-east-2'}")]
+    unknown = unknown_region_problem(value)
+    if unknown:
+        return [Problem(name, value, unknown)]
+    if inputs.region and not unknown_region_problem(inputs.region) \
+            and partition_of(value) != partition_of(inputs.region):
+        return [Problem(name, value, f"is in partition {partition_of(value)}, the stack in "
+                        f"{partition_of(inputs.region)}: AWS Backup copies only within a partition")]
+    return []
+
+
+def vault_lock(inputs: Inputs) -> list[Problem]:
+    """BackupVaultLock: off, or the explicit yes. A lock in compliance mode cannot be undone once its
+    grace time is over, not by the account's root user nor by AWS, and it refuses deleting any recovery
+    point before its retention: nothing a `true` should turn on.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html"""
+    name = P.BACKUP_VAULT_LOCK.name
+    value = inputs.given.get(name)
+    if value is None or value in (P.VAULT_LOCK_OFF, P.VAULT_LOCK_YES) or name not in inputs.declared:
+        if value == P.VAULT_LOCK_YES and not inputs.value(P.BACKUP_REGION.name):
+            return [Problem(name, value, f"with {P.BACKUP_REGION.name} empty there is no AWS Backup vault to "
+                            "lock", WARNING, related=(P.BACKUP_REGION.name,))]
+        return []
+    return [Problem(name, value, f"is not an explicit yes. A vault lock cannot be undone {P.VAULT_LOCK_GRACE_DAYS} "
+                    "days after it is set, not even by AWS, and no recovery point can then be deleted before its "
+                    f"retention (BackupRule). To lock the vaults, write exactly {P.VAULT_LOCK_YES}; otherwise "
+                    f"{P.VAULT_LOCK_OFF}")]
+
+
+def backup_rule_retention(inputs: Inputs) -> list[Problem]:
+    """BackupRule: the continuous backup kept longer than the time between two backups, else its recovery
+    point expires before the next backup renews it.
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery-retention-period.html"""
+    name = P.BACKUP_RULE.name
+    value = inputs.given.get(name)
+    if not value or name not in inputs.declared or not re.fullmatch(P.RULE_PATTERN, value):
+        return []
+    hours, days, _ = (int(part) for part in value.split("/"))
+    if days * 24 > hours:
+        return []
+    return [Problem(name, value, f"keeps the recovery points {days} day(s), no longer than the {hours} hours between "
+                    "two backups: AWS Backup lets the database's continuous recovery point expire before the next "
+                    f"backup; keep them longer (e.g. {hours}/{days + 1}/...) or back up more often")]
+
+
+def backup_account_copy(inputs: Inputs) -> list[Problem]:
+    """BackupAccountVaultArn: needs the plan (BackupRegion), and is a vault in the same partition."""
+    name, region_name = P.BACKUP_ACCOUNT_VAULT_ARN.name, P.BACKUP_REGION.name
+    value = inputs.value(name)
+    if not value:
+        return []
+    if not inputs.value(region_name):
+        return [Problem(name, value, f"needs {region_name}: the copy to another account is a step of the AWS "
+                        "Backup plan, which only exists with a second region", related=(region_name,))]
+    # AWS Backup copies an RDS recovery point with the database's own encryption (RDS is not fully managed
+    # by it: https://docs.aws.amazon.com/aws-backup/latest/devguide/encryption.html), the database uses RDS's
+    # AWS managed key (templates/data.py), and RDS shares no snapshot encrypted with that key with another
+    # account (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html).
+    return [Problem(name, value, "only the file system's recovery points reach the other account: the database "
+                    "is encrypted with RDS's AWS managed key (aws/rds), whose snapshots cannot go to another "
+                    "account, so its copy jobs fail and the backup alarm fires", WARNING)]
 
 
 def _arn_region(arn: str | None) -> str | None:
@@ -816,7 +905,8 @@ def _refs(expr) -> set[str]:
 
 # Each value on its own, against the template's Parameters section (the grace period first, to say
 # why its MinValue is what it is).
-PARAMETER_CHECKS = (unknown_keys, health_check_grace, network_address_with_prefix, declared_constraints)
+PARAMETER_CHECKS = (unknown_keys, health_check_grace, network_address_with_prefix, declared_constraints,
+                    nested_constraints)
 # Combinations, the situation (region, environment) and the template's Rules.
 CROSS_FIELD_CHECKS = (
     asg_sizes,
@@ -832,6 +922,10 @@ CROSS_FIELD_CHECKS = (
     companion_partition,
     companion_stack,
     alb_certificate_region,
+    backup_region,
+    vault_lock,
+    backup_rule_retention,
+    backup_account_copy,
     cloudfront_prefix_list,
     cloudfront_logs_region,
     access_logs_region,

@@ -14,6 +14,12 @@ STORAGE = "DbAllocatedStorage"
 AZS = "NumberOfAzs"
 SUBNET_BITS = "SubnetCidrBits"
 CLOUDFRONT = "CloudFrontEnabled"
+RESTORE_SNAPSHOT = "DbRestoreSnapshot"
+# "If you specify a different DBSnapshotIdentifier value, a new DB instance is restored from the
+# specified snapshot, and the original DB instance is deleted"; once restored, "you must specify the
+# same DBSnapshotIdentifier property for any future updates".
+RESTORE_PAGE = ("https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+                "aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-dbsnapshotidentifier")
 ORIGIN_PINS = ("OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 LAYOUT = "StackLayout"
 LAYOUT_DEFAULT = "chain"  # P.CHAIN_LAYOUT: review sits above parameters, but this module takes plain values
@@ -57,7 +63,7 @@ def refusals(before: dict[str, str], after: dict[str, str]) -> list[Refusal]:
     """What AWS would refuse in going from the values `before` to `after` (each with the
     template's defaults filled in), in parameter order."""
     found = []
-    for check in (_storage, _azs, _subnet_bits, _origin_pins, _stack_layout):
+    for check in (_storage, _azs, _subnet_bits, _origin_pins, _stack_layout, _restore_snapshot):
         refusal = check(before, after)
         if refusal is not None:
             found.append(refusal)
@@ -134,6 +140,19 @@ def _stack_layout(before: dict[str, str], after: dict[str, str]) -> Refusal | No
                    "(deletion protection keeps a protected load balancer, which fails the update)", REFACTOR_PAGE,
                    f"keep {LAYOUT} {old} in the environment file (a layout is chosen when an environment is "
                    f"created); for the {new} layout, {NEW_ENVIRONMENT}")
+def _restore_snapshot(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
+    """DbRestoreSnapshot set, changed or cleared on a deployed stack: CloudFormation would restore (or
+    create) a new database and delete the running one, under the same DBInstanceIdentifier, which the
+    replacement cannot take while the old one exists."""
+    old, new = before.get(RESTORE_SNAPSHOT) or "", after.get(RESTORE_SNAPSHOT) or ""
+    if old == new or RESTORE_SNAPSHOT not in after:
+        return None
+    return Refusal(RESTORE_SNAPSHOT, old or "(empty)", new or "(empty)",
+                   "a different DBSnapshotIdentifier replaces the database: CloudFormation makes a new one (restored, "
+                   "or empty) and deletes the running one, and the named instance cannot be replaced while it "
+                   "exists", RESTORE_PAGE,
+                   f"keep {old or 'it empty'}; to restore, `threetier restore ENV --into NEWENV` makes a new "
+                   "environment beside this one (docs/recovery.md)")
 
 
 def _number(text: str | None) -> float | None:

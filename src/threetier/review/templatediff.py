@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from threetier.insight.stacks import ROOT_FILE
+from threetier.parameters.evaluate import Evaluation
 from threetier.review import updates
 from threetier.review.changes import STACK_TYPE, Change
 
@@ -132,6 +133,7 @@ def _new_defaults(old: dict[str, dict], new: dict[str, dict]) -> set[str]:
 def _resource_diffs(file: str, path: str, before: dict, after: dict, new_defaults: set[str]) -> list[ResourceDiff]:
     old, new = before.get("Resources", {}), after.get("Resources", {})
     parameters = set(after.get("Parameters", {})) | set(before.get("Parameters", {}))
+    off = _off_for_deployed_stacks(before, after)
     diffs: dict[str, ResourceDiff] = {}
     for logical_id in sorted(set(old) | set(new)):
         if logical_id not in new:
@@ -140,7 +142,7 @@ def _resource_diffs(file: str, path: str, before: dict, after: dict, new_default
             diffs[logical_id] = _whole(file, path, logical_id, new[logical_id], "Add")
         else:
             diff = _modified(file, path, logical_id, old[logical_id], new[logical_id], parameters,
-                             new_defaults & parameters)
+                             new_defaults & parameters, off)
             if diff is not None:
                 diffs[logical_id] = diff
     _references_to_replaced(diffs, path, new, file)
@@ -155,7 +157,7 @@ def _whole(file: str, path: str, logical_id: str, resource: dict, action: str) -
 
 
 def _modified(file: str, path: str, logical_id: str, old: dict, new: dict, parameters: set[str],
-              new_defaults: set[str]) -> ResourceDiff | None:
+              new_defaults: set[str], off: set[str] = frozenset()) -> ResourceDiff | None:
     resource_type = new.get("Type", "")
     if old.get("Type") != resource_type:  # another type under the same id: a new resource
         change = Change("Modify", logical_id, resource_type, path, replacement="True", changed_properties=("Type",))
@@ -163,7 +165,10 @@ def _modified(file: str, path: str, logical_id: str, old: dict, new: dict, param
     before, after = old.get("Properties", {}), new.get("Properties", {})
     properties = []
     for name in sorted(set(before) | set(after)):
-        if before.get(name) != after.get(name):
+        if before.get(name) != after.get(name) and _as_deployed(after.get(name), off) == before.get(name, NO_VALUE):
+            # An !If whose condition is false for a deployed stack, and whose other branch is what it has.
+            level = NEVER
+        elif before.get(name) != after.get(name):
             level = _requires(resource_type, name, before.get(name), after.get(name), parameters)
         elif _refers_to(after.get(name), new_defaults):
             # Same text, but a parameter it reads has a new default: a change wherever the default is used.
@@ -212,6 +217,51 @@ def _requires(resource_type: str, name: str, before, after, parameters: set[str]
     if level == ALWAYS and (_parametric(before, parameters) or _parametric(after, parameters)):
         return CONDITIONALLY
     return level
+
+
+def _off_for_deployed_stacks(before: dict, after: dict) -> set[str]:
+    """Conditions of `after` that are false for every stack deployed with `before`: those that read only
+    parameters `before` did not have, which such a stack takes at their defaults (an update that leaves
+    them out; `plan` sends what the parameter file sets, and refuses setting some: review.refusals)."""
+    added = {name: spec for name, spec in after.get("Parameters", {}).items()
+             if name not in before.get("Parameters", {}) and "Default" in spec}
+    conditions = after.get("Conditions", {})
+    off = set()
+    for name in conditions:
+        if _reads_only(conditions, name, set(added)):
+            try:
+                if not Evaluation({"Parameters": added, "Conditions": conditions}, {}).condition(name):
+                    off.add(name)
+            except (KeyError, TypeError, ValueError):
+                continue
+    return off
+
+
+def _reads_only(conditions: dict, name: str, parameters: set[str], seen: frozenset = frozenset()) -> bool:
+    """Whether condition `name` (and the conditions it names) reads no parameter but `parameters`."""
+    def walk(value) -> bool:
+        if isinstance(value, dict):
+            if "Ref" in value:
+                return value["Ref"] in parameters
+            if "Condition" in value and isinstance(value["Condition"], str):
+                inner = value["Condition"]
+                return inner not in seen and inner in conditions and _reads_only(conditions, inner, parameters,
+                                                                                seen | {name})
+            return all(walk(item) for item in value.values())
+        if isinstance(value, list):
+            return all(walk(item) for item in value)
+        return True
+    return walk(conditions[name])
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _as_deployed(value, off: set[str]):
+    """A property's value for a deployed stack: `!If [C, X, Y]` with C in `off` is Y (NO_VALUE: absent)."""
+    while isinstance(value, dict) and "Fn::If" in value and value["Fn::If"][0] in off:
+        value = value["Fn::If"][2]
+    return value
 
 
 def _uncertain(level: str) -> str:

@@ -1,5 +1,5 @@
 """CLI subcommands of the deploy wrapper: package, plan, deploy, status, watch, cancel, continue-rollback,
-delete, leftovers, release, pin-ami, drift, stackset.
+delete, leftovers, release, pin-ami, drift, stackset, backup-vault, recovery-points, restore.
 
 Each command's flow is one module here; what they share (settings, clients, error
 reporting) is in common.py, the mechanics in threetier.deploy. Each command reads and
@@ -17,6 +17,7 @@ from threetier.emit import manifest
 
 from threetier.deploy import onfailure, settings
 from threetier.deploy.commands import (
+    backupvault,
     cancel,
     common,
     continuerollback,
@@ -26,7 +27,9 @@ from threetier.deploy.commands import (
     leftovers,
     package,
     plan,
+    recoverypoints,
     release,
+    restore,
     stackset,
     status,
     watch,
@@ -227,6 +230,43 @@ def add_commands(commands) -> None:
     stackset_cmd.add_argument("--settings", type=Path, metavar="FILE",
                               help="settings file (default: threetier.toml in the project)")
     stackset_cmd.set_defaults(run=lambda args: common.guarded(stackset.run, args))
+
+
+    _add_backup_commands(commands, stack, bucket, role, guard, wait, fresh, aws)
+
+
+def _add_backup_commands(commands, stack, bucket, role, guard, wait, fresh, aws) -> None:
+    """Issue 36: the copy vault, what can be restored, and a restore (docs/recovery.md)."""
+    vault_cmd = commands.add_parser(
+        "backup-vault", parents=[stack, wait, fresh, aws],
+        help="create or update the copy vault (output/backup-vault.yaml) in the environment's BackupRegion",
+        description="Stack <stack>-backup-copy in BackupRegion holds the vault the AWS Backup plan copies to; "
+                    "run it before the first deploy with BackupRegion set. Exit codes: 0 done (or no changes), "
+                    "1 AWS refused or the stack failed, 2 bad input.",
+    )
+    vault_cmd.set_defaults(run=lambda args: common.guarded(backupvault.run, args))
+
+    points_cmd = commands.add_parser(
+        "recovery-points", parents=[stack, aws],
+        help="list the environment's recovery points in its region and in BackupRegion, with their age",
+        description="Exit codes: 0 listed, 1 neither vault exists, 2 bad input (or no AWS Backup plan).",
+    )
+    points_cmd.set_defaults(run=lambda args: common.guarded(recoverypoints.run, args))
+
+    restore_cmd = commands.add_parser(
+        "restore", parents=[stack, bucket, role, guard, wait, fresh, aws],
+        help="a new environment NEWENV from ENV's recovery points, planned as a reviewed change set",
+        description="Picks the newest database snapshot (or --time, --point), says which and how old, writes "
+                    "parameters/NEWENV.json and plans NEWENV as `threetier plan NEWENV` does; deploy it with "
+                    "`threetier deploy NEWENV`, then run again with --files. Exit codes as plan; 1 also for no "
+                    "recovery point or a stack or database of NEWENV's names in the region; 2 for "
+                    "parameters/NEWENV.json existing, NEWENV equal to ENV, a point older than retention allows, "
+                    "or a region without ENV's vaults.",
+    )
+    onfailure.add_options(restore_cmd)
+    restore_cmd.add_argument("--json", action="store_true", help="print the review as JSON")
+    restore.add_options(restore_cmd)
+    restore_cmd.set_defaults(run=lambda args: common.guarded(restore.run, args))
 
 
 def _minutes(text: str) -> float:

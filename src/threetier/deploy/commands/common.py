@@ -172,6 +172,13 @@ def make_client(clients: Clients, profile: str | None, service: str):
     return session.client(service, endpoint_url=clients.endpoint_url, config=RETRIES)
 
 
+def make_client_in(clients: Clients, profile: str | None, service: str, region: str):
+    """A client of `service` in another `region`, with the credentials and endpoint of `clients` (the
+    backup region's vault, `threetier recovery-points` and `restore`)."""
+    session = clients.session or boto3.Session(profile_name=profile, region_name=clients.region)
+    return session.client(service, region_name=region, endpoint_url=clients.endpoint_url, config=RETRIES)
+
+
 def make_ec2(clients: Clients, profile: str | None):
     return make_client(clients, profile, "ec2")
 
