@@ -22,6 +22,9 @@ STACKS = {
     "edge-us-east-1.yaml": "edge_us_east_1",
     # Not a stack of the application: the role CloudFormation may assume to deploy them.
     "deployer-role.yaml": "deployer_role",
+    # Not a stack of the application either: the rotation code's bucket of one region, which
+    # `threetier stackset bootstrap` creates in every target region of a stack set.
+    "code-bucket.yaml": "code_bucket",
 }
 
 
