@@ -26,6 +26,9 @@ STACKS = {
     # `threetier stackset bootstrap` creates in every target region of a stack set.
     "code-bucket.yaml": "code_bucket",
 }
+# The stacks the deployer role deploys (and is granted for): not itself, and not the code bucket, which
+# StackSets' execution role creates in the administrator account (threetier.deploy.bootstrapcode).
+NOT_FOR_THE_DEPLOYER = ("deployer_role", "code_bucket")
 
 
 @functools.lru_cache(maxsize=None)

@@ -75,10 +75,6 @@ def code_bucket() -> s3.Bucket:
         Metadata=checkov(
             ("CKV_AWS_18", "It holds build artifacts that `threetier stackset deploy` copies in; CloudTrail records "
                            "who wrote them, and access logs would need another bucket per region, logged in turn."),
-            ("CKV_AWS_144", "One bucket per region by design (Lambda reads code from its own region only); "
-                            "`threetier stackset deploy` copies the zip into each, so replication would copy twice."),
-            ("CKV_AWS_145", "SSE-S3: other accounts' functions read the code with their own credentials; a KMS key "
-                            "would have to trust every account of the organization as well."),
         ),
     )
 
