@@ -11,7 +11,14 @@ import boto3
 import pytest
 from botocore.stub import ANY
 
-from tests.deploy.fixtures.project import ENV, STACK_NAME, app_template, root_template, write_templates
+from tests.deploy.fixtures.project import (
+    ENV,
+    STACK_NAME,
+    app_template,
+    root_template,
+    write_parameters,
+    write_templates,
+)
 from tests.deploy.test_deploy_moto import BUCKET
 from tests.deploy.test_stackset_moto import ACCOUNTS, REGIONS
 from tests.deploy.test_stackset_stubbed import aws, moto, operation, project, run  # noqa: F401 (fixtures)
@@ -163,3 +170,34 @@ def test_bootstrap_refuses_before_any_call(boot_project, with_sts, capsys, extra
 
     assert expected in capsys.readouterr().err
     # (the Stubber has no response queued: any CloudFormation call would have failed the test)
+
+
+def test_alarm_subscriptions_need_no_bootstrap_piece_a_targets_alarm_email_reaches_its_instances(project, aws,
+                                                                                                  capsys):
+    """Each instance's monitoring stack subscribes AlarmEmail to its own topic: a target's parameters give its
+    accounts their own address, sent as that target's ParameterOverrides (docs/stacksets.md)."""
+    from troposphere import Parameter
+
+    root = root_template()
+    root.add_parameter(Parameter("AlarmEmail", Type="String", Default=""))
+    write_templates(project, {"main.yaml": root, "app.yaml": app_template()})
+    write_parameters(project, {"ProjectName": "shop", "EnvironmentName": ENV, "AlarmEmail": "ops@example.com"})
+    text = (f'[{ENV}]\nregion = "us-east-1"\nbucket = "{BUCKET}"\n[{ENV}.stackset]\npermission_model = "self-managed"\n'
+            f'regions = {json.dumps(list(REGIONS))}\n[[{ENV}.stackset.targets]]\naccounts = ["{ACCOUNTS[0]}"]\n'
+            f'[[{ENV}.stackset.targets]]\naccounts = ["{ACCOUNTS[1]}"]\nparameters = {{ AlarmEmail = "ops-b@example.com" }}\n')
+    aws.stub.add_client_error("describe_stack_set", "StackSetNotFoundException", f"StackSet {STACK_NAME} not found")
+    aws.add("create_stack_set", {"StackSetId": "env:1"}, {
+        "StackSetName": STACK_NAME, "TemplateBody": ANY, "Capabilities": ["CAPABILITY_IAM"],
+        "PermissionModel": "SELF_MANAGED",
+        "Parameters": [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops@example.com"},
+                       {"ParameterKey": "EnvironmentName", "ParameterValue": ENV},
+                       {"ParameterKey": "ProjectName", "ParameterValue": "shop"}]})
+    for number, (account, overrides) in enumerate(
+            ((ACCOUNTS[0], []), (ACCOUNTS[1], [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops-b@example.com"}]))):
+        aws.add("create_stack_instances", {"OperationId": f"op-{number}"}, {
+            "StackSetName": STACK_NAME, "Accounts": [account], "Regions": list(REGIONS),
+            "ParameterOverrides": overrides, "OperationPreferences": {**PREFERENCES, "RegionOrder": list(REGIONS)}})
+        operation(aws, "SUCCEEDED", [{"Account": account, "Region": r, "Status": "SUCCEEDED"} for r in REGIONS],
+                  action="CREATE", operation_id=f"op-{number}")
+
+    assert run(project, "deploy", ENV, "--yes", settings=text) == 0
