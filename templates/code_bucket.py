@@ -26,6 +26,8 @@ from threetier.blocks import naming, policies
 from threetier.blocks.suppressions import checkov
 
 PREFIX, SUFFIX, ORGANIZATION_ID = "CodeBucketPrefix", "CodeBucketSuffix", "OrganizationId"
+WHY_NO_ACCESS_LOGS = ("It holds build artifacts that `threetier stackset deploy` copies in; CloudTrail records who "
+                      "wrote them, and access logs would need another bucket per region, logged in turn.")
 # The bucket's name: the code_bucket setting with this region in place of ${AWS::Region}.
 BUCKET_NAME = f"${{{PREFIX}}}${{AWS::Region}}${{{SUFFIX}}}"
 
@@ -73,8 +75,7 @@ def code_bucket() -> s3.Bucket:
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
         Tags=naming.tags("rotation-code"),
         Metadata=checkov(
-            ("CKV_AWS_18", "It holds build artifacts that `threetier stackset deploy` copies in; CloudTrail records "
-                           "who wrote them, and access logs would need another bucket per region, logged in turn."),
+            ("CKV_AWS_18", WHY_NO_ACCESS_LOGS),
         ),
     )
 

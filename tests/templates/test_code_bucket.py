@@ -72,3 +72,27 @@ def test_the_bucket_is_private_versioned_encrypted_and_retained(template):
     assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     rule = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
+def test_the_policy_as_deployed_passes_the_check_stackset_deploy_makes_of_a_code_bucket(template):
+    """The organization-only read `threetier stackset deploy` requires of each code bucket (threetier.deploy.stackset):
+    the policy the template gives, resolved for one region, has it and no read for everyone."""
+    import json
+
+    from threetier.deploy import stackset
+    from threetier.parameters.evaluate import Evaluation
+
+    values = {"CodeBucketPrefix": "shop-code-", "OrganizationId": "o-abc123def4"}
+    evaluation = Evaluation(template, values, region="eu-west-1", account_id="111111111111")
+    # The bucket's Arn as CloudFormation gives it: arn:<partition>:s3:::<its name>.
+    arn = {"Fn::Sub": "arn:${AWS::Partition}:s3:::" + template["Resources"]["CodeBucket"]["Properties"]["BucketName"]["Fn::Sub"]}
+    text = json.dumps(template["Resources"]["CodeBucketPolicy"]["Properties"]["PolicyDocument"])
+    document = evaluation.resolve(json.loads(text.replace(json.dumps({"Fn::GetAtt": ["CodeBucket", "Arn"]}),
+                                                          json.dumps(arn))))
+
+    class S3:
+        def get_bucket_policy(self, Bucket):
+            return {"Policy": json.dumps(document)}
+
+    assert document["Statement"][0]["Resource"] == ["arn:aws:s3:::shop-code-eu-west-1/*"]
+    assert stackset.bucket_read_problem(S3(), "shop-code-eu-west-1") is None

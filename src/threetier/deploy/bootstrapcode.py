@@ -68,10 +68,11 @@ def parameters(values: dict[str, str], targets: StackSetSettings) -> dict[str, s
 def review_lines(name: str, code: StackSetSettings) -> list[str]:
     account = code.targets[0].accounts[0]
     buckets = ", ".join(stacksettargets.code_bucket_in(_pattern(code), region) for region in code.regions)
-    return [f"Stack set {name} (self-managed): {TEMPLATE} in account {account} (this administrator account), "
-            f"regions {' > '.join(code.regions)}: buckets {buckets}",
-            "  read by the organization's accounts only, written by this account only; kept (DeletionPolicy "
-            "Retain) when the stack set goes: deployed stacks' functions point at their objects"]
+    where = (f"Stack set {name} (self-managed): {TEMPLATE} in account {account} (this administrator account), "
+             f"regions {' > '.join(code.regions)}: buckets {buckets}")
+    how = ("  read by the organization's accounts only, written by this account only; kept (DeletionPolicy "
+           "Retain) when the stack set goes: deployed stacks' functions point at their objects")
+    return [where, how]
 
 
 def _pattern(code: StackSetSettings) -> str:
