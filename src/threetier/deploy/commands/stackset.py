@@ -7,7 +7,8 @@
 - `drift`: drift detection on every stack instance.
 - `delete`: name what the instances retain, ask, delete the instances, then the stack set.
 - `bootstrap`: the per-account pieces (the deployer role) as their own stack set, to the targets' OUs with
-  automatic deployment, in one region (IAM is global).
+  automatic deployment, in one region (IAM is global); with code_bucket, the rotation code's bucket in every
+  target region of the administrator account as a second one (threetier.deploy.bootstrapcode).
 
 Targets, regions and operation preferences come from `[ENV.stackset]` in threetier.toml
 (threetier.deploy.stacksettargets); every bad target is refused before any AWS call, and so is a
