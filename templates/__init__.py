@@ -25,7 +25,13 @@ STACKS = {
     "deployer-role.yaml": "deployer_role",
     # Not a stack of the environment either: its copy vault in the second region (or a backup account).
     "backup-vault.yaml": "backup_vault",
+    # Not a stack of the application either: the rotation code's bucket of one region, which
+    # `threetier stackset bootstrap` creates in every target region of a stack set.
+    "code-bucket.yaml": "code_bucket",
 }
+# The stacks the deployer role deploys (and is granted for): not itself, and not the code bucket, which
+# StackSets' execution role creates in the administrator account (threetier.deploy.bootstrapcode).
+NOT_FOR_THE_DEPLOYER = ("deployer_role", "code_bucket")
 
 
 @functools.lru_cache(maxsize=None)

@@ -171,9 +171,9 @@ def _companion_actions(stacks: dict[str, dict]) -> set[str]:
 
 
 def _stack_templates() -> dict[str, dict]:
-    """The other generated templates, as dicts: the types this role must be able to manage."""
+    """The templates this role deploys, as dicts: the types it must be able to manage."""
     return {file: templates.built_dict(module)
-            for file, module in templates.STACKS.items() if module != __name__.rsplit(".", 1)[-1]}
+            for file, module in templates.STACKS.items() if module not in templates.NOT_FOR_THE_DEPLOYER}
 
 
 def _cache_folder() -> Path | None:

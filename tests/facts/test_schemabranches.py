@@ -18,7 +18,7 @@ BRANCH_ROWS = [(resource_type, branch) for resource_type, branches in schemabran
 
 @pytest.fixture(scope="module")
 def stacks():
-    return {file: emit.data(module) for file, module in templates.STACKS.items() if module != "deployer_role"}
+    return {file: emit.data(module) for file, module in templates.STACKS.items() if module not in templates.NOT_FOR_THE_DEPLOYER}
 
 
 def handler_permissions(resource_type: str) -> set[str]:

@@ -70,6 +70,7 @@ BROKEN = {
         9: "ReportRole (AWS::IAM::Role) has a fixed RoleName: IAM is global",
         20: "ShopZone (AWS::Route53::HostedZone) is created in every region a stack set deploys this template to",
         24: "ShopFirewall (AWS::WAFv2::WebACL) is created in every region",
+        34: "ShopExports (AWS::S3::Bucket) has a BucketName without both ${AWS::AccountId} and ${AWS::Region}",
     }),
     "e9017-bad.yaml": ("E9017", {
         30: "ByMapRotation: HostedRotationLambda RotationType is Fn::FindInMap, which the AWS::SecretsManager "

@@ -89,7 +89,7 @@ class Call:
 def stack_resources(values: dict[str, str], region: str, partition: str) -> list[Resource]:
     """Every resource of every stack of one environment, with the transform's rotation stack."""
     built = {file: templates.built_dict(module) for file, module in templates.STACKS.items()
-             if module not in ("deployer_role", "backup_vault")}  # neither is a stack of the environment
+             if module not in (*templates.NOT_FOR_THE_DEPLOYER, "backup_vault")}  # the copy vault: `backup-vault`
     root = built["main.yaml"]
     stack_of = {"main.yaml": ROOT, companion.TEMPLATE: companion.stack_name(ROOT)}
     # The companion is deployed in us-east-1, for an environment elsewhere in the commercial partition
@@ -255,7 +255,7 @@ def handler_actions(resource_type: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _set_branches() -> dict[str, list[str]]:
     return deployerpolicy.set_branches({file: templates.built_dict(module) for file, module in templates.STACKS.items()
-                                        if module != "deployer_role"})
+                                        if module not in templates.NOT_FOR_THE_DEPLOYER})
 
 
 def _calls_for(action: str, resource: Resource, names: Names, values: dict, region: str, partition: str):
@@ -348,7 +348,7 @@ def _resolving(names: Names, region: str, partition: str):
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types"""
     built = {file: templates.built_dict(module) for file, module in templates.STACKS.items()
-             if module not in ("deployer_role", "backup_vault")}  # neither is a stack of the environment
+             if module not in (*templates.NOT_FOR_THE_DEPLOYER, "backup_vault")}  # the copy vault: `backup-vault`
     here = {"aws:RequestedRegion": region}
     text = json.dumps(built)
     if "{{resolve:secretsmanager:" in text:

@@ -17,7 +17,7 @@ from threetier.facts import deployerpolicy, schemabranches, schemas
 
 @pytest.fixture(scope="module")
 def stacks():
-    return {file: emit.data(module) for file, module in templates.STACKS.items() if module != "deployer_role"}
+    return {file: emit.data(module) for file, module in templates.STACKS.items() if module not in templates.NOT_FOR_THE_DEPLOYER}
 
 
 def inputs_of(stacks: dict) -> dict:

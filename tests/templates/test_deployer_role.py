@@ -20,7 +20,7 @@ def role_template():
 @pytest.fixture(scope="module")
 def stacks():
     return {file: emit.build(module).to_dict() for file, module in templates.STACKS.items()
-            if module != "deployer_role"}
+            if module not in templates.NOT_FOR_THE_DEPLOYER}
 
 
 def role_policies(role_template) -> dict[str, dict]:

@@ -95,6 +95,7 @@ class StackSetSettings:
     auto_deployment: bool = True
     retain_stacks_on_account_removal: bool = True
     code_bucket: str | None = None  # "name-${AWS::Region}": the rotation code's bucket in each target region
+    organization_id: str | None = None  # o-...: the organization that reads the code buckets (bootstrap)
 
     @property
     def api_permission_model(self) -> str:
@@ -134,7 +135,8 @@ def parse(value, key: str = TABLE) -> StackSetSettings:
         raise ValueError(f"{key} must be a table: [ENV.{key}]")
     known = {"permission_model", "regions", "targets", "name", "region_concurrency", "max_concurrent",
              "failure_tolerance", "failure_tolerance_percentage", "call_as", "administration_role_arn",
-             "execution_role_name", "auto_deployment", "retain_stacks_on_account_removal", "code_bucket"}
+             "execution_role_name", "auto_deployment", "retain_stacks_on_account_removal", "code_bucket",
+             "organization_id"}
     unknown = sorted(set(value) - known)
     if unknown:
         raise ValueError(f"{key}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -160,6 +162,7 @@ def parse(value, key: str = TABLE) -> StackSetSettings:
         retain_stacks_on_account_removal=_flag(value.get("retain_stacks_on_account_removal", True),
                                                f"{key}.retain_stacks_on_account_removal"),
         code_bucket=_optional(value, "code_bucket", key, _code_bucket),
+        organization_id=_optional(value, "organization_id", key, _organization_id),
     )
     _check_model_keys(settings, value, key)
     _check_concurrency(settings, value, key)
@@ -311,12 +314,18 @@ def code_bucket_in(pattern: str, region: str) -> str:
     return pattern.replace(REGION_VARIABLE, region)
 
 
+def code_bucket_parts(pattern: str) -> tuple[str, str]:
+    """The text before and after ${AWS::Region} (output/code-bucket.yaml names its bucket from them)."""
+    before, _, after = pattern.partition(REGION_VARIABLE)
+    return before, after
+
+
 def _code_bucket(value, where: str) -> str:
     """A bucket name with ${AWS::Region} in it: Lambda reads a function's code only from a bucket in the
     function's own region (AWS::Lambda::Function Code, S3Bucket)."""
-    if not isinstance(value, str) or REGION_VARIABLE not in value or not BUCKET_NAME.match(
-            code_bucket_in(value, "eu-central-1")):
-        raise ValueError(f"{where} {value!r} is not a bucket name with {REGION_VARIABLE} in it, e.g. "
+    if not isinstance(value, str) or value.count(REGION_VARIABLE) != 1 or not BUCKET_NAME.match(
+            code_bucket_in(value, "ap-southeast-5")):
+        raise ValueError(f"{where} {value!r} is not a bucket name with {REGION_VARIABLE} in it once, e.g. "
                          "\"my-code-${AWS::Region}\" (Lambda reads code only from a bucket in the function's region)")
     return value
 
@@ -328,3 +337,6 @@ def _role_arn(value, where: str) -> str:
     return _pattern(ROLE_ARN, "a role ARN like arn:aws:iam::123456789012:role/AWSCloudFormationStackSetAdministrationRole")(
         value, where)
 _role_name = _pattern(ROLE_NAME, "a role name like AWSCloudFormationStackSetExecutionRole")
+# Organization.Id: https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html
+_organization_id = _pattern(re.compile(r"^o-[a-z0-9]{10,32}$"),
+                            "an organization id like o-abc123def4 (aws organizations describe-organization)")

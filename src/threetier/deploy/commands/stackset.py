@@ -7,7 +7,8 @@
 - `drift`: drift detection on every stack instance.
 - `delete`: name what the instances retain, ask, delete the instances, then the stack set.
 - `bootstrap`: the per-account pieces (the deployer role) as their own stack set, to the targets' OUs with
-  automatic deployment, in one region (IAM is global).
+  automatic deployment, in one region (IAM is global); with code_bucket, the rotation code's bucket in every
+  target region of the administrator account as a second one (threetier.deploy.bootstrapcode).
 
 Targets, regions and operation preferences come from `[ENV.stackset]` in threetier.toml
 (threetier.deploy.stacksettargets); every bad target is refused before any AWS call, and so is a
@@ -28,6 +29,7 @@ from pathlib import Path
 from threetier import emit
 from threetier.deploy import (
     advice,
+    bootstrapcode,
     changeset,
     stackset,
     stacksetcheck,
@@ -344,11 +346,11 @@ def _run_steps(args: argparse.Namespace, cfn, local: Local, steps) -> int:
         failed += len(operation.failed())
         if not operation.succeeded:
             print(f"threetier {args.command}: stopped: the later steps were not started. Fix the reasons above, "
-                  f"then run `threetier stackset deploy {args.env}` again.", file=sys.stderr)
+                  f"then run `threetier {args.command} {args.env}` again.", file=sys.stderr)
             return EXIT_FAILURE
     if failed:
         print(f"threetier {args.command}: {failed} stack instance(s) failed within the failure tolerance; fix the "
-              f"reasons above, then run `threetier stackset deploy {args.env}` again.", file=sys.stderr)
+              f"reasons above, then run `threetier {args.command} {args.env}` again.", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
@@ -442,31 +444,63 @@ def _delete_arguments(local: Local, current: list[dict]) -> dict:
 
 
 def bootstrap(args: argparse.Namespace) -> int:
-    """The deployer role to every target account, as stack set <name>-bootstrap. Service-managed stack sets
-    deploy it automatically to accounts that join the OUs later (AutoDeployment). One region only: an IAM
-    role is global, and a second region's instance would fail on the name the first one took."""
+    """The per-account pieces as stack set <name>-bootstrap: the deployer role to every target account (one
+    region only: an IAM role is global, and a second region's instance would fail on the name the first one
+    took); service-managed stack sets deploy it automatically to accounts that join the OUs later
+    (AutoDeployment). With code_bucket, the rotation code's buckets as stack set <name>-bootstrap-code: one per
+    target region, in this administrator account (bootstrapcode)."""
     local = check_local(args, validate_targets=False)
-    home = local.targets.regions[0]
     bucket = args.bucket or ""
     if not bucket:
         raise InputError("no template bucket: pass --bucket, or set bucket in threetier.toml (the deployer role "
                          "may read and write only that bucket)")
-    text = (local.project / "output" / BOOTSTRAP_TEMPLATE).read_text(encoding="utf-8")
-    boot = Local(local.project, local.targets, f"{local.name}-bootstrap",
-                 {"ProjectName": local.values.get("ProjectName", ""), "TemplateBucket": bucket})
-    cfn = common.connect(args).cloudformation
-    existing = stackset.describe(cfn, boot.name, boot.call_as)
-    current = stackset.instances(cfn, boot.name, boot.call_as) if existing else []
-    print(f"Stack set {boot.name}: {BOOTSTRAP_TEMPLATE} (role {boot.values['ProjectName']}.deployer) in {home} of "
-          + "; ".join(", ".join(t.names) for t in local.targets.targets)
-          + (" (and every account that joins them)" if local.targets.permission_model == SERVICE_MANAGED
-             and local.targets.auto_deployment else ""))
-    if not common.confirmed(f"{'Update' if existing else 'Create'} stack set {boot.name}?", args, verb="bootstrap",
-                            refused_tail=" to bootstrap.", declined="nothing was run"):
+    template = load_root_template(local.project)
+    stacksetcode.check_regions(template, local.targets, getattr(args, "region", None))
+    bootstrapcode.check(args.env, local.targets, bucket)
+    clients = common.connect(args)
+    cfn = clients.cloudformation
+    role = _role_set(local, bucket)
+    code = _code_set(local, clients.sts) if local.targets.code_bucket else None
+    plans = [(role, (local.project / "output" / BOOTSTRAP_TEMPLATE).read_text(encoding="utf-8"))]
+    if code is not None:
+        plans.append((code, (local.project / "output" / bootstrapcode.TEMPLATE).read_text(encoding="utf-8")))
+    found = {boot.name: stackset.describe(cfn, boot.name, boot.call_as) for boot, _ in plans}
+    _print_role_set(role, local.targets)
+    if code is not None:
+        print("\n".join(bootstrapcode.review_lines(code.name, code.targets)))
+    names = " and ".join(boot.name for boot, _ in plans)
+    if not common.confirmed(f"{'Update' if all(found.values()) else 'Create or update'} stack set(s) {names}?", args,
+                            verb="bootstrap", refused_tail=" to bootstrap.", declined="nothing was run"):
         return EXIT_FAILURE
+    for boot, text in plans:
+        current = stackset.instances(cfn, boot.name, boot.call_as) if found[boot.name] else []
+        steps = _update_steps if found[boot.name] else _create_steps
+        outcome = _run_steps(args, cfn, boot, steps(cfn, boot, current, text))
+        if outcome != EXIT_OK:
+            return outcome
+    return EXIT_OK
+
+
+def _role_set(local: Local, bucket: str) -> Local:
+    """<name>-bootstrap: the deployer role's stack set, every target in the first region only."""
+    home = local.targets.regions[0]
     one_region = StackSetSettings(**{**local.targets.__dict__, "regions": (home,),
                                      "targets": tuple(Target(t.number, t.organizational_units, t.accounts, (home,))
                                                       for t in local.targets.targets)})
-    boot = Local(boot.project, one_region, boot.name, boot.values)
-    steps = _update_steps if existing else _create_steps
-    return _run_steps(args, cfn, boot, steps(cfn, boot, current, text))
+    return Local(local.project, one_region, f"{local.name}-bootstrap",
+                 {"ProjectName": local.values.get("ProjectName", ""), "TemplateBucket": bucket})
+
+
+def _code_set(local: Local, sts) -> Local:
+    """<name>-bootstrap-code: the rotation code's bucket in every region of the stack set, in this (the
+    administrator) account, whose id GetCallerIdentity gives."""
+    account = sts.get_caller_identity()["Account"]
+    return Local(local.project, bootstrapcode.settings(local.targets, account), local.name + bootstrapcode.SUFFIX,
+                 bootstrapcode.parameters(local.values, local.targets))
+
+
+def _print_role_set(role: Local, targets: StackSetSettings) -> None:
+    print(f"Stack set {role.name}: {BOOTSTRAP_TEMPLATE} (role {role.values['ProjectName']}.deployer) in "
+          f"{role.targets.regions[0]} of " + "; ".join(", ".join(t.names) for t in targets.targets)
+          + (" (and every account that joins them)" if targets.permission_model == SERVICE_MANAGED
+             and targets.auto_deployment else ""))

@@ -8,8 +8,11 @@ hosted zones exist once for a site: created in every region they are duplicates 
 same alias or domain. Such a resource must be under a Condition (a parameter a target overrides, or a
 test of AWS::Region) so that one region creates it; a named IAM resource must put ${AWS::Region} in its
 name, or be deployed to one region only, as `threetier stackset bootstrap` does (then say so with an
-inline cfn-lint suppression and that reason).
+inline cfn-lint suppression and that reason). A bucket name is unique in the whole partition: a named S3
+bucket needs both ${AWS::AccountId} and ${AWS::Region} in its name, or the same suppression with the one
+account and the regions it is deployed to (threetier stackset bootstrap's code buckets).
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
 https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
 """
@@ -31,15 +34,17 @@ NAMED_IAM = {
 ONCE_PER_SITE = ("AWS::CloudFront::Distribution", "AWS::Route53::HostedZone")
 WEB_ACL = "AWS::WAFv2::WebACL"
 CERTIFICATE = "AWS::CertificateManager::Certificate"
+BUCKET = "AWS::S3::Bucket"
 
 
 class StackSetGlobalResource(CloudFormationLintRule):
     id = "E9033"
     shortdesc = "A global resource a stack set would create in every target region"
-    description = ("A named IAM resource without the region in its name, or an unconditional CloudFront "
-                   "distribution, CLOUDFRONT web ACL, CloudFront certificate or hosted zone.")
+    description = ("A named IAM resource without the region in its name, a named S3 bucket without the account and "
+                   "the region in its name, or an unconditional CloudFront distribution, CLOUDFRONT web ACL, "
+                   "CloudFront certificate or hosted zone.")
     source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html"
-    tags = ["stacksets", "iam", "cloudfront", "wafv2", "route53"]
+    tags = ["stacksets", "iam", "s3", "cloudfront", "wafv2", "route53"]
 
     def match(self, cfn):
         resources = cfn.template.get("Resources") if isinstance(cfn.template, dict) else None
@@ -63,6 +68,12 @@ def _problem(name: str, resource: dict, used_by_cloudfront: bool) -> str | None:
                 "region of the same account fails on the name the first took. Fix: put ${AWS::Region} in the name, "
                 "leave the name out, or deploy the template to one region only (threetier stackset bootstrap) "
                 "and suppress E9033 on it with that reason.")
+    if kind == BUCKET and "BucketName" in properties and not all(
+            mentions_pseudo(properties["BucketName"], pseudo) for pseudo in ("AWS::AccountId", "AWS::Region")):
+        return (f"{name} ({kind}) has a BucketName without both ${{AWS::AccountId}} and ${{AWS::Region}}: a bucket "
+                "name is unique in the whole partition, so a stack set's instance in a second account or region "
+                "fails on the name the first took. Fix: put both in the name, leave the name out, or deploy the "
+                "template to one account (and one region per name) only and suppress E9033 on it with that reason.")
     once = (kind in ONCE_PER_SITE or (kind == WEB_ACL and properties.get("Scope") == "CLOUDFRONT")
             or (kind == CERTIFICATE and used_by_cloudfront))
     if once and not resource.get("Condition"):
