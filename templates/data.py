@@ -34,6 +34,7 @@ HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
 HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
 RESTORES_SNAPSHOT = "RestoresSnapshot"
+HAS_BACKUP_PLAN = "HasBackupPlan"
 
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 APP_SECRET_TEMPLATE = '{"API_KEY": ""}'
@@ -44,7 +45,7 @@ def build() -> Template:
         "threetier data tier: RDS primary (Multi-AZ) and optional read replica with "
         "a generated master secret, the application secret, and an encrypted EFS file system"
     )
-    P.use(t, *P.DATABASE, *P.FILES, P.CLOUDFRONT_ENABLED)
+    P.use(t, *P.DATABASE, *P.FILES, P.CLOUDFRONT_ENABLED, P.BACKUP_REGION)
     P.use(t, P.NUMBER_OF_AZS, P.AVAILABILITY_ZONES, P.DATA_SUBNET_IDS, P.APP_SUBNET_IDS,
           P.DB_SECURITY_GROUP_ID, P.EFS_SECURITY_GROUP_ID, P.LOG_KEY_ARN, *P.IAM)
     engine_mapping.add_mapping(t, "Engine", "EngineVersion", "Port", "LogExports")
@@ -52,6 +53,7 @@ def build() -> Template:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
     add_instance_conditions(t)
+    t.add_condition(HAS_BACKUP_PLAN, Not(Equals(Ref(P.BACKUP_REGION.name), "")))
     t.add_condition(RESTORES_SNAPSHOT, Not(Equals(Ref(P.DB_RESTORE_SNAPSHOT.name), "")))
 
     monitoring_role = _monitoring_role(t)
@@ -436,7 +438,11 @@ def _file_system(t: Template) -> efs.FileSystem:
             Encrypted=True,
             PerformanceMode=Ref(P.EFS_PERFORMANCE_MODE.name),
             ThroughputMode=Ref(P.EFS_THROUGHPUT_MODE.name),
-            BackupPolicy=efs.BackupPolicy(Status="ENABLED"),
+            # EFS's automatic backups (a default plan: daily, kept 35 days, in EFS's default vault) only
+            # without the project's plan (templates/backup.py), which backs the file system up already:
+            # both would keep two sets of backups. Turning them off keeps the backups already taken.
+            # https://docs.aws.amazon.com/efs/latest/ug/awsbackup.html
+            BackupPolicy=efs.BackupPolicy(Status=If(HAS_BACKUP_PLAN, "DISABLED", "ENABLED")),
             LifecyclePolicies=[
                 efs.LifecyclePolicy(TransitionToIA=Ref(P.EFS_TRANSITION_TO_IA.name)),
                 efs.LifecyclePolicy(TransitionToPrimaryStorageClass="AFTER_1_ACCESS"),

@@ -111,6 +111,7 @@ def build() -> Template:
         t, "DataStack", "data", P.PROJECT + P.DATABASE + P.FILES + P.IAM + (P.NUMBER_OF_AZS, P.CLOUDFRONT_ENABLED),
         # In the parallel layout the front stack has the origin secret and the replica stack the replica.
         DbReplicaEnabled=If(PARALLEL, "false", Ref(P.DB_REPLICA_ENABLED.name)),
+        BackupRegion=Ref(P.BACKUP_REGION.name),
         CloudFrontEnabled=If(PARALLEL, "false", Ref(P.CLOUDFRONT_ENABLED.name)),
         AvailabilityZones=_output(network, "AvailabilityZones"),
         DataSubnetIds=_output(network, "DataSubnetIds"),

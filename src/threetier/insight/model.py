@@ -340,10 +340,15 @@ def _file_systems(of_type) -> tuple[FileSystem, ...]:
             id=stack.qualified(logical_id),
             throughput_mode=str(props.get("ThroughputMode", "bursting")),
             mount_targets=tuple(targets.get(stack.qualified(logical_id), [])),
-            backed_up=props.get("BackupPolicy", {}).get("Status") == "ENABLED",
+            # EFS's own automatic backups, or the project's AWS Backup plan (templates/backup.py), which
+            # selects the file system by its tags and turns the automatic ones off (templates/data.py).
+            backed_up=props.get("BackupPolicy", {}).get("Status") == "ENABLED" or bool(of_type(BACKUP_SELECTION)),
         )
         for logical_id, stack, props in of_type("AWS::EFS::FileSystem")
     )
+
+
+BACKUP_SELECTION = "AWS::Backup::BackupSelection"
 
 
 def _distribution(distribution_id: str, props: dict) -> Distribution:
