@@ -196,3 +196,13 @@ def test_the_performance_page_quotes_the_layouts_figures(project, templates):
             rows.append(f"| {env} | {what} | {before} min | {after} min |")
     for row in rows:
         assert row in page, row
+
+
+def test_the_recovery_page_quotes_the_time_until_the_site_answers(project, templates):
+    """docs/recovery.md's RTO: a new environment until its site answers, as timeline computes it."""
+    page = " ".join((project / "docs" / "recovery.md").read_text().split())
+    dev, prod = (timeline.create(templates, evaluated(project, templates, env)) for env in ("dev", "prod"))
+    assert f"**about {round(dev.serving / 60)} min (dev) / {round(prod.serving / 60)} min (prod)**" in page
+    assert (f"(dev about {round(dev.serving / 60)} min, prod about {round(prod.serving / 60)} min, in the parallel "
+            f"stack layout the environment files ask for; prod's read replica is done about "
+            f"{round(prod.total / 60)} min in;") in page
