@@ -321,8 +321,8 @@ def format_report(found: Report) -> str:
     lines = [f"Timeline for {found.env} ({found.parameter_file})", ESTIMATE_NOTE, "", "Stacks, and what each waits for:"]
     for stack, waits in found.create.stack_waits_for.items():
         lines.append(f"  {stack:<12} {', '.join(waits) or '-'}")
-    lines += ["", f"First create: {about(found.create.total)} ({minutes(found.create.total)}).", *_serving(found.create),
-              *_path(found.create)]
+    create = found.create
+    lines += ["", f"First create: {about(create.total)} ({minutes(create.total)}).", *_serving(create), *_path(create)]
     lines += ["", "Typical updates:"]
     for title, update in found.updates.items():
         lines += [f"  {title}: {about(update.total)} ({minutes(update.total)}).", *_path(update, indent="  ")]
