@@ -13,7 +13,7 @@ and the parallel one, where nothing waits for what it does not use:
     network -> security -> front (load balancer, origin secret) -> (edge)
                         -> data (primary) -> app, (replica), (monitoring, also after front)
 
-A stack's outputs are ready only when the whole stack is, so in the chain
+(backup) waits for no stack in either. A stack's outputs are ready only when the whole stack is, so in the chain
 CloudFront waits for both databases and the servers, and the alarms for the servers.
 """
 
@@ -65,7 +65,7 @@ def build() -> Template:
     # stacks whose relative TemplateURL is on purpose (`threetier package` or `aws
     # cloudformation package` rewrites it to S3; cfn-lint checks the parameters
     # against the nested file, E3043). Said once for the template rather than on
-    # each of the eight stacks, to keep the root small; template-level cfn-lint
+    # each nested stack, to keep the root small; template-level cfn-lint
     # config takes no ignore_reasons, so the reason is here.
     t.set_metadata({**t.metadata, "cfn-lint": {"config": {"ignore_checks": ["W3002"]}}})
     conditions.add(t, HAS_BASTIONS, HAS_DOMAIN, HAS_SUBDOMAIN, USE_CLOUDFRONT, DOMAIN_READY)
