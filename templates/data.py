@@ -34,7 +34,6 @@ HAS_REPLICA_INSTANCE_CLASS = "HasReplicaInstanceClass"
 HAS_ENHANCED_MONITORING = "HasEnhancedMonitoring"
 HAS_PERFORMANCE_INSIGHTS = "HasPerformanceInsights"
 RESTORES_SNAPSHOT = "RestoresSnapshot"
-HAS_BACKUP_PLAN = "HasBackupPlan"
 
 ENHANCED_MONITORING_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 APP_SECRET_TEMPLATE = '{"API_KEY": ""}'
@@ -53,7 +52,7 @@ def build() -> Template:
         t.add_condition(_engine_condition(engine), Equals(Ref(P.DB_ENGINE.name), engine))
     conditions.add(t, USE_THREE_AZS, USE_CLOUDFRONT, HAS_READ_REPLICA, conditions.HAS_PERMISSIONS_BOUNDARY)
     add_instance_conditions(t)
-    t.add_condition(HAS_BACKUP_PLAN, Not(Equals(Ref(P.BACKUP_REGION.name), "")))
+    conditions.add(t, conditions.HAS_BACKUP)
     t.add_condition(RESTORES_SNAPSHOT, Not(Equals(Ref(P.DB_RESTORE_SNAPSHOT.name), "")))
 
     monitoring_role = _monitoring_role(t)
@@ -442,7 +441,7 @@ def _file_system(t: Template) -> efs.FileSystem:
             # without the project's plan (templates/backup.py), which backs the file system up already:
             # both would keep two sets of backups. Turning them off keeps the backups already taken.
             # https://docs.aws.amazon.com/efs/latest/ug/awsbackup.html
-            BackupPolicy=efs.BackupPolicy(Status=If(HAS_BACKUP_PLAN, "DISABLED", "ENABLED")),
+            BackupPolicy=efs.BackupPolicy(Status=If(conditions.HAS_BACKUP, "DISABLED", "ENABLED")),
             LifecyclePolicies=[
                 efs.LifecyclePolicy(TransitionToIA=Ref(P.EFS_TRANSITION_TO_IA.name)),
                 efs.LifecyclePolicy(TransitionToPrimaryStorageClass="AFTER_1_ACCESS"),

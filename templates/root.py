@@ -40,7 +40,6 @@ PARALLEL = "Parallel"
 PARALLEL_REPLICA = "ParallelReplica"
 HAS_PINNED_AMI = "HasPinnedAmi"
 USE_MONITORING = "UseMonitoring"
-HAS_BACKUP = "HasBackup"
 
 # Top-level outputs: {output name: (nested stack, description)}. Only what a
 # person or a command needs after a deploy; the nested stacks' own outputs (VPC,
@@ -78,7 +77,7 @@ def build() -> Template:
     # The pinned id, when the environment keeps one, wins over AmiId's latest value (see parameters.py).
     image = If(HAS_PINNED_AMI, Ref(P.PINNED_AMI_ID.name), Ref(P.AMI_ID.name))
     t.add_condition(PARALLEL, Equals(Ref(P.STACK_LAYOUT.name), P.PARALLEL_LAYOUT))
-    t.add_condition(PARALLEL_REPLICA, And(Condition(PARALLEL), Equals(Ref(P.DB_REPLICA_ENABLED.name), "true")))
+    t.add_condition(PARALLEL_REPLICA, And(Condition(PARALLEL), conditions.expression(conditions.HAS_READ_REPLICA)))
     _rules(t)
 
     network = _nested_stack(t, "NetworkStack", "network", P.PROJECT + P.NETWORK_STACK,
@@ -241,8 +240,8 @@ def build() -> Template:
 def _backup_stack(t: Template) -> None:
     """The AWS Backup plan (issue 36), when BackupRegion is set. It takes no stack's outputs, so it
     waits for none: its selection names the database and the file system by name and tags."""
-    t.add_condition(HAS_BACKUP, Not(Equals(Ref(P.BACKUP_REGION.name), "")))
-    _nested_stack(t, "BackupStack", "backup", P.PROJECT + P.BACKUP + P.IAM, condition=HAS_BACKUP)
+    conditions.add(t, conditions.HAS_BACKUP)
+    _nested_stack(t, "BackupStack", "backup", P.PROJECT + P.BACKUP + P.IAM, condition=conditions.HAS_BACKUP)
 
 
 def _rules(t: Template) -> None:

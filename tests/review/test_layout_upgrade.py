@@ -19,6 +19,7 @@ import pytest
 from threetier import cli
 from threetier.emit import manifest
 from threetier.insight import model, stacks
+from threetier.parameters.evaluate import with_defaults
 from threetier.review import refusals, templatediff, updates
 
 FIXTURE = "main-78a9b4c.tar.xz"
@@ -73,7 +74,6 @@ def test_the_parallel_layout_would_move_them_so_plan_refuses_it(before, project,
     new_values = model.load_values(project, "prod")[1]
     assert new_values["StackLayout"] == "parallel"
     declared = templates.of_file("main.yaml")["Parameters"]
-    from threetier.parameters.evaluate import with_defaults
     (refused,) = refusals.refusals(with_defaults(old_values, declared), with_defaults(new_values, declared))
     assert (refused.parameter, refused.before, refused.after) == ("StackLayout", "chain", "parallel")
     assert "keep StackLayout chain in the environment file" in str(refused)

@@ -184,7 +184,7 @@ def test_file_system_is_encrypted_backed_up_tiered_and_tls_only(data_dict):
     assert fs["DeletionPolicy"] == fs["UpdateReplacePolicy"] == "Retain"
     assert props["Encrypted"] is True
     # EFS's automatic backups only without the project's AWS Backup plan, which would keep a second set.
-    assert props["BackupPolicy"] == {"Status": {"Fn::If": ["HasBackupPlan", "DISABLED", "ENABLED"]}}
+    assert props["BackupPolicy"] == {"Status": {"Fn::If": ["HasBackup", "DISABLED", "ENABLED"]}}
     assert {"TransitionToIA": {"Ref": "EfsTransitionToIa"}} in props["LifecyclePolicies"]
     assert props["ThroughputMode"] == {"Ref": "EfsThroughputMode"}
     allow, deny = props["FileSystemPolicy"]["Statement"]

@@ -30,6 +30,8 @@ HAS_PREVIOUS_ORIGIN_VERSION = "HasPreviousOriginVerifySecretVersion"
 DOMAIN_READY = "DomainReady"
 HAS_CPU_CREDITS = "HasCpuCredits"
 HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
+# An AWS Backup plan (templates/backup.py) exists: BackupRegion names the copies' region.
+HAS_BACKUP = "HasBackup"
 
 _DEFINITIONS = {
     USE_THREE_AZS: lambda: Equals(Ref(P.NUMBER_OF_AZS.name), "3"),
@@ -49,6 +51,7 @@ _DEFINITIONS = {
     HAS_PREVIOUS_ORIGIN_VERSION: lambda: Not(Equals(Ref(P.ORIGIN_VERIFY_PREVIOUS_VERSION.name), "")),
     HAS_CPU_CREDITS: lambda: Not(Equals(Ref(P.CPU_CREDITS.name), "")),
     HAS_PERMISSIONS_BOUNDARY: lambda: Not(Equals(Ref(P.PERMISSIONS_BOUNDARY_ARN.name), "")),
+    HAS_BACKUP: lambda: Not(Equals(Ref(P.BACKUP_REGION.name), "")),
     # Self-contained (no Condition references), so root Rules can use it too.
     DOMAIN_READY: lambda: And(Not(Equals(Ref(P.DOMAIN_NAME.name), "")),
                               Not(Equals(Ref(P.HOSTED_ZONE_ID.name), ""))),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from threetier.parameters.project import CHAIN_LAYOUT
+
 STORAGE = "DbAllocatedStorage"
 AZS = "NumberOfAzs"
 SUBNET_BITS = "SubnetCidrBits"
@@ -22,7 +24,6 @@ RESTORE_PAGE = ("https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateRe
                 "aws-resource-rds-dbinstance.html#cfn-rds-dbinstance-dbsnapshotidentifier")
 ORIGIN_PINS = ("OriginVerifySecretVersion", "OriginVerifyPreviousSecretVersion")
 LAYOUT = "StackLayout"
-LAYOUT_DEFAULT = "chain"  # P.CHAIN_LAYOUT: review sits above parameters, but this module takes plain values
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html
 STORAGE_PAGE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.ModifyingExisting.html"
 # EC2 deletes no subnet that still holds network interfaces (the database's, a mount target's,
@@ -129,7 +130,7 @@ def _origin_pins(before: dict[str, str], after: dict[str, str]) -> Refusal | Non
 def _stack_layout(before: dict[str, str], after: dict[str, str]) -> Refusal | None:
     """The other layout builds the load balancer, its log bucket, the origin secret and the read replica
     in other nested stacks (templates/root.py): CloudFormation would make new ones and delete the old."""
-    old, new = before.get(LAYOUT) or LAYOUT_DEFAULT, after.get(LAYOUT) or LAYOUT_DEFAULT
+    old, new = before.get(LAYOUT) or CHAIN_LAYOUT, after.get(LAYOUT) or CHAIN_LAYOUT
     if old == new:
         return None
     return Refusal(LAYOUT, old, new,

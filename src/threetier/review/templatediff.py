@@ -226,15 +226,13 @@ def _off_for_deployed_stacks(before: dict, after: dict) -> set[str]:
     added = {name: spec for name, spec in after.get("Parameters", {}).items()
              if name not in before.get("Parameters", {}) and "Default" in spec}
     conditions = after.get("Conditions", {})
-    off = set()
-    for name in conditions:
-        if _reads_only(conditions, name, set(added)):
-            try:
-                if not Evaluation({"Parameters": added, "Conditions": conditions}, {}).condition(name):
-                    off.add(name)
-            except (KeyError, TypeError, ValueError):
-                continue
-    return off
+    # A condition kept here names only conditions kept here too (_reads_only follows them).
+    decidable = {name: value for name, value in conditions.items() if _reads_only(conditions, name, set(added))}
+    try:
+        evaluation = Evaluation({"Parameters": added, "Conditions": decidable}, {})
+    except (KeyError, TypeError, ValueError):
+        return set()
+    return {name for name in decidable if not evaluation.condition(name)}
 
 
 def _reads_only(conditions: dict, name: str, parameters: set[str], seen: frozenset = frozenset()) -> bool:

@@ -112,6 +112,7 @@ def outcomes(project: Path) -> list[Outcome]:
     root = templates.checked_root()
     environments = {env: model.load_values(project, env)[1] for env in {t.env for t in TRANSITIONS}}
     found = []
+    declared = root.get("Parameters", {})
     for transition in TRANSITIONS:
         before = {**environments[transition.env], **(transition.base or {})}
         after = {**before, **transition.changes}
@@ -122,12 +123,11 @@ def outcomes(project: Path) -> list[Outcome]:
         if errors:
             found.append(Outcome(transition, f"{errors[0].parameter}: {errors[0].message}", None))
             continue
-        declared = root.get("Parameters", {})
         refused = refusals.refusals(with_defaults(before, declared), with_defaults(after, declared))
         if refused:
             found.append(Outcome(transition, None, None, refused_by_plan=str(refused[0])))
             continue
-        for deploy, start, end in deploys(transition, before, after, root.get("Parameters", {})):
+        for deploy, start, end in deploys(transition, before, after, declared):
             found.append(Outcome(deploy, None, updates.predict(templates, start, end, REGION), insecure))
     return found
 
